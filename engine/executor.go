@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// Executor is an agent's logic. The engine calls Execute once per attempt
+// and once per answer to an input-required or auth-required question.
+//
+// ctx is canceled when the task is canceled or the engine stops; an
+// executor should return promptly then (the engine ends the task as
+// canceled after a grace period even if it does not).
+//
+// Returning nil after a terminal or interrupted event is the normal end.
+// Returning nil without one completes the task. Returning an error fails
+// the task with the error's text, unless the error is Retryable and attempts
+// remain, in which case the engine runs Execute again after a backoff.
+type Executor interface {
+	Execute(ctx context.Context, req *Request, pub Publisher) error
+}
+
+// ExecutorFunc adapts a function to Executor.
+type ExecutorFunc func(ctx context.Context, req *Request, pub Publisher) error
+
+func (f ExecutorFunc) Execute(ctx context.Context, req *Request, pub Publisher) error {
+	return f(ctx, req, pub)
+}
+
+// Describer is implemented by executors that describe themselves for the
+// agent card (name, description, skills).
+type Describer interface {
+	Card() a2a.AgentCard
+}
+
+// Request is what an executor is given.
+type Request struct {
+	// Task is a snapshot of the stored task, with its history and metadata.
+	// It must not be modified.
+	Task *a2a.Task
+	// Message is the message that started this execution: the first message
+	// of a new task, or the user's answer to a question.
+	Message *a2a.Message
+	// Attempt counts executions of this task, from 1; retries and restarts
+	// raise it.
+	Attempt int
+}
+
+// Publisher is how an executor reports progress. Every method persists the
+// event before it returns, and returns an error once the task is terminal
+// (ErrTaskClosed) or when the event breaks a rule; an executor should stop
+// when a publish fails.
+type Publisher interface {
+	// Status sets the task working (if it is not) with a status message.
+	Status(ctx context.Context, text string) error
+	// Artifact adds or replaces a whole artifact. An empty ID gets a new one.
+	Artifact(ctx context.Context, art a2a.Artifact) error
+	// ArtifactChunk appends parts to the artifact with art.ID (creating it on
+	// the first chunk); last marks the final chunk.
+	ArtifactChunk(ctx context.Context, art a2a.Artifact, last bool) error
+	// InputRequired asks the user a question; the execution should return
+	// after it. The answer starts a new execution.
+	InputRequired(ctx context.Context, question string) error
+	// AuthRequired asks the user for credentials, like InputRequired.
+	AuthRequired(ctx context.Context, text string) error
+	// Complete ends the task successfully, with an optional final text.
+	Complete(ctx context.Context, text string) error
+	// Fail ends the task as failed with a reason.
+	Fail(ctx context.Context, reason string) error
+	// Reject ends the task as rejected with a reason.
+	Reject(ctx context.Context, reason string) error
+	// Reply answers without a task when called before any other event: the
+	// send returns this Message and the task record is dropped from view as
+	// completed.
+	Reply(ctx context.Context, parts ...a2a.Part) error
+}
+
+// ErrTaskClosed is returned by a Publisher once its task is terminal or its
+// execution was canceled.
+var ErrTaskClosed = errors.New("task is closed: no more events are accepted")
+
+// retryableError marks an error as worth another attempt.
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string { return e.err.Error() }
+func (e retryableError) Unwrap() error { return e.err }
+
+// Retryable marks err so that the engine retries the execution (with
+// backoff, up to the configured attempts) instead of failing the task.
+func Retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return retryableError{err: err}
+}
+
+// IsRetryable reports whether err was marked with Retryable.
+func IsRetryable(err error) bool {
+	var r retryableError
+	return errors.As(err, &r)
+}

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// Store keeps tasks, their event logs and the indexes List needs. The
+// engine is its only writer and calls Commit from one goroutine per task at
+// a time (but from many tasks at once: implementations should group
+// concurrent commits into one durable write).
+//
+// Tasks passed in and returned are immutable snapshots; implementations
+// must neither modify them nor rely on the caller not keeping them.
+type Store interface {
+	// Commit atomically stores a task's new snapshot, its bookkeeping, and
+	// the events that produced it, appending them to the task's log and to
+	// the global log. The first commit of a task creates it.
+	Commit(ctx context.Context, c *Commit) error
+	// Get returns a task's record; a2a.ErrTaskNotFound if there is none.
+	Get(ctx context.Context, taskID string) (*Record, error)
+	// Events returns a task's logged events with Seq > afterSeq, in order:
+	// the task's timeline.
+	Events(ctx context.Context, taskID string, afterSeq uint64) ([]LoggedEvent, error)
+	// List returns a page of tasks by the query's order, using indexes
+	// rather than scanning every task for each page.
+	List(ctx context.Context, q ListQuery) (*ListResult, error)
+	// Log returns up to limit events of every task with Cursor > after, in
+	// cursor order: the source of Watch.
+	Log(ctx context.Context, after uint64, limit int) ([]LoggedEvent, error)
+	// LastCursor is the highest cursor committed (0 for an empty store).
+	LastCursor(ctx context.Context) (uint64, error)
+	// TaskForMessage returns the id of the task a message id created or
+	// continued, for idempotent sends; ok is false if it was never seen.
+	TaskForMessage(ctx context.Context, messageID string) (taskID string, ok bool, err error)
+	// Unfinished returns the records of every task that is not terminal,
+	// for the engine to resume after a restart.
+	Unfinished(ctx context.Context) ([]*Record, error)
+	// Sweep deletes terminal tasks (with their logs and index entries)
+	// whose status is older than olderThan, and then the oldest terminal
+	// tasks beyond keep (keep <= 0: no count limit). Non-terminal tasks are
+	// never deleted. It returns the number deleted.
+	Sweep(ctx context.Context, olderThan time.Time, keep int) (int, error)
+	Close() error
+}
+
+// Record is a stored task with the engine's bookkeeping.
+type Record struct {
+	Task    *a2a.Task
+	Created time.Time
+	Updated time.Time
+	// Attempts counts executions started, for retries and restarts.
+	Attempts int
+	// Priority is the queue priority (from metadata.priority).
+	Priority Priority
+	// LastSeq is the sequence number of the task's latest event.
+	LastSeq uint64
+	// Running is true while an execution is in progress: a task found
+	// running after a restart was interrupted.
+	Running bool
+}
+
+// Priority orders queued tasks; higher runs first.
+type Priority int
+
+const (
+	PriorityLow    Priority = -1
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+// Commit is one atomic change of one task.
+type Commit struct {
+	Record *Record
+	// Events are appended to the task's log and the global log; their Seq
+	// and Cursor are assigned by the engine and increase strictly.
+	Events []LoggedEvent
+	// MessageIDs are message ids to remember for idempotent sends.
+	MessageIDs []string
+}
+
+// LoggedEvent is an event as stored in the logs.
+type LoggedEvent struct {
+	TaskID string
+	// Seq numbers the task's events from 1.
+	Seq uint64
+	// Cursor numbers every task's events from 1, in commit order: Watch's
+	// resume position.
+	Cursor uint64
+	Time   time.Time
+	Event  a2a.Event
+}
+
+// ListQuery selects a page of tasks, newest status first.
+type ListQuery struct {
+	ContextID string
+	State     a2a.TaskState // empty: any
+	// UpdatedAfter keeps tasks whose status time is after it.
+	UpdatedAfter time.Time
+	// Text keeps tasks whose id, status text or metadata contain it,
+	// case-insensitively.
+	Text     string
+	PageSize int
+	// PageToken is an opaque cursor returned by a previous page.
+	PageToken string
+}
+
+// ListResult is one page of tasks.
+type ListResult struct {
+	Records       []*Record
+	NextPageToken string
+	// TotalSize counts every task matching the query (implementations may
+	// answer -1 when counting would need a scan, e.g. for Text).
+	TotalSize int
+}
