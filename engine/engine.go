@@ -89,6 +89,3 @@ func (e *Engine) Card(ctx context.Context) (*a2a.AgentCard, error) { return nil,
 func (e *Engine) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
 	return nil, errNotYet
 }
-
-// NewMemoryStore returns a Store that keeps everything in memory.
-func NewMemoryStore() Store { return nil }

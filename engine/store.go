@@ -24,11 +24,15 @@ type Store interface {
 	// Events returns a task's logged events with Seq > afterSeq, in order:
 	// the task's timeline.
 	Events(ctx context.Context, taskID string, afterSeq uint64) ([]LoggedEvent, error)
-	// List returns a page of tasks by the query's order, using indexes
-	// rather than scanning every task for each page.
+	// List returns a page of tasks, newest Record.Updated first (ties: task
+	// id descending), using indexes rather than scanning every task for each
+	// page. A page token it cannot decode is an a2a.ErrInvalidParams error.
 	List(ctx context.Context, q ListQuery) (*ListResult, error)
-	// Log returns up to limit events of every task with Cursor > after, in
-	// cursor order: the source of Watch.
+	// Log returns up to limit events (limit <= 0: all) of every task with
+	// Cursor > after, in cursor order: the source of Watch. Commits of
+	// different tasks may arrive out of cursor order (the engine assigns
+	// cursors, then commits tasks concurrently); Log still answers in cursor
+	// order.
 	Log(ctx context.Context, after uint64, limit int) ([]LoggedEvent, error)
 	// LastCursor is the highest cursor committed (0 for an empty store).
 	LastCursor(ctx context.Context) (uint64, error)
@@ -50,6 +54,7 @@ type Store interface {
 type Record struct {
 	Task    *a2a.Task
 	Created time.Time
+	// Updated is the time of the task's latest change: List's order.
 	Updated time.Time
 	// Attempts counts executions started, for retries and restarts.
 	Attempts int
@@ -97,7 +102,7 @@ type LoggedEvent struct {
 type ListQuery struct {
 	ContextID string
 	State     a2a.TaskState // empty: any
-	// UpdatedAfter keeps tasks whose status time is after it.
+	// UpdatedAfter keeps tasks whose Record.Updated is after it.
 	UpdatedAfter time.Time
 	// Text keeps tasks whose id, status text or metadata contain it,
 	// case-insensitively.
