@@ -1,0 +1,440 @@
+// Package testpeer runs a real A2A agent for tests: the official a2a-go
+// v2.4.0 SDK server, speaking JSON-RPC in both wire dialects at one URL,
+// with a scripted executor. It is what a2atop's remote client, dashboard and
+// server tests talk to instead of a protocol mock.
+//
+// The peer mirrors the one the shared wire fixtures were recorded from: one
+// dual card at /.well-known/agent-card.json naming both interfaces at the
+// same URL, and one JSON-RPC endpoint at "/" that routes each request by its
+// method name (v0.3 methods contain a slash: "message/send"; v1.0 methods do
+// not: "SendMessage") to a2a-go's v1.0 handler or its v0.3 compat handler.
+// Both handlers share one request handler and task store, so a task created
+// in one dialect is visible in the other.
+//
+// The executor understands these messages (first word is the command):
+//
+//	echo <text>  an artifact "echo" holding <text>, then completed
+//	slow <n>     n working steps ("step i/n") Options.Step apart, then an
+//	             artifact "slow-result" sent in n chunks, then completed
+//	ask          input-required "What is the target date?"; the answer (a
+//	             follow-up with the task id) completes the task with an
+//	             artifact "answer": "Target date recorded: <answer>"
+//	fail         failed: "go-peer: simulated failure (you asked for it)"
+//	forever      a working "tick i" every Options.Step until canceled
+//	data         three artifacts: JSON data, file bytes, file URL
+//	big <bytes>  one text artifact of that many bytes (large SSE events)
+//	burst <n>    n working status updates as fast as possible, then
+//	             completed (for throughput benchmarks)
+//	anything else a bare Message listing the commands (no task)
+package testpeer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2a"
+	"github.com/a2aproject/a2a-go/v2/a2acompat/a2av0"
+	"github.com/a2aproject/a2a-go/v2/a2asrv"
+	"github.com/a2aproject/a2a-go/v2/a2asrv/taskstore"
+)
+
+// Question is what the ask command asks.
+const Question = "What is the target date?"
+
+// FailMessage is the status text of the fail command.
+const FailMessage = "go-peer: simulated failure (you asked for it)"
+
+// FileBytes is the content of the data command's inline file.
+const FileBytes = "hello from go-peer\n"
+
+// FileURL is the data command's file reference.
+const FileURL = "https://example.com/report.pdf"
+
+// Options tune a peer. The zero value is ready to use.
+type Options struct {
+	// Name is the agent's name on its card; default "go-peer".
+	Name string
+	// Step is the pause between the steps of slow and forever; default 20ms.
+	Step time.Duration
+	// Anonymous keeps a2a-go's default task store behaviour of answering
+	// ListTasks with -31401 unauthenticated. By default every caller is the
+	// user "testpeer", so ListTasks works.
+	Anonymous bool
+	// Wrap, when set, wraps the peer's whole HTTP handler (to add headers
+	// checks, delays or faults in a test).
+	Wrap func(http.Handler) http.Handler
+}
+
+// Peer is a running test agent. Its methods are safe for concurrent use.
+type Peer struct {
+	tb      testing.TB
+	handler http.Handler
+	store   *taskstore.InMemory
+
+	mu   sync.Mutex
+	addr string
+	srv  *httptest.Server
+}
+
+// Start serves a new peer on 127.0.0.1 and stops it when the test ends.
+func Start(tb testing.TB, opts Options) *Peer {
+	tb.Helper()
+	if opts.Name == "" {
+		opts.Name = "go-peer"
+	}
+	if opts.Step <= 0 {
+		opts.Step = 20 * time.Millisecond
+	}
+	storeCfg := &taskstore.InMemoryStoreConfig{}
+	if !opts.Anonymous {
+		storeCfg.Authenticator = func(context.Context) (string, error) { return "testpeer", nil }
+	}
+	p := &Peer{tb: tb, store: taskstore.NewInMemory(storeCfg)}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("testpeer: listen: %v", err)
+	}
+	p.addr = ln.Addr().String()
+	base := "http://" + p.addr + "/"
+
+	card := &a2a.AgentCard{
+		Name:        opts.Name,
+		Description: "Scripted A2A test agent (official a2a-go SDK). Commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>",
+		Version:     "0.1.0",
+		SupportedInterfaces: []*a2a.AgentInterface{
+			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "1.0"},
+			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "0.3"},
+		},
+		DefaultInputModes:  []string{"text/plain"},
+		DefaultOutputModes: []string{"text/plain", "application/json"},
+		Capabilities:       a2a.AgentCapabilities{Streaming: true},
+		Skills: []a2a.AgentSkill{{
+			ID:          "scripted",
+			Name:        "Scripted behaviours",
+			Description: "echo, slow, ask, fail, forever, data, big, burst",
+			Tags:        []string{"test"},
+			Examples:    []string{"echo hello", "slow 3", "ask", "fail", "forever", "data"},
+		}},
+	}
+
+	requests := a2asrv.NewHandler(&executor{step: opts.Step}, a2asrv.WithTaskStore(p.store))
+	v10 := a2asrv.NewJSONRPCHandler(requests)
+	v03 := a2av0.NewJSONRPCHandler(requests)
+	mux := http.NewServeMux()
+	mux.Handle(a2asrv.WellKnownAgentCardPath, a2asrv.NewAgentCardHandler(a2av0.NewStaticAgentCardProducer(card)))
+	mux.Handle("/", dialectRouter(v10, v03))
+	p.handler = mux
+	if opts.Wrap != nil {
+		p.handler = opts.Wrap(mux)
+	}
+
+	p.serve(ln)
+	tb.Cleanup(p.Close)
+	return p
+}
+
+// URL is the peer's base URL, "http://127.0.0.1:PORT/": the JSON-RPC
+// endpoint, and the base for the agent card.
+func (p *Peer) URL() string { return "http://" + p.addr + "/" }
+
+// Addr is the peer's host:port.
+func (p *Peer) Addr() string { return p.addr }
+
+// Close stops serving and cuts every open connection. Tasks stay in the
+// store, so a later Restart serves them again. Safe to call more than once.
+func (p *Peer) Close() {
+	p.mu.Lock()
+	srv := p.srv
+	p.srv = nil
+	p.mu.Unlock()
+	if srv != nil {
+		srv.CloseClientConnections()
+		srv.Close()
+	}
+}
+
+// Restart stops the peer, cutting every stream, and serves again on the same
+// address, like an agent whose process was restarted over a persistent task
+// store. Executions that were running go on in the background.
+func (p *Peer) Restart() {
+	p.tb.Helper()
+	p.Close()
+	var ln net.Listener
+	var err error
+	// The port was just released; binding it again can race with the
+	// kernel for a moment, so retry briefly.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		ln, err = net.Listen("tcp", p.addr)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		p.tb.Fatalf("testpeer: listen again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+// Seed stores n completed echo tasks directly in the task store, without
+// running them, for list and paging tests. Their status timestamps are one
+// millisecond apart, oldest first.
+func (p *Peer) Seed(ctx context.Context, n int) error {
+	start := time.Now().Add(-time.Duration(n) * time.Millisecond)
+	for i := 0; i < n; i++ {
+		ts := start.Add(time.Duration(i) * time.Millisecond)
+		text := fmt.Sprintf("seed %d", i)
+		task := &a2a.Task{
+			ID:        a2a.NewTaskID(),
+			ContextID: a2a.NewContextID(),
+			Status:    a2a.TaskStatus{State: a2a.TaskStateCompleted, Timestamp: &ts},
+			History:   []*a2a.Message{a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("echo "+text))},
+			Artifacts: []*a2a.Artifact{{ID: a2a.NewArtifactID(), Name: "echo", Parts: a2a.ContentParts{a2a.NewTextPart(text)}}},
+		}
+		if _, err := p.store.Create(ctx, task); err != nil {
+			return fmt.Errorf("testpeer: seed task %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (p *Peer) serve(ln net.Listener) {
+	srv := httptest.NewUnstartedServer(p.handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	p.mu.Lock()
+	p.srv = srv
+	p.mu.Unlock()
+}
+
+// maxRequestBody bounds what the router reads to find the method name.
+const maxRequestBody = 64 << 20
+
+// dialectRouter sends v0.3 method names ("message/send") to v03 and every
+// other request to v10, as the fixtures' server did: a v1.0 method without
+// an A2A-Version header still reaches the v1.0 handler.
+func dialectRouter(v10, v03 http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			v10.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+		r.Body.Close()
+		if err != nil {
+			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var head struct {
+			Method string `json:"method"`
+		}
+		_ = json.Unmarshal(body, &head) // a bad body goes to v10, which reports it
+		if strings.Contains(head.Method, "/") {
+			v03.ServeHTTP(w, r)
+			return
+		}
+		v10.ServeHTTP(w, r)
+	})
+}
+
+// executor is the scripted agent.
+type executor struct {
+	step time.Duration
+}
+
+var _ a2asrv.AgentExecutor = (*executor)(nil)
+
+func agentText(ec *a2asrv.ExecutorContext, text string) *a2a.Message {
+	return a2a.NewMessageForTask(a2a.MessageRoleAgent, ec, a2a.NewTextPart(text))
+}
+
+func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
+	return func(yield func(a2a.Event, error) bool) {
+		text := ""
+		if ec.Message != nil {
+			text = strings.TrimSpace(a2aText(ec.Message))
+		}
+		// A follow-up to a task waiting on input: the answer to ask.
+		if ec.StoredTask != nil {
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
+				return
+			}
+			art := a2a.NewArtifactEvent(ec, a2a.NewTextPart("Target date recorded: "+text))
+			art.Artifact.Name = "answer"
+			art.LastChunk = true
+			if !yield(art, nil) {
+				return
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
+			return
+		}
+		cmd, arg, _ := strings.Cut(text, " ")
+		switch cmd {
+		case "echo", "slow", "ask", "fail", "forever", "data", "big", "burst":
+		default:
+			yield(a2a.NewMessage(a2a.MessageRoleAgent, a2a.NewTextPart(
+				"go-peer commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>")), nil)
+			return
+		}
+		if !yield(a2a.NewSubmittedTask(ec, ec.Message), nil) {
+			return
+		}
+		switch cmd {
+		case "echo":
+			e.finishWith(ctx, ec, yield, "echo", []*a2a.Part{a2a.NewTextPart(arg)})
+		case "slow":
+			e.slow(ctx, ec, yield, atoi(arg, 3))
+		case "ask":
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
+				return
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateInputRequired, agentText(ec, Question)), nil)
+		case "fail":
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
+				return
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateFailed, agentText(ec, FailMessage)), nil)
+		case "forever":
+			for i := 1; ; i++ {
+				if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, fmt.Sprintf("tick %d", i))), nil) {
+					return
+				}
+				if !sleep(ctx, e.step) {
+					return
+				}
+			}
+		case "data":
+			e.data(ec, yield)
+		case "big":
+			e.finishWith(ctx, ec, yield, "big", []*a2a.Part{a2a.NewTextPart(strings.Repeat("x", atoi(arg, 1<<20)))})
+		case "burst":
+			n := atoi(arg, 1000)
+			for i := 1; i <= n; i++ {
+				if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, "burst "+strconv.Itoa(i))), nil) {
+					return
+				}
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
+		}
+	}
+}
+
+func (e *executor) finishWith(ctx context.Context, ec *a2asrv.ExecutorContext, yield func(a2a.Event, error) bool, name string, parts []*a2a.Part) {
+	if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
+		return
+	}
+	art := a2a.NewArtifactEvent(ec, parts...)
+	art.Artifact.Name = name
+	art.LastChunk = true
+	if !yield(art, nil) {
+		return
+	}
+	yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
+}
+
+func (e *executor) slow(ctx context.Context, ec *a2asrv.ExecutorContext, yield func(a2a.Event, error) bool, n int) {
+	for i := 1; i <= n; i++ {
+		if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, fmt.Sprintf("step %d/%d", i, n))), nil) {
+			return
+		}
+		if !sleep(ctx, e.step) {
+			return
+		}
+	}
+	var id a2a.ArtifactID
+	for i := 1; i <= n; i++ {
+		chunk := fmt.Sprintf("chunk-%d", i)
+		if i < n {
+			chunk += " "
+		}
+		var ev *a2a.TaskArtifactUpdateEvent
+		if id == "" {
+			ev = a2a.NewArtifactEvent(ec, a2a.NewTextPart(chunk))
+			id = ev.Artifact.ID
+		} else {
+			ev = a2a.NewArtifactUpdateEvent(ec, id, a2a.NewTextPart(chunk))
+		}
+		ev.Artifact.Name = "slow-result"
+		ev.LastChunk = i == n
+		if !yield(ev, nil) {
+			return
+		}
+	}
+	yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
+}
+
+func (e *executor) data(ec *a2asrv.ExecutorContext, yield func(a2a.Event, error) bool) {
+	if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
+		return
+	}
+	dataPart := a2a.NewDataPart(map[string]any{
+		"kind": "report", "count": 3, "ok": true,
+		"items": []any{"a", "b", "c"}, "nested": map[string]any{"pi": 3.14},
+	})
+	dataPart.MediaType = "application/json"
+	filePart := a2a.NewRawPart([]byte(FileBytes))
+	filePart.Filename, filePart.MediaType = "hello.txt", "text/plain"
+	urlPart := a2a.NewFileURLPart(FileURL, "application/pdf")
+	urlPart.Filename = "report.pdf"
+	for _, a := range []struct {
+		name string
+		part *a2a.Part
+	}{{"data", dataPart}, {"file-bytes", filePart}, {"file-uri", urlPart}} {
+		ev := a2a.NewArtifactEvent(ec, a.part)
+		ev.Artifact.Name = a.name
+		ev.LastChunk = true
+		if !yield(ev, nil) {
+			return
+		}
+	}
+	yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
+}
+
+func (e *executor) Cancel(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
+	return func(yield func(a2a.Event, error) bool) {
+		yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCanceled, agentText(ec, "go-peer: canceled by client request")), nil)
+	}
+}
+
+func a2aText(m *a2a.Message) string {
+	var b strings.Builder
+	for _, p := range m.Parts {
+		b.WriteString(p.Text())
+	}
+	return b.String()
+}
+
+func atoi(s string, def int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
