@@ -1,0 +1,680 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// The w* structs mirror the wire. One set serves both dialects: for decoding
+// each struct has the union of both dialects' fields (they never clash), and
+// for encoding the from* functions fill only the current dialect's fields,
+// relying on omitempty. Parts have their own exact encoder (wPart.MarshalJSON).
+
+type wPart struct {
+	Kind     string          `json:"kind,omitempty"`
+	Text     *string         `json:"text,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	Metadata map[string]any  `json:"metadata,omitempty"`
+	// v1.0 file fields
+	Raw       []byte `json:"raw,omitempty"`
+	URL       string `json:"url,omitempty"`
+	Filename  string `json:"filename,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
+	// v0.3 file
+	File *wFile `json:"file,omitempty"`
+
+	v10 bool // encoding dialect, set by fromPart
+}
+
+type wFile struct {
+	Bytes    []byte `json:"bytes,omitempty"`
+	URI      string `json:"uri,omitempty"`
+	Name     string `json:"name,omitempty"`
+	MimeType string `json:"mimeType,omitempty"`
+	// Some v0.3 peers write mediaType inside the file object.
+	MediaType string `json:"mediaType,omitempty"`
+}
+
+type wMessage struct {
+	Kind             string         `json:"kind,omitempty"`
+	MessageID        string         `json:"messageId"`
+	Role             string         `json:"role,omitempty"`
+	Parts            []wPart        `json:"parts"`
+	TaskID           string         `json:"taskId,omitempty"`
+	ContextID        string         `json:"contextId,omitempty"`
+	Metadata         map[string]any `json:"metadata,omitempty"`
+	ReferenceTaskIDs []string       `json:"referenceTaskIds,omitempty"`
+	Extensions       []string       `json:"extensions,omitempty"`
+}
+
+type wStatus struct {
+	State     string    `json:"state"`
+	Message   *wMessage `json:"message,omitempty"`
+	Timestamp string    `json:"timestamp,omitempty"`
+}
+
+type wArtifact struct {
+	ArtifactID  string         `json:"artifactId"`
+	Name        string         `json:"name,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Parts       []wPart        `json:"parts"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+	Extensions  []string       `json:"extensions,omitempty"`
+}
+
+type wTask struct {
+	Kind      string         `json:"kind,omitempty"`
+	ID        string         `json:"id"`
+	ContextID string         `json:"contextId,omitempty"`
+	Status    wStatus        `json:"status"`
+	History   []wMessage     `json:"history,omitempty"`
+	Artifacts []wArtifact    `json:"artifacts,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
+type wStatusUpdate struct {
+	Kind      string         `json:"kind,omitempty"`
+	TaskID    string         `json:"taskId"`
+	ContextID string         `json:"contextId,omitempty"`
+	Status    wStatus        `json:"status"`
+	Final     *bool          `json:"final,omitempty"` // v0.3 only; always written there
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
+type wArtifactUpdate struct {
+	Kind      string         `json:"kind,omitempty"`
+	TaskID    string         `json:"taskId"`
+	ContextID string         `json:"contextId,omitempty"`
+	Artifact  wArtifact      `json:"artifact"`
+	Append    bool           `json:"append,omitempty"`
+	LastChunk bool           `json:"lastChunk,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
+// v10Event is the v1.0 stream-result wrapper, for encoding.
+type v10Event struct {
+	Task           *wTask           `json:"task,omitempty"`
+	Message        *wMessage        `json:"message,omitempty"`
+	StatusUpdate   *wStatusUpdate   `json:"statusUpdate,omitempty"`
+	ArtifactUpdate *wArtifactUpdate `json:"artifactUpdate,omitempty"`
+}
+
+// wEvent decodes an event of either dialect in one pass: the v1.0 wrapper
+// members and the union of the v0.3 kind-tagged objects' fields (no names
+// clash between them).
+type wEvent struct {
+	// v1.0 wrapper
+	Task           *wTask           `json:"task"`
+	Message        *wMessage        `json:"message"`
+	StatusUpdate   *wStatusUpdate   `json:"statusUpdate"`
+	ArtifactUpdate *wArtifactUpdate `json:"artifactUpdate"`
+	// v0.3 tagged object
+	Kind             string         `json:"kind"`
+	ID               string         `json:"id"`
+	ContextID        string         `json:"contextId"`
+	Status           *wStatus       `json:"status"`
+	History          []wMessage     `json:"history"`
+	Artifacts        []wArtifact    `json:"artifacts"`
+	Metadata         map[string]any `json:"metadata"`
+	MessageID        string         `json:"messageId"`
+	Role             string         `json:"role"`
+	Parts            []wPart        `json:"parts"`
+	TaskID           string         `json:"taskId"`
+	ReferenceTaskIDs []string       `json:"referenceTaskIds"`
+	Extensions       []string       `json:"extensions"`
+	Final            *bool          `json:"final"`
+	Artifact         *wArtifact     `json:"artifact"`
+	Append           bool           `json:"append"`
+	LastChunk        bool           `json:"lastChunk"`
+}
+
+func (w *wEvent) toEvent() (a2a.Event, error) {
+	switch {
+	case w.Task != nil:
+		return w.Task.toTask(), nil
+	case w.Message != nil:
+		m := w.Message.toMessage()
+		return &m, nil
+	case w.StatusUpdate != nil:
+		return w.StatusUpdate.toEvent(), nil
+	case w.ArtifactUpdate != nil:
+		return w.ArtifactUpdate.toEvent(), nil
+	}
+	kind := w.Kind
+	if kind == "" {
+		kind = w.inferKind()
+	}
+	switch kind {
+	case "task":
+		t := wTask{ID: w.ID, ContextID: w.ContextID, History: w.History, Artifacts: w.Artifacts, Metadata: w.Metadata}
+		if w.Status != nil {
+			t.Status = *w.Status
+		}
+		return t.toTask(), nil
+	case "message":
+		m := wMessage{MessageID: w.MessageID, Role: w.Role, Parts: w.Parts, TaskID: w.TaskID, ContextID: w.ContextID,
+			Metadata: w.Metadata, ReferenceTaskIDs: w.ReferenceTaskIDs, Extensions: w.Extensions}
+		msg := m.toMessage()
+		return &msg, nil
+	case "status-update":
+		u := wStatusUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Final: w.Final, Metadata: w.Metadata}
+		if w.Status != nil {
+			u.Status = *w.Status
+		}
+		return u.toEvent(), nil
+	case "artifact-update":
+		u := wArtifactUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Append: w.Append, LastChunk: w.LastChunk, Metadata: w.Metadata}
+		if w.Artifact != nil {
+			u.Artifact = *w.Artifact
+		}
+		return u.toEvent(), nil
+	case "":
+		return nil, fmt.Errorf("not a task, message, status update or artifact update")
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// inferKind guesses a missing v0.3 kind from the fields present.
+func (w *wEvent) inferKind() string {
+	switch {
+	case w.Artifact != nil:
+		return "artifact-update"
+	case w.MessageID != "" || w.Parts != nil || w.Role != "":
+		return "message"
+	case w.ID != "":
+		return "task"
+	case w.TaskID != "" && w.Status != nil:
+		return "status-update"
+	}
+	return ""
+}
+
+// ---- decoding: wire → model ----
+
+func (w *wTask) toTask() *a2a.Task {
+	t := &a2a.Task{
+		ID:        w.ID,
+		ContextID: w.ContextID,
+		Status:    w.Status.toStatus(),
+		Metadata:  metadata(w.Metadata),
+	}
+	if len(w.History) > 0 {
+		t.History = make([]a2a.Message, len(w.History))
+		for i := range w.History {
+			t.History[i] = w.History[i].toMessage()
+		}
+	}
+	if len(w.Artifacts) > 0 {
+		t.Artifacts = make([]a2a.Artifact, len(w.Artifacts))
+		for i := range w.Artifacts {
+			t.Artifacts[i] = w.Artifacts[i].toArtifact()
+		}
+	}
+	return t
+}
+
+func (w *wStatus) toStatus() a2a.TaskStatus {
+	s := a2a.TaskStatus{State: parseState(w.State), Timestamp: parseTime(w.Timestamp)}
+	if w.Message != nil {
+		m := w.Message.toMessage()
+		s.Message = &m
+	}
+	return s
+}
+
+func (w *wMessage) toMessage() a2a.Message {
+	return a2a.Message{
+		ID:               w.MessageID,
+		Role:             parseRole(w.Role),
+		Parts:            toParts(w.Parts),
+		TaskID:           w.TaskID,
+		ContextID:        w.ContextID,
+		Metadata:         metadata(w.Metadata),
+		ReferenceTaskIDs: strs(w.ReferenceTaskIDs),
+		Extensions:       strs(w.Extensions),
+	}
+}
+
+func (w *wArtifact) toArtifact() a2a.Artifact {
+	return a2a.Artifact{
+		ID:          w.ArtifactID,
+		Name:        w.Name,
+		Description: w.Description,
+		Parts:       toParts(w.Parts),
+		Metadata:    metadata(w.Metadata),
+		Extensions:  strs(w.Extensions),
+	}
+}
+
+func (w *wStatusUpdate) toEvent() *a2a.StatusUpdateEvent {
+	ev := &a2a.StatusUpdateEvent{
+		TaskID:    w.TaskID,
+		ContextID: w.ContextID,
+		Status:    w.Status.toStatus(),
+		Metadata:  metadata(w.Metadata),
+	}
+	if w.Final != nil {
+		ev.Final = *w.Final
+	} else {
+		// v1.0 has no final: its stream ends after a terminal or
+		// interrupted state.
+		ev.Final = ev.Status.State.Terminal() || ev.Status.State.Interrupted()
+	}
+	return ev
+}
+
+func (w *wArtifactUpdate) toEvent() *a2a.ArtifactUpdateEvent {
+	return &a2a.ArtifactUpdateEvent{
+		TaskID:    w.TaskID,
+		ContextID: w.ContextID,
+		Artifact:  w.Artifact.toArtifact(),
+		Append:    w.Append,
+		LastChunk: w.LastChunk,
+		Metadata:  metadata(w.Metadata),
+	}
+}
+
+func toParts(ws []wPart) []a2a.Part {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]a2a.Part, len(ws))
+	for i := range ws {
+		out[i] = ws[i].toPart()
+	}
+	return out
+}
+
+func (w *wPart) toPart() a2a.Part {
+	p := a2a.Part{Metadata: metadata(w.Metadata)}
+	kind := w.Kind
+	if kind != "text" && kind != "data" && kind != "file" {
+		// v1.0 (or a v0.3 peer that left kind out): the member present decides.
+		switch {
+		case w.Text != nil:
+			kind = "text"
+		case w.Data != nil:
+			kind = "data"
+		case w.File != nil || w.Raw != nil || w.URL != "":
+			kind = "file"
+		default:
+			kind = "text"
+		}
+	}
+	switch kind {
+	case "text":
+		p.Kind = a2a.PartText
+		if w.Text != nil {
+			p.Text = *w.Text
+		}
+	case "data":
+		p.Kind = a2a.PartData
+		p.Data = compact(w.Data)
+		p.MediaType = w.MediaType
+	case "file":
+		p.Kind = a2a.PartFile
+		f := &a2a.File{Name: w.Filename, MediaType: w.MediaType, Bytes: w.Raw, URI: w.URL}
+		if w.File != nil {
+			if w.File.Name != "" {
+				f.Name = w.File.Name
+			}
+			if w.File.MimeType != "" {
+				f.MediaType = w.File.MimeType
+			} else if w.File.MediaType != "" {
+				f.MediaType = w.File.MediaType
+			}
+			if w.File.Bytes != nil {
+				f.Bytes = w.File.Bytes
+			}
+			if w.File.URI != "" {
+				f.URI = w.File.URI
+			}
+		}
+		if len(f.Bytes) == 0 {
+			f.Bytes = nil
+		}
+		if f.Bytes != nil {
+			// A file is given one way; inline bytes win over a URI.
+			f.URI = ""
+		}
+		p.File = f
+	}
+	return p
+}
+
+// compact returns JSON without insignificant space. Most servers send
+// compact JSON already, so the copy is made only when there is space.
+func compact(raw json.RawMessage) json.RawMessage {
+	if string(raw) == "null" {
+		return nil
+	}
+	if raw == nil || bytes.IndexAny(raw, " \t\r\n") < 0 {
+		return raw
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return raw // cannot happen: the decoder validated it
+	}
+	return buf.Bytes()
+}
+
+func metadata(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func strs(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// parseState recognises the exact spellings real servers send without
+// allocating, and leaves the rest to the lenient a2a.ParseState.
+func parseState(s string) a2a.TaskState {
+	switch s {
+	case "TASK_STATE_SUBMITTED", "submitted":
+		return a2a.StateSubmitted
+	case "TASK_STATE_WORKING", "working":
+		return a2a.StateWorking
+	case "TASK_STATE_COMPLETED", "completed":
+		return a2a.StateCompleted
+	case "TASK_STATE_INPUT_REQUIRED", "input-required":
+		return a2a.StateInputRequired
+	case "TASK_STATE_AUTH_REQUIRED", "auth-required":
+		return a2a.StateAuthRequired
+	case "TASK_STATE_FAILED", "failed":
+		return a2a.StateFailed
+	case "TASK_STATE_CANCELED", "canceled":
+		return a2a.StateCanceled
+	case "TASK_STATE_REJECTED", "rejected":
+		return a2a.StateRejected
+	}
+	return a2a.ParseState(s)
+}
+
+func parseRole(s string) a2a.Role {
+	if s == "" {
+		return a2a.RoleUnspecified
+	}
+	return a2a.ParseRole(s)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// ---- encoding: model → wire ----
+
+func (c codec) kind(k string) string {
+	if c.v10 {
+		return ""
+	}
+	return k
+}
+
+func (c codec) state(s a2a.TaskState) string {
+	s = a2a.ParseState(string(s))
+	if !c.v10 {
+		return string(s)
+	}
+	switch s {
+	case a2a.StateSubmitted:
+		return "TASK_STATE_SUBMITTED"
+	case a2a.StateWorking:
+		return "TASK_STATE_WORKING"
+	case a2a.StateInputRequired:
+		return "TASK_STATE_INPUT_REQUIRED"
+	case a2a.StateAuthRequired:
+		return "TASK_STATE_AUTH_REQUIRED"
+	case a2a.StateCompleted:
+		return "TASK_STATE_COMPLETED"
+	case a2a.StateFailed:
+		return "TASK_STATE_FAILED"
+	case a2a.StateCanceled:
+		return "TASK_STATE_CANCELED"
+	case a2a.StateRejected:
+		return "TASK_STATE_REJECTED"
+	}
+	return "TASK_STATE_UNSPECIFIED"
+}
+
+func (c codec) role(r a2a.Role) string {
+	switch r {
+	case a2a.RoleUser:
+		if c.v10 {
+			return "ROLE_USER"
+		}
+		return "user"
+	case a2a.RoleAgent:
+		if c.v10 {
+			return "ROLE_AGENT"
+		}
+		return "agent"
+	}
+	if c.v10 {
+		return "ROLE_UNSPECIFIED"
+	}
+	return ""
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (c codec) fromTask(t *a2a.Task) *wTask {
+	w := &wTask{
+		Kind:      c.kind("task"),
+		ID:        t.ID,
+		ContextID: t.ContextID,
+		Status:    c.fromStatus(&t.Status),
+		Metadata:  t.Metadata,
+	}
+	if len(t.History) > 0 {
+		w.History = make([]wMessage, len(t.History))
+		for i := range t.History {
+			w.History[i] = *c.fromMessage(&t.History[i])
+		}
+	}
+	if len(t.Artifacts) > 0 {
+		w.Artifacts = make([]wArtifact, len(t.Artifacts))
+		for i := range t.Artifacts {
+			w.Artifacts[i] = c.fromArtifact(&t.Artifacts[i])
+		}
+	}
+	return w
+}
+
+func (c codec) fromStatus(s *a2a.TaskStatus) wStatus {
+	w := wStatus{State: c.state(s.State), Timestamp: formatTime(s.Timestamp)}
+	if s.Message != nil {
+		w.Message = c.fromMessage(s.Message)
+	}
+	return w
+}
+
+func (c codec) fromMessage(m *a2a.Message) *wMessage {
+	return &wMessage{
+		Kind:             c.kind("message"),
+		MessageID:        m.ID,
+		Role:             c.role(m.Role),
+		Parts:            c.fromParts(m.Parts),
+		TaskID:           m.TaskID,
+		ContextID:        m.ContextID,
+		Metadata:         m.Metadata,
+		ReferenceTaskIDs: m.ReferenceTaskIDs,
+		Extensions:       m.Extensions,
+	}
+}
+
+func (c codec) fromArtifact(a *a2a.Artifact) wArtifact {
+	return wArtifact{
+		ArtifactID:  a.ID,
+		Name:        a.Name,
+		Description: a.Description,
+		Parts:       c.fromParts(a.Parts),
+		Metadata:    a.Metadata,
+		Extensions:  a.Extensions,
+	}
+}
+
+func (c codec) fromStatusUpdate(ev *a2a.StatusUpdateEvent) *wStatusUpdate {
+	w := &wStatusUpdate{
+		Kind:      c.kind("status-update"),
+		TaskID:    ev.TaskID,
+		ContextID: ev.ContextID,
+		Status:    c.fromStatus(&ev.Status),
+		Metadata:  ev.Metadata,
+	}
+	if !c.v10 {
+		final := ev.Final
+		w.Final = &final
+	}
+	return w
+}
+
+func (c codec) fromArtifactUpdate(ev *a2a.ArtifactUpdateEvent) *wArtifactUpdate {
+	return &wArtifactUpdate{
+		Kind:      c.kind("artifact-update"),
+		TaskID:    ev.TaskID,
+		ContextID: ev.ContextID,
+		Artifact:  c.fromArtifact(&ev.Artifact),
+		Append:    ev.Append,
+		LastChunk: ev.LastChunk,
+		Metadata:  ev.Metadata,
+	}
+}
+
+// fromParts always returns a non-nil slice: "parts" is required on the wire.
+func (c codec) fromParts(ps []a2a.Part) []wPart {
+	out := make([]wPart, len(ps))
+	for i := range ps {
+		p := &ps[i]
+		w := wPart{Kind: string(p.Kind), Metadata: p.Metadata, v10: c.v10, MediaType: p.MediaType, Data: p.Data}
+		switch p.Kind {
+		case a2a.PartText:
+			w.Text = &p.Text
+		case a2a.PartFile:
+			if p.File != nil {
+				w.File = &wFile{Bytes: p.File.Bytes, URI: p.File.URI, Name: p.File.Name, MimeType: p.File.MediaType}
+			} else {
+				w.File = &wFile{}
+			}
+		}
+		out[i] = w
+	}
+	return out
+}
+
+// The exact per-dialect shapes of a part.
+type (
+	v10TextPart struct {
+		Text     string         `json:"text"`
+		Metadata map[string]any `json:"metadata,omitempty"`
+	}
+	v10DataPart struct {
+		Data      json.RawMessage `json:"data"`
+		MediaType string          `json:"mediaType,omitempty"`
+		Metadata  map[string]any  `json:"metadata,omitempty"`
+	}
+	v10RawPart struct {
+		Raw       []byte         `json:"raw"`
+		Filename  string         `json:"filename,omitempty"`
+		MediaType string         `json:"mediaType,omitempty"`
+		Metadata  map[string]any `json:"metadata,omitempty"`
+	}
+	v10URLPart struct {
+		URL       string         `json:"url"`
+		Filename  string         `json:"filename,omitempty"`
+		MediaType string         `json:"mediaType,omitempty"`
+		Metadata  map[string]any `json:"metadata,omitempty"`
+	}
+	v03TextPart struct {
+		Kind     string         `json:"kind"`
+		Text     string         `json:"text"`
+		Metadata map[string]any `json:"metadata,omitempty"`
+	}
+	v03DataPart struct {
+		Kind     string          `json:"kind"`
+		Data     json.RawMessage `json:"data"`
+		Metadata map[string]any  `json:"metadata,omitempty"`
+	}
+	v03FilePart struct {
+		Kind     string         `json:"kind"`
+		File     any            `json:"file"`
+		Metadata map[string]any `json:"metadata,omitempty"`
+	}
+	v03FileBytes struct {
+		Bytes    []byte `json:"bytes"`
+		Name     string `json:"name,omitempty"`
+		MimeType string `json:"mimeType,omitempty"`
+	}
+	v03FileURI struct {
+		URI      string `json:"uri"`
+		Name     string `json:"name,omitempty"`
+		MimeType string `json:"mimeType,omitempty"`
+	}
+)
+
+// MarshalJSON writes the part in the exact shape of the codec's dialect.
+func (w wPart) MarshalJSON() ([]byte, error) {
+	data := w.Data
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	switch {
+	case w.v10 && w.Kind == string(a2a.PartData):
+		return json.Marshal(v10DataPart{Data: data, MediaType: w.MediaType, Metadata: w.Metadata})
+	case w.v10 && w.Kind == string(a2a.PartFile):
+		if w.File.URI != "" && w.File.Bytes == nil {
+			return json.Marshal(v10URLPart{URL: w.File.URI, Filename: w.File.Name, MediaType: w.File.MimeType, Metadata: w.Metadata})
+		}
+		return json.Marshal(v10RawPart{Raw: nonNil(w.File.Bytes), Filename: w.File.Name, MediaType: w.File.MimeType, Metadata: w.Metadata})
+	case w.v10:
+		return json.Marshal(v10TextPart{Text: deref(w.Text), Metadata: w.Metadata})
+	case w.Kind == string(a2a.PartData):
+		return json.Marshal(v03DataPart{Kind: "data", Data: data, Metadata: w.Metadata})
+	case w.Kind == string(a2a.PartFile):
+		var f any
+		if w.File.URI != "" && w.File.Bytes == nil {
+			f = v03FileURI{URI: w.File.URI, Name: w.File.Name, MimeType: w.File.MimeType}
+		} else {
+			f = v03FileBytes{Bytes: nonNil(w.File.Bytes), Name: w.File.Name, MimeType: w.File.MimeType}
+		}
+		return json.Marshal(v03FilePart{Kind: "file", File: f, Metadata: w.Metadata})
+	default:
+		return json.Marshal(v03TextPart{Kind: "text", Text: deref(w.Text), Metadata: w.Metadata})
+	}
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
