@@ -1,0 +1,199 @@
+package localstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Open opens the store at path, creating it (and its directory) if there is
+// no file there. It never writes to a file that is not an a2atop store: a
+// foreign, empty, truncated or damaged file, or one from a newer a2atop, is
+// refused with an error naming the path, untouched.
+func Open(path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open store: no path given")
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := create(path, opts); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	case info.IsDir():
+		return nil, fmt.Errorf("open store %s: it is a directory; pass the path of a file", path)
+	case info.Size() == 0:
+		return nil, fmt.Errorf("open store %s: %w: the file is empty (remove it to start a new store, or pass --db another path)", path, ErrNotA2atop)
+	}
+
+	// Validate read-only first: a read-only open never writes, whereas a
+	// read-write open of a foreign bbolt file may (bbolt rewrites a missing
+	// freelist). The shared lock it takes still conflicts with a writer's
+	// exclusive one, so a file in use is reported here already.
+	if err := validate(path, opts); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      opts.LockTimeout,
+		NoSync:       opts.NoSync,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	s := &Store{
+		db:         db,
+		path:       path,
+		commits:    make(chan *commitRequest),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	go s.writer()
+	return s, nil
+}
+
+// validate opens path read-only and checks that it is an a2atop store this
+// build can read.
+func validate(path string, opts Options) (err error) {
+	defer guard(&err, path)()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return openError(path, err)
+	}
+	defer db.Close()
+	size, err := fileSize(path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		// A file shorter than its high-water mark was truncated: pages the
+		// tree points at are missing (and reading them would fault).
+		if tx.Size() > size {
+			return fmt.Errorf("open store %s: %w: the file is truncated (%d bytes, %d expected)", path, ErrNotA2atop, size, tx.Size())
+		}
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || !bytes.Equal(meta.Get(metaApp), appName) {
+			return fmt.Errorf("open store %s: %w: it is a bbolt database of another program (pass --db another path)", path, ErrNotA2atop)
+		}
+		version, err := getU64(meta.Get(metaSchema))
+		if err != nil || version == 0 {
+			return fmt.Errorf("open store %s: %w: its schema version is unreadable", path, ErrNotA2atop)
+		}
+		if version > schemaVersion {
+			return fmt.Errorf("open store %s: %w (schema %d; this a2atop reads up to %d): upgrade a2atop, or pass --db another path", path, ErrNewerSchema, version, schemaVersion)
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("open store %s: %w: bucket %q is missing (the file is damaged)", path, ErrNotA2atop, name)
+			}
+		}
+		return nil
+	})
+}
+
+// openError maps bbolt's open errors onto ours.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("open store %s: %w: close that a2atop, or pass --db another path", path, ErrInUse)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
+		return fmt.Errorf("open store %s: %w: the file is not a bbolt database, or it is damaged", path, ErrNotA2atop)
+	case errors.Is(err, berrors.ErrVersionMismatch):
+		return fmt.Errorf("open store %s: %w: the file is a bbolt database of an unknown version", path, ErrNotA2atop)
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
+}
+
+// create makes a new store at path atomically: the layout is written to a
+// temporary file next to it, which is then hard-linked into place. A crash
+// can leave a stray temporary file but never a half-made store at path, and
+// of two processes creating the same store at once, one links and the other
+// finds the file there and opens it.
+func create(path string, opts Options) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	tmpPath := tmp.Name()
+	defer os.Remove(tmpPath)
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	db, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	err = db.Update(initLayout)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	// Make the new directory entry durable too.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+func initLayout(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(metaApp, appName); err != nil {
+		return err
+	}
+	if err := meta.Put(metaSchema, appendU64(nil, schemaVersion)); err != nil {
+		return err
+	}
+	return meta.Put(metaCursor, appendU64(nil, 0))
+}
+
+// guard turns a panic or a memory fault (a damaged file can make bbolt read
+// a page outside the mapping) in the calling goroutine into an error naming
+// the file. Use as `defer guard(&err, path)()`.
+func guard(err *error, path string) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			*err = fmt.Errorf("store %s: %w: reading it failed (%v); pass --db another path or restore a copy", path, ErrNotA2atop, r)
+		}
+	}
+}
+
+// view runs a read transaction, guarded against damaged files.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer guard(&err, s.path)()
+	if err := s.db.View(fn); err != nil {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
+}

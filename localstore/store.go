@@ -1,0 +1,117 @@
+// Package localstore is the bbolt implementation of engine.Store: a2atop's
+// tasks, their timelines and the global event log in one file, with the
+// indexes List pages through and counters for its totals.
+//
+// One process at a time opens a file (bbolt's file lock); a second one gets
+// ErrInUse after Options.LockTimeout instead of waiting. Commits from many
+// goroutines are grouped into one transaction and one fsync (see commit.go).
+// Nothing per task is kept in memory: every read goes to the file, which
+// bbolt maps into memory, so the resident size follows the pages touched,
+// not the number of tasks.
+package localstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options tunes Open.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock; default 1s.
+	LockTimeout time.Duration
+	// NoSync turns fsync off (tests, benchmarks only): a crash of the
+	// machine may then lose or corrupt recent commits.
+	NoSync bool
+}
+
+// DefaultLockTimeout is Options.LockTimeout's default.
+const DefaultLockTimeout = time.Second
+
+// Errors Open returns, for errors.Is. The returned error wraps one of them
+// with the file's path and what to do.
+var (
+	// ErrInUse: another process holds the file's lock.
+	ErrInUse = errors.New("the file is in use by another a2atop process")
+	// ErrNewerSchema: the file was written by a newer a2atop.
+	ErrNewerSchema = errors.New("the file was written by a newer version of a2atop")
+	// ErrNotA2atop: the file is not an a2atop store, or it is damaged.
+	ErrNotA2atop = errors.New("not an a2atop task store")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("the task store is closed")
+)
+
+// Store is a bbolt-backed engine.Store. Its methods are safe for concurrent
+// use.
+type Store struct {
+	db   *bolt.DB
+	path string
+
+	// commits feeds the writer goroutine (commit.go). It is unbuffered: a
+	// request is either taken by the writer, which then always answers it,
+	// or refused because closing is closed.
+	commits chan *commitRequest
+	closing chan struct{}
+	// writerDone is closed when the writer has returned.
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+
+	// viaBoltBatch routes commits through bolt.DB.Batch instead of the
+	// writer; set only by benchmarks that compare the two.
+	viaBoltBatch bool
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close waits for commits in progress, stops the writer and closes the
+// file. Commits after Close fail with ErrClosed. Safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.writerDone
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("close store %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}
+
+// Check verifies the file: bbolt's own consistency check (every page
+// reachable once, no page both used and free), then a2atop's invariants:
+// every task has its four index entries and no index entry lacks its task,
+// the counters equal what the index holds, every event belongs to a stored
+// task and is in the log, and every log entry points at a stored event. It
+// reads the whole file: for tests and repair tools, not for every open.
+func (s *Store) Check() error {
+	return s.view(func(tx *bolt.Tx) error {
+		// The channel must be drained: bbolt's checker goroutine holds the
+		// transaction until it has sent every error.
+		var errs []error
+		for err := range tx.Check() {
+			if len(errs) < 20 {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("check %s: bbolt: %w", s.path, errors.Join(errs...))
+		}
+		if err := checkInvariants(tx); err != nil {
+			return fmt.Errorf("check %s: %w", s.path, err)
+		}
+		return nil
+	})
+}
+
+func fileSize(path string) (int64, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}

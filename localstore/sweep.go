@@ -1,0 +1,220 @@
+package localstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+	bolt "go.etcd.io/bbolt"
+)
+
+// sweepChunk is how many tasks one Sweep transaction deletes: small enough
+// to keep a transaction's dirty pages few and let commits in between.
+const sweepChunk = 1000
+
+// terminalStates are the states Sweep may delete, walked in the by-state
+// index.
+var terminalStates = []a2a.TaskState{a2a.StateCompleted, a2a.StateFailed, a2a.StateCanceled, a2a.StateRejected}
+
+// Sweep deletes terminal tasks whose status time is before olderThan (the
+// zero time: none by age), then the oldest terminal tasks beyond keep (keep
+// <= 0: no count limit). It walks the by-state index of the terminal states
+// from the oldest end, so it never reads a task it keeps, and deletes in
+// transactions of sweepChunk tasks. A task's record, index entries,
+// counters, events, log entries and message ids go together; the meta
+// cursor stays, so cursors are never reused.
+func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, error) {
+	deleted := 0
+	if !olderThan.IsZero() {
+		for _, state := range terminalStates {
+			for {
+				if err := ctx.Err(); err != nil {
+					return deleted, err
+				}
+				n, err := s.sweepOlder(state, olderThan)
+				deleted += n
+				if err != nil {
+					return deleted, fmt.Errorf("sweep %s: %w", s.path, err)
+				}
+				if n < sweepChunk {
+					break
+				}
+			}
+		}
+	}
+	if keep <= 0 {
+		return deleted, nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return deleted, err
+		}
+		n, err := s.sweepBeyond(keep)
+		deleted += n
+		if err != nil {
+			return deleted, fmt.Errorf("sweep %s: %w", s.path, err)
+		}
+		if n < sweepChunk {
+			return deleted, nil
+		}
+	}
+}
+
+// sweepOlder deletes up to sweepChunk tasks in state whose status time is
+// before olderThan.
+func (s *Store) sweepOlder(state a2a.TaskState, olderThan time.Time) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		b := buckets(tx)
+		prefix := appendLP([]byte{famState}, string(state))
+		// Keys after prefix+descTime(olderThan) are strictly older.
+		from := appendU64(bytes.Clone(prefix), descTime(olderThan)+1)
+		var ids []string
+		c := b.index.Cursor()
+		for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < sweepChunk; k, _ = c.Next() {
+			_, id, err := splitIndexTail(k[len(prefix):])
+			if err != nil {
+				return fmt.Errorf("corrupt index key %x: %w", k, err)
+			}
+			ids = append(ids, id)
+		}
+		for _, id := range ids {
+			if err := deleteTask(b, id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// sweepBeyond deletes up to sweepChunk of the oldest terminal tasks while
+// more than keep are stored.
+func (s *Store) sweepBeyond(keep int) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		b := buckets(tx)
+		total := 0
+		for _, state := range terminalStates {
+			c, err := countFor(b.counts, "", string(state))
+			if err != nil {
+				return err
+			}
+			total += c
+		}
+		excess := min(total-keep, sweepChunk)
+		if excess <= 0 {
+			return nil
+		}
+		// Merge the terminal states' families from their oldest ends.
+		type tailCursor struct {
+			prefix []byte
+			c      *bolt.Cursor
+			k      []byte
+		}
+		var heads []*tailCursor
+		for _, state := range terminalStates {
+			prefix := appendLP([]byte{famState}, string(state))
+			tc := &tailCursor{prefix: prefix, c: b.index.Cursor()}
+			if end := prefixEnd(prefix); end != nil {
+				if k, _ := tc.c.Seek(end); k != nil {
+					tc.k, _ = tc.c.Prev()
+				} else {
+					tc.k, _ = tc.c.Last()
+				}
+			}
+			if tc.k != nil && !bytes.HasPrefix(tc.k, prefix) {
+				tc.k = nil
+			}
+			heads = append(heads, tc)
+		}
+		var ids []string
+		for len(ids) < excess {
+			var oldest *tailCursor
+			for _, h := range heads {
+				if h.k != nil && (oldest == nil || bytes.Compare(h.k[len(h.prefix):], oldest.k[len(oldest.prefix):]) > 0) {
+					oldest = h
+				}
+			}
+			if oldest == nil {
+				break
+			}
+			_, id, err := splitIndexTail(oldest.k[len(oldest.prefix):])
+			if err != nil {
+				return fmt.Errorf("corrupt index key %x: %w", oldest.k, err)
+			}
+			ids = append(ids, id)
+			if oldest.k, _ = oldest.c.Prev(); oldest.k != nil && !bytes.HasPrefix(oldest.k, oldest.prefix) {
+				oldest.k = nil
+			}
+		}
+		for _, id := range ids {
+			if err := deleteTask(b, id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// deleteTask removes a task and everything that refers to it.
+func deleteTask(b txBuckets, id string) error {
+	v := b.tasks.Get([]byte(id))
+	if v == nil {
+		return fmt.Errorf("index names a missing task %q (the file is damaged)", id)
+	}
+	h, _, err := decodeHeader(id, v)
+	if err != nil {
+		return fmt.Errorf("corrupt record of task %q: %w", id, err)
+	}
+	if err := removeEntry(b, h.entry); err != nil {
+		return fmt.Errorf("delete task %q: %w", id, err)
+	}
+	if err := b.tasks.Delete([]byte(id)); err != nil {
+		return fmt.Errorf("delete task %q: %w", id, err)
+	}
+	// Collect first: deleting under a bbolt cursor skips the next key.
+	prefix := eventPrefix(id)
+	var keys [][]byte
+	c := b.events.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		cursor, _, err := decodeEventHeader(v)
+		if err != nil {
+			return fmt.Errorf("corrupt event %x of task %q: %w", k, id, err)
+		}
+		if err := b.log.Delete(logKey(cursor)); err != nil {
+			return fmt.Errorf("delete task %q: %w", id, err)
+		}
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.events.Delete(k); err != nil {
+			return fmt.Errorf("delete task %q: %w", id, err)
+		}
+	}
+	keys = keys[:0]
+	prefix = messageTaskPrefix(id)
+	c = b.messages.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		mk := messageKey(string(k[len(prefix):]))
+		if string(b.messages.Get(mk)) == id {
+			if err := b.messages.Delete(mk); err != nil {
+				return fmt.Errorf("delete task %q: %w", id, err)
+			}
+		}
+		if err := b.messages.Delete(k); err != nil {
+			return fmt.Errorf("delete task %q: %w", id, err)
+		}
+	}
+	return nil
+}
