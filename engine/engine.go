@@ -1,14 +1,26 @@
 // Package engine is a2atop's in-process task engine: it runs one Executor
 // over a Store and serves the result as an a2a.Service.
+//
+// Concurrency: each task has one writer at a time (its taskEntry's mutex):
+// an event is folded into the task with a2a.Apply, numbered (per-task Seq,
+// global Cursor), committed to the store, then published to the task's
+// readers; Watch readers get events through the sequencer, in cursor order.
+// The engine keeps a taskEntry only while the task is running, queued,
+// being changed or read: a finished task lives only in the store.
 package engine
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/google/uuid"
 )
 
 // Options tune an Engine; the zero value of each field picks its default.
@@ -19,24 +31,81 @@ type Options struct {
 	// (default 3).
 	MaxAttempts int
 	// RetryBackoff is the first retry's wait, doubled per attempt and capped
-	// at one minute (default 500ms).
+	// at maxBackoff (default 500ms).
 	RetryBackoff time.Duration
-	// Retention: terminal tasks whose status is older are swept (default 7 days).
+	// Retention: terminal tasks whose last change is older are swept
+	// (default 7 days).
 	Retention time.Duration
 	// RetainCount keeps at most this many terminal tasks (0: no limit).
 	RetainCount int
 	// SweepInterval is how often the sweeper runs (default 1 minute).
 	SweepInterval time.Duration
 	// CancelGrace is how long a canceled execution may take to return
-	// before the task is ended as canceled regardless (default 2s).
+	// before the task is ended as canceled regardless (default 2s). Close
+	// waits as long for executions to return.
 	CancelGrace time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the engine's diagnostics (default: discarded).
 	Logger *slog.Logger
-	// Card describes the agent; if empty, the executor's Card when it
-	// implements Describer, else a generic card.
+	// Card describes the agent; if its Name is empty, the executor's card
+	// when it implements Describer, else a generic card.
 	Card a2a.AgentCard
+	// StreamBuffer is how many recent events a task keeps for its readers;
+	// a Stream or Subscribe reader that falls further behind ends with
+	// a2a.ErrLagged (default 1024).
+	StreamBuffer int
+	// WatchBuffer is the same for Watch readers, which instead catch up
+	// from the store's log without losing events (default 4096).
+	WatchBuffer int
+}
+
+// MaxMessageBytes caps the size of one message's parts (text, data, file
+// bytes and URIs together).
+const MaxMessageBytes = 8 << 20
+
+const maxBackoff = time.Minute
+
+// Reason texts the engine writes into task statuses.
+const (
+	ReasonInterrupted = "interrupted: a2atop stopped while the task was running"
+	ReasonCanceled    = "canceled by request"
+)
+
+// ErrClosed is returned by an engine's methods after Close.
+var ErrClosed = errors.New("engine is closed")
+
+func (o *Options) setDefaults() {
+	if o.MaxRunning <= 0 {
+		o.MaxRunning = 4
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 500 * time.Millisecond
+	}
+	if o.Retention <= 0 {
+		o.Retention = 7 * 24 * time.Hour
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Minute
+	}
+	if o.CancelGrace <= 0 {
+		o.CancelGrace = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.StreamBuffer <= 0 {
+		o.StreamBuffer = 1024
+	}
+	if o.WatchBuffer <= 0 {
+		o.WatchBuffer = 4096
+	}
 }
 
 // Engine runs tasks and implements a2a.Service.
@@ -44,48 +113,140 @@ type Engine struct {
 	store Store
 	exec  Executor
 	opts  Options
+	log   *slog.Logger
+	card  a2a.AgentCard
+	seq   *sequencer
+
+	ctx    context.Context // canceled by Close: stops goroutines and executions
+	stop   context.CancelFunc
+	closed atomic.Bool
+	wg     sync.WaitGroup // sweeper, queue updater, cancel timers
+	runs   sync.WaitGroup // executions
+
+	mu      sync.Mutex
+	entries map[string]*taskEntry
+	queue   runQueue
+	running int
+	sending map[string]chan struct{} // message ids whose send is in progress
+
+	queueChanged chan struct{}
 }
 
 var _ a2a.Service = (*Engine)(nil)
 
-var errNotYet = errors.New("engine: not implemented yet")
-
-// New starts an engine over store and exec, resuming the store's unfinished tasks.
+// New starts an engine over store and exec. It resumes the store's
+// unfinished tasks: submitted ones are queued again (by creation time),
+// tasks that were running are retried while attempts remain and otherwise
+// failed with ReasonInterrupted, and tasks waiting for input keep waiting.
 func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	if store == nil || exec == nil {
-		return nil, errors.New("engine: store and executor are required")
+		return nil, errors.New("engine: a store and an executor are required")
 	}
-	return &Engine{store: store, exec: exec, opts: opts}, nil
+	opts.setDefaults()
+	ctx := context.Background()
+	last, err := store.LastCursor(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read the event log: %w", err)
+	}
+	e := &Engine{
+		store:        store,
+		exec:         exec,
+		opts:         opts,
+		log:          opts.Logger,
+		seq:          newSequencer(last, opts.WatchBuffer),
+		entries:      map[string]*taskEntry{},
+		sending:      map[string]chan struct{}{},
+		queueChanged: make(chan struct{}, 1),
+	}
+	e.card = opts.Card
+	if e.card.Name == "" {
+		if d, ok := exec.(Describer); ok {
+			e.card = d.Card()
+		} else {
+			e.card = a2a.AgentCard{Name: "a2atop engine", Description: "a2atop's in-process task engine",
+				DefaultInputModes: []string{"text/plain"}, DefaultOutputModes: []string{"text/plain"}}
+		}
+	}
+	e.card.Capabilities.Streaming = true
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	if err := e.resume(ctx); err != nil {
+		e.stop()
+		e.runs.Wait()
+		return nil, err
+	}
+	e.wg.Go(e.sweeper)
+	e.wg.Go(e.queueUpdater)
+	e.pump()
+	return e, nil
 }
 
 // Close stops the sweeper and the executions and waits for the engine's
-// goroutines. It does not close the store.
-func (e *Engine) Close() error { return nil }
+// goroutines, and for executions up to CancelGrace. Executions still
+// running then are abandoned (their publishers refuse everything) and stay
+// marked running in the store, so the next New applies the restart rules.
+// Close does not close the store.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.stop()
+	// Wait for commits in progress: every commit checks closed under its
+	// task's lock.
+	e.mu.Lock()
+	entries := make([]*taskEntry, 0, len(e.entries))
+	for _, en := range e.entries {
+		entries = append(entries, en)
+	}
+	e.mu.Unlock()
+	for _, en := range entries {
+		en.mu.Lock()
+		//lint:ignore SA2001 an empty critical section waits for the writer
+		en.mu.Unlock()
+	}
+	e.wg.Wait()
+	done := make(chan struct{})
+	go func() { e.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(e.opts.CancelGrace):
+		return fmt.Errorf("engine: closed, but some executions ignored cancellation for %s and were abandoned", e.opts.CancelGrace)
+	}
+}
 
-func (e *Engine) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResult, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
-	return nil, errNotYet
-}
-func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Subscribe(ctx context.Context, taskID string) (a2a.Stream, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
-	return nil, errNotYet
-}
-func (e *Engine) Card(ctx context.Context) (*a2a.AgentCard, error) { return nil, errNotYet }
+func (e *Engine) now() time.Time { return e.opts.Now() }
 
-// Timeline returns a task's event log, for the dashboard.
-func (e *Engine) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
-	return nil, errNotYet
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// sweeper deletes old terminal tasks every SweepInterval.
+func (e *Engine) sweeper() {
+	t := time.NewTicker(e.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		e.sweepOnce()
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Engine) sweepOnce() {
+	n, err := e.store.Sweep(e.ctx, e.now().Add(-e.opts.Retention), e.opts.RetainCount)
+	if err != nil {
+		if e.ctx.Err() == nil {
+			e.log.Warn("retention sweep failed", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		e.log.Info("retention sweep", "deleted", n)
+	}
+}
+
+// Card describes the agent behind the engine.
+func (e *Engine) Card(ctx context.Context) (*a2a.AgentCard, error) {
+	c := e.card
+	return &c, nil
 }

@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// queueItem is an execution waiting for a slot.
+type queueItem struct {
+	entry   *taskEntry
+	prio    Priority
+	attempt int
+	msg     *a2a.Message
+	// note follows "queued (position P)" and becomes the working status
+	// text when the item starts (e.g. why it is being retried).
+	note string
+	// statusID is the id of the queue status message, so that position
+	// updates replace each other instead of filling the history.
+	statusID string
+	lastPos  int // last published position; guarded by Engine.mu
+	queued   bool
+	// started: the first commit already set the task working (it got a
+	// slot at once).
+	started bool
+	// fresh: a new task's first execution, where Reply may answer the send
+	// with a plain Message.
+	fresh bool
+}
+
+// runQueue is FIFO within three priority levels. Guarded by Engine.mu.
+type runQueue struct {
+	levels [3][]*queueItem // high, normal, low
+	n      int
+}
+
+func level(p Priority) int {
+	switch {
+	case p >= PriorityHigh:
+		return 0
+	case p <= PriorityLow:
+		return 2
+	}
+	return 1
+}
+
+func (q *runQueue) push(it *queueItem) {
+	l := level(it.prio)
+	q.levels[l] = append(q.levels[l], it)
+	q.n++
+	it.queued = true
+}
+
+func (q *runQueue) pop() *queueItem {
+	for l := range q.levels {
+		if len(q.levels[l]) > 0 {
+			it := q.levels[l][0]
+			q.levels[l][0] = nil
+			q.levels[l] = q.levels[l][1:]
+			q.n--
+			it.queued = false
+			return it
+		}
+	}
+	return nil
+}
+
+func (q *runQueue) remove(en *taskEntry) *queueItem {
+	for l := range q.levels {
+		for i, it := range q.levels[l] {
+			if it.entry == en {
+				q.levels[l] = slices.Delete(q.levels[l], i, i+1)
+				q.n--
+				it.queued = false
+				return it
+			}
+		}
+	}
+	return nil
+}
+
+// position is the 1-based place the item would have if pushed now.
+func (q *runQueue) positionIfPushed(p Priority) int {
+	pos := 1
+	for l := 0; l <= level(p); l++ {
+		pos += len(q.levels[l])
+	}
+	return pos
+}
+
+func (q *runQueue) each(f func(it *queueItem, pos int)) {
+	pos := 0
+	for l := range q.levels {
+		for _, it := range q.levels[l] {
+			pos++
+			f(it, pos)
+		}
+	}
+}
+
+func queuedText(pos int, note string) string {
+	if note == "" {
+		return fmt.Sprintf("queued (position %d)", pos)
+	}
+	return fmt.Sprintf("queued (position %d), %s", pos, note)
+}
+
+// ParsePriority maps metadata.priority ("high", "normal", "low") to a
+// Priority; anything else is normal.
+func ParsePriority(md a2a.Metadata) Priority {
+	switch md["priority"] {
+	case "high":
+		return PriorityHigh
+	case "low":
+		return PriorityLow
+	}
+	return PriorityNormal
+}
+
+// admit takes a slot for it at once if one is free and nothing waits, or
+// queues it. It returns the queue position (0: started). Caller holds
+// it.entry.mu; the queue or the execution takes its own entry reference.
+func (e *Engine) admit(it *queueItem) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	it.entry.refs++
+	if e.running < e.opts.MaxRunning && e.queue.n == 0 && !e.closed.Load() {
+		e.running++
+		it.started = true
+		return 0
+	}
+	pos := e.queue.positionIfPushed(it.prio)
+	it.lastPos = pos
+	if it.statusID == "" {
+		it.statusID = newID()
+	}
+	e.queue.push(it)
+	if pos <= e.queue.n-1 {
+		e.signalQueue() // it jumped ahead of lower-priority items
+	}
+	return pos
+}
+
+// unadmit undoes admit after its commit failed.
+func (e *Engine) unadmit(it *queueItem) {
+	e.mu.Lock()
+	if it.started {
+		e.running--
+	} else {
+		e.queue.remove(it.entry)
+	}
+	it.entry.refs--
+	e.mu.Unlock()
+	e.pump()
+}
+
+// launch starts an execution that admit gave a slot.
+func (e *Engine) launch(it *queueItem) {
+	e.runs.Add(1)
+	go e.run(it)
+}
+
+// pump starts queued executions while slots are free.
+func (e *Engine) pump() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	popped := false
+	for e.running < e.opts.MaxRunning && e.queue.n > 0 && !e.closed.Load() {
+		it := e.queue.pop()
+		e.running++
+		popped = true
+		e.launch(it)
+	}
+	if popped {
+		e.signalQueue()
+	}
+}
+
+func (e *Engine) signalQueue() {
+	select {
+	case e.queueChanged <- struct{}{}:
+	default:
+	}
+}
+
+// queueUpdater keeps queued tasks' "queued (position P)" texts current,
+// publishing only for tasks whose position changed. Bursts of queue
+// changes coalesce into one pass.
+func (e *Engine) queueUpdater() {
+	type move struct {
+		it  *queueItem
+		pos int
+	}
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.queueChanged:
+		}
+		var moves []move
+		e.mu.Lock()
+		e.queue.each(func(it *queueItem, pos int) {
+			if it.lastPos != pos {
+				moves = append(moves, move{it, pos})
+			}
+		})
+		e.mu.Unlock()
+		for _, m := range moves {
+			e.publishPosition(m.it, m.pos)
+		}
+	}
+}
+
+func (e *Engine) publishPosition(it *queueItem, pos int) {
+	en := it.entry
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	e.mu.Lock()
+	still := it.queued
+	e.mu.Unlock()
+	if !still || en.rec == nil || en.rec.Task.Status.State != a2a.StateSubmitted {
+		return
+	}
+	ev := e.status(en.rec.Task, a2a.StateSubmitted, it.statusID, queuedText(pos, it.note))
+	if err := e.commit(e.ctx, en, change{events: []a2a.Event{ev}}); err != nil {
+		if e.ctx.Err() == nil {
+			e.log.Warn("queue position update failed", "task", en.id, "err", err)
+		}
+		return
+	}
+	e.mu.Lock()
+	it.lastPos = pos
+	e.mu.Unlock()
+}
+
+// resume applies the restart rules to the store's unfinished tasks.
+func (e *Engine) resume(ctx context.Context) error {
+	recs, err := e.store.Unfinished(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: resume unfinished tasks: %w", err)
+	}
+	for _, rec := range recs {
+		st := rec.Task.Status.State
+		if st.Interrupted() {
+			continue // still waiting for its user
+		}
+		en, err := e.lockLoaded(ctx, rec.Task.ID)
+		if err != nil {
+			return fmt.Errorf("engine: resume: %w", err)
+		}
+		err = e.resumeOne(ctx, en)
+		e.unlockRelease(en)
+		if err != nil {
+			return fmt.Errorf("engine: resume task %s: %w", rec.Task.ID, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) resumeOne(ctx context.Context, en *taskEntry) error {
+	rec := en.rec
+	task := rec.Task
+	it := &queueItem{entry: en, prio: rec.Priority, attempt: rec.Attempts + 1, msg: lastUserMessage(task), statusID: newID()}
+	wasRunning := rec.Running || task.Status.State == a2a.StateWorking
+	if wasRunning {
+		if rec.Attempts >= e.opts.MaxAttempts {
+			return e.commit(ctx, en, change{events: []a2a.Event{e.status(task, a2a.StateFailed, "", ReasonInterrupted)}})
+		}
+		it.note = fmt.Sprintf("attempt %d/%d after restart (%s)", it.attempt, e.opts.MaxAttempts, ReasonInterrupted)
+	}
+	// Queue everything first (start nothing before every task is queued,
+	// so that creation order holds); New pumps afterwards.
+	e.mu.Lock()
+	pos := e.queue.positionIfPushed(it.prio)
+	it.lastPos = pos
+	en.refs++
+	e.queue.push(it)
+	e.mu.Unlock()
+	ev := e.status(task, a2a.StateSubmitted, it.statusID, queuedText(pos, it.note))
+	err := e.commit(ctx, en, change{events: []a2a.Event{ev}, update: func(r *Record) { r.Running = false }})
+	if err != nil {
+		e.mu.Lock()
+		e.queue.remove(en)
+		en.refs--
+		e.mu.Unlock()
+	}
+	return err
+}
+
+// lastUserMessage is the message an interrupted execution was started with.
+func lastUserMessage(t *a2a.Task) *a2a.Message {
+	for i := len(t.History) - 1; i >= 0; i-- {
+		if t.History[i].Role == a2a.RoleUser {
+			m := t.History[i]
+			return &m
+		}
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// execution is one run of a task: the attempts of one message, each a
+// call of Execute. Its fields are guarded by the entry's mutex.
+type execution struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	// closed: the current attempt's publisher refuses events.
+	closed bool
+	// canceled: the user canceled the task; stop is closed then.
+	canceled bool
+	stop     chan struct{}
+	// done is closed when the run goroutine returns.
+	done     chan struct{}
+	slotOnce sync.Once
+	// progressID is the message id of this run's Status texts.
+	progressID string
+	// chunkID is the artifact an id-less ArtifactChunk continues.
+	chunkID string
+	replyOK bool
+}
+
+// run executes a queue item: Execute, then the retries its errors allow.
+func (e *Engine) run(it *queueItem) {
+	defer e.runs.Done()
+	en := it.entry
+	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: newID(), replyOK: it.fresh}
+	defer func() {
+		en.mu.Lock()
+		if en.run == ex {
+			en.run = nil
+		}
+		en.mu.Unlock()
+		close(ex.done)
+		e.releaseSlot(ex)
+		e.release(en)
+	}()
+	attempt, note, started := it.attempt, it.note, it.started
+	fromQueue := !started
+	for {
+		en.mu.Lock()
+		if !started {
+			st := en.rec.Task.Status.State
+			ok := !e.closed.Load() && !ex.canceled && !st.Terminal() && !st.Interrupted()
+			if fromQueue {
+				ok = ok && st == a2a.StateSubmitted
+			}
+			if !ok {
+				if ex.canceled && !st.Terminal() && !e.closed.Load() {
+					e.finishCanceled(en, ReasonCanceled)
+				}
+				en.mu.Unlock()
+				return
+			}
+			ev := e.status(en.rec.Task, a2a.StateWorking, "", note)
+			n := attempt
+			err := e.commit(e.ctx, en, change{events: []a2a.Event{ev}, start: it.fresh && attempt == 1,
+				update: func(r *Record) { r.Running = true; r.Attempts = n }})
+			if err != nil {
+				en.mu.Unlock()
+				if !errors.Is(err, ErrClosed) {
+					e.log.Error("start execution", "task", en.id, "err", err)
+				}
+				return
+			}
+		}
+		started, fromQueue = false, false
+		ex.ctx, ex.cancel = context.WithCancel(e.ctx)
+		ex.closed = false
+		en.run = ex
+		req := &Request{Task: en.rec.Task, Message: it.msg, Attempt: attempt}
+		pub := &publisher{e: e, en: en, ex: ex}
+		ctx := ex.ctx
+		en.mu.Unlock()
+
+		err := e.callExecute(ctx, req, pub)
+
+		en.mu.Lock()
+		ex.cancel()
+		ex.closed = true
+		if e.closed.Load() {
+			en.mu.Unlock()
+			return // left running in the store: the restart rules apply
+		}
+		task := en.rec.Task
+		st := task.Status.State
+		var final a2a.Event
+		switch {
+		case st.Terminal():
+			// The executor ended it, or the cancel grace ran out.
+		case ex.canceled:
+			e.finishCanceled(en, ReasonCanceled)
+		case st.Interrupted():
+			if err != nil {
+				e.log.Warn("executor returned an error after asking its user", "task", en.id, "err", err)
+			}
+		case err == nil:
+			final = e.status(task, a2a.StateCompleted, "", "")
+		case IsRetryable(err) && attempt < e.opts.MaxAttempts:
+			delay := e.backoff(attempt)
+			ev := e.status(task, a2a.StateWorking, ex.progressID,
+				fmt.Sprintf("attempt %d/%d failed: %v; retrying in %s", attempt, e.opts.MaxAttempts, err, delay))
+			if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{ev}}); cerr != nil {
+				e.log.Error("record retry", "task", en.id, "err", cerr)
+			}
+			en.mu.Unlock()
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ex.stop:
+			case <-e.ctx.Done():
+			}
+			t.Stop()
+			attempt++
+			note = fmt.Sprintf("attempt %d/%d after error: %v", attempt, e.opts.MaxAttempts, err)
+			continue
+		default:
+			final = e.status(task, a2a.StateFailed, "", err.Error())
+		}
+		if final != nil {
+			if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{final}}); cerr != nil {
+				e.log.Error("finish task", "task", en.id, "err", cerr)
+			}
+		}
+		en.mu.Unlock()
+		return
+	}
+}
+
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.opts.RetryBackoff
+	for i := 1; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// callExecute runs the executor, turning a panic into a task failure.
+func (e *Engine) callExecute(ctx context.Context, req *Request, pub Publisher) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("executor panicked", "task", req.Task.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("executor panicked: %v", r)
+		}
+	}()
+	return e.exec.Execute(ctx, req, pub)
+}
+
+func (e *Engine) releaseSlot(ex *execution) {
+	ex.slotOnce.Do(func() {
+		e.mu.Lock()
+		e.running--
+		e.mu.Unlock()
+		e.pump()
+	})
+}
+
+// finishCanceled ends the entry's task as canceled. Caller holds en.mu.
+func (e *Engine) finishCanceled(en *taskEntry, reason string) error {
+	ev := e.status(en.rec.Task, a2a.StateCanceled, "", reason)
+	return e.commit(e.ctx, en, change{events: []a2a.Event{ev}})
+}
+
+// cancelRun asks the running execution to stop and, if it has not
+// returned after CancelGrace, ends the task regardless. Caller holds en.mu.
+func (e *Engine) cancelRun(en *taskEntry, ex *execution) {
+	if ex.canceled {
+		return
+	}
+	ex.canceled = true
+	ex.closed = true
+	close(ex.stop)
+	if ex.cancel != nil {
+		ex.cancel()
+	}
+	e.ref(en)
+	e.wg.Go(func() {
+		defer e.release(en)
+		t := time.NewTimer(e.opts.CancelGrace)
+		defer t.Stop()
+		select {
+		case <-ex.done:
+			return
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		en.mu.Lock()
+		defer en.mu.Unlock()
+		if en.run != ex || en.rec.Task.Status.State.Terminal() {
+			return
+		}
+		reason := fmt.Sprintf("%s; the executor did not stop within %s", ReasonCanceled, e.opts.CancelGrace)
+		if err := e.finishCanceled(en, reason); err != nil {
+			e.log.Error("cancel after grace", "task", en.id, "err", err)
+		}
+		// The slot is free again even though the executor still runs.
+		e.releaseSlot(ex)
+	})
+}

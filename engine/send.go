@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// Send starts a task or answers one waiting for input. A message id the
+// engine has seen returns that message's task instead of starting another.
+// Unless ReturnImmediately is set it waits until the task is terminal or
+// waits for its user (or ctx ends).
+func (e *Engine) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResult, error) {
+	if req == nil {
+		return nil, a2a.NewError(a2a.ErrInvalidParams, "send: no request")
+	}
+	task, s, err := e.submit(ctx, req, !req.Config.ReturnImmediately)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return &a2a.SendResult{Task: trimTask(task, req.Config.HistoryLength, true)}, nil
+	}
+	defer s.Close()
+	final, reply, err := s.waitFinal()
+	if err != nil {
+		return nil, fmt.Errorf("send: waiting for task %s: %w", task.ID, err)
+	}
+	if reply != nil {
+		return &a2a.SendResult{Message: reply}, nil
+	}
+	return &a2a.SendResult{Task: trimTask(final, req.Config.HistoryLength, true)}, nil
+}
+
+// Stream is Send with the task's events: the Task first, then its status
+// and artifact updates until it is terminal or waits for its user. When the
+// executor answers a new task with Reply, the stream is that one Message.
+func (e *Engine) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, error) {
+	if req == nil {
+		return nil, a2a.NewError(a2a.ErrInvalidParams, "stream: no request")
+	}
+	_, s, err := e.submit(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// submit creates or continues a task; with follow it also returns a reader
+// registered before the task's first new event.
+func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow bool) (*a2a.Task, *taskStream, error) {
+	if e.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	msg := req.Message
+	if err := validateMessage(&msg); err != nil {
+		return nil, nil, err
+	}
+	if msg.ID == "" {
+		msg.ID = newID()
+	}
+	if msg.Role == a2a.RoleUnspecified {
+		msg.Role = a2a.RoleUser
+	}
+	done, existing, err := e.claimMessage(ctx, msg.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
+	if existing != "" {
+		return e.existingTask(ctx, existing, follow)
+	}
+	if msg.TaskID != "" {
+		return e.continueTask(ctx, &msg, follow)
+	}
+	return e.createTask(ctx, req, &msg, follow)
+}
+
+// claimMessage makes concurrent sends of one message id take turns, and
+// reports the task an earlier send of it created.
+func (e *Engine) claimMessage(ctx context.Context, id string) (done func(), taskID string, err error) {
+	for {
+		e.mu.Lock()
+		busy, ok := e.sending[id]
+		if !ok {
+			ch := make(chan struct{})
+			e.sending[id] = ch
+			e.mu.Unlock()
+			done = func() {
+				e.mu.Lock()
+				delete(e.sending, id)
+				e.mu.Unlock()
+				close(ch)
+			}
+			break
+		}
+		e.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	taskID, seen, err := e.store.TaskForMessage(ctx, id)
+	if err != nil {
+		done()
+		return nil, "", fmt.Errorf("send: look up message %s: %w", id, err)
+	}
+	if !seen {
+		taskID = ""
+	}
+	return done, taskID, nil
+}
+
+func (e *Engine) existingTask(ctx context.Context, id string, follow bool) (*a2a.Task, *taskStream, error) {
+	en, err := e.lockLoaded(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer e.unlockRelease(en)
+	task := en.rec.Task
+	if !follow {
+		return task, nil, nil
+	}
+	return task, e.newTaskStream(ctx, en, task, false), nil
+}
+
+func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {
+	id := newID()
+	if msg.ContextID == "" {
+		msg.ContextID = newID()
+	}
+	msg.TaskID = id
+	prio := ParsePriority(msg.Metadata)
+	if prio == PriorityNormal {
+		prio = ParsePriority(req.Metadata)
+	}
+	now := e.now()
+	task := &a2a.Task{ID: id, ContextID: msg.ContextID, Status: a2a.TaskStatus{State: a2a.StateSubmitted, Timestamp: now},
+		History: []a2a.Message{*msg}, Metadata: maps.Clone(req.Metadata)}
+	en := e.acquire(id)
+	en.mu.Lock()
+	defer e.unlockRelease(en)
+	en.sawExec = false
+	it := &queueItem{entry: en, prio: prio, attempt: 1, msg: msg, fresh: true}
+	pos := e.admit(it)
+	c := change{created: &Record{Created: now, Priority: prio}, msgIDs: []string{msg.ID}}
+	if pos == 0 {
+		c.events = []a2a.Event{task, e.status(task, a2a.StateWorking, "", "")}
+		c.update = func(r *Record) { r.Running = true; r.Attempts = 1 }
+		c.start = true
+	} else {
+		task.Status = e.status(task, a2a.StateSubmitted, it.statusID, queuedText(pos, "")).Status
+		c.events = []a2a.Event{task}
+	}
+	var s *taskStream
+	if follow {
+		s = e.newTaskStream(ctx, en, nil, pos == 0)
+	}
+	if err := e.commit(ctx, en, c); err != nil {
+		e.unadmit(it)
+		if s != nil {
+			s.closeLocked()
+		}
+		return nil, nil, fmt.Errorf("send: %w", err)
+	}
+	if pos == 0 {
+		e.launch(it)
+	}
+	return en.rec.Task, s, nil
+}
+
+func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {
+	en, err := e.lockLoaded(ctx, msg.TaskID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer e.unlockRelease(en)
+	t := en.rec.Task
+	st := t.Status.State
+	switch {
+	case st.Terminal():
+		// As the a2a-go SDK does: the request is wrong for this task.
+		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
+			"task %s is %s: a finished task accepts no more messages", t.ID, st)
+	case !st.Interrupted():
+		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
+			"task %s is %s: it accepts a message only while it waits for input or authentication", t.ID, st)
+	}
+	if msg.ContextID != "" && msg.ContextID != t.ContextID {
+		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
+			"message context %s does not match task %s's context %s", msg.ContextID, t.ID, t.ContextID)
+	}
+	msg.ContextID = t.ContextID
+	it := &queueItem{entry: en, prio: en.rec.Priority, attempt: 1, msg: msg}
+	pos := e.admit(it)
+	c := change{events: []a2a.Event{msg}, msgIDs: []string{msg.ID}}
+	if pos == 0 {
+		c.events = append(c.events, e.status(t, a2a.StateWorking, "", ""))
+		c.update = func(r *Record) { r.Running = true; r.Attempts = 1 }
+	} else {
+		c.events = append(c.events, e.status(t, a2a.StateSubmitted, it.statusID, queuedText(pos, "")))
+		c.update = func(r *Record) { r.Attempts = 0 }
+	}
+	if err := e.commit(ctx, en, c); err != nil {
+		e.unadmit(it)
+		return nil, nil, fmt.Errorf("send: %w", err)
+	}
+	var s *taskStream
+	if follow {
+		s = e.newTaskStream(ctx, en, en.rec.Task, false)
+	}
+	if pos == 0 {
+		e.launch(it)
+	}
+	return en.rec.Task, s, nil
+}

@@ -1,0 +1,329 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+var errStreamClosed = errors.New("stream closed")
+
+// taskStream follows one task for Stream, Subscribe and blocking Send.
+// Recv is called by its one reader; Close may come from anywhere.
+type taskStream struct {
+	e   *Engine
+	en  *taskEntry
+	ctx context.Context
+
+	closeCh    chan struct{}
+	closeOnce  sync.Once
+	unregOnce  sync.Once
+	registered bool
+	stopAfter  func() bool
+
+	pos  uint64
+	out  []a2a.StreamEvent
+	buf  []taskItem
+	err  error // set when the stream ends; returned after out drains
+	done bool
+	// hold: a new task's engine-made start events wait until the executor's
+	// first event shows whether the answer is a Task or a plain Message.
+	hold bool
+	held []a2a.StreamEvent
+	// finalSnap is set when the snapshot was already terminal or
+	// interrupted: nothing follows it.
+	finalSnap *a2a.Task
+}
+
+func isFinal(t *a2a.Task) bool {
+	st := t.Status.State
+	return st.Terminal() || st.Interrupted()
+}
+
+// newTaskStream makes a reader of en, starting with snapshot when given.
+// A reader whose snapshot is already terminal or interrupted gets the
+// snapshot and then io.EOF. Caller holds en.mu.
+func (e *Engine) newTaskStream(ctx context.Context, en *taskEntry, snapshot *a2a.Task, hold bool) *taskStream {
+	s := &taskStream{e: e, en: en, ctx: ctx, closeCh: make(chan struct{}), hold: hold}
+	if snapshot != nil {
+		s.out = append(s.out, a2a.StreamEvent{Event: snapshot, Seq: en.rec.LastSeq, Time: en.rec.Updated})
+		if isFinal(snapshot) {
+			s.finalSnap = snapshot
+			s.done = true
+			s.err = io.EOF
+			return s
+		}
+	}
+	if en.bc == nil {
+		en.bc = newBroadcaster[taskItem](e.opts.StreamBuffer)
+	}
+	en.readers++
+	e.ref(en)
+	s.registered = true
+	s.pos = en.bc.end()
+	s.stopAfter = context.AfterFunc(ctx, func() { s.Close() })
+	return s
+}
+
+func (s *taskStream) unregister(locked bool) {
+	if !s.registered {
+		return
+	}
+	s.unregOnce.Do(func() {
+		if !locked {
+			s.en.mu.Lock()
+		}
+		s.en.readers--
+		if !locked {
+			s.en.mu.Unlock()
+		}
+		s.e.release(s.en)
+		if s.stopAfter != nil {
+			s.stopAfter()
+		}
+	})
+}
+
+// Close releases the stream; Recv then returns an error.
+func (s *taskStream) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closeCh)
+		s.unregister(false)
+	})
+	return nil
+}
+
+// closeLocked is Close for a caller that holds en.mu.
+func (s *taskStream) closeLocked() {
+	s.closeOnce.Do(func() {
+		close(s.closeCh)
+		s.unregister(true)
+	})
+}
+
+func (s *taskStream) end(err error) {
+	if !s.done {
+		s.done = true
+		s.err = err
+	}
+	s.unregister(false)
+}
+
+func (s *taskStream) Recv() (a2a.StreamEvent, error) {
+	for {
+		select {
+		case <-s.closeCh:
+			return a2a.StreamEvent{}, errStreamClosed
+		default:
+		}
+		if len(s.out) > 0 {
+			ev := s.out[0]
+			s.out = s.out[1:]
+			return ev, nil
+		}
+		if s.done {
+			return a2a.StreamEvent{}, s.err
+		}
+		if err := s.ctx.Err(); err != nil {
+			s.end(err)
+			continue
+		}
+		items, wait, lagged := s.next()
+		if lagged {
+			s.end(a2a.ErrLagged)
+			continue
+		}
+		if len(items) == 0 {
+			s.wait(wait)
+			continue
+		}
+		for _, it := range items {
+			if s.accept(it) {
+				break
+			}
+		}
+	}
+}
+
+func (s *taskStream) next() (items []taskItem, wait <-chan struct{}, lagged bool) {
+	s.buf, s.pos, wait, lagged = s.en.bc.read(s.pos, s.buf[:0])
+	return s.buf, wait, lagged
+}
+
+func (s *taskStream) wait(ch <-chan struct{}) {
+	select {
+	case <-ch:
+	case <-s.closeCh:
+	case <-s.ctx.Done():
+	}
+}
+
+// accept queues an item for the reader; it reports whether the stream
+// ends with it.
+func (s *taskStream) accept(it taskItem) bool {
+	if s.hold {
+		if it.start && !it.final {
+			s.held = append(s.held, it.ev)
+			return false
+		}
+		s.hold = false
+		if it.reply != nil {
+			s.out = append(s.out, a2a.StreamEvent{Event: it.reply, Seq: it.ev.Seq, Time: it.ev.Time})
+			s.end(io.EOF)
+			return true
+		}
+		s.out = append(s.out, s.held...)
+		s.held = nil
+	}
+	s.out = append(s.out, it.ev)
+	if it.final {
+		s.end(io.EOF)
+		return true
+	}
+	return false
+}
+
+// waitFinal reads until the task is terminal or interrupted and returns
+// it, with the reply when the executor answered with a plain Message. A
+// waiter that falls behind resynchronises from the task instead of failing.
+func (s *taskStream) waitFinal() (*a2a.Task, *a2a.Message, error) {
+	if s.finalSnap != nil {
+		return s.finalSnap, nil, nil
+	}
+	for {
+		select {
+		case <-s.closeCh:
+			return nil, nil, errStreamClosed
+		default:
+		}
+		if err := s.ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		items, wait, lagged := s.next()
+		if lagged {
+			s.en.mu.Lock()
+			t := s.en.rec.Task
+			s.pos = s.en.bc.end()
+			s.en.mu.Unlock()
+			if isFinal(t) {
+				return t, nil, nil
+			}
+			continue
+		}
+		if len(items) == 0 {
+			s.wait(wait)
+			continue
+		}
+		for _, it := range items {
+			if it.final {
+				return it.task, it.reply, nil
+			}
+		}
+	}
+}
+
+// watchStream follows every task from the global log: it replays the
+// store's log after its cursor, then reads the sequencer's live ring, and
+// goes back to the store whenever it falls behind the ring, so it never
+// loses an event.
+type watchStream struct {
+	e         *Engine
+	ctx       context.Context
+	closeCh   chan struct{}
+	closeOnce sync.Once
+
+	// scan: every event up to this cursor was delivered (or never existed).
+	scan uint64
+	live bool
+	pos  uint64
+	out  []a2a.StreamEvent
+	buf  []LoggedEvent
+}
+
+const watchReplayBatch = 512
+
+func (s *watchStream) Close() error {
+	s.closeOnce.Do(func() { close(s.closeCh) })
+	return nil
+}
+
+func (s *watchStream) Recv() (a2a.StreamEvent, error) {
+	for {
+		select {
+		case <-s.closeCh:
+			return a2a.StreamEvent{}, errStreamClosed
+		default:
+		}
+		if len(s.out) > 0 {
+			ev := s.out[0]
+			s.out = s.out[1:]
+			return ev, nil
+		}
+		if err := s.ctx.Err(); err != nil {
+			return a2a.StreamEvent{}, err
+		}
+		if !s.live {
+			if err := s.replay(); err != nil {
+				return a2a.StreamEvent{}, err
+			}
+			continue
+		}
+		var wait <-chan struct{}
+		var lagged bool
+		s.buf, s.pos, wait, lagged = s.e.seq.live.read(s.pos, s.buf[:0])
+		if lagged {
+			s.live = false // catch up from the store
+			continue
+		}
+		if len(s.buf) == 0 {
+			select {
+			case <-wait:
+			case <-s.closeCh:
+			case <-s.ctx.Done():
+			}
+			continue
+		}
+		for _, ev := range s.buf {
+			if ev.Cursor > s.scan {
+				s.scan = ev.Cursor
+				s.out = append(s.out, watchEvent(ev))
+			}
+		}
+	}
+}
+
+// replay reads the next batch of the store's log, never past the
+// sequencer's released cursor, and goes live once caught up.
+func (s *watchStream) replay() error {
+	released := s.e.seq.releasedCursor()
+	evs, err := s.e.store.Log(s.ctx, s.scan, watchReplayBatch)
+	if err != nil {
+		return err
+	}
+	exhausted := len(evs) < watchReplayBatch
+	for _, ev := range evs {
+		if ev.Cursor > released {
+			exhausted = true
+			break
+		}
+		s.out = append(s.out, watchEvent(ev))
+		s.scan = ev.Cursor
+	}
+	if exhausted && s.scan < released {
+		s.scan = released // the rest up to released are gaps of failed commits
+	}
+	if len(s.out) == 0 {
+		if pos, ok := s.e.seq.goLive(s.scan); ok {
+			s.live, s.pos = true, pos
+		}
+	}
+	return nil
+}
+
+func watchEvent(ev LoggedEvent) a2a.StreamEvent {
+	return a2a.StreamEvent{Event: ev.Event, Cursor: strconv.FormatUint(ev.Cursor, 10), Seq: ev.Seq, Time: ev.Time}
+}
