@@ -62,8 +62,9 @@ type preparedEvent struct {
 }
 
 // Commit stores the commit durably (unless Options.NoSync) before it
-// returns. It is validated first: a commit whose task has no id, whose id,
-// context id, state or message ids are not valid UTF-8, whose events do not
+// returns. It is validated first: a commit whose task has no id, whose state
+// is not one of a2a.States, whose id, context id or message ids are not
+// valid UTF-8, whose events do not
 // belong to its task or cannot be encoded, or whose sequence numbers or
 // cursors are zero, repeated or not increasing, is refused with an error
 // wrapping a2a.ErrInvalidParams and nothing is stored. An event sequence
@@ -108,6 +109,11 @@ func prepare(c *engine.Commit) (*prepared, error) {
 		if !utf8.ValidString(f.value) {
 			return nil, fmt.Errorf("commit task %q: %w: the task's %s is not valid UTF-8", id, a2a.ErrInvalidParams, f.name)
 		}
+	}
+	// The codec keeps the named states only (others decode as unknown), and
+	// the index must hold the state the stored task gives back.
+	if st := r.Task.Status.State; a2a.ParseState(string(st)) != st {
+		return nil, fmt.Errorf("commit task %q: %w: %q is not a task state", id, a2a.ErrInvalidParams, st)
 	}
 	record, err := encodeRecord(r)
 	if err != nil {

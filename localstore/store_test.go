@@ -288,7 +288,7 @@ func TestClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	task := &a2a.Task{ID: "a"}
+	task := &a2a.Task{ID: "a", Status: a2a.TaskStatus{State: a2a.StateWorking}}
 	if err := s.Commit(ctx, &engine.Commit{Record: &engine.Record{Task: task}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Commit after Close = %v", err)
 	}
@@ -304,7 +304,7 @@ func TestCanceledContext(t *testing.T) {
 	s := openTemp(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	task := &a2a.Task{ID: "a"}
+	task := &a2a.Task{ID: "a", Status: a2a.TaskStatus{State: a2a.StateWorking}}
 	if err := s.Commit(ctx, &engine.Commit{Record: &engine.Record{Task: task}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Commit = %v", err)
 	}
@@ -324,13 +324,13 @@ func TestOddIDs(t *testing.T) {
 	checked(t, s)
 	ids := []string{"a", "a\x00", "a\x00\x00", "a\u00ff", "ab", "\uffff", "\x00", "b", "😀"}
 	for i, id := range ids {
-		task := &a2a.Task{ID: id, ContextID: "ctx\x00\u00ff", Status: a2a.TaskStatus{State: "odd\x00state"}}
+		task := &a2a.Task{ID: id, ContextID: "ctx\x00\u00ff", Status: a2a.TaskStatus{State: a2a.StateInputRequired}}
 		commitOne(t, s, &engine.Record{Task: task, Updated: t0, LastSeq: 1}, uint64(i+1), task)
 	}
 	want := slices.Clone(ids)
 	slices.Sort(want)
 	slices.Reverse(want)
-	for _, q := range []engine.ListQuery{{}, {ContextID: "ctx\x00\u00ff"}, {State: "odd\x00state"}, {ContextID: "ctx\x00\u00ff", State: "odd\x00state"}} {
+	for _, q := range []engine.ListQuery{{}, {ContextID: "ctx\x00\u00ff"}, {State: a2a.StateInputRequired}, {ContextID: "ctx\x00\u00ff", State: a2a.StateInputRequired}} {
 		var got []string
 		for {
 			res, err := s.List(ctx, q)
@@ -356,9 +356,10 @@ func TestOddIDs(t *testing.T) {
 	}
 }
 
-// Invalid UTF-8 in anything a key is built from is refused, since the
-// stored task could not give the same string back.
-func TestInvalidUTF8Refused(t *testing.T) {
+// Invalid UTF-8 in anything a key is built from, and states the codec does
+// not keep, are refused, since the stored task could not give the same
+// string back.
+func TestUnstorableKeysRefused(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, Options{})
 	checked(t, s)
@@ -366,13 +367,15 @@ func TestInvalidUTF8Refused(t *testing.T) {
 		{ID: "a\xff"},
 		{ID: "a", ContextID: "\xc3("},
 		{ID: "a", Status: a2a.TaskStatus{State: "\xfe"}},
+		{ID: "a", Status: a2a.TaskStatus{State: "paused"}},
+		{ID: "a", Status: a2a.TaskStatus{State: ""}},
 	} {
 		err := s.Commit(ctx, &engine.Commit{Record: &engine.Record{Task: task, LastSeq: 1}, Events: []engine.LoggedEvent{{Seq: 1, Cursor: 1, Event: task}}})
 		if !errors.Is(err, a2a.ErrInvalidParams) {
 			t.Errorf("task %+v: Commit = %v, want ErrInvalidParams", task, err)
 		}
 	}
-	task := &a2a.Task{ID: "a"}
+	task := &a2a.Task{ID: "a", Status: a2a.TaskStatus{State: a2a.StateWorking}}
 	err := s.Commit(ctx, &engine.Commit{Record: &engine.Record{Task: task}, MessageIDs: []string{"m\xff"}})
 	if !errors.Is(err, a2a.ErrInvalidParams) {
 		t.Errorf("message id: Commit = %v, want ErrInvalidParams", err)
