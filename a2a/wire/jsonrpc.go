@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -622,5 +621,5 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(*w), nil
+	return *w, nil // encoding/json copied it out of body
 }
