@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -75,6 +76,8 @@ type Options struct {
 	// Wrap, when set, wraps the peer's whole HTTP handler (to add headers
 	// checks, delays or faults in a test).
 	Wrap func(http.Handler) http.Handler
+	// Logger receives a2a-go's server logs; default: discarded.
+	Logger *slog.Logger
 }
 
 // Peer is a running test agent. Its methods are safe for concurrent use.
@@ -130,7 +133,10 @@ func Start(tb testing.TB, opts Options) *Peer {
 		}},
 	}
 
-	requests := a2asrv.NewHandler(&executor{step: opts.Step}, a2asrv.WithTaskStore(p.store))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	requests := a2asrv.NewHandler(&executor{step: opts.Step}, a2asrv.WithTaskStore(p.store), a2asrv.WithLogger(opts.Logger))
 	v10 := a2asrv.NewJSONRPCHandler(requests)
 	v03 := a2av0.NewJSONRPCHandler(requests)
 	mux := http.NewServeMux()

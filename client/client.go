@@ -1,0 +1,281 @@
+// Package client is a2atop's remote side: an a2a.Service that talks to any
+// A2A agent over JSON-RPC and SSE, in the v1.0 or the v0.3 dialect.
+//
+// New discovers the agent (its card at /.well-known/agent-card.json, or the
+// legacy agent.json), chooses the interface and dialect and says why, then
+// every Service method becomes one JSON-RPC call through package a2a/wire.
+// Streams (Stream, Subscribe) survive drops: a stream that breaks before its
+// task ended is resubscribed with backoff and reconciled with GetTask, or
+// polled when the agent cannot resubscribe; ConnState tells a status bar
+// what is going on. Watch follows every task of the agent: ListTasks polling
+// on v1.0, the tasks this client has seen on v0.3, both remembered in a
+// journal file so that they survive a restart.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/a2a/wire"
+)
+
+// Client is a remote A2A agent as an a2a.Service. Safe for concurrent use.
+type Client struct {
+	opts Options
+	disc *Discovery
+	tr   *transport
+	conn *connTracker
+
+	// seen holds every task id this client created or was told about: the
+	// only way to know an agent's tasks in v0.3, which cannot list them.
+	seenMu sync.Mutex
+	seen   map[string]struct{}
+}
+
+var _ a2a.Service = (*Client)(nil)
+
+// New discovers the agent at rawURL (a base URL or a card URL) and returns
+// a client for it.
+func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	if opts.Protocol != "" {
+		codec, err := wire.ForVersion(opts.Protocol)
+		if err != nil {
+			return nil, fmt.Errorf("protocol %q: want 1.0 or 0.3", opts.Protocol)
+		}
+		opts.Protocol = codec.Version()
+	}
+	hc, err := opts.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	d, err := discover(ctx, hc, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := wire.ForVersion(d.Version)
+	if err != nil {
+		return nil, err
+	}
+	conn := &connTracker{onChange: opts.OnConnState}
+	c := &Client{
+		opts: opts,
+		disc: d,
+		conn: conn,
+		tr: &transport{
+			hc: hc, endpoint: d.Endpoint, codec: codec, headers: opts.Headers,
+			maxResp: opts.MaxResponseSize, maxEvent: opts.MaxEventSize, conn: conn,
+		},
+	}
+	return c, nil
+}
+
+// Discovery tells what was discovered and which dialect was chosen, why.
+func (c *Client) Discovery() *Discovery { return c.disc }
+
+// Version is the dialect in use: "1.0" or "0.3".
+func (c *Client) Version() string { return c.disc.Version }
+
+// Endpoint is the JSON-RPC URL in use.
+func (c *Client) Endpoint() string { return c.disc.Endpoint }
+
+// ConnState is the current connection state.
+func (c *Client) ConnState() ConnState { return c.conn.get() }
+
+// remember notes a task id the client has seen.
+func (c *Client) remember(t *a2a.Task) {
+	if t != nil && t.ID != "" {
+		c.rememberID(t.ID)
+	}
+}
+
+func (c *Client) rememberID(id string) {
+	c.seenMu.Lock()
+	if c.seen == nil {
+		c.seen = make(map[string]struct{})
+	}
+	c.seen[id] = struct{}{}
+	c.seenMu.Unlock()
+}
+
+// journalTap is called with every event a stream hands out.
+func (c *Client) journalTap() func(a2a.Event) {
+	last := ""
+	return func(ev a2a.Event) {
+		if id, _ := ev.TaskInfo(); id != "" && id != last {
+			last = id
+			c.rememberID(id)
+		}
+	}
+}
+
+// SeenTasks lists the ids of the tasks this client created or was told
+// about, in no particular order.
+func (c *Client) SeenTasks() []string {
+	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
+	out := make([]string, 0, len(c.seen))
+	for id := range c.seen {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Card returns the agent card found by discovery.
+func (c *Client) Card(ctx context.Context) (*a2a.AgentCard, error) { return c.disc.Card, nil }
+
+func (c *Client) tenant(t string) string {
+	if t == "" {
+		return c.disc.Tenant
+	}
+	return t
+}
+
+// Send sends a message; see a2a.Service.
+func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResult, error) {
+	if req == nil {
+		return nil, a2a.NewError(a2a.ErrInvalidParams, "send: no request")
+	}
+	r := *req
+	r.Tenant = c.tenant(r.Tenant)
+	timeout := c.opts.SendTimeout
+	if r.Config.ReturnImmediately {
+		timeout = c.opts.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := c.tr.call(ctx, wire.MethodSend, &r)
+	if err != nil {
+		return nil, c.wrap("send", err)
+	}
+	out := res.(*a2a.SendResult)
+	if out.Task != nil {
+		c.remember(out.Task)
+	}
+	return out, nil
+}
+
+// Stream sends a message and follows the task it starts or continues.
+func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, error) {
+	if req == nil {
+		return nil, a2a.NewError(a2a.ErrInvalidParams, "stream: no request")
+	}
+	r := *req
+	r.Tenant = c.tenant(r.Tenant)
+	s := c.newTaskStream(ctx, wire.MethodStream)
+	if err := s.start(&r); err != nil {
+		return nil, c.wrap("stream", err)
+	}
+	return s, nil
+}
+
+// Get returns a task.
+func (c *Client) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
+	req.Tenant = c.tenant(req.Tenant)
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	res, err := c.tr.call(ctx, wire.MethodGet, req)
+	if err != nil {
+		return nil, c.wrap("get task "+req.ID, err)
+	}
+	t := res.(*a2a.Task)
+	c.remember(t)
+	return t, nil
+}
+
+func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
+	return c.Get(ctx, a2a.GetRequest{ID: id})
+}
+
+// List returns one page of tasks (v1.0 ListTasks). v0.3 has no such method:
+// List then fails with an error that matches a2a.ErrUnsupported (Watch still
+// works there, from the tasks this client has seen).
+func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
+	if c.disc.Version != a2a.Version10 {
+		return nil, a2a.NewError(a2a.ErrUnsupported, "listing tasks needs A2A v1.0; %s speaks v%s, which has no ListTasks", c.disc.Endpoint, c.disc.Version)
+	}
+	req.Tenant = c.tenant(req.Tenant)
+	text := req.Text
+	req.Text = ""
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	res, err := c.tr.call(ctx, wire.MethodList, req)
+	if err != nil {
+		return nil, c.wrap("list tasks", err)
+	}
+	page := res.(*a2a.ListPage)
+	if text != "" {
+		page.Tasks = filterText(page.Tasks, text)
+	}
+	return page, nil
+}
+
+// filterText keeps the tasks whose id, status text or metadata contain
+// text, case-insensitively: a2atop's own filter, which servers never see.
+func filterText(tasks []*a2a.Task, text string) []*a2a.Task {
+	needle := strings.ToLower(text)
+	out := tasks[:0:0]
+	for _, t := range tasks {
+		hay := t.ID + "\n" + t.ContextID + "\n" + t.Status.Message.Text() + "\n" + fmt.Sprint(t.Metadata)
+		if strings.Contains(strings.ToLower(hay), needle) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Cancel asks the agent to cancel a task.
+func (c *Client) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	res, err := c.tr.call(ctx, wire.MethodCancel, taskID)
+	if err != nil {
+		return nil, c.wrap("cancel task "+taskID, err)
+	}
+	t := res.(*a2a.Task)
+	c.remember(t)
+	return t, nil
+}
+
+// Subscribe follows a task: its snapshot first, then live events. A task
+// that already ended (or waits on its user) yields its snapshot and ends; a
+// task the agent will not resubscribe to is polled.
+func (c *Client) Subscribe(ctx context.Context, taskID string) (a2a.Stream, error) {
+	s := c.newTaskStream(ctx, wire.MethodSubscribe)
+	s.taskID = taskID
+	// The snapshot first: v0.3 resubscribe sends none, and a finished task
+	// needs no stream at all.
+	t, err := c.getTask(s.ctx, taskID)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.pending = append(s.pending, t)
+	s.last = t
+	s.observe(t)
+	if s.finished() {
+		s.done = true
+		return s, nil
+	}
+	if err := s.start(taskID); err != nil {
+		var perr *a2a.Error
+		if !errors.As(err, &perr) {
+			return nil, c.wrap("subscribe to task "+taskID, err)
+		}
+		s = c.newTaskStream(ctx, wire.MethodSubscribe)
+		s.taskID, s.last, s.state = taskID, t, t.Status.State
+		s.pending = append(s.pending, t)
+		s.startPolling()
+	}
+	return s, nil
+}
+
+// wrap says what was being done; protocol errors keep the server's own
+// words after it, and errors.Is on their code still works.
+func (c *Client) wrap(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, err)
+}

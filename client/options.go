@@ -1,0 +1,175 @@
+package client
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Options configure a Client. The zero value works: discovery picks the
+// dialect, system TLS roots, sensible timeouts and a journal in the user's
+// data directory.
+type Options struct {
+	// Protocol forces a dialect: "1.0" or "0.3". Empty lets the card decide.
+	Protocol string
+	// Headers are sent with every request (card fetch included), e.g.
+	// Authorization.
+	Headers http.Header
+	// CACertFile names a PEM file of extra root certificates, trusted in
+	// addition to the system roots.
+	CACertFile string
+	// Insecure skips TLS certificate verification. The CLI warns about it.
+	Insecure bool
+	// Timeout bounds each unary request (card, GetTask, ListTasks,
+	// CancelTask, non-blocking send); default 30s.
+	Timeout time.Duration
+	// SendTimeout bounds a blocking Send, which lasts as long as the task;
+	// default 10 minutes.
+	SendTimeout time.Duration
+	// MaxEventSize bounds one SSE event; default 64 MiB.
+	MaxEventSize int
+	// MaxResponseSize bounds one unary response body; default 64 MiB.
+	MaxResponseSize int64
+	// Reconnect tunes how dropped streams come back.
+	Reconnect ReconnectPolicy
+	// OnConnState, when set, is called on every connection state change,
+	// from the goroutine that caused it; it must not block.
+	OnConnState func(ConnState)
+	// JournalPath is the bbolt file Watch uses to remember tasks; default
+	// <data dir>/a2atop/remote/<sha256(card url)[:16]>.db. NoJournal keeps
+	// the journal in memory only.
+	JournalPath string
+	NoJournal   bool
+	// WatchInterval is how often Watch polls ListTasks (v1.0); default 2s.
+	WatchInterval time.Duration
+	// HTTPClient replaces the client built from the TLS options (tests,
+	// proxies). Its Timeout should be zero: streams are long.
+	HTTPClient *http.Client
+}
+
+// ReconnectPolicy is exponential backoff with jitter for dropped streams.
+type ReconnectPolicy struct {
+	// Initial is the first wait; default 200ms. Each failure doubles it, up
+	// to Max (default 10s); each wait is jittered by ±20%.
+	Initial time.Duration
+	Max     time.Duration
+	// GiveUpAfter ends the stream with an error when the agent stayed
+	// unreachable this long; default 2 minutes.
+	GiveUpAfter time.Duration
+	// PollInterval is the GetTask period when the agent cannot resubscribe;
+	// default 1s.
+	PollInterval time.Duration
+}
+
+const (
+	defaultTimeout      = 30 * time.Second
+	defaultSendTimeout  = 10 * time.Minute
+	defaultMaxEvent     = 64 << 20
+	defaultMaxResponse  = 64 << 20
+	defaultInitialWait  = 200 * time.Millisecond
+	defaultMaxWait      = 10 * time.Second
+	defaultGiveUp       = 2 * time.Minute
+	defaultPollInterval = time.Second
+	defaultWatchPoll    = 2 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = defaultSendTimeout
+	}
+	if o.MaxEventSize <= 0 {
+		o.MaxEventSize = defaultMaxEvent
+	}
+	if o.MaxResponseSize <= 0 {
+		o.MaxResponseSize = defaultMaxResponse
+	}
+	r := &o.Reconnect
+	if r.Initial <= 0 {
+		r.Initial = defaultInitialWait
+	}
+	if r.Max <= 0 {
+		r.Max = defaultMaxWait
+	}
+	if r.GiveUpAfter <= 0 {
+		r.GiveUpAfter = defaultGiveUp
+	}
+	if r.PollInterval <= 0 {
+		r.PollInterval = defaultPollInterval
+	}
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = defaultWatchPoll
+	}
+	return o
+}
+
+// httpClient builds the HTTP client: system roots plus CACertFile, or no
+// verification at all with Insecure. No overall timeout: streams are long,
+// and every request carries its own deadline.
+func (o Options) httpClient() (*http.Client, error) {
+	if o.HTTPClient != nil {
+		return o.HTTPClient, nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.CACertFile != "" {
+		pem, err := os.ReadFile(o.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA certificates: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read CA certificates: no PEM certificate in %s", o.CACertFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	if o.Insecure {
+		tlsCfg.InsecureSkipVerify = true //nolint:gosec // the user asked for it, and the CLI warns
+	}
+	tr.TLSClientConfig = tlsCfg
+	return &http.Client{Transport: tr}, nil
+}
+
+// ParseHeader parses one "Name: value" header as given on a command line.
+func ParseHeader(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+		return "", "", fmt.Errorf("header %q: want 'Name: value'", s)
+	}
+	value = strings.TrimSpace(value)
+	if strings.ContainsAny(value, "\r\n") {
+		return "", "", fmt.Errorf("header %q: value must be one line", name)
+	}
+	return name, value, nil
+}
+
+// ParseHeaders parses "Name: value" headers, one per element, and lines of
+// text such as the A2ATOP_HEADERS environment variable (newline-separated,
+// blank lines ignored).
+func ParseHeaders(lines ...string) (http.Header, error) {
+	h := http.Header{}
+	for _, block := range lines {
+		for _, line := range strings.Split(block, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			name, value, err := ParseHeader(strings.TrimRight(line, "\r"))
+			if err != nil {
+				return nil, err
+			}
+			h.Add(name, value)
+		}
+	}
+	return h, nil
+}

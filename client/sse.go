@@ -1,0 +1,103 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/r3labs/sse/v2"
+)
+
+// sseEvent is one framed server-sent event.
+type sseEvent struct {
+	ID    string
+	Event string // "" means "message"
+	Data  []byte // data lines joined by '\n'; valid until the next read
+}
+
+// eventReader frames an SSE body with r3labs/sse's EventStreamReader (its
+// default 64 KiB cap raised to max) and splits each event into fields.
+type eventReader struct {
+	r   *sse.EventStreamReader
+	max int
+	buf []byte // reused to join multi-line data
+}
+
+func newEventReader(body io.Reader, max int) *eventReader {
+	return &eventReader{r: sse.NewEventStreamReader(body, max), max: max}
+}
+
+// errEventTooLarge reports an event beyond the reader's cap: a broken or
+// hostile server, not a drop.
+var errEventTooLarge = errors.New("server-sent event too large")
+
+// next returns the next event with data, skipping comments and events that
+// carry none (keep-alives). It returns io.EOF at the end of the body.
+func (r *eventReader) next() (sseEvent, error) {
+	for {
+		raw, err := r.r.ReadEvent()
+		if err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				return sseEvent{}, fmt.Errorf("%w: an event exceeded %d bytes without ending", errEventTooLarge, r.max)
+			}
+			return sseEvent{}, err
+		}
+		ev, ok := r.parse(raw)
+		if ok {
+			return ev, nil
+		}
+	}
+}
+
+// parse splits one event block into its fields (the SSE field grammar:
+// "name: value" or "name:value", a leading colon is a comment, a line
+// without a colon is a field with an empty value). ok is false when the
+// event has no data.
+func (r *eventReader) parse(raw []byte) (ev sseEvent, ok bool) {
+	r.buf = r.buf[:0]
+	lines := 0
+	for len(raw) > 0 {
+		var line []byte
+		i := bytes.IndexAny(raw, "\r\n")
+		if i < 0 {
+			line, raw = raw, nil
+		} else {
+			line = raw[:i]
+			if raw[i] == '\r' && i+1 < len(raw) && raw[i+1] == '\n' {
+				i++
+			}
+			raw = raw[i+1:]
+		}
+		if len(line) == 0 || line[0] == ':' {
+			continue
+		}
+		name, value := line, []byte(nil)
+		if c := bytes.IndexByte(line, ':'); c >= 0 {
+			name, value = line[:c], line[c+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(name) {
+		case "data":
+			if lines > 0 {
+				r.buf = append(r.buf, '\n')
+			}
+			r.buf = append(r.buf, value...)
+			lines++
+		case "event":
+			ev.Event = string(value)
+		case "id":
+			ev.ID = string(value)
+		}
+	}
+	if lines == 0 {
+		return ev, false
+	}
+	// Data is the reader's own buffer, reused: valid until the next read,
+	// which is all the caller needs (it decodes the event at once).
+	ev.Data = r.buf
+	return ev, true
+}

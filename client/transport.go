@@ -1,0 +1,207 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/a2a/wire"
+)
+
+// transport posts JSON-RPC requests to one endpoint in one dialect.
+type transport struct {
+	hc       *http.Client
+	endpoint string
+	codec    wire.Codec
+	headers  http.Header
+	maxResp  int64
+	maxEvent int
+	conn     *connTracker
+	nextID   atomic.Int64
+}
+
+// post sends one JSON-RPC request and returns the response, checked to be a
+// 200. Streaming requests ask for text/event-stream.
+func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.Response, error) {
+	body, err := t.codec.EncodeRequest(t.nextID.Add(1), m, params)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("POST %s: %w", t.endpoint, err)
+	}
+	for k, vs := range t.headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if m.Streaming() {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	if t.codec.Version() == a2a.Version10 {
+		req.Header.Set("A2A-Version", a2a.Version10)
+	}
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			t.conn.set(ConnState{Kind: Offline, Err: err})
+		}
+		return nil, netError("POST", t.endpoint, err)
+	}
+	return resp, nil
+}
+
+// call is a unary JSON-RPC call: the decoded result (see wire.DecodeResponse)
+// or a typed *a2a.Error, or a one-line transport error naming the URL.
+func (t *transport) call(ctx context.Context, m wire.Method, params any) (any, error) {
+	resp, err := t.post(ctx, m, params)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := readBounded(resp.Body, t.maxResp)
+	if err != nil {
+		return nil, t.bodyError(ctx, resp, err)
+	}
+	t.conn.set(ConnState{Kind: Connected})
+	return t.decodeBody(m, resp, body)
+}
+
+func (t *transport) bodyError(ctx context.Context, resp *http.Response, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("POST %s: %w", t.endpoint, ctx.Err())
+	}
+	return fmt.Errorf("POST %s (HTTP %d): %w", t.endpoint, resp.StatusCode, err)
+}
+
+// decodeBody turns a whole response body into the method's result. A
+// JSON-RPC error wins whatever the status or content type (a2a-go sends
+// v0.3 errors as text/plain; some servers send them with 4xx/5xx).
+func (t *transport) decodeBody(m wire.Method, resp *http.Response, body []byte) (any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("POST %s: empty response (HTTP %d)", t.endpoint, resp.StatusCode)
+	}
+	res, err := t.codec.DecodeResponse(m, body)
+	var perr *a2a.Error
+	if errors.As(err, &perr) {
+		return nil, perr
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError("POST", t.endpoint, resp, body)
+	}
+	if err != nil {
+		if isHTML(resp.Header.Get("Content-Type"), body) {
+			return nil, fmt.Errorf("POST %s: got an HTML page, not a JSON-RPC response (HTTP %d)", t.endpoint, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("POST %s: bad JSON-RPC response (HTTP %d, %s): %w", t.endpoint, resp.StatusCode, contentType(resp), err)
+	}
+	return res, nil
+}
+
+// openStream posts a streaming request and returns the SSE reader over its
+// body. A server that answers with JSON instead (an error before the
+// stream started) gets its error decoded.
+func (t *transport) openStream(ctx context.Context, m wire.Method, params any) (*http.Response, *eventReader, error) {
+	resp, err := t.post(ctx, m, params)
+	if err != nil {
+		return nil, nil, err
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if resp.StatusCode != http.StatusOK || mt != "text/event-stream" {
+		defer resp.Body.Close()
+		body, err := readBounded(resp.Body, t.maxResp)
+		if err != nil {
+			return nil, nil, t.bodyError(ctx, resp, err)
+		}
+		_, derr := t.decodeBody(m, resp, body)
+		if derr == nil {
+			derr = fmt.Errorf("POST %s: expected an event stream, got %s (HTTP %d)", t.endpoint, contentType(resp), resp.StatusCode)
+		}
+		return nil, nil, derr
+	}
+	t.conn.set(ConnState{Kind: Connected})
+	return resp, newEventReader(resp.Body, t.maxEvent), nil
+}
+
+func contentType(resp *http.Response) string {
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "no content type"
+}
+
+// netError names the URL and keeps the cause for errors.Is.
+func netError(method, url string, err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: timed out: %w", method, url, err)
+	}
+	// *url.Error repeats the method and URL; keep only its cause.
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil && strings.Contains(err.Error(), url) {
+			return fmt.Errorf("%s %s: %w", method, url, inner)
+		}
+	}
+	return fmt.Errorf("%s %s: %w", method, url, err)
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+
+// statusError describes a non-200 answer in one line, with the status, and
+// the page title or the first line of a text body.
+func statusError(method, url string, resp *http.Response, body []byte) error {
+	detail := ""
+	switch {
+	case isHTML(resp.Header.Get("Content-Type"), body):
+		detail = "an HTML error page"
+		if m := titleRE.FindSubmatch(body); m != nil {
+			detail += ": " + oneLine(string(m[1]), 120)
+		}
+	case len(bytes.TrimSpace(body)) > 0:
+		var rpc struct {
+			Error *struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(body, &rpc) == nil && rpc.Error != nil {
+			return a2a.ErrorFromCode(rpc.Error.Code, rpc.Error.Message, nil)
+		}
+		detail = oneLine(string(body), 200)
+	}
+	msg := fmt.Sprintf("%s %s: HTTP %s", method, url, resp.Status)
+	if detail != "" {
+		msg += " (" + detail + ")"
+	}
+	return errors.New(msg)
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// drain closes a body after reading a little of it, so the connection can
+// be reused when that is cheap.
+func drain(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 4096)
+	body.Close()
+}

@@ -1,0 +1,261 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// maxWatchSubscriptions bounds the live per-task streams Watch keeps open;
+// tasks beyond it are followed by polling alone.
+const maxWatchSubscriptions = 32
+
+// Watch follows every task of the agent: on v1.0 by polling ListTasks
+// (statusTimestampAfter the newest change seen), on v0.3 by polling GetTask
+// for the tasks this client has seen; active tasks also get a live
+// Subscribe stream. Each change comes once: a snapshot is passed on only
+// when its state or status time differs from the last one passed on.
+//
+// cursor "" starts from now (tasks already known are not replayed),
+// CursorStart replays a snapshot of every task first. Cursors are a
+// sequence local to this watch.
+func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watchStream{
+		c:      c,
+		ctx:    ctx,
+		cancel: cancel,
+		out:    make(chan a2a.StreamEvent, 256),
+		last:   make(map[string]string),
+		subs:   make(map[string]bool),
+		replay: cursor != "",
+	}
+	// The first poll runs here so that an agent that refuses to list (a2a-go
+	// without auth: -31401) fails Watch at once instead of silently.
+	if err := w.pollOnce(); err != nil {
+		cancel()
+		return nil, err
+	}
+	w.wg.Add(1)
+	go w.loop()
+	return w, nil
+}
+
+type watchStream struct {
+	c      *Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan a2a.StreamEvent
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	seq    uint64
+	last   map[string]string // task id → state|timestamp last passed on
+	subs   map[string]bool   // tasks with a live stream
+	since  time.Time         // newest status time seen (v1.0 list filter)
+	replay  bool              // emit known tasks on the first poll
+	started bool              // Watch has returned; events go to out
+	first   []a2a.StreamEvent // first poll's events, queued before out
+}
+
+func (w *watchStream) Recv() (a2a.StreamEvent, error) {
+	w.mu.Lock()
+	if len(w.first) > 0 {
+		ev := w.first[0]
+		w.first = w.first[1:]
+		w.mu.Unlock()
+		return ev, nil
+	}
+	w.mu.Unlock()
+	select {
+	case ev := <-w.out:
+		return ev, nil
+	case <-w.ctx.Done():
+		return a2a.StreamEvent{}, w.ctx.Err()
+	}
+}
+
+func (w *watchStream) Close() error {
+	w.cancel()
+	w.wg.Wait()
+	return nil
+}
+
+func (w *watchStream) loop() {
+	defer w.wg.Done()
+	for sleepCtx(w.ctx, w.c.opts.WatchInterval) {
+		if err := w.pollOnce(); err != nil && w.ctx.Err() == nil {
+			w.c.conn.set(ConnState{Kind: Offline, Err: err})
+		}
+	}
+}
+
+// pollOnce lists (or gets) the tasks and passes on what changed.
+func (w *watchStream) pollOnce() error {
+	tasks, err := w.fetch()
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		w.offer(t, true)
+		if t.Status.State.Active() {
+			w.follow(t.ID)
+		}
+	}
+	w.mu.Lock()
+	w.replay = true // after the first poll every change is news
+	w.started = true
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *watchStream) fetch() ([]*a2a.Task, error) {
+	if w.c.disc.Version != a2a.Version10 {
+		var out []*a2a.Task
+		for _, id := range w.c.SeenTasks() {
+			w.mu.Lock()
+			key := w.last[id]
+			w.mu.Unlock()
+			if key != "" && a2a.TaskState(key[:indexByte(key, '|')]).Terminal() {
+				continue // nothing can change any more
+			}
+			t, err := w.c.getTask(w.ctx, id)
+			if errors.Is(err, a2a.ErrTaskNotFound) {
+				continue
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, t)
+		}
+		return out, nil
+	}
+	w.mu.Lock()
+	since := w.since
+	w.mu.Unlock()
+	var out []*a2a.Task
+	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, IncludeArtifacts: true}
+	if !since.IsZero() {
+		// A little overlap: status times are the server's clock.
+		req.StatusTimestampAfter = since.Add(-time.Second)
+	}
+	for {
+		page, err := w.c.List(w.ctx, req)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.Tasks...)
+		if page.NextPageToken == "" || len(page.Tasks) == 0 {
+			break
+		}
+		req.PageToken = page.NextPageToken
+	}
+	return out, nil
+}
+
+func indexByte(s string, b byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return i
+		}
+	}
+	return len(s)
+}
+
+func taskKey(state a2a.TaskState, ts time.Time) string {
+	return string(state) + "|" + strconv.FormatInt(ts.UnixNano(), 10)
+}
+
+// offer passes a task snapshot on unless it says nothing new.
+func (w *watchStream) offer(t *a2a.Task, fromPoll bool) {
+	key := taskKey(t.Status.State, t.Status.Timestamp)
+	w.mu.Lock()
+	if t.Status.Timestamp.After(w.since) {
+		w.since = t.Status.Timestamp
+	}
+	if w.last[t.ID] == key {
+		w.mu.Unlock()
+		return
+	}
+	w.last[t.ID] = key
+	emit := w.replay || !fromPoll
+	w.mu.Unlock()
+	w.c.rememberID(t.ID)
+	if emit {
+		w.emit(t)
+	}
+}
+
+func (w *watchStream) emit(ev a2a.Event) {
+	w.mu.Lock()
+	w.seq++
+	sev := a2a.StreamEvent{Event: ev, Cursor: strconv.FormatUint(w.seq, 10), Time: eventTime(ev)}
+	if !w.started {
+		// Still inside Watch's first poll: nobody reads out yet.
+		w.first = append(w.first, sev)
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	select {
+	case w.out <- sev:
+	case <-w.ctx.Done():
+	}
+}
+
+// follow opens a live stream for an active task, once, within the bound.
+func (w *watchStream) follow(id string) {
+	w.mu.Lock()
+	if w.subs[id] || len(w.subs) >= maxWatchSubscriptions {
+		w.mu.Unlock()
+		return
+	}
+	w.subs[id] = true
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() {
+			w.mu.Lock()
+			delete(w.subs, id)
+			w.mu.Unlock()
+		}()
+		s, err := w.c.Subscribe(w.ctx, id)
+		if err != nil {
+			return // polling still covers it
+		}
+		defer s.Close()
+		for {
+			ev, err := s.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && w.ctx.Err() == nil {
+					w.c.conn.set(ConnState{Kind: Offline, Err: err})
+				}
+				return
+			}
+			switch e := ev.Event.(type) {
+			case *a2a.Task:
+				w.offer(e, false)
+			case *a2a.StatusUpdateEvent:
+				key := taskKey(e.Status.State, e.Status.Timestamp)
+				w.mu.Lock()
+				dup := w.last[id] == key
+				w.last[id] = key
+				if e.Status.Timestamp.After(w.since) {
+					w.since = e.Status.Timestamp
+				}
+				w.mu.Unlock()
+				if !dup {
+					w.emit(e)
+				}
+			default:
+				w.emit(e)
+			}
+		}
+	}()
+}
