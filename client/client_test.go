@@ -44,7 +44,10 @@ func msg(text string) *a2a.SendRequest {
 
 var idCounter = func() func() string {
 	n := 0
-	return func() string { n++; return "test-msg-" + time.Now().Format("150405.000000000") + "-" + string(rune('a'+n%26)) }
+	return func() string {
+		n++
+		return "test-msg-" + time.Now().Format("150405.000000000") + "-" + string(rune('a'+n%26))
+	}
 }()
 
 func newID() string { return idCounter() }

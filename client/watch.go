@@ -53,11 +53,11 @@ type watchStream struct {
 	out    chan a2a.StreamEvent
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	seq    uint64
-	last   map[string]string // task id → state|timestamp last passed on
-	subs   map[string]bool   // tasks with a live stream
-	since  time.Time         // newest status time seen (v1.0 list filter)
+	mu      sync.Mutex
+	seq     uint64
+	last    map[string]string // task id → state|timestamp last passed on
+	subs    map[string]bool   // tasks with a live stream
+	since   time.Time         // newest status time seen (v1.0 list filter)
 	replay  bool              // emit known tasks on the first poll
 	started bool              // Watch has returned; events go to out
 	first   []a2a.StreamEvent // first poll's events, queued before out
