@@ -7,13 +7,23 @@ import "fmt"
 // when the first event is not a Task snapshot (a v0.3 resubscribe sends
 // none): the task is then started from the event's ids.
 //
-// The rules, shared by every layer of a2atop:
+// The rules, shared by every layer of a2atop, follow what a2a-go v2.4.0's
+// task manager stores (checked against its GetTask in a2a/wire's transcript
+// tests):
 //   - a Task replaces what was known;
 //   - a status update replaces the status; the message of the status it
-//     replaces moves into the history (as a2a-go does), once;
+//     replaces moves into the history (as a2a-go does), once: a message
+//     whose id is already there is not added again (a2a-js puts status
+//     messages into the history itself); the update's metadata is merged
+//     into the task's;
 //   - a Message with the task's id joins the history, once;
 //   - an artifact update replaces the artifact with the same id, or with
-//     Append adds its parts to it; an unknown id adds a new artifact.
+//     Append adds its parts to it and merges its metadata (the first
+//     chunk's name and description stay, as in a2a-go); an unknown id adds
+//     a new artifact, even with Append (a2a-go refuses that, but a client
+//     that joined mid-stream must not lose the chunks it did see);
+//   - LastChunk changes nothing in the task: the artifact is complete
+//     either way, and only the event says that no more chunks follow.
 func Apply(t *Task, ev Event) (*Task, error) {
 	switch ev := ev.(type) {
 	case *Task:
@@ -36,6 +46,9 @@ func Apply(t *Task, ev Event) (*Task, error) {
 			out.History = appendMessageOnce(out.History, *prev)
 		}
 		out.Status = ev.Status
+		if len(ev.Metadata) > 0 {
+			out.Metadata = mergeMetadata(out.Metadata, ev.Metadata)
+		}
 		return out, nil
 	case *ArtifactUpdateEvent:
 		if ev == nil {
@@ -133,17 +146,30 @@ func applyArtifact(arts []Artifact, ev *ArtifactUpdateEvent) []Artifact {
 		parts := make([]Part, 0, len(merged.Parts)+len(ev.Artifact.Parts))
 		parts = append(parts, merged.Parts...)
 		merged.Parts = append(parts, ev.Artifact.Parts...)
-		if ev.Artifact.Name != "" {
+		if merged.Name == "" {
 			merged.Name = ev.Artifact.Name
 		}
-		if ev.Artifact.Description != "" {
+		if merged.Description == "" {
 			merged.Description = ev.Artifact.Description
 		}
-		if ev.Artifact.Metadata != nil {
-			merged.Metadata = ev.Artifact.Metadata
+		if len(ev.Artifact.Metadata) > 0 {
+			merged.Metadata = mergeMetadata(merged.Metadata, ev.Artifact.Metadata)
 		}
 		arts[i] = merged
 		return arts
 	}
 	return append(arts, ev.Artifact)
+}
+
+// mergeMetadata returns a new map with the keys of base overwritten by
+// those of update; neither input is modified.
+func mergeMetadata(base, update Metadata) Metadata {
+	out := make(Metadata, len(base)+len(update))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range update {
+		out[k] = v
+	}
+	return out
 }
