@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -112,6 +113,9 @@ func openError(path string, err error) error {
 		return fmt.Errorf("open store %s: %w: the file is not a bbolt database, or it is damaged", path, ErrNotA2atop)
 	case errors.Is(err, berrors.ErrVersionMismatch):
 		return fmt.Errorf("open store %s: %w: the file is a bbolt database of an unknown version", path, ErrNotA2atop)
+	case strings.Contains(err.Error(), "file size too small"):
+		// bbolt has no sentinel for a file shorter than its two meta pages.
+		return fmt.Errorf("open store %s: %w: the file is too short to be a bbolt database", path, ErrNotA2atop)
 	}
 	return fmt.Errorf("open store %s: %w", path, err)
 }

@@ -90,6 +90,13 @@ func (s *Store) Close() error {
 // reads the whole file: for tests and repair tools, not for every open.
 func (s *Store) Check() error {
 	return s.view(func(tx *bolt.Tx) error {
+		// a2atop's invariants first: they read every key and value in this
+		// goroutine, where guard turns a fault on a damaged page into an
+		// error. bbolt's checker runs in a goroutine of its own, where a
+		// fault would end the process.
+		if err := checkInvariants(tx); err != nil {
+			return fmt.Errorf("check %s: %w", s.path, err)
+		}
 		// The channel must be drained: bbolt's checker goroutine holds the
 		// transaction until it has sent every error.
 		var errs []error
@@ -100,9 +107,6 @@ func (s *Store) Check() error {
 		}
 		if len(errs) > 0 {
 			return fmt.Errorf("check %s: bbolt: %w", s.path, errors.Join(errs...))
-		}
-		if err := checkInvariants(tx); err != nil {
-			return fmt.Errorf("check %s: %w", s.path, err)
 		}
 		return nil
 	})
