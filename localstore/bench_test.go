@@ -1,0 +1,4 @@
+package localstore
+
+func childRSS(path string) error { return nil }
+func cleanupBenchFixtures() {}
