@@ -34,6 +34,10 @@ type Client struct {
 	// only way to know an agent's tasks in v0.3, which cannot list them.
 	seenMu sync.Mutex
 	seen   map[string]struct{}
+
+	journalOnce sync.Once
+	journal     *journal
+	journalErr  error
 }
 
 var _ a2a.Service = (*Client)(nil)
@@ -86,31 +90,113 @@ func (c *Client) Endpoint() string { return c.disc.Endpoint }
 // ConnState is the current connection state.
 func (c *Client) ConnState() ConnState { return c.conn.get() }
 
-// remember notes a task id the client has seen.
+// remember notes a task the client has seen: in memory, and the first time
+// also in the journal, so that a later Watch (v0.3 cannot list tasks) knows
+// it even after a restart. Journal trouble never fails the caller.
 func (c *Client) remember(t *a2a.Task) {
-	if t != nil && t.ID != "" {
-		c.rememberID(t.ID)
+	if t == nil || t.ID == "" || !c.rememberID(t.ID) {
+		return
+	}
+	if j := c.journalIfOpen(); j != nil {
+		_, _, _ = j.record(t)
 	}
 }
 
-func (c *Client) rememberID(id string) {
+// rememberID adds id to the seen set and reports whether it is new.
+func (c *Client) rememberID(id string) bool {
 	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
 	if c.seen == nil {
 		c.seen = make(map[string]struct{})
 	}
+	if _, ok := c.seen[id]; ok {
+		return false
+	}
 	c.seen[id] = struct{}{}
-	c.seenMu.Unlock()
+	return true
 }
 
-// journalTap is called with every event a stream hands out.
+// journalTap is called with every event a stream hands out; it remembers
+// each new task once, so the per-event cost is one map lookup.
 func (c *Client) journalTap() func(a2a.Event) {
 	last := ""
 	return func(ev a2a.Event) {
-		if id, _ := ev.TaskInfo(); id != "" && id != last {
-			last = id
-			c.rememberID(id)
+		id, _ := ev.TaskInfo()
+		if id == "" || id == last {
+			return
+		}
+		last = id
+		if t, ok := ev.(*a2a.Task); ok {
+			c.remember(t)
+			return
+		}
+		if t, err := a2a.Apply(nil, ev); err == nil {
+			c.remember(t)
 		}
 	}
+}
+
+// journalIfOpen opens the journal on first use; nil when NoJournal is set
+// or it cannot be opened (its error is kept for Watch to report).
+func (c *Client) journalIfOpen() *journal {
+	if c.opts.NoJournal {
+		return nil
+	}
+	c.journalOnce.Do(func() {
+		path := c.opts.JournalPath
+		if path == "" {
+			key := c.disc.CardURL
+			if key == "" {
+				key = c.disc.Endpoint
+			}
+			var err error
+			if path, err = JournalPath(key); err != nil {
+				c.journalErr = err
+				return
+			}
+		}
+		c.journal, c.journalErr = openJournal(path)
+		if c.journal != nil {
+			// Tasks remembered by earlier runs count as seen.
+			ids, _ := c.journal.ids()
+			c.seenMu.Lock()
+			if c.seen == nil {
+				c.seen = make(map[string]struct{})
+			}
+			for _, id := range ids {
+				c.seen[id] = struct{}{}
+			}
+			c.seenMu.Unlock()
+		}
+	})
+	return c.journal
+}
+
+// JournalError reports why the journal could not be opened, if it could not.
+func (c *Client) JournalError() error {
+	c.journalIfOpen()
+	return c.journalErr
+}
+
+// Timeline returns the state transitions the journal holds for a task,
+// oldest first.
+func (c *Client) Timeline(taskID string) ([]TimelineEntry, error) {
+	j := c.journalIfOpen()
+	if j == nil {
+		if c.journalErr != nil {
+			return nil, c.journalErr
+		}
+		return nil, errors.New("timeline: the journal is off")
+	}
+	return j.timeline(taskID)
+}
+
+// Close releases the journal file, if one was opened.
+func (c *Client) Close() error {
+	if c.journal != nil {
+		return c.journal.close()
+	}
+	return nil
 }
 
 // SeenTasks lists the ids of the tasks this client created or was told

@@ -21,9 +21,12 @@ const maxWatchSubscriptions = 32
 // Subscribe stream. Each change comes once: a snapshot is passed on only
 // when its state or status time differs from the last one passed on.
 //
-// cursor "" starts from now (tasks already known are not replayed),
-// CursorStart replays a snapshot of every task first. Cursors are a
-// sequence local to this watch.
+// cursor "" starts from now (tasks already known are not replayed);
+// CursorStart replays the latest snapshot of every task the journal holds
+// (or, without a journal, of every task the first poll finds); any other
+// cursor is a journal sequence from an earlier event, and replays the tasks
+// that changed after it. With the journal, changes seen by an earlier run
+// are not passed on again.
 func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watchStream{
@@ -34,6 +37,23 @@ func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 		last:   make(map[string]string),
 		subs:   make(map[string]bool),
 		replay: cursor != "",
+	}
+	w.j = c.journalIfOpen()
+	if w.j != nil && cursor != "" {
+		after, err := strconv.ParseUint(cursor, 10, 64)
+		if err != nil {
+			cancel()
+			return nil, a2a.NewError(a2a.ErrInvalidParams, "watch cursor %q: want a journal sequence number", cursor)
+		}
+		old, err := w.j.after(after)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		for _, jt := range old {
+			w.last[jt.Task.ID] = taskKey(jt.Task.Status.State, jt.Task.Status.Timestamp)
+			w.first = append(w.first, a2a.StreamEvent{Event: jt.Task, Cursor: strconv.FormatUint(jt.Seq, 10), Time: eventTime(jt.Task)})
+		}
 	}
 	// The first poll runs here so that an agent that refuses to list (a2a-go
 	// without auth: -31401) fails Watch at once instead of silently.
@@ -52,6 +72,7 @@ type watchStream struct {
 	cancel context.CancelFunc
 	out    chan a2a.StreamEvent
 	wg     sync.WaitGroup
+	j      *journal // nil without a journal: cursors are then local
 
 	mu      sync.Mutex
 	seq     uint64
@@ -186,15 +207,43 @@ func (w *watchStream) offer(t *a2a.Task, fromPoll bool) {
 	emit := w.replay || !fromPoll
 	w.mu.Unlock()
 	w.c.rememberID(t.ID)
+	var seq uint64
+	if w.j != nil {
+		// After the first poll w.last alone decides what is news (Send
+		// writes the journal too). In the first poll, a state the journal
+		// already held was before the cursor, or was replayed from it.
+		s, changed, err := w.j.record(t)
+		if err == nil {
+			seq = s
+			w.mu.Lock()
+			started := w.started
+			w.mu.Unlock()
+			if !changed && !started {
+				return
+			}
+		}
+	}
 	if emit {
-		w.emit(t)
+		w.emit(t, seq)
 	}
 }
 
-func (w *watchStream) emit(ev a2a.Event) {
+// emit passes an event on with its cursor: the journal sequence when there
+// is one (seq > 0; events that change no state resume after the last one),
+// else a sequence local to this watch.
+func (w *watchStream) emit(ev a2a.Event, seq uint64) {
 	w.mu.Lock()
-	w.seq++
-	sev := a2a.StreamEvent{Event: ev, Cursor: strconv.FormatUint(w.seq, 10), Time: eventTime(ev)}
+	if seq == 0 {
+		if w.j != nil {
+			seq = w.seq
+		} else {
+			w.seq++
+			seq = w.seq
+		}
+	} else if seq > w.seq {
+		w.seq = seq
+	}
+	sev := a2a.StreamEvent{Event: ev, Cursor: strconv.FormatUint(seq, 10), Time: eventTime(ev)}
 	if !w.started {
 		// Still inside Watch's first poll: nobody reads out yet.
 		w.first = append(w.first, sev)
@@ -250,11 +299,18 @@ func (w *watchStream) follow(id string) {
 					w.since = e.Status.Timestamp
 				}
 				w.mu.Unlock()
-				if !dup {
-					w.emit(e)
+				if dup {
+					continue
 				}
+				var seq uint64
+				if w.j != nil {
+					if s, _, err := w.j.recordStatus(e); err == nil {
+						seq = s
+					}
+				}
+				w.emit(e, seq)
 			default:
-				w.emit(e)
+				w.emit(e, 0)
 			}
 		}
 	}()

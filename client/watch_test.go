@@ -1,0 +1,157 @@
+package client
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testpeer"
+)
+
+func journalOpts(protocol, path string) Options {
+	o := fastOpts(protocol)
+	o.NoJournal = false
+	o.JournalPath = path
+	o.WatchInterval = 30 * time.Millisecond
+	return o
+}
+
+// watchUntil reads w until every id in want has reached a terminal state,
+// failing on a duplicate (same task, state and status time twice).
+func watchUntil(t *testing.T, w a2a.Stream, want map[string]bool) []a2a.StreamEvent {
+	t.Helper()
+	seen := map[string]bool{}
+	states := map[string]a2a.TaskState{}
+	var out []a2a.StreamEvent
+	for done := 0; done < len(want); {
+		ev, err := w.Recv()
+		if err != nil {
+			t.Fatalf("watch Recv: %v (states so far %v)", err, states)
+		}
+		out = append(out, ev)
+		id, _ := ev.Event.TaskInfo()
+		var st a2a.TaskStatus
+		switch e := ev.Event.(type) {
+		case *a2a.Task:
+			st = e.Status
+		case *a2a.StatusUpdateEvent:
+			st = e.Status
+		default:
+			continue
+		}
+		key := id + "|" + string(st.State) + "|" + strconv.FormatInt(st.Timestamp.UnixNano(), 10)
+		if seen[key] {
+			t.Errorf("duplicate event %s", key)
+		}
+		seen[key] = true
+		if want[id] && st.State.Terminal() && !states[id].Terminal() {
+			done++
+		}
+		if !states[id].Terminal() {
+			states[id] = st.State
+		}
+	}
+	return out
+}
+
+func TestWatchSeesEveryTaskOnce(t *testing.T) {
+	for _, v := range dialects {
+		t.Run(v, func(t *testing.T) {
+			peer := testpeer.Start(t, testpeer.Options{})
+			path := filepath.Join(t.TempDir(), "journal.db")
+			c, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			w, err := c.Watch(testCtx(t), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			want := map[string]bool{}
+			for _, text := range []string{"echo one", "slow 3", "data"} {
+				req := msg(text)
+				req.Config.ReturnImmediately = true
+				res, err := c.Send(testCtx(t), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[res.Task.ID] = true
+			}
+			evs := watchUntil(t, w, want)
+			last := evs[len(evs)-1]
+			if last.Cursor == "" || last.Cursor == "0" {
+				t.Errorf("last event has cursor %q", last.Cursor)
+			}
+			for id := range want {
+				tl, err := c.Timeline(id)
+				if err != nil || len(tl) == 0 || !tl[len(tl)-1].State.Terminal() {
+					t.Errorf("timeline of %s: %v %+v", id, err, tl)
+				}
+			}
+		})
+	}
+}
+
+func TestJournalSurvivesRestart(t *testing.T) {
+	for _, v := range dialects {
+		t.Run(v, func(t *testing.T) {
+			peer := testpeer.Start(t, testpeer.Options{})
+			path := filepath.Join(t.TempDir(), "journal.db")
+			c1, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c1.Send(testCtx(t), msg("echo remember me"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c1.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// A new client, as after restarting a2atop: the journal brings the
+			// task back, on v0.3 too, where nothing can list it.
+			c2, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			w, err := c2.Watch(testCtx(t), a2a.CursorStart)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			ev, err := w.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, ok := ev.Event.(*a2a.Task)
+			if !ok || task.ID != res.Task.ID || task.Status.State != a2a.StateCompleted {
+				t.Fatalf("first watch event after restart: %T %+v", ev.Event, ev.Event)
+			}
+			// Resuming after that cursor replays nothing old: the next event
+			// is a new task.
+			w2, err := c2.Watch(testCtx(t), ev.Cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w2.Close()
+			req := msg("echo fresh")
+			res2, err := c2.Send(testCtx(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := w2.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, _ := next.Event.TaskInfo(); id != res2.Task.ID {
+				t.Fatalf("after cursor %s: got task %s, want the new %s", ev.Cursor, id, res2.Task.ID)
+			}
+		})
+	}
+}
