@@ -1,0 +1,347 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/google/uuid"
+)
+
+const (
+	callTimeout = 30 * time.Second
+	debounce    = 80 * time.Millisecond
+)
+
+// Replies to the dashboard's own calls. Each carries what it answers, so a
+// stale reply (the user moved on) is recognised and dropped.
+type (
+	listMsg struct {
+		gen  int
+		page *a2a.ListPage
+		err  error
+	}
+	taskMsg struct {
+		id   string
+		task *a2a.Task
+		err  error
+	}
+	timelineMsg struct {
+		id      string
+		entries []timelineEntry
+		err     error
+	}
+	cardMsg struct {
+		card *a2a.AgentCard
+		err  error
+	}
+	sentMsg struct {
+		answer bool // an answer to a question, not a new task
+		taskID string
+		res    *a2a.SendResult
+		err    error
+	}
+	canceledMsg struct {
+		id   string
+		task *a2a.Task
+		err  error
+	}
+)
+
+func (m *Model) call() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.ctx, callTimeout)
+}
+
+func (m *Model) listCmd(gen int, token string) tea.Cmd {
+	svc := m.svc
+	zero := 0
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		page, err := svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
+		return listMsg{gen: gen, page: page, err: err}
+	}
+}
+
+func (m *Model) cardCmd() tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		card, err := svc.Card(ctx)
+		return cardMsg{card: card, err: err}
+	}
+}
+
+func (m *Model) getCmd(id string) tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
+		return taskMsg{id: id, task: t, err: err}
+	}
+}
+
+func (m *Model) timelineCmd(id string) tea.Cmd {
+	src, ok := m.svc.(TimelineSource)
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		evs, err := src.Timeline(ctx, id)
+		if err != nil {
+			return timelineMsg{id: id, err: err}
+		}
+		entries := make([]timelineEntry, 0, len(evs))
+		for _, ev := range evs {
+			if e, ok := timelineOf(ev.Event, ev.Time); ok {
+				entries = append(entries, e)
+			}
+		}
+		return timelineMsg{id: id, entries: entries}
+	}
+}
+
+// timelineOf describes one event for the timeline tab.
+func timelineOf(ev a2a.Event, at time.Time) (timelineEntry, bool) {
+	switch ev := ev.(type) {
+	case *a2a.Task:
+		return timelineEntry{at: at, state: ev.Status.State, text: cleanLine(ev.Status.Message.Text(), maxDetailText)}, true
+	case *a2a.StatusUpdateEvent:
+		if !ev.Status.Timestamp.IsZero() {
+			at = ev.Status.Timestamp
+		}
+		return timelineEntry{at: at, state: ev.Status.State, text: cleanLine(ev.Status.Message.Text(), maxDetailText)}, true
+	case *a2a.ArtifactUpdateEvent:
+		what := "artifact "
+		if ev.Append {
+			what = "artifact chunk "
+		}
+		name := ev.Artifact.Name
+		if name == "" {
+			name = ev.Artifact.ID
+		}
+		if ev.LastChunk {
+			what += "(last) "
+		}
+		return timelineEntry{at: at, text: cleanLine(what+name, maxIDText*2)}, true
+	case *a2a.Message:
+		return timelineEntry{at: at, text: cleanLine(fmt.Sprintf("message from %s: %s", roleName(ev.Role), ev.Text()), maxDetailText)}, true
+	}
+	return timelineEntry{}, false
+}
+
+func roleName(r a2a.Role) string {
+	if r == a2a.RoleUnspecified {
+		return "unknown"
+	}
+	return string(r)
+}
+
+// sendCmd sends text as a new task (taskID empty) or as the answer to
+// task taskID. It returns as soon as the service accepted the message.
+func (m *Model) sendCmd(text, taskID, contextID string, md a2a.Metadata) tea.Cmd {
+	svc := m.svc
+	req := &a2a.SendRequest{
+		Message: a2a.Message{
+			ID:        uuid.NewString(),
+			Role:      a2a.RoleUser,
+			Parts:     []a2a.Part{a2a.TextPart(text)},
+			TaskID:    taskID,
+			ContextID: contextID,
+		},
+		Config:   a2a.SendConfig{ReturnImmediately: true},
+		Metadata: md,
+	}
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		res, err := svc.Send(ctx, req)
+		return sentMsg{answer: taskID != "", taskID: taskID, res: res, err: err}
+	}
+}
+
+func (m *Model) cancelCmd(id string) tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		t, err := svc.Cancel(ctx, id)
+		return canceledMsg{id: id, task: t, err: err}
+	}
+}
+
+// parseMetadata reads "k=v k2=v2" (commas also separate pairs). A value
+// of true, false or a number stays a string: agents read what they expect.
+func parseMetadata(s string) (a2a.Metadata, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	md := a2a.Metadata{}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("metadata %q: want key=value", f)
+		}
+		md[k] = v
+	}
+	return md, nil
+}
+
+// updateReply handles the answers to the dashboard's calls.
+func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case listMsg:
+		return m.onList(msg)
+	case taskMsg:
+		if msg.id != m.detail.taskID {
+			return nil
+		}
+		if msg.err != nil {
+			m.detail.err = msg.err
+			return nil
+		}
+		m.detail.setTask(msg.task)
+		return nil
+	case timelineMsg:
+		if msg.id != m.detail.taskID {
+			return nil
+		}
+		if msg.err == nil {
+			m.detail.setTimeline(msg.entries)
+		}
+		return nil
+	case cardMsg:
+		m.card, m.cardErr = msg.card, msg.err
+		return nil
+	case sentMsg:
+		return m.onSent(msg)
+	case canceledMsg:
+		if msg.err != nil {
+			if errors.Is(msg.err, a2a.ErrNotCancelable) {
+				return m.setFlash("task "+shortID(msg.id)+" is already finished: nothing to cancel", true)
+			}
+			return m.setFlash("cancel "+shortID(msg.id)+": "+msg.err.Error(), true)
+		}
+		if msg.task != nil {
+			m.applySnapshot(msg.task)
+		}
+		return m.setFlash("canceled task "+shortID(msg.id), false)
+	case savedMsg:
+		return m.onSaved(msg)
+	case detailFetchMsg:
+		if msg.gen != m.detailGen || msg.id != m.selectedID {
+			return nil
+		}
+		return m.fetchDetail()
+	case flashExpiredMsg:
+		if msg.gen == m.flashGen {
+			m.flash = ""
+		}
+		return nil
+	}
+	return nil
+}
+
+func (m *Model) fetchDetail() tea.Cmd {
+	if m.selectedID == "" {
+		return nil
+	}
+	m.detail.clear(m.selectedID)
+	m.detail.loading = true
+	return tea.Batch(m.getCmd(m.selectedID), m.timelineCmd(m.selectedID))
+}
+
+// onList adds a page of tasks and asks for the next one.
+func (m *Model) onList(msg listMsg) tea.Cmd {
+	if msg.gen != m.listGen {
+		return nil
+	}
+	if msg.err != nil {
+		m.loading = false
+		return m.setFlash("list tasks: "+msg.err.Error(), true)
+	}
+	prevID, prevScreen := m.selectedID, m.cursor-m.offset
+	changed := make(map[*row]struct{}, len(msg.page.Tasks))
+	for _, t := range msg.page.Tasks {
+		if t == nil || t.ID == "" {
+			continue
+		}
+		r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
+		changed[r] = struct{}{}
+	}
+	m.loaded += len(msg.page.Tasks)
+	m.rows.merge(changed)
+	m.reselect(prevID, prevScreen)
+	var cmds []tea.Cmd
+	if m.selectedID != prevID {
+		cmds = append(cmds, m.selectionChanged())
+	}
+	if msg.page.NextPageToken != "" && m.loaded < m.opts.MaxInitialTasks {
+		cmds = append(cmds, m.listCmd(msg.gen, msg.page.NextPageToken))
+	} else {
+		m.loading = false
+	}
+	return tea.Batch(cmds...)
+}
+
+// applySnapshot folds a task snapshot returned by a call into its row.
+func (m *Model) applySnapshot(t *a2a.Task) {
+	prevID, prevScreen := m.selectedID, m.cursor-m.offset
+	r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
+	m.rows.merge(map[*row]struct{}{r: {}})
+	m.reselect(prevID, prevScreen)
+}
+
+func (m *Model) onSent(msg sentMsg) tea.Cmd {
+	if msg.err != nil {
+		what := "send"
+		if msg.answer {
+			what = "answer " + shortID(msg.taskID)
+		}
+		return m.setFlash(what+": "+msg.err.Error(), true)
+	}
+	if msg.res == nil || msg.res.Task == nil {
+		if msg.res != nil && msg.res.Message != nil {
+			return m.setFlash("agent replied: "+msg.res.Message.Text(), false)
+		}
+		return nil
+	}
+	t := msg.res.Task
+	m.applySnapshot(t)
+	if msg.answer {
+		return m.setFlash("answer sent to "+shortID(t.ID), false)
+	}
+	// Select the new task: clear a filter that would hide it.
+	if m.rows.indexOf(t.ID) < 0 && (m.rows.text != "" || m.rows.state != filterAll) {
+		m.rows.text, m.rows.state = "", filterAll
+		m.filterInput.SetValue("")
+		m.rows.rebuild()
+	}
+	if i := m.rows.indexOf(t.ID); i >= 0 {
+		m.cursor = i
+	}
+	return tea.Batch(m.afterCursorMove(), m.setFlash("created task "+shortID(t.ID), false))
+}
+
+// shortID is the 8 characters a row shows of a task id. For UUIDs it is
+// the tail: UUIDv7 ids made in the same minute share their first
+// characters (a timestamp), while the tail is random.
+func shortID(id string) string {
+	id = cleanLine(id, maxIDText)
+	if len(id) <= 8 {
+		return id
+	}
+	if len(id) == 36 && strings.Count(id, "-") == 4 {
+		return id[28:]
+	}
+	return id[:8]
+}

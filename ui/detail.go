@@ -1,0 +1,421 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/charmbracelet/x/ansi"
+)
+
+const (
+	tabTimeline = iota
+	tabArtifacts
+	tabHistory
+	numTabs
+)
+
+var tabNames = [numTabs]string{"Timeline", "Artifacts", "History"}
+
+// detailPane shows the selected task in full. It holds the only full task
+// the dashboard keeps; the tab body is laid out in Update (refresh) and
+// only sliced in View.
+type detailPane struct {
+	taskID      string
+	task        *a2a.Task
+	timeline    []timelineEntry // from the service's TimelineSource
+	hasTimeline bool
+	loading     bool
+	err         error
+
+	tab    int
+	offset int
+	artIdx int
+
+	width, height int // of the last layout
+	bodyHeight    int
+
+	lines    []string // the current tab's body, laid out
+	artStart []int    // line where each artifact starts (artifacts tab)
+	dirty    bool
+	laidW    int
+
+	jumpToArtifact bool
+}
+
+func (d *detailPane) clear(id string) {
+	if d.taskID == id && d.task != nil {
+		return
+	}
+	*d = detailPane{tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, taskID: id, dirty: true}
+}
+
+func (d *detailPane) setTask(t *a2a.Task) {
+	d.task, d.err, d.loading = t, nil, false
+	d.artIdx = min(d.artIdx, max(len(t.Artifacts)-1, 0))
+	d.dirty = true
+}
+
+func (d *detailPane) setTimeline(entries []timelineEntry) {
+	d.timeline, d.hasTimeline = entries, true
+	d.dirty = true
+}
+
+// applyLive folds a live event of the shown task into it, so chunked
+// artifacts and new statuses appear without a new Get.
+func (d *detailPane) applyLive(se a2a.StreamEvent, now time.Time) {
+	if d.task != nil {
+		if t, err := a2a.Apply(d.task, se.Event); err == nil && t != nil {
+			d.task = t
+		}
+	}
+	if d.hasTimeline {
+		if e, ok := timelineOf(se.Event, eventTime(se, now)); ok {
+			d.timeline = append(d.timeline, e)
+		}
+	}
+	d.dirty = true
+}
+
+func (d *detailPane) nextTab(delta int) {
+	d.tab = (d.tab + delta + numTabs) % numTabs
+	d.offset = 0
+	d.dirty = true
+}
+
+func (d *detailPane) scroll(delta int) { d.scrollTo(d.offset + delta) }
+
+func (d *detailPane) scrollTo(off int) {
+	d.offset = max(0, min(off, len(d.lines)-d.bodyHeight))
+}
+
+func (d *detailPane) pickArtifact(delta int) {
+	if d.task == nil || len(d.task.Artifacts) == 0 {
+		return
+	}
+	if d.tab != tabArtifacts {
+		d.tab = tabArtifacts
+		d.dirty = true
+	}
+	d.artIdx = (d.artIdx + delta + len(d.task.Artifacts)) % len(d.task.Artifacts)
+	d.dirty = true
+	d.jumpToArtifact = true
+}
+
+// refresh lays the tab body out again when the task, the tab or the size
+// changed. It runs at the end of Update, never in View.
+func (d *detailPane) refresh(m *Model) {
+	l := m.layoutFor()
+	if !l.showDetail {
+		return
+	}
+	innerW := max(l.detailW-2, 1)
+	if !d.dirty && innerW == d.laidW {
+		return
+	}
+	d.laidW = innerW
+	d.dirty = false
+	d.lines, d.artStart = d.layoutTab(m, innerW)
+	if d.jumpToArtifact && d.artIdx < len(d.artStart) {
+		d.offset = d.artStart[d.artIdx]
+	}
+	d.jumpToArtifact = false
+	d.scrollTo(d.offset)
+}
+
+func (d *detailPane) layoutTab(m *Model, w int) ([]string, []int) {
+	st := m.styles
+	if d.task == nil {
+		switch {
+		case d.err != nil:
+			return []string{st.Error.Render(cut("✗ "+cleanLine(d.err.Error(), 500), w))}, nil
+		default:
+			return []string{st.Muted.Render("loading…")}, nil
+		}
+	}
+	switch d.tab {
+	case tabArtifacts:
+		return layoutArtifacts(d.task.Artifacts, d.artIdx, w, st)
+	case tabHistory:
+		return layoutHistory(d.task.History, w, st), nil
+	}
+	entries := d.timeline
+	if !d.hasTimeline {
+		if r := m.rows.byID[d.taskID]; r != nil {
+			entries = r.timeline
+		}
+	}
+	return layoutTimeline(entries, w, st, d.hasTimeline), nil
+}
+
+func layoutTimeline(entries []timelineEntry, w int, st Styles, complete bool) []string {
+	var out []string
+	if !complete {
+		out = append(out, st.Muted.Render(cut("(changes seen since the dashboard started)", w)))
+	}
+	if len(entries) == 0 {
+		return append(out, st.Muted.Render("no events yet"))
+	}
+	for _, e := range entries {
+		head := e.at.Format("15:04:05.000") + " "
+		if e.state != "" {
+			head += st.State(e.state).Render(stateSymbol(e.state)+" "+string(e.state)) + " "
+		} else {
+			head += st.Muted.Render("· ")
+		}
+		out = append(out, wrapLines(head+e.text, w)...)
+	}
+	return out
+}
+
+func layoutHistory(history []a2a.Message, w int, st Styles) []string {
+	if len(history) == 0 {
+		return []string{st.Muted.Render("no messages")}
+	}
+	var out []string
+	for _, msg := range history {
+		who := st.Key.Render(roleName(msg.Role) + " ▸ ")
+		text := cleanBlock(msg.Text(), maxDetailText)
+		for _, p := range msg.Parts {
+			switch p.Kind {
+			case a2a.PartData:
+				text += "\n[data " + cleanLine(string(p.Data), 200) + "]"
+			case a2a.PartFile:
+				if p.File != nil {
+					text += "\n[file " + cleanLine(p.File.Name, maxIDText) + "]"
+				}
+			}
+		}
+		out = append(out, wrapLines(who+text, w)...)
+	}
+	return out
+}
+
+// layoutArtifacts draws every artifact: text as is, JSON indented and
+// coloured, files as name, media type, size and URL.
+func layoutArtifacts(arts []a2a.Artifact, sel, w int, st Styles) ([]string, []int) {
+	if len(arts) == 0 {
+		return []string{st.Muted.Render("no artifacts yet")}, nil
+	}
+	var out []string
+	starts := make([]int, 0, len(arts))
+	for i, a := range arts {
+		starts = append(starts, len(out))
+		mark := "  "
+		if i == sel {
+			mark = "▶ "
+		}
+		name := cleanLine(a.Name, maxIDText)
+		if name == "" {
+			name = "(unnamed)"
+		}
+		head := fmt.Sprintf("%s[%d/%d] %s · %s · %d part(s)", mark, i+1, len(arts), name, cleanLine(a.ID, maxIDText), len(a.Parts))
+		out = append(out, st.Title.Render(cut(head, w)))
+		if a.Description != "" {
+			out = append(out, wrapLines(st.Muted.Render(cleanLine(a.Description, 1000)), w)...)
+		}
+		budget := maxArtifact
+		for _, p := range a.Parts {
+			if budget <= 0 {
+				out = append(out, st.Muted.Render("… (more parts not shown)"))
+				break
+			}
+			lines, used := partLines(p, w, st, budget)
+			budget -= used
+			out = append(out, lines...)
+		}
+		out = append(out, "")
+	}
+	return out, starts
+}
+
+func partLines(p a2a.Part, w int, st Styles, budget int) ([]string, int) {
+	switch p.Kind {
+	case a2a.PartText:
+		text := cleanBlock(p.Text, min(budget, maxArtifact))
+		return wrapLines(text, w), len(text)
+	case a2a.PartData:
+		text := prettyJSON(p.Data, min(budget, maxArtifact))
+		return wrapLines(colorJSON(text, st), w), len(text)
+	case a2a.PartFile:
+		f := p.File
+		if f == nil {
+			return []string{st.Muted.Render("[empty file part]")}, 0
+		}
+		size := "by reference"
+		if f.Bytes != nil {
+			size = humanBytes(len(f.Bytes))
+		}
+		line := fmt.Sprintf("file %s · %s · %s", orDash(cleanLine(f.Name, maxIDText)), orDash(cleanLine(f.MediaType, maxIDText)), size)
+		out := wrapLines(line, w)
+		if f.URI != "" {
+			out = append(out, wrapLines("url  "+cleanLine(f.URI, 2048), w)...)
+		}
+		return out, 0
+	}
+	return []string{st.Muted.Render("[part of an unknown kind]")}, 0
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanBytes(n int) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// prettyJSON indents JSON data, cleaned and bounded; data that is not
+// valid JSON is shown as cleaned text.
+func prettyJSON(raw json.RawMessage, max int) string {
+	if len(raw) > 4*max {
+		return cleanBlock(string(raw), max) + "\n… (cut)"
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return cleanBlock(string(raw), max)
+	}
+	return cleanBlock(b.String(), max)
+}
+
+// colorJSON colours indented JSON: keys, strings, numbers and literals.
+func colorJSON(s string, st Styles) string {
+	if !st.color {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(s) && s[j] != '"' && s[j] != '\n' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(s))
+			k := j
+			for k < len(s) && s[k] == ' ' {
+				k++
+			}
+			if k < len(s) && s[k] == ':' {
+				b.WriteString(st.JSONKey.Render(s[i:j]))
+			} else {
+				b.WriteString(st.JSONString.Render(s[i:j]))
+			}
+			i = j
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i + 1
+			for j < len(s) && strings.IndexByte("0123456789.eE+-", s[j]) >= 0 {
+				j++
+			}
+			b.WriteString(st.JSONNumber.Render(s[i:j]))
+			i = j
+		case strings.HasPrefix(s[i:], "true"), strings.HasPrefix(s[i:], "null"):
+			b.WriteString(st.JSONLit.Render(s[i : i+4]))
+			i += 4
+		case strings.HasPrefix(s[i:], "false"):
+			b.WriteString(st.JSONLit.Render(s[i : i+5]))
+			i += 5
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+// wrapLines wraps s (which may hold the dashboard's own styles) to w cells
+// and splits it into lines.
+func wrapLines(s string, w int) []string {
+	if w <= 0 {
+		return nil
+	}
+	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}
+
+// view draws the pane in a w×h box.
+func (d *detailPane) view(m *Model, w, h int, focused bool) string {
+	st := m.styles
+	box := st.Border
+	if focused {
+		box = st.FocusBorder
+	}
+	innerW, innerH := max(w-2, 1), max(h-2, 1)
+	var head []string
+	r := m.rows.byID[d.taskID]
+	if r != nil {
+		head = append(head, st.State(r.state).Render(stateSymbol(r.state)+" "+string(r.state))+"  "+st.Bold.Render(cut(r.id, innerW-len(string(r.state))-4)))
+		if innerH >= 8 {
+			head = append(head, cut(st.Muted.Render("context ")+r.contextID, innerW))
+			head = append(head, cut(st.Muted.Render("created ")+fmtTime(r.created)+st.Muted.Render("  updated ")+fmtTime(r.updated)+" ("+age(m.now, r.updated)+" ago)", innerW))
+		}
+		if innerH >= 10 && r.meta != "" {
+			head = append(head, cut(st.Muted.Render("metadata ")+colorJSON(r.meta, st), innerW))
+		}
+		if r.text != "" && innerH >= 6 {
+			status := r.text
+			if d.task != nil {
+				status = cleanBlock(d.task.Status.Message.Text(), maxDetailText)
+			}
+			lines := wrapLines(st.Muted.Render("status ")+status, innerW)
+			keep := 1
+			if innerH >= 14 {
+				keep = 4
+			}
+			if len(lines) > keep {
+				lines = append(lines[:keep-1], cut(lines[keep-1], innerW-1)+"…")
+			}
+			head = append(head, lines...)
+		}
+	}
+	var tabs []string
+	for i, name := range tabNames {
+		label := name
+		if i == tabArtifacts && d.task != nil {
+			label = fmt.Sprintf("%s (%d)", name, len(d.task.Artifacts))
+		}
+		if i == tabHistory && d.task != nil {
+			label = fmt.Sprintf("%s (%d)", name, len(d.task.History))
+		}
+		if i == d.tab {
+			tabs = append(tabs, st.TabActive.Render(label))
+		} else {
+			tabs = append(tabs, st.TabInactive.Render(label))
+		}
+	}
+	head = append(head, cut(strings.Join(tabs, st.Muted.Render(" │ ")), innerW))
+	if len(head) > innerH {
+		head = head[len(head)-innerH:]
+	}
+	bodyH := innerH - len(head)
+	d.bodyHeight = bodyH
+	end := min(d.offset+bodyH, len(d.lines))
+	body := d.lines[min(d.offset, end):end]
+	content := strings.Join(append(head, body...), "\n")
+	content = strings.Join(padBlock(content, innerW, innerH), "\n")
+	return box.Width(w).Height(h).Render(content)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+var _ = lipgloss.Width

@@ -1,0 +1,185 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// eventsMsg is a batch of live events from the Watch stream: the pump
+// coalesces whatever arrives within one frame into one message, so the
+// screen redraws at most frameRate times a second whatever the event rate.
+type eventsMsg struct {
+	events []a2a.StreamEvent
+}
+
+// watchStateMsg reports the Watch stream's health: err is nil once events
+// flow (again); retryIn is the wait before the next attempt.
+type watchStateMsg struct {
+	err     error
+	retryIn time.Duration
+}
+
+// connMsg carries the remote client's connection state.
+type connMsg ConnState
+
+const (
+	frameRate     = 30
+	frameInterval = time.Second / frameRate
+	// maxBatch bounds one message; a larger burst is sent as several.
+	maxBatch = 20000
+)
+
+// pumps owns the goroutines that turn the service's streams into
+// messages. Stop cancels them and waits for them to end.
+type pumps struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newPumps(parent context.Context) *pumps {
+	ctx, cancel := context.WithCancel(parent)
+	return &pumps{ctx: ctx, cancel: cancel}
+}
+
+func (p *pumps) goSafe(name string, send func(tea.Msg), f func()) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				send(watchStateMsg{err: fmt.Errorf("%s stopped: panic: %v\n%s", name, r, debug.Stack())})
+			}
+		}()
+		f()
+	}()
+}
+
+func (p *pumps) Stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// watch follows svc.Watch from now on, resuming from the last cursor after
+// an error (with backoff), and sends batches of at most one per frame.
+func (p *pumps) watch(svc a2a.Service, send func(tea.Msg)) {
+	p.goSafe("watch", send, func() { watchLoop(p.ctx, svc, send) })
+}
+
+func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
+	cursor := ""
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		stream, err := svc.Watch(ctx, cursor)
+		if err == nil {
+			send(watchStateMsg{})
+			var last string
+			last, err = pumpStream(ctx, stream, send)
+			if last != "" {
+				cursor = last
+				backoff = 250 * time.Millisecond
+			}
+			_ = stream.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, a2a.ErrLagged) {
+			// Nothing lost: Watch again from the last cursor at once.
+			continue
+		}
+		send(watchStateMsg{err: err, retryIn: backoff})
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// pumpStream reads stream until it fails, coalescing events into one
+// eventsMsg per frame. It returns the cursor of the last event delivered.
+func pumpStream(ctx context.Context, stream a2a.Stream, send func(tea.Msg)) (string, error) {
+	type item struct {
+		ev  a2a.StreamEvent
+		err error
+	}
+	items := make(chan item, 1024)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			ev, err := stream.Recv()
+			select {
+			case items <- item{ev, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// The reader goroutine above ends when done closes or Recv fails;
+	// the caller's Close makes a blocked Recv return.
+	defer stream.Close()
+
+	ticker := time.NewTicker(frameInterval)
+	defer ticker.Stop()
+	var batch []a2a.StreamEvent
+	cursor := ""
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		send(eventsMsg{events: batch})
+		cursor = batch[len(batch)-1].Cursor
+		batch = nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			flush()
+			return cursor, ctx.Err()
+		case it := <-items:
+			if it.err != nil {
+				flush()
+				return cursor, it.err
+			}
+			batch = append(batch, it.ev)
+			if len(batch) >= maxBatch {
+				flush()
+			}
+		case <-ticker.C:
+			flush()
+		}
+	}
+}
+
+// conn forwards connection states from ch until it closes.
+func (p *pumps) conn(ch <-chan ConnState, send func(tea.Msg)) {
+	if ch == nil {
+		return
+	}
+	p.goSafe("connection state", send, func() {
+		for {
+			select {
+			case <-p.ctx.Done():
+				return
+			case s, ok := <-ch:
+				if !ok {
+					return
+				}
+				send(connMsg(s))
+			}
+		}
+	})
+}

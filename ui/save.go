@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// saveJob is one artifact to write to a file.
+type saveJob struct {
+	dir, name string
+	data      []byte
+	overwrite bool
+}
+
+func (j *saveJob) path() string { return filepath.Join(j.dir, j.name) }
+
+type savedMsg struct {
+	job    *saveJob
+	exists bool
+	err    error
+}
+
+// artifactBytes is what saving or copying an artifact produces: its text
+// parts, its data parts as indented JSON, and the bytes of a single file
+// part (or the URL of a file given by reference). ext is a file name
+// extension that suits it.
+func artifactBytes(a a2a.Artifact) (data []byte, ext string) {
+	if len(a.Parts) == 1 && a.Parts[0].Kind == a2a.PartFile && a.Parts[0].File != nil && a.Parts[0].File.Bytes != nil {
+		f := a.Parts[0].File
+		return f.Bytes, filepath.Ext(f.Name)
+	}
+	var b bytes.Buffer
+	ext = ".txt"
+	allData := true
+	for i, p := range a.Parts {
+		if i > 0 && p.Kind != a2a.PartText {
+			b.WriteByte('\n')
+		}
+		switch p.Kind {
+		case a2a.PartText:
+			allData = false
+			b.WriteString(p.Text)
+		case a2a.PartData:
+			if err := json.Indent(&b, p.Data, "", "  "); err != nil {
+				b.Write(p.Data)
+			}
+			b.WriteByte('\n')
+		case a2a.PartFile:
+			allData = false
+			if p.File != nil && p.File.Bytes != nil {
+				b.Write(p.File.Bytes)
+			} else if p.File != nil {
+				b.WriteString(p.File.URI + "\n")
+			}
+		}
+	}
+	if allData && len(a.Parts) > 0 {
+		ext = ".json"
+	}
+	return b.Bytes(), ext
+}
+
+// safeFileName turns an agent-chosen name into one file name: no path
+// separators, no leading dots, only letters, digits and . _ - kept.
+func safeFileName(name, fallback, ext string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	out := strings.Trim(b.String(), "._")
+	if out == "" {
+		out = fallback
+	}
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	if filepath.Ext(out) == "" && ext != "" {
+		out += safeExt(ext)
+	}
+	return out
+}
+
+func safeExt(ext string) string {
+	clean := safeFileName(strings.TrimPrefix(ext, "."), "", "")
+	if clean == "" || len(clean) > 10 {
+		return ""
+	}
+	return "." + clean
+}
+
+// selectedArtifact is the artifact the artifacts tab points at.
+func (m *Model) selectedArtifact() (*a2a.Artifact, tea.Cmd) {
+	t := m.detail.task
+	if t == nil || len(t.Artifacts) == 0 {
+		return nil, m.setFlash("the selected task has no artifact", true)
+	}
+	return &t.Artifacts[min(m.detail.artIdx, len(t.Artifacts)-1)], nil
+}
+
+func (m *Model) openSave() tea.Cmd {
+	a, cmd := m.selectedArtifact()
+	if a == nil {
+		return cmd
+	}
+	data, ext := artifactBytes(*a)
+	m.pendingSave = &saveJob{name: safeFileName(a.Name, "artifact-"+shortID(a.ID), ext), data: data}
+	m.saveInput.SetValue(m.opts.SaveDir)
+	m.saveInput.CursorEnd()
+	m.dialog = dialogSave
+	return m.saveInput.Focus()
+}
+
+func (m *Model) keySave(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		m.saveInput.Blur()
+		m.dialog = dialogNone
+		m.pendingSave = nil
+		return nil
+	case "enter":
+		dir := strings.TrimSpace(m.saveInput.Value())
+		if dir == "" {
+			dir = "."
+		}
+		m.saveInput.Blur()
+		m.dialog = dialogNone
+		job := *m.pendingSave
+		job.dir = dir
+		m.opts.SaveDir = dir
+		return saveCmd(&job)
+	}
+	var cmd tea.Cmd
+	m.saveInput, cmd = m.saveInput.Update(msg)
+	return cmd
+}
+
+func (m *Model) keyConfirmOverwrite(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "y":
+		m.dialog = dialogNone
+		job := *m.pendingSave
+		job.overwrite = true
+		return saveCmd(&job)
+	case "n", "esc":
+		m.dialog = dialogNone
+		m.pendingSave = nil
+		return m.setFlash("not saved", false)
+	}
+	return nil
+}
+
+// saveCmd writes the file; without overwrite an existing file is left
+// alone and reported, so the user can be asked.
+func saveCmd(job *saveJob) tea.Cmd {
+	return func() tea.Msg {
+		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+		if job.overwrite {
+			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		}
+		f, err := os.OpenFile(job.path(), flags, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			return savedMsg{job: job, exists: true}
+		}
+		if err != nil {
+			return savedMsg{job: job, err: fmt.Errorf("save artifact: %w", err)}
+		}
+		_, err = f.Write(job.data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return savedMsg{job: job, err: fmt.Errorf("save artifact to %s: %w", job.path(), err)}
+		}
+		return savedMsg{job: job}
+	}
+}
+
+func (m *Model) onSaved(msg savedMsg) tea.Cmd {
+	switch {
+	case msg.exists:
+		m.pendingSave = msg.job
+		m.dialog = dialogConfirmOverwrite
+		return nil
+	case msg.err != nil:
+		return m.setFlash(msg.err.Error(), true)
+	}
+	m.pendingSave = nil
+	return m.setFlash(fmt.Sprintf("saved %s (%s)", msg.job.path(), humanBytes(len(msg.job.data))), false)
+}
+
+// maxClipboard bounds what is copied with OSC 52: terminals drop or choke
+// on larger payloads.
+const maxClipboard = 512 << 10
+
+func (m *Model) copyArtifact() tea.Cmd {
+	a, cmd := m.selectedArtifact()
+	if a == nil {
+		return cmd
+	}
+	data, _ := artifactBytes(*a)
+	if len(data) > maxClipboard {
+		return m.setFlash(fmt.Sprintf("artifact is %s, too large to copy: save it with w", humanBytes(len(data))), true)
+	}
+	return tea.Batch(tea.SetClipboard(string(data)), m.setFlash(fmt.Sprintf("copied %s to the clipboard (OSC 52)", humanBytes(len(data))), false))
+}
