@@ -87,11 +87,11 @@ func (c codec) EncodeTask(t *a2a.Task) ([]byte, error) {
 }
 
 func (c codec) DecodeTask(b []byte) (*a2a.Task, error) {
-	var w wTask
+	var w dTask
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("wire: decode task: %w", err)
 	}
-	return w.toTask(), nil
+	return toTask(&w), nil
 }
 
 func (c codec) EncodeMessage(m *a2a.Message) ([]byte, error) {
@@ -102,11 +102,11 @@ func (c codec) EncodeMessage(m *a2a.Message) ([]byte, error) {
 }
 
 func (c codec) DecodeMessage(b []byte) (*a2a.Message, error) {
-	var w wMessage
+	var w dMessage
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("wire: decode message: %w", err)
 	}
-	m := w.toMessage()
+	m := toMessage(&w)
 	return &m, nil
 }
 

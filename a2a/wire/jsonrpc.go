@@ -124,9 +124,9 @@ type wSendConfig struct {
 	Blocking            *bool    `json:"blocking,omitempty"`          // v0.3
 }
 
-type wSendParams struct {
+type wSendParams[P any] struct {
 	Tenant        string         `json:"tenant,omitempty"`
-	Message       *wMessage      `json:"message"`
+	Message       *wMessage[P]   `json:"message"`
 	Configuration *wSendConfig   `json:"configuration,omitempty"`
 	Metadata      map[string]any `json:"metadata,omitempty"`
 }
@@ -173,7 +173,7 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 		if !ok || p == nil {
 			return nil, fmt.Errorf("params must be *a2a.SendRequest, got %T", params)
 		}
-		w := wSendParams{Tenant: p.Tenant, Message: c.fromMessage(&p.Message), Metadata: p.Metadata}
+		w := wSendParams[any]{Tenant: p.Tenant, Message: c.fromMessage(&p.Message), Metadata: p.Metadata}
 		cfg := p.Config
 		if len(cfg.AcceptedOutputModes) > 0 || cfg.HistoryLength != nil || cfg.ReturnImmediately {
 			w.Configuration = &wSendConfig{AcceptedOutputModes: cfg.AcceptedOutputModes, HistoryLength: cfg.HistoryLength}
@@ -304,14 +304,14 @@ func (c codec) decodeParams(m Method, params json.RawMessage) (any, error) {
 		if params == nil {
 			return nil, errNoParams
 		}
-		var w wSendParams
+		var w wSendParams[wPart]
 		if err := json.Unmarshal(params, &w); err != nil {
 			return nil, err
 		}
 		if w.Message == nil {
 			return nil, errors.New("message is missing")
 		}
-		req := &a2a.SendRequest{Message: w.Message.toMessage(), Metadata: metadata(w.Metadata), Tenant: w.Tenant}
+		req := &a2a.SendRequest{Message: toMessage(w.Message), Metadata: metadata(w.Metadata), Tenant: w.Tenant}
 		if cfg := w.Configuration; cfg != nil {
 			req.Config = a2a.SendConfig{
 				AcceptedOutputModes: strs(cfg.AcceptedOutputModes),
@@ -396,11 +396,11 @@ type wError struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-type wListPage struct {
-	Tasks         []*wTask `json:"tasks"`
-	NextPageToken string   `json:"nextPageToken"`
-	PageSize      int      `json:"pageSize"`
-	TotalSize     int      `json:"totalSize"`
+type wListPage[P any] struct {
+	Tasks         []*wTask[P] `json:"tasks"`
+	NextPageToken string      `json:"nextPageToken"`
+	PageSize      int         `json:"pageSize"`
+	TotalSize     int         `json:"totalSize"`
 }
 
 func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, error) {
@@ -433,7 +433,7 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 		if !ok || p == nil {
 			return nil, fmt.Errorf("wire: encode %s result: want *a2a.ListPage, got %T", m, result)
 		}
-		lp := wListPage{Tasks: make([]*wTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize}
+		lp := wListPage[any]{Tasks: make([]*eTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize}
 		for i, t := range p.Tasks {
 			lp.Tasks[i] = c.fromTask(t)
 		}
@@ -596,7 +596,7 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 		}
 		return t, nil
 	case MethodList:
-		w, err := decodeEnvelope[wListPage](m, body)
+		w, err := decodeEnvelope[wListPage[wPart]](m, body)
 		if err != nil {
 			return nil, err
 		}
@@ -605,7 +605,7 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 			p.Tasks = make([]*a2a.Task, 0, len(w.Tasks))
 			for _, t := range w.Tasks {
 				if t != nil {
-					p.Tasks = append(p.Tasks, t.toTask())
+					p.Tasks = append(p.Tasks, toTask(t))
 				}
 			}
 		}

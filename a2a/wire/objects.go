@@ -12,7 +12,8 @@ import (
 // The w* structs mirror the wire. One set serves both dialects: for decoding
 // each struct has the union of both dialects' fields (they never clash), and
 // for encoding the from* functions fill only the current dialect's fields,
-// relying on omitempty. Parts have their own exact encoder (wPart.MarshalJSON).
+// relying on omitempty. wPart is the decoding union of every part shape;
+// the encoder writes the exact v10*Part and v03*Part structs instead.
 
 type wPart struct {
 	Kind     string          `json:"kind,omitempty"`
@@ -26,8 +27,6 @@ type wPart struct {
 	MediaType string `json:"mediaType,omitempty"`
 	// v0.3 file
 	File *wFile `json:"file,omitempty"`
-
-	v10 bool // encoding dialect, set by fromPart
 }
 
 type wFile struct {
@@ -39,11 +38,11 @@ type wFile struct {
 	MediaType string `json:"mediaType,omitempty"`
 }
 
-type wMessage struct {
+type wMessage[P any] struct {
 	Kind             string         `json:"kind,omitempty"`
 	MessageID        string         `json:"messageId"`
 	Role             string         `json:"role,omitempty"`
-	Parts            []wPart        `json:"parts"`
+	Parts            []P            `json:"parts"`
 	TaskID           string         `json:"taskId,omitempty"`
 	ContextID        string         `json:"contextId,omitempty"`
 	Metadata         map[string]any `json:"metadata,omitempty"`
@@ -51,56 +50,76 @@ type wMessage struct {
 	Extensions       []string       `json:"extensions,omitempty"`
 }
 
-type wStatus struct {
-	State     string    `json:"state"`
-	Message   *wMessage `json:"message,omitempty"`
-	Timestamp string    `json:"timestamp,omitempty"`
+type wStatus[P any] struct {
+	State     string       `json:"state"`
+	Message   *wMessage[P] `json:"message,omitempty"`
+	Timestamp string       `json:"timestamp,omitempty"`
 }
 
-type wArtifact struct {
+type wArtifact[P any] struct {
 	ArtifactID  string         `json:"artifactId"`
 	Name        string         `json:"name,omitempty"`
 	Description string         `json:"description,omitempty"`
-	Parts       []wPart        `json:"parts"`
+	Parts       []P            `json:"parts"`
 	Metadata    map[string]any `json:"metadata,omitempty"`
 	Extensions  []string       `json:"extensions,omitempty"`
 }
 
-type wTask struct {
+type wTask[P any] struct {
 	Kind      string         `json:"kind,omitempty"`
 	ID        string         `json:"id"`
 	ContextID string         `json:"contextId,omitempty"`
-	Status    wStatus        `json:"status"`
-	History   []wMessage     `json:"history,omitempty"`
-	Artifacts []wArtifact    `json:"artifacts,omitempty"`
+	Status    wStatus[P]     `json:"status"`
+	History   []wMessage[P]  `json:"history,omitempty"`
+	Artifacts []wArtifact[P] `json:"artifacts,omitempty"`
 	Metadata  map[string]any `json:"metadata,omitempty"`
 }
 
-type wStatusUpdate struct {
+type wStatusUpdate[P any] struct {
 	Kind      string         `json:"kind,omitempty"`
 	TaskID    string         `json:"taskId"`
 	ContextID string         `json:"contextId,omitempty"`
-	Status    wStatus        `json:"status"`
+	Status    wStatus[P]     `json:"status"`
 	Final     *bool          `json:"final,omitempty"` // v0.3 only; always written there
 	Metadata  map[string]any `json:"metadata,omitempty"`
 }
 
-type wArtifactUpdate struct {
+type wArtifactUpdate[P any] struct {
 	Kind      string         `json:"kind,omitempty"`
 	TaskID    string         `json:"taskId"`
 	ContextID string         `json:"contextId,omitempty"`
-	Artifact  wArtifact      `json:"artifact"`
+	Artifact  wArtifact[P]   `json:"artifact"`
 	Append    bool           `json:"append,omitempty"`
 	LastChunk bool           `json:"lastChunk,omitempty"`
 	Metadata  map[string]any `json:"metadata,omitempty"`
 }
 
+// Decoding instantiates the structs with wPart, the union of every part
+// shape; encoding with any, holding the exact shape of each part (so
+// encoding/json writes it directly, with no MarshalJSON to re-validate a
+// large payload).
+type (
+	dMessage        = wMessage[wPart]
+	dStatus         = wStatus[wPart]
+	dArtifact       = wArtifact[wPart]
+	dTask           = wTask[wPart]
+	dStatusUpdate   = wStatusUpdate[wPart]
+	dArtifactUpdate = wArtifactUpdate[wPart]
+
+	eMessage        = wMessage[any]
+	eStatus         = wStatus[any]
+	eArtifact       = wArtifact[any]
+	eTask           = wTask[any]
+	eStatusUpdate   = wStatusUpdate[any]
+	eArtifactUpdate = wArtifactUpdate[any]
+)
+
 // v10Event is the v1.0 stream-result wrapper, for encoding.
 type v10Event struct {
-	Task           *wTask           `json:"task,omitempty"`
-	Message        *wMessage        `json:"message,omitempty"`
-	StatusUpdate   *wStatusUpdate   `json:"statusUpdate,omitempty"`
-	ArtifactUpdate *wArtifactUpdate `json:"artifactUpdate,omitempty"`
+	Task           *eTask           `json:"task,omitempty"`
+	Message        *eMessage        `json:"message,omitempty"`
+	StatusUpdate   *eStatusUpdate   `json:"statusUpdate,omitempty"`
+	ArtifactUpdate *eArtifactUpdate `json:"artifactUpdate,omitempty"`
 }
 
 // wEvent decodes an event of either dialect in one pass: the v1.0 wrapper
@@ -108,17 +127,17 @@ type v10Event struct {
 // clash between them).
 type wEvent struct {
 	// v1.0 wrapper
-	Task           *wTask           `json:"task"`
-	Message        *wMessage        `json:"message"`
-	StatusUpdate   *wStatusUpdate   `json:"statusUpdate"`
-	ArtifactUpdate *wArtifactUpdate `json:"artifactUpdate"`
+	Task           *dTask           `json:"task"`
+	Message        *dMessage        `json:"message"`
+	StatusUpdate   *dStatusUpdate   `json:"statusUpdate"`
+	ArtifactUpdate *dArtifactUpdate `json:"artifactUpdate"`
 	// v0.3 tagged object
 	Kind             string         `json:"kind"`
 	ID               string         `json:"id"`
 	ContextID        string         `json:"contextId"`
-	Status           *wStatus       `json:"status"`
-	History          []wMessage     `json:"history"`
-	Artifacts        []wArtifact    `json:"artifacts"`
+	Status           *dStatus       `json:"status"`
+	History          []dMessage     `json:"history"`
+	Artifacts        []dArtifact    `json:"artifacts"`
 	Metadata         map[string]any `json:"metadata"`
 	MessageID        string         `json:"messageId"`
 	Role             string         `json:"role"`
@@ -127,7 +146,7 @@ type wEvent struct {
 	ReferenceTaskIDs []string       `json:"referenceTaskIds"`
 	Extensions       []string       `json:"extensions"`
 	Final            *bool          `json:"final"`
-	Artifact         *wArtifact     `json:"artifact"`
+	Artifact         *dArtifact     `json:"artifact"`
 	Append           bool           `json:"append"`
 	LastChunk        bool           `json:"lastChunk"`
 }
@@ -135,14 +154,14 @@ type wEvent struct {
 func (w *wEvent) toEvent() (a2a.Event, error) {
 	switch {
 	case w.Task != nil:
-		return w.Task.toTask(), nil
+		return toTask(w.Task), nil
 	case w.Message != nil:
-		m := w.Message.toMessage()
+		m := toMessage(w.Message)
 		return &m, nil
 	case w.StatusUpdate != nil:
-		return w.StatusUpdate.toEvent(), nil
+		return toStatusUpdate(w.StatusUpdate), nil
 	case w.ArtifactUpdate != nil:
-		return w.ArtifactUpdate.toEvent(), nil
+		return toArtifactUpdate(w.ArtifactUpdate), nil
 	}
 	kind := w.Kind
 	if kind == "" {
@@ -150,28 +169,28 @@ func (w *wEvent) toEvent() (a2a.Event, error) {
 	}
 	switch kind {
 	case "task":
-		t := wTask{ID: w.ID, ContextID: w.ContextID, History: w.History, Artifacts: w.Artifacts, Metadata: w.Metadata}
+		t := dTask{ID: w.ID, ContextID: w.ContextID, History: w.History, Artifacts: w.Artifacts, Metadata: w.Metadata}
 		if w.Status != nil {
 			t.Status = *w.Status
 		}
-		return t.toTask(), nil
+		return toTask(&t), nil
 	case "message":
-		m := wMessage{MessageID: w.MessageID, Role: w.Role, Parts: w.Parts, TaskID: w.TaskID, ContextID: w.ContextID,
+		m := dMessage{MessageID: w.MessageID, Role: w.Role, Parts: w.Parts, TaskID: w.TaskID, ContextID: w.ContextID,
 			Metadata: w.Metadata, ReferenceTaskIDs: w.ReferenceTaskIDs, Extensions: w.Extensions}
-		msg := m.toMessage()
+		msg := toMessage(&m)
 		return &msg, nil
 	case "status-update":
-		u := wStatusUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Final: w.Final, Metadata: w.Metadata}
+		u := dStatusUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Final: w.Final, Metadata: w.Metadata}
 		if w.Status != nil {
 			u.Status = *w.Status
 		}
-		return u.toEvent(), nil
+		return toStatusUpdate(&u), nil
 	case "artifact-update":
-		u := wArtifactUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Append: w.Append, LastChunk: w.LastChunk, Metadata: w.Metadata}
+		u := dArtifactUpdate{TaskID: w.TaskID, ContextID: w.ContextID, Append: w.Append, LastChunk: w.LastChunk, Metadata: w.Metadata}
 		if w.Artifact != nil {
 			u.Artifact = *w.Artifact
 		}
-		return u.toEvent(), nil
+		return toArtifactUpdate(&u), nil
 	case "":
 		return nil, fmt.Errorf("not a task, message, status update or artifact update")
 	}
@@ -195,38 +214,38 @@ func (w *wEvent) inferKind() string {
 
 // ---- decoding: wire → model ----
 
-func (w *wTask) toTask() *a2a.Task {
+func toTask(w *dTask) *a2a.Task {
 	t := &a2a.Task{
 		ID:        w.ID,
 		ContextID: w.ContextID,
-		Status:    w.Status.toStatus(),
+		Status:    toStatus(&w.Status),
 		Metadata:  metadata(w.Metadata),
 	}
 	if len(w.History) > 0 {
 		t.History = make([]a2a.Message, len(w.History))
 		for i := range w.History {
-			t.History[i] = w.History[i].toMessage()
+			t.History[i] = toMessage(&w.History[i])
 		}
 	}
 	if len(w.Artifacts) > 0 {
 		t.Artifacts = make([]a2a.Artifact, len(w.Artifacts))
 		for i := range w.Artifacts {
-			t.Artifacts[i] = w.Artifacts[i].toArtifact()
+			t.Artifacts[i] = toArtifact(&w.Artifacts[i])
 		}
 	}
 	return t
 }
 
-func (w *wStatus) toStatus() a2a.TaskStatus {
+func toStatus(w *dStatus) a2a.TaskStatus {
 	s := a2a.TaskStatus{State: parseState(w.State), Timestamp: parseTime(w.Timestamp)}
 	if w.Message != nil {
-		m := w.Message.toMessage()
+		m := toMessage(w.Message)
 		s.Message = &m
 	}
 	return s
 }
 
-func (w *wMessage) toMessage() a2a.Message {
+func toMessage(w *dMessage) a2a.Message {
 	return a2a.Message{
 		ID:               w.MessageID,
 		Role:             parseRole(w.Role),
@@ -239,7 +258,7 @@ func (w *wMessage) toMessage() a2a.Message {
 	}
 }
 
-func (w *wArtifact) toArtifact() a2a.Artifact {
+func toArtifact(w *dArtifact) a2a.Artifact {
 	return a2a.Artifact{
 		ID:          w.ArtifactID,
 		Name:        w.Name,
@@ -250,11 +269,11 @@ func (w *wArtifact) toArtifact() a2a.Artifact {
 	}
 }
 
-func (w *wStatusUpdate) toEvent() *a2a.StatusUpdateEvent {
+func toStatusUpdate(w *dStatusUpdate) *a2a.StatusUpdateEvent {
 	ev := &a2a.StatusUpdateEvent{
 		TaskID:    w.TaskID,
 		ContextID: w.ContextID,
-		Status:    w.Status.toStatus(),
+		Status:    toStatus(&w.Status),
 		Metadata:  metadata(w.Metadata),
 	}
 	if w.Final != nil {
@@ -267,11 +286,11 @@ func (w *wStatusUpdate) toEvent() *a2a.StatusUpdateEvent {
 	return ev
 }
 
-func (w *wArtifactUpdate) toEvent() *a2a.ArtifactUpdateEvent {
+func toArtifactUpdate(w *dArtifactUpdate) *a2a.ArtifactUpdateEvent {
 	return &a2a.ArtifactUpdateEvent{
 		TaskID:    w.TaskID,
 		ContextID: w.ContextID,
-		Artifact:  w.Artifact.toArtifact(),
+		Artifact:  toArtifact(&w.Artifact),
 		Append:    w.Append,
 		LastChunk: w.LastChunk,
 		Metadata:  metadata(w.Metadata),
@@ -480,8 +499,8 @@ func formatTime(t time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-func (c codec) fromTask(t *a2a.Task) *wTask {
-	w := &wTask{
+func (c codec) fromTask(t *a2a.Task) *eTask {
+	w := &eTask{
 		Kind:      c.kind("task"),
 		ID:        t.ID,
 		ContextID: t.ContextID,
@@ -489,13 +508,13 @@ func (c codec) fromTask(t *a2a.Task) *wTask {
 		Metadata:  t.Metadata,
 	}
 	if len(t.History) > 0 {
-		w.History = make([]wMessage, len(t.History))
+		w.History = make([]eMessage, len(t.History))
 		for i := range t.History {
 			w.History[i] = *c.fromMessage(&t.History[i])
 		}
 	}
 	if len(t.Artifacts) > 0 {
-		w.Artifacts = make([]wArtifact, len(t.Artifacts))
+		w.Artifacts = make([]eArtifact, len(t.Artifacts))
 		for i := range t.Artifacts {
 			w.Artifacts[i] = c.fromArtifact(&t.Artifacts[i])
 		}
@@ -503,16 +522,16 @@ func (c codec) fromTask(t *a2a.Task) *wTask {
 	return w
 }
 
-func (c codec) fromStatus(s *a2a.TaskStatus) wStatus {
-	w := wStatus{State: c.state(s.State), Timestamp: formatTime(s.Timestamp)}
+func (c codec) fromStatus(s *a2a.TaskStatus) eStatus {
+	w := eStatus{State: c.state(s.State), Timestamp: formatTime(s.Timestamp)}
 	if s.Message != nil {
 		w.Message = c.fromMessage(s.Message)
 	}
 	return w
 }
 
-func (c codec) fromMessage(m *a2a.Message) *wMessage {
-	return &wMessage{
+func (c codec) fromMessage(m *a2a.Message) *eMessage {
+	return &eMessage{
 		Kind:             c.kind("message"),
 		MessageID:        m.ID,
 		Role:             c.role(m.Role),
@@ -525,8 +544,8 @@ func (c codec) fromMessage(m *a2a.Message) *wMessage {
 	}
 }
 
-func (c codec) fromArtifact(a *a2a.Artifact) wArtifact {
-	return wArtifact{
+func (c codec) fromArtifact(a *a2a.Artifact) eArtifact {
+	return eArtifact{
 		ArtifactID:  a.ID,
 		Name:        a.Name,
 		Description: a.Description,
@@ -536,8 +555,8 @@ func (c codec) fromArtifact(a *a2a.Artifact) wArtifact {
 	}
 }
 
-func (c codec) fromStatusUpdate(ev *a2a.StatusUpdateEvent) *wStatusUpdate {
-	w := &wStatusUpdate{
+func (c codec) fromStatusUpdate(ev *a2a.StatusUpdateEvent) *eStatusUpdate {
+	w := &eStatusUpdate{
 		Kind:      c.kind("status-update"),
 		TaskID:    ev.TaskID,
 		ContextID: ev.ContextID,
@@ -551,8 +570,8 @@ func (c codec) fromStatusUpdate(ev *a2a.StatusUpdateEvent) *wStatusUpdate {
 	return w
 }
 
-func (c codec) fromArtifactUpdate(ev *a2a.ArtifactUpdateEvent) *wArtifactUpdate {
-	return &wArtifactUpdate{
+func (c codec) fromArtifactUpdate(ev *a2a.ArtifactUpdateEvent) *eArtifactUpdate {
+	return &eArtifactUpdate{
 		Kind:      c.kind("artifact-update"),
 		TaskID:    ev.TaskID,
 		ContextID: ev.ContextID,
@@ -563,25 +582,49 @@ func (c codec) fromArtifactUpdate(ev *a2a.ArtifactUpdateEvent) *wArtifactUpdate 
 	}
 }
 
-// fromParts always returns a non-nil slice: "parts" is required on the wire.
-func (c codec) fromParts(ps []a2a.Part) []wPart {
-	out := make([]wPart, len(ps))
+// fromParts returns each part in the exact shape of the codec's dialect,
+// and always a non-nil slice: "parts" is required on the wire.
+func (c codec) fromParts(ps []a2a.Part) []any {
+	out := make([]any, len(ps))
 	for i := range ps {
-		p := &ps[i]
-		w := wPart{Kind: string(p.Kind), Metadata: p.Metadata, v10: c.v10, MediaType: p.MediaType, Data: p.Data}
-		switch p.Kind {
-		case a2a.PartText:
-			w.Text = &p.Text
-		case a2a.PartFile:
-			if p.File != nil {
-				w.File = &wFile{Bytes: p.File.Bytes, URI: p.File.URI, Name: p.File.Name, MimeType: p.File.MediaType}
-			} else {
-				w.File = &wFile{}
-			}
-		}
-		out[i] = w
+		out[i] = c.fromPart(&ps[i])
 	}
 	return out
+}
+
+func (c codec) fromPart(p *a2a.Part) any {
+	switch p.Kind {
+	case a2a.PartData:
+		data := p.Data
+		if data == nil {
+			data = json.RawMessage("null")
+		}
+		if c.v10 {
+			return &v10DataPart{Data: data, MediaType: p.MediaType, Metadata: p.Metadata}
+		}
+		return &v03DataPart{Kind: "data", Data: data, Metadata: p.Metadata}
+	case a2a.PartFile:
+		f := p.File
+		if f == nil {
+			f = &a2a.File{}
+		}
+		byURI := f.URI != "" && f.Bytes == nil
+		switch {
+		case c.v10 && byURI:
+			return &v10URLPart{URL: f.URI, Filename: f.Name, MediaType: f.MediaType, Metadata: p.Metadata}
+		case c.v10:
+			return &v10RawPart{Raw: nonNil(f.Bytes), Filename: f.Name, MediaType: f.MediaType, Metadata: p.Metadata}
+		case byURI:
+			return &v03FilePart{Kind: "file", File: &v03FileURI{URI: f.URI, Name: f.Name, MimeType: f.MediaType}, Metadata: p.Metadata}
+		default:
+			return &v03FilePart{Kind: "file", File: &v03FileBytes{Bytes: nonNil(f.Bytes), Name: f.Name, MimeType: f.MediaType}, Metadata: p.Metadata}
+		}
+	}
+	// Text, and any part of a kind we do not know, is written as text.
+	if c.v10 {
+		return &v10TextPart{Text: p.Text, Metadata: p.Metadata}
+	}
+	return &v03TextPart{Kind: "text", Text: p.Text, Metadata: p.Metadata}
 }
 
 // The exact per-dialect shapes of a part.
@@ -634,47 +677,9 @@ type (
 	}
 )
 
-// MarshalJSON writes the part in the exact shape of the codec's dialect.
-func (w wPart) MarshalJSON() ([]byte, error) {
-	data := w.Data
-	if data == nil {
-		data = json.RawMessage("null")
-	}
-	switch {
-	case w.v10 && w.Kind == string(a2a.PartData):
-		return json.Marshal(v10DataPart{Data: data, MediaType: w.MediaType, Metadata: w.Metadata})
-	case w.v10 && w.Kind == string(a2a.PartFile):
-		if w.File.URI != "" && w.File.Bytes == nil {
-			return json.Marshal(v10URLPart{URL: w.File.URI, Filename: w.File.Name, MediaType: w.File.MimeType, Metadata: w.Metadata})
-		}
-		return json.Marshal(v10RawPart{Raw: nonNil(w.File.Bytes), Filename: w.File.Name, MediaType: w.File.MimeType, Metadata: w.Metadata})
-	case w.v10:
-		return json.Marshal(v10TextPart{Text: deref(w.Text), Metadata: w.Metadata})
-	case w.Kind == string(a2a.PartData):
-		return json.Marshal(v03DataPart{Kind: "data", Data: data, Metadata: w.Metadata})
-	case w.Kind == string(a2a.PartFile):
-		var f any
-		if w.File.URI != "" && w.File.Bytes == nil {
-			f = v03FileURI{URI: w.File.URI, Name: w.File.Name, MimeType: w.File.MimeType}
-		} else {
-			f = v03FileBytes{Bytes: nonNil(w.File.Bytes), Name: w.File.Name, MimeType: w.File.MimeType}
-		}
-		return json.Marshal(v03FilePart{Kind: "file", File: f, Metadata: w.Metadata})
-	default:
-		return json.Marshal(v03TextPart{Kind: "text", Text: deref(w.Text), Metadata: w.Metadata})
-	}
-}
-
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
 	}
 	return b
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
