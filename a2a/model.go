@@ -55,7 +55,8 @@ type Part struct {
 	// order survive a round trip exactly.
 	Data json.RawMessage
 	File *File
-	// MediaType applies to data parts in v1.0; files carry their own.
+	// MediaType applies to text and data parts in v1.0 (v0.3 has no such
+	// field); files carry their own in File.
 	MediaType string
 	Metadata  Metadata
 }

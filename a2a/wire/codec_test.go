@@ -127,6 +127,8 @@ func TestEncodeExactShapes(t *testing.T) {
 		{wire.V03(), &a2a.ArtifactUpdateEvent{TaskID: "t1", Artifact: a2a.Artifact{ID: "a", Parts: []a2a.Part{a2a.TextPart("")}}},
 			`{"kind":"artifact-update","taskId":"t1","artifact":{"artifactId":"a","parts":[{"kind":"text","text":""}]}}`},
 		{wire.V10(), &a2a.Message{ID: "m", Role: a2a.RoleAgent}, `{"message":{"messageId":"m","role":"ROLE_AGENT","parts":[]}}`},
+		{wire.V10(), &a2a.Message{ID: "m", Role: a2a.RoleUser, Parts: []a2a.Part{{Kind: a2a.PartText, Text: "# hi", MediaType: "text/markdown", Metadata: map[string]any{"a": "b"}}}},
+			`{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"# hi","mediaType":"text/markdown","metadata":{"a":"b"}}]}}`},
 		{wire.V03(), &a2a.Message{ID: "m", Role: a2a.RoleAgent}, `{"kind":"message","messageId":"m","role":"agent","parts":[]}`},
 		{wire.V10(), &a2a.Task{ID: "t", Status: a2a.TaskStatus{State: a2a.StateUnknown}}, `{"task":{"id":"t","status":{"state":"TASK_STATE_UNSPECIFIED"}}}`},
 	} {

@@ -330,6 +330,7 @@ func (w *wPart) toPart() a2a.Part {
 		if w.Text != nil {
 			p.Text = *w.Text
 		}
+		p.MediaType = w.MediaType // v1.0 allows it on any part
 	case "data":
 		p.Kind = a2a.PartData
 		p.Data = compact(w.Data)
@@ -622,7 +623,7 @@ func (c codec) fromPart(p *a2a.Part) any {
 	}
 	// Text, and any part of a kind we do not know, is written as text.
 	if c.v10 {
-		return &v10TextPart{Text: p.Text, Metadata: p.Metadata}
+		return &v10TextPart{Text: p.Text, MediaType: p.MediaType, Metadata: p.Metadata}
 	}
 	return &v03TextPart{Kind: "text", Text: p.Text, Metadata: p.Metadata}
 }
@@ -630,8 +631,9 @@ func (c codec) fromPart(p *a2a.Part) any {
 // The exact per-dialect shapes of a part.
 type (
 	v10TextPart struct {
-		Text     string         `json:"text"`
-		Metadata map[string]any `json:"metadata,omitempty"`
+		Text      string         `json:"text"`
+		MediaType string         `json:"mediaType,omitempty"`
+		Metadata  map[string]any `json:"metadata,omitempty"`
 	}
 	v10DataPart struct {
 		Data      json.RawMessage `json:"data"`
