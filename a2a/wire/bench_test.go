@@ -56,11 +56,33 @@ func sdkDecodeV03(data []byte) (sdk.Event, error) {
 	return a2av0.ToV1Event(ev)
 }
 
-// Recorded from a2a-go (go-v1.0-stream-slow.txt, go-v0.3-stream-slow.txt).
-const (
-	statusV10 = `{"jsonrpc":"2.0","id":1,"result":{"statusUpdate":{"contextId":"01a20b50-4f87-7b88-a862-2e36a4fe9609","status":{"message":{"messageId":"01a20b50-5050-7588-9fa6-5a4a773abe12","contextId":"01a20b50-4f87-7b88-a862-2e36a4fe9609","parts":[{"text":"step 1/3"}],"role":"ROLE_AGENT","taskId":"01a20b50-4f87-7a50-abe6-c85f95a580ec"},"state":"TASK_STATE_WORKING","timestamp":"2026-11-24T02:09:02.547208384Z"},"taskId":"01a20b50-4f87-7a50-abe6-c85f95a580ec"}}}`
-	statusV03 = `{"jsonrpc":"2.0","id":1,"result":{"kind":"status-update","contextId":"01a20b50-8b6f-7d4e-9ed4-a0ae9e5f1a1b","final":false,"status":{"message":{"kind":"message","messageId":"01a20b50-8c3a-73a1-b8a4-3e1a8c0b1e55","contextId":"01a20b50-8b6f-7d4e-9ed4-a0ae9e5f1a1b","parts":[{"kind":"text","text":"step 1/3"}],"role":"agent","taskId":"01a20b50-8b6f-7bd7-a1b7-7e0f4a4d4c51"},"state":"working","timestamp":"2026-11-24T02:09:18.097208384Z"},"taskId":"01a20b50-8b6f-7bd7-a1b7-7e0f4a4d4c51"}}`
-)
+// recordedEvent returns the data of the first SSE event in a transcript
+// file that contains substr.
+func recordedEvent(tb testing.TB, file, substr string) []byte {
+	tb.Helper()
+	for _, ex := range loadTranscripts(tb) {
+		if ex.File != file {
+			continue
+		}
+		for _, data := range ex.Events {
+			if strings.Contains(string(data), substr) {
+				return data
+			}
+		}
+	}
+	tb.Fatalf("no event with %q in %s", substr, file)
+	return nil
+}
+
+// The status updates are the first "step 1/3" of a recorded 'slow' stream:
+// a working state with an agent message, as a2a-go sends it.
+func statusV10(tb testing.TB) []byte {
+	return recordedEvent(tb, "go-v1.0-stream-slow.txt", "step 1/3")
+}
+
+func statusV03(tb testing.TB) []byte {
+	return recordedEvent(tb, "go-v0.3-stream-slow.txt", "step 1/3")
+}
 
 // bigArtifactEvent is a 1 MiB text artifact chunk as a JSON-RPC stream
 // response, written by our encoder (checked against a2a-go's shape by the
@@ -106,13 +128,13 @@ func benchSDK(b *testing.B, decode func([]byte) (sdk.Event, error), data []byte)
 }
 
 func BenchmarkDecodeStatusV10(b *testing.B) {
-	data := []byte(statusV10)
+	data := statusV10(b)
 	b.Run("ours", func(b *testing.B) { benchOurs(b, wire.V10(), data) })
 	b.Run("sdk", func(b *testing.B) { benchSDK(b, sdkDecodeV10, data) })
 }
 
 func BenchmarkDecodeStatusV03(b *testing.B) {
-	data := []byte(statusV03)
+	data := statusV03(b)
 	b.Run("ours", func(b *testing.B) { benchOurs(b, wire.V03(), data) })
 	b.Run("sdk", func(b *testing.B) { benchSDK(b, sdkDecodeV03, data) })
 }
@@ -138,8 +160,8 @@ func TestBenchInputsDecodeAlike(t *testing.T) {
 		sdk  func([]byte) (sdk.Event, error)
 		data []byte
 	}{
-		{"status v1.0", wire.V10(), sdkDecodeV10, []byte(statusV10)},
-		{"status v0.3", wire.V03(), sdkDecodeV03, []byte(statusV03)},
+		{"status v1.0", wire.V10(), sdkDecodeV10, statusV10(t)},
+		{"status v0.3", wire.V03(), sdkDecodeV03, statusV03(t)},
 		{"artifact v1.0", wire.V10(), sdkDecodeV10, bigArtifactEvent(t, wire.V10())},
 		{"artifact v0.3", wire.V03(), sdkDecodeV03, bigArtifactEvent(t, wire.V03())},
 	}
