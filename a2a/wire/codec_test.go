@@ -203,7 +203,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		wantID string
 	}{
 		{`{"jsonrpc":"2.0","id":4,"method":`, a2a.CodeParseError, "null"},
-		{`[1,2]`, a2a.CodeParseError, "null"},
+		{`[1,2]`, a2a.CodeInvalidRequest, "null"},
+		{`{"jsonrpc":"2.0","id":13,"method":5}`, a2a.CodeInvalidRequest, "13"},
+		{`{"jsonrpc":"2.0","id":14,"method":"GetTask","params":{"id":"x","historyLength":"all"}}`, a2a.CodeInvalidParams, "14"},
 		{`{"jsonrpc":"1.0","id":5,"method":"GetTask","params":{"id":"x"}}`, a2a.CodeInvalidRequest, "5"},
 		{`{"jsonrpc":"2.0","id":{"a":1},"method":"GetTask"}`, a2a.CodeInvalidRequest, "null"},
 		{`{"jsonrpc":"2.0","id":"s","params":{}}`, a2a.CodeInvalidRequest, `"s"`},
@@ -224,6 +226,29 @@ func TestDecodeRequestErrors(t *testing.T) {
 			t.Errorf("%s: id %s, want %s", tc.body, req.ID, tc.wantID)
 		}
 	}
+	// The error is answered in the dialect the method name looks like.
+	for body, want := range map[string]string{
+		`{"jsonrpc":"2.0","id":1,"method":"tasks/list"}`:     "0.3",
+		`{"jsonrpc":"2.0","id":1,"method":"no/such/method"}`: "0.3",
+		`{"jsonrpc":"2.0","id":1,"method":"NoSuchMethod"}`:   "1.0",
+		`{"jsonrpc":"2.0","id":1,"method":`:                  "1.0",
+	} {
+		if c, _, _ := wire.DecodeRequestAny([]byte(body)); c.Version() != want {
+			t.Errorf("%s: answered in v%s, want v%s", body, c.Version(), want)
+		}
+	}
+	if e, ok := decodeErr(wire.V03().EncodeError(nil, &a2a.Error{Code: a2a.CodeTaskNotFound})); !ok || e.Message != "task not found" {
+		t.Errorf("an error without a message takes its code's name: %#v", e)
+	}
+}
+
+func decodeErr(body []byte, err error) (*a2a.Error, bool) {
+	if err != nil {
+		return nil, false
+	}
+	_, err = wire.V03().DecodeResponse(wire.MethodGet, body)
+	var e *a2a.Error
+	return e, errors.As(err, &e)
 }
 
 func TestRequestsRoundTrip(t *testing.T) {

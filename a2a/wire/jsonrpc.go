@@ -233,22 +233,46 @@ type rpcIncoming struct {
 // so the server can answer in the caller's dialect.
 func DecodeRequestAny(body []byte) (Codec, *Request, error) {
 	var in rpcIncoming
-	if err := json.Unmarshal(body, &in); err != nil {
-		return V10(), &Request{ID: jsonNull}, a2a.NewError(a2a.ErrParse, "parse error: %v", err)
-	}
+	perr := readIncoming(body, &in)
 	name := ""
 	if in.Method != nil {
 		name = *in.Method
 	}
 	c := DialectOf(name).(codec)
+	if perr != nil {
+		return c, &Request{ID: requestID(&in)}, perr
+	}
 	req, err := c.decodeIncoming(&in)
 	return c, req, err
 }
 
+// readIncoming decodes the request envelope: invalid JSON is a parse error
+// (-32700), valid JSON of the wrong shape an invalid request (-32600).
+func readIncoming(body []byte, in *rpcIncoming) error {
+	err := json.Unmarshal(body, in)
+	if err == nil {
+		return nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return a2a.NewError(a2a.ErrInvalidRequest, "invalid request: %v", err)
+	}
+	*in = rpcIncoming{}
+	return a2a.NewError(a2a.ErrParse, "parse error: %v", err)
+}
+
+// requestID is the id to answer a request with: as sent when valid, else null.
+func requestID(in *rpcIncoming) json.RawMessage {
+	if len(in.ID) == 0 || !validID(in.ID) {
+		return jsonNull
+	}
+	return in.ID
+}
+
 func (c codec) DecodeRequest(body []byte) (*Request, error) {
 	var in rpcIncoming
-	if err := json.Unmarshal(body, &in); err != nil {
-		return &Request{ID: jsonNull}, a2a.NewError(a2a.ErrParse, "parse error: %v", err)
+	if err := readIncoming(body, &in); err != nil {
+		return &Request{ID: requestID(&in)}, err
 	}
 	return c.decodeIncoming(&in)
 }
@@ -519,7 +543,7 @@ func (c codec) EncodeError(id json.RawMessage, e *a2a.Error) ([]byte, error) {
 	}
 	w := wError{Code: e.Code, Message: e.Message, Data: compact(e.Data)}
 	if w.Message == "" {
-		w.Message = e.Error()
+		w.Message = a2a.ErrorFromCode(e.Code, "", nil).Message
 	}
 	if w.Data == nil && c.v10 {
 		data, err := json.Marshal([]wErrorInfo{{Type: ErrorInfoType, Reason: ErrorReason(e.Code), Domain: ErrorDomain}})
