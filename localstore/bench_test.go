@@ -1,4 +1,340 @@
 package localstore
 
-func childRSS(path string) error { return nil }
-func cleanupBenchFixtures() {}
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/engine"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Benchmarks. The big stores are built once per test binary run (NoSync,
+// large transactions) in a temporary directory that TestMain removes.
+//
+//	go test -run '^$' -bench . -benchtime 2s ./localstore
+
+// benchFixtures holds the stores built for this run, by task count.
+var benchFixtures = struct {
+	sync.Mutex
+	dir   string
+	paths map[int]string
+}{paths: map[int]string{}}
+
+func cleanupBenchFixtures() {
+	benchFixtures.Lock()
+	defer benchFixtures.Unlock()
+	if benchFixtures.dir != "" {
+		os.RemoveAll(benchFixtures.dir)
+	}
+}
+
+// fixture returns the path of a closed store with n terminal tasks.
+func fixture(b *testing.B, n int) string {
+	benchFixtures.Lock()
+	defer benchFixtures.Unlock()
+	if p, ok := benchFixtures.paths[n]; ok {
+		return p
+	}
+	if benchFixtures.dir == "" {
+		dir, err := os.MkdirTemp("", "a2atop-localstore-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchFixtures.dir = dir
+	}
+	path := filepath.Join(benchFixtures.dir, fmt.Sprintf("tasks-%d.db", n))
+	start := time.Now()
+	if err := buildFixture(path, n); err != nil {
+		b.Fatal(err)
+	}
+	info, _ := os.Stat(path)
+	b.Logf("built a store of %d tasks in %v: %d MiB", n, time.Since(start).Round(time.Millisecond), info.Size()>>20)
+	benchFixtures.paths[n] = path
+	return path
+}
+
+var benchBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchTask is task i as the engine would leave a finished echo task: the
+// user's message in the history, an artifact, a final status with text.
+func benchTask(i int) (*engine.Commit, error) {
+	id := fmt.Sprintf("%08x-7d3c-4a5b-9c1d-%012x", i, i*7919)
+	ctx := fmt.Sprintf("ctx-%04d", i%1000)
+	at := benchBase.Add(time.Duration(i) * time.Millisecond)
+	state := a2a.StateCompleted
+	switch i % 50 {
+	case 1, 2:
+		state = a2a.StateFailed
+	case 3:
+		state = a2a.StateCanceled
+	case 4:
+		state = a2a.StateRejected
+	}
+	user := a2a.Message{ID: id + "-u", Role: a2a.RoleUser, TaskID: id, ContextID: ctx, Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("echo hello number %d", i))}}
+	submitted := &a2a.Task{ID: id, ContextID: ctx, Status: a2a.TaskStatus{State: a2a.StateSubmitted, Timestamp: at}, History: []a2a.Message{user}}
+	art := &a2a.ArtifactUpdateEvent{TaskID: id, ContextID: ctx, Artifact: a2a.Artifact{ID: id + "-a", Name: "echo", Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("hello number %d", i))}}, LastChunk: true}
+	final := &a2a.StatusUpdateEvent{TaskID: id, ContextID: ctx, Status: a2a.TaskStatus{State: state, Timestamp: at,
+		Message: &a2a.Message{ID: id + "-s", Role: a2a.RoleAgent, TaskID: id, ContextID: ctx, Parts: []a2a.Part{a2a.TextPart("done")}}}}
+	task, err := a2a.Fold(submitted, art, final)
+	if err != nil {
+		return nil, err
+	}
+	cur := uint64(3*i + 1)
+	return &engine.Commit{
+		Record: &engine.Record{Task: task, Created: at, Updated: at, Attempts: 1, LastSeq: 3},
+		Events: []engine.LoggedEvent{
+			{Seq: 1, Cursor: cur, Time: at, Event: submitted},
+			{Seq: 2, Cursor: cur + 1, Time: at, Event: art},
+			{Seq: 3, Cursor: cur + 2, Time: at, Event: final},
+		},
+		MessageIDs: []string{user.ID},
+	}, nil
+}
+
+// buildFixture writes n tasks in transactions of 2,000 (bigger ones make
+// bbolt shift ever larger unsplit nodes), encoding on every
+// core while the previous chunk is written.
+func buildFixture(path string, n int) error {
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	const chunk = 2000
+	type batch struct {
+		ps  []*prepared
+		err error
+	}
+	batches := make(chan chan batch, runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(batches)
+		for lo := 0; lo < n; lo += chunk {
+			out := make(chan batch, 1)
+			batches <- out
+			go func() {
+				var bt batch
+				for i := lo; i < min(lo+chunk, n); i++ {
+					c, err := benchTask(i)
+					if err == nil {
+						var p *prepared
+						if p, err = prepare(c); err == nil {
+							bt.ps = append(bt.ps, p)
+						}
+					}
+					if err != nil {
+						bt.err = err
+						break
+					}
+				}
+				out <- bt
+			}()
+		}
+	}()
+	var firstErr error
+	for out := range batches {
+		bt := <-out
+		if firstErr != nil {
+			continue
+		}
+		if firstErr = bt.err; firstErr != nil {
+			continue
+		}
+		firstErr = s.update(func(tx *bolt.Tx) error {
+			for _, p := range bt.ps {
+				if err := apply(tx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return firstErr
+}
+
+// BenchmarkCommit measures durable commits (fsync on) from 1 and 64
+// concurrent committers, through the group-committing writer and, for
+// comparison, through bolt.DB.Batch. Each committer runs tasks through
+// submitted, working, an artifact and completed, one commit each.
+func BenchmarkCommit(b *testing.B) {
+	for _, via := range []string{"writer", "bolt-batch"} {
+		for _, committers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("via=%s/committers=%d", via, committers), func(b *testing.B) {
+				s := openTemp(b, Options{})
+				s.viaBoltBatch = via == "bolt-batch"
+				ctx := context.Background()
+				var ops atomic.Int64
+				var cursor atomic.Uint64
+				var wg sync.WaitGroup
+				errs := make(chan error, committers)
+				b.ResetTimer()
+				for w := range committers {
+					wg.Go(func() {
+						for n := 0; ; n++ {
+							c, err := benchTask(w + committers*n)
+							if err != nil {
+								errs <- err
+								return
+							}
+							// One commit per event, as the engine makes them.
+							for i := range c.Events {
+								if ops.Add(1) > int64(b.N) {
+									return
+								}
+								ev := c.Events[i]
+								ev.Cursor = cursor.Add(1)
+								one := &engine.Commit{Record: &engine.Record{Task: c.Record.Task, Updated: ev.Time, LastSeq: ev.Seq}, Events: []engine.LoggedEvent{ev}}
+								if err := s.Commit(ctx, one); err != nil {
+									errs <- err
+									return
+								}
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+			})
+		}
+	}
+}
+
+// BenchmarkListFirstPage lists the first page (50 tasks) of a store with a
+// thousand and with a million terminal tasks, unfiltered, by state and by
+// context.
+func BenchmarkListFirstPage(b *testing.B) {
+	for _, n := range []int{1000, 1000000} {
+		for _, q := range []struct {
+			name string
+			q    engine.ListQuery
+		}{
+			{"all", engine.ListQuery{}},
+			{"state=failed", engine.ListQuery{State: a2a.StateFailed}},
+			{"context", engine.ListQuery{ContextID: "ctx-0007"}},
+		} {
+			b.Run(fmt.Sprintf("tasks=%d/%s", n, q.name), func(b *testing.B) {
+				s, err := Open(fixture(b, n), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				ctx := context.Background()
+				q.q.PageSize = 50
+				b.ResetTimer()
+				for range b.N {
+					res, err := s.List(ctx, q.q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res.Records) != 50 || res.NextPageToken == "" {
+						b.Fatalf("page of %d records", len(res.Records))
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkOpenRSS opens a store of a million terminal tasks in a child
+// process, lists the first page and gets one task, and reports the child's
+// resident set (VmRSS and its peak VmHWM from /proc/self/status) and Go
+// heap. It fails if the resident set reaches 100 MiB.
+func BenchmarkOpenRSS(b *testing.B) {
+	const n = 1000000
+	path := fixture(b, n)
+	b.ResetTimer()
+	var rss, hwm, heap float64
+	for range b.N {
+		cmd, _, stdout := startChild(b, "rss", path)
+		line, err := stdout.ReadString('\n')
+		if err != nil {
+			b.Fatalf("child: %v", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("child: %v", err)
+		}
+		vals := map[string]float64{}
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("child said %q", line)
+			}
+			vals[k] = x
+		}
+		rss, hwm, heap = vals["rss_kib"]/1024, vals["hwm_kib"]/1024, vals["heap_inuse"]/(1<<20)
+	}
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(hwm, "peak-rss-MiB")
+	b.ReportMetric(heap, "heap-MiB")
+	if hwm >= 100 {
+		b.Errorf("peak resident set %.1f MiB with %d tasks, want < 100", hwm, n)
+	}
+}
+
+// childRSS is BenchmarkOpenRSS's child.
+func childRSS(path string) error {
+	ctx := context.Background()
+	s, err := Open(path, Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := s.List(ctx, engine.ListQuery{PageSize: 50})
+	if err != nil {
+		return err
+	}
+	if len(res.Records) == 0 || res.TotalSize < 1000000 {
+		return fmt.Errorf("listed %d of %d tasks", len(res.Records), res.TotalSize)
+	}
+	if _, err := s.Get(ctx, res.Records[len(res.Records)-1].Task.ID); err != nil {
+		return err
+	}
+	status, err := procStatus()
+	if err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("rss_kib=%d hwm_kib=%d heap_inuse=%d go_sys=%d\n", status["VmRSS"], status["VmHWM"], ms.HeapInuse, ms.Sys)
+	return nil
+}
+
+// procStatus reads the kB fields of /proc/self/status.
+func procStatus() (map[string]int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) == 2 && fields[1] == "kB" {
+			if n, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+				out[k] = n
+			}
+		}
+	}
+	return out, sc.Err()
+}

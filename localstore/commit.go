@@ -299,7 +299,7 @@ type txBuckets struct {
 }
 
 func buckets(tx *bolt.Tx) txBuckets {
-	return txBuckets{
+	b := txBuckets{
 		meta:     tx.Bucket(bucketMeta),
 		tasks:    tx.Bucket(bucketTasks),
 		events:   tx.Bucket(bucketEvents),
@@ -308,7 +308,21 @@ func buckets(tx *bolt.Tx) txBuckets {
 		counts:   tx.Bucket(bucketCounts),
 		messages: tx.Bucket(bucketMessages),
 	}
+	// Writes mostly append: cursors grow, task ids are time-ordered UUIDs,
+	// index keys grow with time within their family. bbolt splits a full
+	// page at FillPercent (default half), which leaves appended-to pages
+	// half empty forever; filling them further roughly halves the file.
+	b.log.FillPercent = 1.0
+	b.tasks.FillPercent = fillPercent
+	b.events.FillPercent = fillPercent
+	b.index.FillPercent = fillPercent
+	b.messages.FillPercent = fillPercent
+	return b
 }
+
+// fillPercent is the split threshold of the buckets that are appended to
+// mostly but also updated in place.
+const fillPercent = 0.9
 
 func addEntry(b txBuckets, e indexEntry) error {
 	for _, k := range e.keys() {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The file layout. Every top-level bucket below exists in every a2atop
@@ -22,13 +24,14 @@ import (
 //	          events. Sweep deletes a task's log entries with its events, so
 //	          every log entry points at an existing event (Check verifies it).
 //	index     four key families, value always empty:
-//	            'u' time8 descID                        every task
-//	            's' lp(state) time8 descID              by state
-//	            'c' lp(contextID) time8 descID          by context
-//	            'x' lp(contextID) lp(state) time8 descID by context and state
-//	          time8 is the record's Updated time, descending (descTime), and
-//	          descID the task id, descending (appendDescID), so a forward
-//	          cursor walks List's order: newest first, ties by id descending.
+//	            'u' time8 taskID                        every task
+//	            's' lp(state) time8 taskID              by state
+//	            'c' lp(contextID) time8 taskID          by context
+//	            'x' lp(contextID) lp(state) time8 taskID by context and state
+//	          time8 is the record's Updated time (orderedTime), so a family
+//	          walked backwards is List's order: newest first, ties by id
+//	          descending. Keys ascend with time so that new entries land at
+//	          the end of their family (see fillPercent).
 //	counts    'a' → tasks; 's' lp(state), 'c' lp(ctx), 'x' lp(ctx) lp(state)
 //	          → tasks in that group (absent means 0: zero counters are deleted).
 //	messages  'm' messageID → taskID; 't' lp(taskID) messageID → empty (the
@@ -101,12 +104,8 @@ func orderedTime(t time.Time) uint64 {
 	return uint64(unixNano(t)) ^ (1 << 63)
 }
 
-// descTime is the index key form of a time: newest sorts first.
-func descTime(t time.Time) uint64 { return ^orderedTime(t) }
-
-// timeFromDesc inverts descTime (to the nanosecond, in UTC).
-func timeFromDesc(d uint64) time.Time {
-	o := ^d
+// timeFromOrdered inverts orderedTime (to the nanosecond, in UTC).
+func timeFromOrdered(o uint64) time.Time {
 	if o == 0 {
 		return time.Time{}
 	}
@@ -162,51 +161,8 @@ func (e indexEntry) same(o indexEntry) bool {
 }
 
 func (e indexEntry) tail(dst []byte) []byte {
-	dst = appendU64(dst, descTime(e.when))
-	return appendDescID(dst, e.id)
-}
-
-// appendDescID appends id in a form whose byte order is the reverse of the
-// ids' order, so that equal times list by id descending: each byte is
-// inverted, an inverted byte 0xff is escaped as 0xff 0x00, and the id ends
-// with 0xff 0xff, which sorts after any continuation (so a longer id with
-// the same start sorts first, as descending order wants).
-func appendDescID(dst []byte, id string) []byte {
-	for i := 0; i < len(id); i++ {
-		if x := ^id[i]; x == 0xff {
-			dst = append(dst, 0xff, 0x00)
-		} else {
-			dst = append(dst, x)
-		}
-	}
-	return append(dst, 0xff, 0xff)
-}
-
-// readDescID inverts appendDescID; the id must end b.
-func readDescID(b []byte) (string, error) {
-	id := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] != 0xff {
-			id = append(id, ^b[i])
-			continue
-		}
-		if i+1 >= len(b) {
-			return "", errShortKey
-		}
-		switch b[i+1] {
-		case 0x00:
-			id = append(id, 0x00)
-			i++
-		case 0xff:
-			if i+2 != len(b) {
-				return "", errShortKey
-			}
-			return string(id), nil
-		default:
-			return "", errShortKey
-		}
-	}
-	return "", errShortKey
+	dst = appendU64(dst, orderedTime(e.when))
+	return append(dst, e.id...)
 }
 
 // keys returns the entry's four index keys.
@@ -242,16 +198,12 @@ func indexPrefix(contextID, state string) []byte {
 	return []byte{famAll}
 }
 
-// splitIndexTail parses the time8 descID tail that follows a family prefix.
+// splitIndexTail parses the time8 taskID tail that follows a family prefix.
 func splitIndexTail(tail []byte) (time.Time, string, error) {
-	if len(tail) < 8 {
+	if len(tail) < 9 {
 		return time.Time{}, "", errShortKey
 	}
-	id, err := readDescID(tail[8:])
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	return timeFromDesc(binary.BigEndian.Uint64(tail)), id, nil
+	return timeFromOrdered(binary.BigEndian.Uint64(tail)), string(tail[8:]), nil
 }
 
 func eventKey(taskID string, seq uint64) []byte {
@@ -286,6 +238,23 @@ func getU64(v []byte) (uint64, error) {
 		return 0, fmt.Errorf("counter of %d bytes, want 8", len(v))
 	}
 	return binary.BigEndian.Uint64(v), nil
+}
+
+// lastWithPrefix positions c on the last key with prefix p and returns it
+// (nil if there is none).
+func lastWithPrefix(c *bolt.Cursor, p []byte) []byte {
+	var k []byte
+	if end := prefixEnd(p); end == nil {
+		k, _ = c.Last()
+	} else if k, _ = c.Seek(end); k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k != nil && !bytes.HasPrefix(k, p) {
+		return nil
+	}
+	return k
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p,

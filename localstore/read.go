@@ -195,9 +195,9 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 	return out, nil
 }
 
-// List returns a page of tasks, newest status first. It walks the index
-// family that matches the query's context and state filters, from the page
-// token's key on, so a page costs the same however many tasks are stored
+// List returns a page of tasks, newest Updated first (ties: id descending).
+// It walks the index family that matches the query's context and state
+// filters backwards, from the page token's key on, so a page costs the same however many tasks are stored
 // (with a Text filter, it costs the tasks skipped too). TotalSize comes from
 // the counters, or is -1 when the query filters by Text or UpdatedAfter.
 func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResult, error) {
@@ -221,20 +221,23 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	err := s.view(func(tx *bolt.Tx) error {
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
+		// The family is walked backwards, from its newest key.
 		var k []byte
 		if start != nil {
-			// Resume after the last key of the previous page. If that task
-			// has changed since, its key is gone and Seek lands on the next
-			// one, which is where the page continues anyway.
-			if k, _ = c.Seek(start); bytes.Equal(k, start) {
-				k, _ = c.Next()
+			// Resume before the last key of the previous page. If that task
+			// has changed since, its key is gone and the walk continues
+			// from the next older key, which is where the page ends anyway.
+			if k, _ = c.Seek(start); k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
 			}
 		} else {
-			k, _ = c.Seek(prefix)
+			k = lastWithPrefix(c, prefix)
 		}
 		var last []byte
 		scanned := 0
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 			when, id, err := splitIndexTail(k[len(prefix):])
 			if err != nil {
 				return fmt.Errorf("corrupt index key %x: %w", k, err)

@@ -1,7 +1,6 @@
 package localstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -316,8 +315,8 @@ func TestCanceledContext(t *testing.T) {
 	}
 }
 
-// Ids with NUL bytes (escaped in index keys) and other unusual characters
-// list in id-descending order and round-trip.
+// Ids with NUL bytes and other unusual characters list in id-descending
+// order and round-trip.
 func TestOddIDs(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, Options{})
@@ -387,27 +386,6 @@ func TestUnstorableKeysRefused(t *testing.T) {
 	}
 	if got, err := s.Get(ctx, "b"); err != nil || !strings.HasPrefix(got.Task.Status.Message.Text(), "bad ") {
 		t.Errorf("Get = %+v, %v", got, err)
-	}
-}
-
-func TestDescIDOrder(t *testing.T) {
-	ids := []string{"", "\x00", "\x00\x00", "\x01", "a", "a\x00", "a\x00b", "a\xfe", "a\xff", "a\xff\x00", "ab", "\xff", "\xff\xff"}
-	for i := range ids {
-		for j := range ids {
-			a, b := appendDescID(nil, ids[i]), appendDescID(nil, ids[j])
-			if got, want := bytes.Compare(a, b), -strings.Compare(ids[i], ids[j]); got != want {
-				t.Errorf("%q vs %q: key order %d, want %d", ids[i], ids[j], got, want)
-			}
-		}
-		back, err := readDescID(appendDescID(nil, ids[i]))
-		if err != nil || back != ids[i] {
-			t.Errorf("round trip %q = %q, %v", ids[i], back, err)
-		}
-	}
-	for _, bad := range [][]byte{nil, {0xff}, {0x01, 0xff, 0x01}, {0xff, 0xff, 0x00}} {
-		if _, err := readDescID(bad); err == nil {
-			t.Errorf("readDescID(%x) accepted", bad)
-		}
 	}
 }
 

@@ -3,6 +3,7 @@ package localstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -21,7 +22,7 @@ var terminalStates = []a2a.TaskState{a2a.StateCompleted, a2a.StateFailed, a2a.St
 // Sweep deletes terminal tasks whose status time is before olderThan (the
 // zero time: none by age), then the oldest terminal tasks beyond keep (keep
 // <= 0: no count limit). It walks the by-state index of the terminal states
-// from the oldest end, so it never reads a task it keeps, and deletes in
+// from their oldest ends, so it never reads a task it keeps, and deletes in
 // transactions of sweepChunk tasks. A task's record, index entries,
 // counters, events, log entries and message ids go together; the meta
 // cursor stays, so cursors are never reused.
@@ -70,14 +71,18 @@ func (s *Store) sweepOlder(state a2a.TaskState, olderThan time.Time) (int, error
 		n = 0
 		b := buckets(tx)
 		prefix := appendLP([]byte{famState}, string(state))
-		// Keys after prefix+descTime(olderThan) are strictly older.
-		from := appendU64(bytes.Clone(prefix), descTime(olderThan)+1)
+		cut := orderedTime(olderThan)
 		var ids []string
 		c := b.index.Cursor()
-		for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < sweepChunk; k, _ = c.Next() {
-			_, id, err := splitIndexTail(k[len(prefix):])
+		// The family ascends with time: its oldest tasks come first.
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < sweepChunk; k, _ = c.Next() {
+			tail := k[len(prefix):]
+			_, id, err := splitIndexTail(tail)
 			if err != nil {
 				return fmt.Errorf("corrupt index key %x: %w", k, err)
+			}
+			if binary.BigEndian.Uint64(tail) >= cut {
+				break
 			}
 			ids = append(ids, id)
 		}
@@ -112,32 +117,24 @@ func (s *Store) sweepBeyond(keep int) (int, error) {
 			return nil
 		}
 		// Merge the terminal states' families from their oldest ends.
-		type tailCursor struct {
+		type head struct {
 			prefix []byte
 			c      *bolt.Cursor
 			k      []byte
 		}
-		var heads []*tailCursor
+		var heads []*head
 		for _, state := range terminalStates {
-			prefix := appendLP([]byte{famState}, string(state))
-			tc := &tailCursor{prefix: prefix, c: b.index.Cursor()}
-			if end := prefixEnd(prefix); end != nil {
-				if k, _ := tc.c.Seek(end); k != nil {
-					tc.k, _ = tc.c.Prev()
-				} else {
-					tc.k, _ = tc.c.Last()
-				}
+			h := &head{prefix: appendLP([]byte{famState}, string(state)), c: b.index.Cursor()}
+			if h.k, _ = h.c.Seek(h.prefix); h.k != nil && !bytes.HasPrefix(h.k, h.prefix) {
+				h.k = nil
 			}
-			if tc.k != nil && !bytes.HasPrefix(tc.k, prefix) {
-				tc.k = nil
-			}
-			heads = append(heads, tc)
+			heads = append(heads, h)
 		}
 		var ids []string
 		for len(ids) < excess {
-			var oldest *tailCursor
+			var oldest *head
 			for _, h := range heads {
-				if h.k != nil && (oldest == nil || bytes.Compare(h.k[len(h.prefix):], oldest.k[len(oldest.prefix):]) > 0) {
+				if h.k != nil && (oldest == nil || bytes.Compare(h.k[len(h.prefix):], oldest.k[len(oldest.prefix):]) < 0) {
 					oldest = h
 				}
 			}
@@ -149,7 +146,7 @@ func (s *Store) sweepBeyond(keep int) (int, error) {
 				return fmt.Errorf("corrupt index key %x: %w", oldest.k, err)
 			}
 			ids = append(ids, id)
-			if oldest.k, _ = oldest.c.Prev(); oldest.k != nil && !bytes.HasPrefix(oldest.k, oldest.prefix) {
+			if oldest.k, _ = oldest.c.Next(); oldest.k != nil && !bytes.HasPrefix(oldest.k, oldest.prefix) {
 				oldest.k = nil
 			}
 		}
