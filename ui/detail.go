@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -124,6 +123,7 @@ func (d *detailPane) refresh(m *Model) {
 		d.offset = d.artStart[d.artIdx]
 	}
 	d.jumpToArtifact = false
+	d.bodyHeight = max(l.detailH-2-d.headLines(m, innerW, max(l.detailH-2, 1)), 1)
 	d.scrollTo(d.offset)
 }
 
@@ -356,6 +356,23 @@ func (d *detailPane) view(m *Model, w, h int, focused bool) string {
 		box = st.FocusBorder
 	}
 	innerW, innerH := max(w-2, 1), max(h-2, 1)
+	head := d.head(m, innerW, innerH)
+	bodyH := innerH - len(head)
+	end := min(d.offset+bodyH, len(d.lines))
+	body := d.lines[min(d.offset, end):end]
+	content := strings.Join(append(head, body...), "\n")
+	content = strings.Join(padBlock(content, innerW, innerH), "\n")
+	return box.Width(w).Height(h).Render(content)
+}
+
+func (d *detailPane) headLines(m *Model, innerW, innerH int) int {
+	return len(d.head(m, innerW, innerH))
+}
+
+// head is the part of the pane above the tab body: state, ids, times,
+// metadata, the latest status text, and the tab bar.
+func (d *detailPane) head(m *Model, innerW, innerH int) []string {
+	st := m.styles
 	var head []string
 	r := m.rows.byID[d.taskID]
 	if r != nil {
@@ -393,7 +410,7 @@ func (d *detailPane) view(m *Model, w, h int, focused bool) string {
 			label = fmt.Sprintf("%s (%d)", name, len(d.task.History))
 		}
 		if i == d.tab {
-			tabs = append(tabs, st.TabActive.Render(label))
+			tabs = append(tabs, st.TabActive.Render("["+label+"]"))
 		} else {
 			tabs = append(tabs, st.TabInactive.Render(label))
 		}
@@ -402,13 +419,7 @@ func (d *detailPane) view(m *Model, w, h int, focused bool) string {
 	if len(head) > innerH {
 		head = head[len(head)-innerH:]
 	}
-	bodyH := innerH - len(head)
-	d.bodyHeight = bodyH
-	end := min(d.offset+bodyH, len(d.lines))
-	body := d.lines[min(d.offset, end):end]
-	content := strings.Join(append(head, body...), "\n")
-	content = strings.Join(padBlock(content, innerW, innerH), "\n")
-	return box.Width(w).Height(h).Render(content)
+	return head
 }
 
 func fmtTime(t time.Time) string {
@@ -417,5 +428,3 @@ func fmtTime(t time.Time) string {
 	}
 	return t.Format("2006-01-02 15:04:05")
 }
-
-var _ = lipgloss.Width

@@ -118,5 +118,5 @@ func (m *Model) selectionChanged() tea.Cmd {
 		return nil
 	}
 	gen, id := m.detailGen, m.selectedID
-	return tea.Tick(debounce, func(_ time.Time) tea.Msg { return detailFetchMsg{gen: gen, id: id} })
+	return m.after(debounce, func(_ time.Time) tea.Msg { return detailFetchMsg{gen: gen, id: id} })
 }

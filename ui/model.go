@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 )
@@ -138,6 +139,10 @@ type Model struct {
 	listGen     int
 	detailGen   int
 	quitting    bool
+
+	// after schedules a message (tea.Tick); tests replace it to fire
+	// timers by hand.
+	after func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 // New returns the dashboard over svc. ctx bounds every call the dashboard
@@ -163,6 +168,7 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 		height:      24,
 		termFocused: true,
 		help:        help.New(),
+		after:       tea.Tick,
 	}
 	m.now = opts.Now()
 	m.filterInput = textinput.New()
@@ -196,11 +202,23 @@ func (m *Model) setStyles(dark bool) {
 	m.dark = dark
 	m.styles = NewStyles(dark, !m.opts.NoColor)
 	m.help.Styles = help.DefaultStyles(dark)
-	m.answerBox.SetStyles(textarea.DefaultStyles(dark))
-	m.composeBox.SetStyles(textarea.DefaultStyles(dark))
-	m.filterInput.SetStyles(textinput.DefaultStyles(dark))
-	m.saveInput.SetStyles(textinput.DefaultStyles(dark))
-	m.composeMeta.SetStyles(textinput.DefaultStyles(dark))
+	if m.opts.NoColor {
+		m.help.Styles = help.Styles{ShortKey: lipgloss.NewStyle().Bold(true), FullKey: lipgloss.NewStyle().Bold(true)}
+	}
+	// A steady cursor: no blink timer running under every dialog.
+	ta := textarea.DefaultStyles(dark)
+	ti := textinput.DefaultStyles(dark)
+	if m.opts.NoColor {
+		ta = textarea.Styles{Cursor: textarea.CursorStyle{Shape: tea.CursorBlock}}
+		ti = textinput.Styles{Cursor: textinput.CursorStyle{Shape: tea.CursorBlock}}
+	}
+	ta.Cursor.Blink = false
+	m.answerBox.SetStyles(ta)
+	m.composeBox.SetStyles(ta)
+	ti.Cursor.Blink = false
+	m.filterInput.SetStyles(ti)
+	m.saveInput.SetStyles(ti)
+	m.composeMeta.SetStyles(ti)
 	m.detail.dirty = true
 }
 
@@ -229,7 +247,7 @@ func (m *Model) tickCmd() tea.Cmd {
 		interval = 120 * time.Millisecond
 	}
 	now := m.opts.Now
-	return tea.Tick(interval, func(time.Time) tea.Msg { return tickMsg{gen: gen, at: now()} })
+	return m.after(interval, func(time.Time) tea.Msg { return tickMsg{gen: gen, at: now()} })
 }
 
 // Update dispatches by message family: window and terminal reports, keys
@@ -321,7 +339,7 @@ func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
 	if isErr {
 		d = 8 * time.Second
 	}
-	return tea.Tick(d, func(time.Time) tea.Msg { return flashExpiredMsg{gen: gen} })
+	return m.after(d, func(time.Time) tea.Msg { return flashExpiredMsg{gen: gen} })
 }
 
 type flashExpiredMsg struct{ gen int }

@@ -133,6 +133,11 @@ func (r *row) touch(at time.Time) {
 	if at.After(r.updated) {
 		r.updated = at
 	}
+	// Without a UUIDv7 id the creation time is a guess (first seen);
+	// never later than the earliest change seen.
+	if !at.IsZero() && at.Before(r.created) {
+		r.created = at
+	}
 }
 
 func (r *row) addArtifact(id string) {

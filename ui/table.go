@@ -15,7 +15,7 @@ type tableColumns struct {
 }
 
 func columnsFor(width int) tableColumns {
-	c := tableColumns{id: 8, state: 10, age: 4, art: 3, ctx: 8}
+	c := tableColumns{id: 8, state: 11, age: 4, art: 3, ctx: 8}
 	used := 2 + c.id + 1 + c.state + 1 + c.age + 1 + c.art + 1 + c.ctx + 1
 	if width-used < 24 {
 		c.ctx = 0

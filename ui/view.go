@@ -295,5 +295,7 @@ func (m *Model) keysFor(b ...key.Binding) []key.Binding { return b }
 func (m *Model) helpView(h int) string {
 	title := m.styles.Title.Render("Keys") + m.styles.Muted.Render("  (esc closes)")
 	legend := m.styles.Muted.Render("states: ○ submitted  ⠋ working  ? input needed  ! auth needed  ✓ done  ✗ failed  ⊘ canceled  ⊗ rejected  ◆ waiting on you")
-	return title + "\n\n" + m.help.FullHelpView(m.keys.FullHelp()) + "\n\n" + ansi.Wrap(legend, m.width, "")
+	groups := m.keys.FullHelp()
+	half := (len(groups) + 1) / 2
+	return title + "\n\n" + m.help.FullHelpView(groups[:half]) + "\n\n" + m.help.FullHelpView(groups[half:]) + "\n\n" + ansi.Wrap(legend, m.width, "")
 }

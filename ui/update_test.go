@@ -1,0 +1,719 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/charmbracelet/x/ansi"
+)
+
+func visibleIDs(m *Model) []string {
+	ids := make([]string, len(m.rows.visible))
+	for i, r := range m.rows.visible {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+func TestInitialLoadNewestFirst(t *testing.T) {
+	_, m := seeded(t, 120, 40)
+	want := []string{"task-submitted-5", "task-working-1", "task-input-2", "task-auth-7", "task-done-3", "task-failed-4", "task-canceled-6"}
+	if got := visibleIDs(m); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+	if m.selectedID != "task-submitted-5" || m.loading {
+		t.Fatalf("selected %q loading %v", m.selectedID, m.loading)
+	}
+	if m.rows.waiting() != 2 || m.rows.counts[a2a.StateWorking] != 1 {
+		t.Fatalf("counts %v", m.rows.counts)
+	}
+}
+
+func TestInitialLoadPages(t *testing.T) {
+	f := newFakeService()
+	for i := range 250 {
+		tk := task(fmt.Sprintf("t%04d", i), a2a.StateCompleted, "ok", time.Duration(i)*time.Second)
+		f.tasks[tk.ID] = tk
+	}
+	m := newTestModel(t, f, 80, 24)
+	drain(t, m, m.Init(), nil)
+	if len(m.rows.byID) != 250 || m.loading {
+		t.Fatalf("loaded %d tasks, loading %v", len(m.rows.byID), m.loading)
+	}
+	if m.rows.visible[0].id != "t0000" {
+		t.Fatalf("first row %s", m.rows.visible[0].id)
+	}
+}
+
+func TestNavigationKeys(t *testing.T) {
+	_, m := seeded(t, 80, 12)
+	n := len(m.rows.visible)
+	steps := []struct {
+		key  string
+		want int
+	}{
+		{"j", 1}, {"down", 2}, {"k", 1}, {"up", 0}, {"up", 0},
+		{"G", n - 1}, {"g", 0}, {"end", n - 1}, {"home", 0},
+		{"pgdown", min(m.tableRows()-1, n-1)}, {"pgup", 0},
+	}
+	for _, s := range steps {
+		press(t, m, s.key)
+		if m.cursor != s.want {
+			t.Fatalf("after %s cursor = %d, want %d", s.key, m.cursor, s.want)
+		}
+		if m.selectedID != m.rows.visible[m.cursor].id {
+			t.Fatalf("after %s selected %s, cursor row %s", s.key, m.selectedID, m.rows.visible[m.cursor].id)
+		}
+		if m.cursor < m.offset || m.cursor >= m.offset+m.tableRows() {
+			t.Fatalf("after %s cursor %d outside view [%d,+%d)", s.key, m.cursor, m.offset, m.tableRows())
+		}
+	}
+}
+
+func TestSelectionFetchesDetailDebounced(t *testing.T) {
+	f, m := seeded(t, 160, 48)
+	f.gets = nil
+	_, cmd := m.Update(keyMsg("j"))
+	_, cmd2 := m.Update(keyMsg("j"))
+	// The first timer is stale: only the second fetch reaches Get.
+	drain(t, m, tea.Batch(cmd, cmd2), fireDetail)
+	if !slices.Equal(f.gets, []string{"task-input-2"}) {
+		t.Fatalf("gets = %v", f.gets)
+	}
+	if m.detail.task == nil || m.detail.task.ID != "task-input-2" {
+		t.Fatalf("detail task %+v", m.detail.task)
+	}
+}
+
+func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
+	_, m := seeded(t, 80, 10)
+	selectID(t, m, "task-done-3")
+	screenRow := m.cursor - m.offset
+	events := []a2a.StreamEvent{
+		{Event: task("brand-new", a2a.StateSubmitted, "queued", 0), Time: testNow},
+		{Event: &a2a.StatusUpdateEvent{TaskID: "task-failed-4", Status: a2a.TaskStatus{State: a2a.StateFailed, Timestamp: testNow}}},
+	}
+	drain(t, m, func() tea.Msg { return eventsMsg{events: events} }, nil)
+	if m.selectedID != "task-done-3" || m.rows.visible[m.cursor].id != "task-done-3" {
+		t.Fatalf("selection moved to %s (cursor row %s)", m.selectedID, m.rows.visible[m.cursor].id)
+	}
+	if m.cursor-m.offset != screenRow {
+		t.Fatalf("selected row moved on screen from %d to %d", screenRow, m.cursor-m.offset)
+	}
+	if m.rows.visible[0].id != "brand-new" && m.rows.visible[0].id != "task-failed-4" {
+		t.Fatalf("newest activity not first: %v", visibleIDs(m))
+	}
+}
+
+func TestEveryEventKind(t *testing.T) {
+	_, m := seeded(t, 160, 48)
+	selectID(t, m, "task-working-1")
+	if m.detail.task == nil {
+		t.Fatal("detail not loaded")
+	}
+	send := func(evs ...a2a.StreamEvent) {
+		drain(t, m, func() tea.Msg { return eventsMsg{events: evs} }, nil)
+	}
+	r := m.rows.byID["task-working-1"]
+
+	// Status update: new text, progress parsed, moved to the top.
+	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: r.id, ContextID: r.contextID,
+		Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow,
+			Message: &a2a.Message{ID: "s4", Parts: []a2a.Part{a2a.TextPart("step 4/5")}}}}})
+	if r.text != "step 4/5" || r.progress != 0.8 || m.rows.visible[0] != r {
+		t.Fatalf("status update: text %q progress %v first %s", r.text, r.progress, m.rows.visible[0].id)
+	}
+	// Artifact update, then an appended chunk: one artifact, growing.
+	send(a2a.StreamEvent{Event: &a2a.ArtifactUpdateEvent{TaskID: r.id, Artifact: a2a.Artifact{ID: "out", Name: "out.txt", Parts: []a2a.Part{a2a.TextPart("chunk one ")}}}, Time: testNow})
+	send(a2a.StreamEvent{Event: &a2a.ArtifactUpdateEvent{TaskID: r.id, Append: true, LastChunk: true, Artifact: a2a.Artifact{ID: "out", Parts: []a2a.Part{a2a.TextPart("chunk two")}}}, Time: testNow})
+	if len(r.artifacts) != 1 {
+		t.Fatalf("artifact count %d", len(r.artifacts))
+	}
+	if got := a2a.PartsText(m.detail.task.Artifacts[0].Parts); got != "chunk one \nchunk two" {
+		t.Fatalf("detail artifact = %q", got)
+	}
+	// A message joins the history of the shown task.
+	send(a2a.StreamEvent{Event: &a2a.Message{ID: "u9", TaskID: r.id, Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("more please")}}, Time: testNow})
+	if n := len(m.detail.task.History); n == 0 || m.detail.task.History[n-1].ID != "u9" {
+		t.Fatalf("history %+v", m.detail.task.History)
+	}
+	// A task snapshot replaces what is known.
+	snap := task(r.id, a2a.StateCompleted, "all done", 0)
+	snap.Status.Timestamp = testNow.Add(time.Second)
+	send(a2a.StreamEvent{Event: snap})
+	if r.state != a2a.StateCompleted || r.text != "all done" || len(r.artifacts) != 0 {
+		t.Fatalf("snapshot: %s %q %d", r.state, r.text, len(r.artifacts))
+	}
+	// An event for a task never seen creates its row; a message outside
+	// any task changes nothing.
+	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "stranger", Status: a2a.TaskStatus{State: a2a.StateWorking}}},
+		a2a.StreamEvent{Event: &a2a.Message{ID: "loose", Role: a2a.RoleAgent}})
+	if m.rows.byID["stranger"] == nil || len(m.rows.byID) != 8 {
+		t.Fatalf("rows: %d", len(m.rows.byID))
+	}
+	// The fallback timeline recorded the transitions seen.
+	var states []a2a.TaskState
+	for _, e := range r.timeline {
+		states = append(states, e.state)
+	}
+	if !slices.Contains(states, a2a.StateCompleted) {
+		t.Fatalf("timeline %v", states)
+	}
+}
+
+func TestListSnapshotDoesNotOverrideNewerEvent(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-working-1",
+			Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: testNow}}}}}
+	}, nil)
+	old := task("task-working-1", a2a.StateWorking, "step 3/5", 2*time.Second)
+	drain(t, m, func() tea.Msg { return listMsg{gen: m.listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{old}}} }, nil)
+	if st := m.rows.byID["task-working-1"].state; st != a2a.StateCompleted {
+		t.Fatalf("older snapshot won: %s", st)
+	}
+}
+
+func TestAnswerPicksWaitingTaskAndSends(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	press(t, m, "a")
+	if m.dialog != dialogAnswer || m.answerFor == nil || m.answerFor.id != "task-auth-7" {
+		t.Fatalf("dialog %v for %+v", m.dialog, m.answerFor)
+	}
+	if m.selectedID != "task-auth-7" {
+		t.Fatalf("selection did not follow the answer box: %s", m.selectedID)
+	}
+	press(t, m, "esc")
+	selectID(t, m, "task-input-2")
+	press(t, m, "a")
+	if m.answerFor.id != "task-input-2" {
+		t.Fatalf("answer bound to %s", m.answerFor.id)
+	}
+	press(t, m, "enter") // empty: refused
+	if m.dialog != dialogAnswer || len(f.sent) != 0 {
+		t.Fatal("empty answer was sent")
+	}
+	typeText(t, m, "2026-12-01 q?")
+	press(t, m, "enter")
+	if m.dialog != dialogNone || len(f.sent) != 1 {
+		t.Fatalf("dialog %v sent %d", m.dialog, len(f.sent))
+	}
+	req := f.sent[0]
+	if req.Message.TaskID != "task-input-2" || req.Message.ContextID != "ctx-task-input-2" || req.Message.Text() != "2026-12-01 q?" || req.Message.Role != a2a.RoleUser || !req.Config.ReturnImmediately {
+		t.Fatalf("request %+v", req)
+	}
+	if st := m.rows.byID["task-input-2"].state; st != a2a.StateWorking {
+		t.Fatalf("state after answer %s", st)
+	}
+}
+
+func TestAnswerWithNothingWaiting(t *testing.T) {
+	f := newFakeService()
+	f.tasks["a"] = task("a", a2a.StateWorking, "", 0)
+	m := newTestModel(t, f, 80, 24)
+	drain(t, m, m.Init(), nil)
+	press(t, m, "a")
+	if m.dialog != dialogNone || !m.flashErr {
+		t.Fatalf("dialog %v flash %q", m.dialog, m.flash)
+	}
+}
+
+func TestComposeNewTaskSelectsIt(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	press(t, m, "f") // a filter that would hide the new task
+	press(t, m, "f", "f")
+	press(t, m, "n")
+	if m.dialog != dialogCompose {
+		t.Fatalf("dialog %v", m.dialog)
+	}
+	typeText(t, m, "slow 5")
+	press(t, m, "ctrl+j")
+	typeText(t, m, "and more")
+	press(t, m, "tab")
+	typeText(t, m, "priority=high owner=me")
+	press(t, m, "enter")
+	if len(f.sent) != 1 {
+		t.Fatalf("sent %d", len(f.sent))
+	}
+	req := f.sent[0]
+	if req.Message.Text() != "slow 5\nand more" || req.Metadata["priority"] != "high" || req.Metadata["owner"] != "me" || req.Message.TaskID != "" {
+		t.Fatalf("request %+v", req)
+	}
+	if m.selectedID != "new-task-01" || m.rows.state != filterAll {
+		t.Fatalf("selected %s filter %v", m.selectedID, m.rows.state)
+	}
+}
+
+func TestComposeBadMetadata(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	press(t, m, "n")
+	typeText(t, m, "echo x")
+	press(t, m, "tab")
+	typeText(t, m, "novalue")
+	press(t, m, "enter")
+	if len(f.sent) != 0 || m.dialog != dialogCompose || !m.flashErr {
+		t.Fatalf("sent %d dialog %v flash %q", len(f.sent), m.dialog, m.flash)
+	}
+	press(t, m, "esc")
+	if m.dialog != dialogNone {
+		t.Fatal("esc did not close")
+	}
+}
+
+func TestTextInputKeepsKeys(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	press(t, m, "n")
+	msgs := press(t, m, "q", "?", "x", "j", "/")
+	for _, msg := range msgs {
+		if _, ok := msg.(tea.QuitMsg); ok {
+			t.Fatal("q quit while typing")
+		}
+	}
+	if got := m.composeBox.Value(); got != "q?xj/" {
+		t.Fatalf("typed %q", got)
+	}
+	if m.dialog != dialogCompose {
+		t.Fatalf("dialog changed to %v", m.dialog)
+	}
+	// ctrl+c still quits from a text box.
+	if !slices.ContainsFunc(press(t, m, "ctrl+c"), isQuit) {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func isQuit(msg tea.Msg) bool { _, ok := msg.(tea.QuitMsg); return ok }
+
+func TestQuit(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	if !slices.ContainsFunc(press(t, m, "q"), isQuit) || !m.quitting {
+		t.Fatal("q did not quit")
+	}
+	if ps := m.View().ProgramStatus; ps == nil || ps.State != tea.ProgramStateIdle {
+		t.Fatalf("program status at quit %+v", ps)
+	}
+}
+
+func TestCancelConfirm(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	selectID(t, m, "task-working-1")
+	press(t, m, "x")
+	if m.dialog != dialogConfirmCancel {
+		t.Fatalf("dialog %v", m.dialog)
+	}
+	press(t, m, "n")
+	if m.dialog != dialogNone || len(f.canceled) != 0 {
+		t.Fatal("n canceled")
+	}
+	press(t, m, "x", "y")
+	if !slices.Equal(f.canceled, []string{"task-working-1"}) {
+		t.Fatalf("canceled %v", f.canceled)
+	}
+	if st := m.rows.byID["task-working-1"].state; st != a2a.StateCanceled {
+		t.Fatalf("state %s", st)
+	}
+	if m.selectedID != "task-working-1" {
+		t.Fatalf("selection moved to %s", m.selectedID)
+	}
+	// A finished task cannot be canceled: the key says so.
+	press(t, m, "x")
+	if m.dialog != dialogNone || !m.flashErr {
+		t.Fatalf("dialog %v flash %q", m.dialog, m.flash)
+	}
+}
+
+func TestCancelRaceReportsNotCancelable(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	selectID(t, m, "task-working-1")
+	f.failNext = a2a.ErrNotCancelable
+	press(t, m, "x", "y")
+	if !m.flashErr || !strings.Contains(m.flash, "already finished") {
+		t.Fatalf("flash %q", m.flash)
+	}
+}
+
+func TestReadOnlyHidesActions(t *testing.T) {
+	f, m := seeded(t, 80, 24, func(o *Options) { o.ReadOnly = true })
+	selectID(t, m, "task-input-2")
+	press(t, m, "a", "x", "n")
+	if m.dialog != dialogNone || len(f.sent)+len(f.canceled) != 0 {
+		t.Fatalf("read-only acted: dialog %v", m.dialog)
+	}
+	if v := ansi.Strip(m.View().Content); strings.Contains(v, "answer •") || strings.Contains(v, "new task") {
+		t.Fatalf("read-only help shows actions:\n%s", v)
+	}
+}
+
+func TestFilterText(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	press(t, m, "/")
+	typeText(t, m, "BOOM")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-failed-4"}) {
+		t.Fatalf("filtered = %v", got)
+	}
+	press(t, m, "enter")
+	if m.dialog != dialogNone || m.rows.text != "boom" {
+		t.Fatalf("dialog %v text %q", m.dialog, m.rows.text)
+	}
+	// Metadata matches too; the filter survives live updates.
+	press(t, m, "/", "esc", "/")
+	typeText(t, m, "ops")
+	press(t, m, "enter")
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: task("other", a2a.StateWorking, "unrelated", 0)}}}
+	}, nil)
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
+		t.Fatalf("metadata filter = %v", got)
+	}
+	press(t, m, "esc") // esc in the table clears the text filter
+	if m.rows.text != "" || len(m.rows.visible) != 8 {
+		t.Fatalf("after esc: %q %d", m.rows.text, len(m.rows.visible))
+	}
+}
+
+func TestStateFilterCycle(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	want := map[stateFilter][]string{
+		filterActive:  {"task-submitted-5", "task-working-1"},
+		filterWaiting: {"task-input-2", "task-auth-7"},
+		filterFailed:  {"task-failed-4"},
+		filterDone:    {"task-done-3", "task-failed-4", "task-canceled-6"},
+	}
+	for f := filterActive; f < numStateFilters; f++ {
+		press(t, m, "f")
+		if m.rows.state != f || !slices.Equal(visibleIDs(m), want[f]) {
+			t.Fatalf("filter %v shows %v", m.rows.state, visibleIDs(m))
+		}
+	}
+	press(t, m, "f")
+	if m.rows.state != filterAll || len(m.rows.visible) != 7 {
+		t.Fatalf("back to all: %v %d", m.rows.state, len(m.rows.visible))
+	}
+	// "waiting on me" picks up a task that starts waiting, live.
+	press(t, m, "f", "f")
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-working-1", Status: a2a.TaskStatus{State: a2a.StateInputRequired, Timestamp: testNow}}}}}
+	}, nil)
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-working-1", "task-input-2", "task-auth-7"}) {
+		t.Fatalf("live waiting filter = %v", got)
+	}
+}
+
+func TestSortCycle(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	press(t, m, "o")
+	if m.rows.order != sortCreated {
+		t.Fatalf("order %v", m.rows.order)
+	}
+	press(t, m, "o")
+	got := visibleIDs(m)
+	if m.rows.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
+		t.Fatalf("state order %v", got)
+	}
+	press(t, m, "o")
+	if m.rows.order != sortUpdated {
+		t.Fatalf("order %v", m.rows.order)
+	}
+}
+
+func TestHelpAndAgentViews(t *testing.T) {
+	_, m := seeded(t, 120, 40)
+	press(t, m, "?")
+	if m.dialog != dialogHelp {
+		t.Fatal("? did not open help")
+	}
+	v := ansi.Strip(m.View().Content)
+	for _, want := range []string{"answer", "cancel task", "state filter", "save artifact", "new line"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("help lacks %q:\n%s", want, v)
+		}
+	}
+	press(t, m, "esc", "i")
+	if m.dialog != dialogAgent || !strings.Contains(ansi.Strip(m.View().Content), "fake agent") {
+		t.Fatalf("agent view: %v", m.dialog)
+	}
+	press(t, m, "i")
+	if m.dialog != dialogNone {
+		t.Fatal("i did not close the agent view")
+	}
+}
+
+func TestDetailTabsArtifactsSaveCopy(t *testing.T) {
+	_, m := seeded(t, 160, 48)
+	selectID(t, m, "task-done-3")
+	press(t, m, "enter")
+	if m.focus != focusDetail || m.detail.task == nil {
+		t.Fatalf("focus %v task %v", m.focus, m.detail.task)
+	}
+	press(t, m, "tab")
+	if m.detail.tab != tabArtifacts {
+		t.Fatalf("tab %d", m.detail.tab)
+	}
+	press(t, m, "]")
+	if m.detail.artIdx != 1 {
+		t.Fatalf("artifact %d", m.detail.artIdx)
+	}
+	press(t, m, "[", "[")
+	if m.detail.artIdx != 2 {
+		t.Fatalf("artifact wrap %d", m.detail.artIdx)
+	}
+	press(t, m, "]", "]") // the JSON one
+	dir := m.opts.SaveDir
+	press(t, m, "w")
+	if m.dialog != dialogSave || m.pendingSave.name != "weather.json" {
+		t.Fatalf("save dialog %v %+v", m.dialog, m.pendingSave)
+	}
+	press(t, m, "enter")
+	body, err := os.ReadFile(filepath.Join(dir, "weather.json"))
+	if err != nil || !strings.Contains(string(body), `"city": "Lisbon"`) {
+		t.Fatalf("saved %q, %v", body, err)
+	}
+	// Saving again asks before overwriting; n keeps the file.
+	os.WriteFile(filepath.Join(dir, "weather.json"), []byte("keep"), 0o644)
+	press(t, m, "w", "enter")
+	if m.dialog != dialogConfirmOverwrite {
+		t.Fatalf("dialog %v", m.dialog)
+	}
+	press(t, m, "n")
+	if b, _ := os.ReadFile(filepath.Join(dir, "weather.json")); string(b) != "keep" {
+		t.Fatal("n overwrote")
+	}
+	press(t, m, "w", "enter", "y")
+	if b, _ := os.ReadFile(filepath.Join(dir, "weather.json")); !strings.Contains(string(b), "Lisbon") {
+		t.Fatal("y did not overwrite")
+	}
+	msgs := press(t, m, "y")
+	if !slices.ContainsFunc(msgs, func(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "tea.setClipboardMsg" }) {
+		t.Fatalf("copy sent no OSC 52: %v", msgs)
+	}
+	// Scrolling stays within the body; tab cycles round; esc returns focus.
+	press(t, m, "G")
+	if m.detail.offset < 0 || m.detail.offset > max(len(m.detail.lines)-m.detail.bodyHeight, 0) {
+		t.Fatalf("offset %d lines %d body %d", m.detail.offset, len(m.detail.lines), m.detail.bodyHeight)
+	}
+	press(t, m, "g", "j", "k", "pgdown", "pgup")
+	press(t, m, "tab", "shift+tab", "shift+tab")
+	if m.detail.tab != tabTimeline {
+		t.Fatalf("tab %d", m.detail.tab)
+	}
+	press(t, m, "esc")
+	if m.focus != focusTable {
+		t.Fatal("esc kept detail focus")
+	}
+}
+
+func TestSaveErrorAndNoArtifact(t *testing.T) {
+	_, m := seeded(t, 160, 48)
+	selectID(t, m, "task-working-1")
+	press(t, m, "enter", "w")
+	if m.dialog != dialogNone || !m.flashErr {
+		t.Fatalf("save without artifact: dialog %v flash %q", m.dialog, m.flash)
+	}
+	selectID(t, m, "task-done-3")
+	press(t, m, "w")
+	m.saveInput.SetValue(filepath.Join(t.TempDir(), "no", "such", "dir"))
+	press(t, m, "enter")
+	if !m.flashErr || !strings.Contains(m.flash, "save artifact") {
+		t.Fatalf("flash %q", m.flash)
+	}
+}
+
+func TestSafeFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"../../etc/passwd": "passwd.txt",
+		"report.json":      "report.json",
+		"..":               "fallback.txt",
+		"a b\x1b[31m.md":   "a_b__31m.md",
+		"":                 "fallback.txt",
+	} {
+		if got := safeFileName(in, "fallback", ".txt"); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMouseWheelAndClick(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	_, cmd := m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown, X: 5, Y: 5})
+	drain(t, m, cmd, fireDetail)
+	if m.cursor != 3 {
+		t.Fatalf("wheel cursor %d", m.cursor)
+	}
+	l := m.layoutFor()
+	_, cmd = m.Update(tea.MouseClickMsg{Button: tea.MouseLeft, X: 3, Y: l.tableTop + 1 + 5})
+	drain(t, m, cmd, fireDetail)
+	if m.cursor != 5 || m.selectedID != m.rows.visible[5].id {
+		t.Fatalf("click cursor %d", m.cursor)
+	}
+	// A click below the rows changes nothing.
+	_, cmd = m.Update(tea.MouseClickMsg{Button: tea.MouseLeft, X: 3, Y: l.tableTop + 1 + 20})
+	drain(t, m, cmd, fireDetail)
+	if m.cursor != 5 {
+		t.Fatalf("click outside moved to %d", m.cursor)
+	}
+}
+
+func TestBellAndTitleWhenBlurred(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	ev := eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-working-1", Status: a2a.TaskStatus{State: a2a.StateInputRequired, Timestamp: testNow}}}}}
+	msgs := drain(t, m, func() tea.Msg { return ev }, nil)
+	if slices.ContainsFunc(msgs, isBell) {
+		t.Fatal("bell while focused")
+	}
+	m.Update(tea.BlurMsg{})
+	ev.events[0].Event = &a2a.StatusUpdateEvent{TaskID: "task-submitted-5", Status: a2a.TaskStatus{State: a2a.StateAuthRequired, Timestamp: testNow}}
+	msgs = drain(t, m, func() tea.Msg { return ev }, nil)
+	if !slices.ContainsFunc(msgs, isBell) {
+		t.Fatal("no bell while blurred")
+	}
+	v := m.View()
+	if v.WindowTitle != "a2atop (4 waiting on you)" || v.ProgramStatus.State != tea.ProgramStateBlocked || !v.ReportFocus {
+		t.Fatalf("title %q status %+v", v.WindowTitle, v.ProgramStatus)
+	}
+	m.Update(tea.FocusMsg{})
+	if m.View().WindowTitle != "a2atop" {
+		t.Fatal("title kept the count after focus")
+	}
+}
+
+func isBell(msg tea.Msg) bool {
+	raw, ok := msg.(tea.RawMsg)
+	return ok && raw.Msg == "\a"
+}
+
+func TestHeaderStates(t *testing.T) {
+	_, m := seeded(t, 160, 24)
+	header := func() string { return ansi.Strip(strings.SplitN(m.View().Content, "\n", 2)[0]) }
+	if !strings.Contains(header(), "● live") || !strings.Contains(header(), "2 waiting on you") {
+		t.Fatalf("header %q", header())
+	}
+	m.Update(connMsg{Text: "reconnecting in 2s", OK: false})
+	if !strings.Contains(header(), "✗ reconnecting in 2s") {
+		t.Fatalf("header %q", header())
+	}
+	m.Update(connMsg{Text: "connected", OK: true})
+	if !strings.Contains(header(), "● connected") {
+		t.Fatalf("header %q", header())
+	}
+	m.Update(watchStateMsg{err: errors.New("connection refused"), retryIn: time.Second})
+	if !strings.Contains(header(), "live updates lost, retrying in 1s: connection refused") {
+		t.Fatalf("header %q", header())
+	}
+	m.Update(watchStateMsg{})
+	if strings.Contains(header(), "lost") {
+		t.Fatalf("header %q", header())
+	}
+}
+
+func TestErrorsBecomeMessages(t *testing.T) {
+	f := newFakeService()
+	f.failNext = errors.New("list exploded")
+	m := newTestModel(t, f, 80, 24)
+	drain(t, m, m.Init(), nil)
+	if !m.flashErr || !strings.Contains(m.flash, "list exploded") || m.loading {
+		t.Fatalf("flash %q loading %v", m.flash, m.loading)
+	}
+	f.failNext = errors.New("send exploded")
+	press(t, m, "n")
+	typeText(t, m, "echo")
+	press(t, m, "enter")
+	if !strings.Contains(m.flash, "send exploded") {
+		t.Fatalf("flash %q", m.flash)
+	}
+	// The flash expires with its own timer only.
+	gen := m.flashGen
+	m.Update(flashExpiredMsg{gen: gen - 1})
+	if m.flash == "" {
+		t.Fatal("stale expiry cleared the flash")
+	}
+	m.Update(flashExpiredMsg{gen: gen})
+	if m.flash != "" {
+		t.Fatal("flash did not expire")
+	}
+	// A failing Get shows in the detail pane, a stale reply is dropped.
+	f.tasks["t1"] = task("t1", a2a.StateWorking, "x", 0)
+	press(t, m, "r")
+	selectID(t, m, "t1")
+	m.layout = layoutBelow
+	f.failNext = errors.New("get exploded")
+	m.detail.clear("")
+	drain(t, m, m.fetchDetail(), nil)
+	if m.detail.err == nil {
+		t.Fatal("Get error not kept")
+	}
+	m.Update(taskMsg{id: "someone-else", task: task("someone-else", a2a.StateWorking, "", 0)})
+	if m.detail.task != nil {
+		t.Fatal("stale reply applied")
+	}
+}
+
+func TestLayoutToggleAndResizeKeepSelection(t *testing.T) {
+	_, m := seeded(t, 160, 48)
+	selectID(t, m, "task-failed-4")
+	for range numLayouts {
+		press(t, m, "z")
+		if m.selectedID != "task-failed-4" {
+			t.Fatalf("layout %v lost the selection", m.layout)
+		}
+	}
+	for _, size := range [][2]int{{40, 10}, {20, 5}, {1, 1}, {300, 100}, {80, 24}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		if m.selectedID != "task-failed-4" || m.rows.visible[m.cursor].id != "task-failed-4" {
+			t.Fatalf("resize %v lost the selection", size)
+		}
+		v := m.View().Content
+		if got := strings.Count(v, "\n") + 1; got != size[1] {
+			t.Fatalf("size %v: %d lines", size, got)
+		}
+		for _, line := range strings.Split(v, "\n") {
+			if w := ansi.StringWidth(line); w > size[0] {
+				t.Fatalf("size %v: line of width %d: %q", size, w, line)
+			}
+		}
+	}
+}
+
+func TestTickAdvancesClockAndDropsStale(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	later := testNow.Add(time.Minute)
+	m.Update(tickMsg{gen: m.tickGen + 1, at: later})
+	if !m.now.Equal(testNow) {
+		t.Fatal("stale tick applied")
+	}
+	_, cmd := m.Update(tickMsg{gen: m.tickGen, at: later})
+	if !m.now.Equal(later) || cmd == nil {
+		t.Fatal("tick not applied or not re-armed")
+	}
+}
+
+func TestBackgroundColorAndPaste(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	m.Update(tea.BackgroundColorMsg{})
+	press(t, m, "/")
+	m.Update(tea.PasteMsg{Content: "boom"})
+	if m.rows.text != "boom" {
+		t.Fatalf("paste into filter: %q", m.rows.text)
+	}
+}
+
+func TestParseMetadataAndProgress(t *testing.T) {
+	md, err := parseMetadata("a=1, b=x=y")
+	if err != nil || md["a"] != "1" || md["b"] != "x=y" {
+		t.Fatalf("%v %v", md, err)
+	}
+	if _, err := parseMetadata("=v"); err == nil {
+		t.Fatal("empty key accepted")
+	}
+	for text, want := range map[string]float64{"step 3/4": 0.75, "2 of 8 done": 0.25, "50%": 0.5, "no numbers": -1, "9/3": -1} {
+		if got := parseProgress(text); got != want {
+			t.Errorf("parseProgress(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
