@@ -39,6 +39,14 @@ type taskStream struct {
 	finalSnap *a2a.Task
 }
 
+// closedErr is why a closed stream ended: its context, if that closed it.
+func closedErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errStreamClosed
+}
+
 func isFinal(t *a2a.Task) bool {
 	st := t.Status.State
 	return st.Terminal() || st.Interrupted()
@@ -117,7 +125,7 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 	for {
 		select {
 		case <-s.closeCh:
-			return a2a.StreamEvent{}, errStreamClosed
+			return a2a.StreamEvent{}, closedErr(s.ctx)
 		default:
 		}
 		if len(s.out) > 0 {
@@ -197,7 +205,7 @@ func (s *taskStream) waitFinal() (*a2a.Task, *a2a.Message, error) {
 	for {
 		select {
 		case <-s.closeCh:
-			return nil, nil, errStreamClosed
+			return nil, nil, closedErr(s.ctx)
 		default:
 		}
 		if err := s.ctx.Err(); err != nil {
@@ -255,7 +263,7 @@ func (s *watchStream) Recv() (a2a.StreamEvent, error) {
 	for {
 		select {
 		case <-s.closeCh:
-			return a2a.StreamEvent{}, errStreamClosed
+			return a2a.StreamEvent{}, closedErr(s.ctx)
 		default:
 		}
 		if len(s.out) > 0 {
