@@ -8,104 +8,128 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strings"
 	"syscall"
 
-	"github.com/a2atop/a2atop/engine"
-	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/localstore"
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/ui"
 )
 
-// dashboardDefaultDB is where the local engine keeps its tasks unless
-// --db says otherwise: $XDG_DATA_HOME/a2atop/tasks.db, else
-// ~/.local/share/a2atop/tasks.db.
-func dashboardDefaultDB() string {
-	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" {
-		return filepath.Join(dir, "a2atop", "tasks.db")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "a2atop", "tasks.db")
-	}
-	return "a2atop-tasks.db"
-}
-
-// runDashboard opens the dashboard on the local engine (bbolt file, demo
-// agent by default) and returns the exit code.
+// runDashboard opens the dashboard: on the local engine (the task store
+// and agent that the subcommands use: --db, --agent, --workdir), or on a
+// remote agent given as a URL argument or --url. It returns the exit code.
 func runDashboard(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("a2atop", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := fs.String("db", dashboardDefaultDB(), "the bbolt file that keeps the local engine's tasks")
-	agent := fs.String("agent", "demo", "the local agent: demo (scripted behaviours) or exec (runs shell commands)")
-	readOnly := fs.Bool("read-only", false, "hide answer, cancel and new task")
-	noMouse := fs.Bool("no-mouse", false, "turn mouse reporting off (wheel and click)")
-	maxRunning := fs.Int("max-running", 4, "tasks the local engine runs at once")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "a2atop: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	c := &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 
-	exec, err := dashboardAgent(*agent)
+	fs := flag.NewFlagSet("a2atop", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var sf serviceFlags
+	sf.register(fs)
+	url := fs.String("url", "", "open the dashboard on the remote A2A agent at `URL` (base or card URL) instead of the local engine")
+	protocol := fs.String("protocol", "", "remote dialect: 1.0 or 0.3 (default: what the agent card prefers)")
+	readOnly := fs.Bool("read-only", false, "hide answer, cancel and new task")
+	noMouse := fs.Bool("no-mouse", false, "turn mouse reporting off (wheel scroll and click to select)")
+	positional, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "usage: a2atop [flags] [URL]\n\nOpens the dashboard on the local engine, or on the remote agent at URL.\n\nFlags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return exitOK
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "a2atop: %v\n", err)
-		return 2
+		return c.fail(usageErr("%v (see `a2atop --help`)", err))
 	}
-	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
-		fmt.Fprintf(stderr, "a2atop: create the folder of %s: %v\n", *db, err)
-		return 1
+	switch {
+	case len(positional) > 1:
+		return c.fail(usageErr("one agent URL at most, got %d arguments", len(positional)))
+	case len(positional) == 1 && *url != "":
+		return c.fail(usageErr("give the agent URL once: as an argument or with --url"))
+	case len(positional) == 1:
+		if !strings.Contains(positional[0], "://") {
+			return c.fail(usageErr("unexpected argument %q: the dashboard takes flags and an agent URL; run `a2atop help` for the subcommands", clean(positional[0], 80)))
+		}
+		*url = positional[0]
 	}
-	store, err := localstore.Open(*db, localstore.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "a2atop: %v\n", err)
-		return 1
-	}
-	eng, err := engine.New(store, exec, engine.Options{MaxRunning: *maxRunning})
-	if err != nil {
-		store.Close()
-		fmt.Fprintf(stderr, "a2atop: %v\n", err)
-		return 1
-	}
-	cwd, _ := os.Getwd()
-	runErr := ui.Run(ctx, eng, ui.Options{
-		Target:   "local · " + *agent + " agent · " + *db,
+	opts := ui.Options{
 		ReadOnly: *readOnly,
 		NoMouse:  *noMouse,
 		NoColor:  os.Getenv("NO_COLOR") != "",
-		SaveDir:  cwd,
-	})
-	closeErr := eng.Close()
-	if err := store.Close(); closeErr == nil {
-		closeErr = err
 	}
+	if wd, err := os.Getwd(); err == nil {
+		opts.SaveDir = wd
+	}
+
+	var svc a2a.Service
+	var closeFn func() error
+	if *url != "" {
+		conn := make(chan ui.ConnState, 64)
+		cl, err := client.New(ctx, *url, client.Options{
+			Protocol: *protocol,
+			OnConnState: func(s client.ConnState) {
+				select { // never block the client: a dropped state is followed by the next
+				case conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}:
+				default:
+				}
+			},
+		})
+		if err != nil {
+			return c.fail(unreachable(fmt.Errorf("reach the agent at %s: %w", *url, err)))
+		}
+		name := "remote agent"
+		if d := cl.Discovery(); d.Card != nil && d.Card.Name != "" {
+			name = d.Card.Name
+		}
+		opts.Target = fmt.Sprintf("%s · %s · A2A v%s", name, cl.Endpoint(), cl.Version())
+		opts.Conn = conn
+		svc, closeFn = cl, cl.Close
+	} else {
+		if *protocol != "" {
+			return c.fail(usageErr("--protocol only applies to a remote agent (--url)"))
+		}
+		path, _, err := c.dbPath(sf.db)
+		if err != nil {
+			return c.fail(unreachable(err))
+		}
+		svc, closeFn, err = c.openService(ctx, &sf)
+		if err != nil {
+			return c.fail(err)
+		}
+		agent := sf.agent
+		if agent == "" {
+			agent = "demo"
+		}
+		opts.Target = "local · " + agent + " agent · " + path
+	}
+	runErr := ui.Run(ctx, svc, opts)
+	closeErr := closeFn()
 	if runErr != nil {
-		fmt.Fprintf(stderr, "a2atop: %v\n", runErr)
-		return 1
+		return c.fail(runErr)
 	}
 	if closeErr != nil {
-		fmt.Fprintf(stderr, "a2atop: close: %v\n", closeErr)
-		return 1
+		fmt.Fprintf(stderr, "a2atop: closing: %s\n", oneLine(closeErr.Error()))
+		return exitTaskFailed
 	}
-	return 0
+	return exitOK
 }
 
-func dashboardAgent(name string) (engine.Executor, error) {
-	switch name {
-	case "demo":
-		return agents.NewDemo(), nil
-	case "exec":
-		dir, err := os.Getwd()
-		if err != nil {
+// parseInterspersed parses flags that may come after the URL argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		return agents.NewExec(dir, agents.ExecOptions{})
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
 	}
-	return nil, fmt.Errorf("unknown agent %q: want demo or exec", name)
 }
