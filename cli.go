@@ -169,6 +169,9 @@ type serviceFlags struct {
 	db      string
 	agent   string
 	workdir string
+	// readOnly is set by commands that only read (get, list): the local
+	// store is then read without starting the engine, so no task is resumed.
+	readOnly bool
 }
 
 func (f *serviceFlags) register(fs *flag.FlagSet) {
@@ -249,6 +252,13 @@ func (c *cli) openService(ctx context.Context, f *serviceFlags) (a2a.Service, fu
 			return nil, nil, unreachable(err)
 		}
 		store = ls
+	}
+	if f.readOnly {
+		var card a2a.AgentCard
+		if d, ok := exec.(engine.Describer); ok {
+			card = d.Card()
+		}
+		return &storeReader{store: store, card: card}, store.Close, nil
 	}
 	eng, err := engine.New(store, exec, engine.Options{})
 	if err != nil {
@@ -433,7 +443,7 @@ func (c *cli) follow(ctx context.Context, s a2a.Stream, out printer) (int, error
 
 func (c *cli) get(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("get")
-	var sf serviceFlags
+	sf := serviceFlags{readOnly: true}
 	sf.register(fs)
 	jsonOut := fs.Bool("json", false, "print the task as A2A v1.0 JSON")
 	id, handled, err := c.oneID(fs, args)
@@ -469,7 +479,7 @@ func (c *cli) oneID(fs *flag.FlagSet, args []string) (string, bool, error) {
 
 func (c *cli) list(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("list")
-	var sf serviceFlags
+	sf := serviceFlags{readOnly: true}
 	sf.register(fs)
 	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line")
 	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
@@ -586,8 +596,10 @@ const helpFooter = `Exit status:
        a2atop, not an a2atop file, unreadable)
   130  interrupted (Ctrl-C) while waiting: a2atop stops waiting but does not
        cancel the task. The local engine runs tasks only while an a2atop
-       process has the store open; an interrupted task resumes (or is marked
-       interrupted) the next time the store is opened.
+       process has the store open: a task left running resumes (or, with
+       its attempts used up, fails as interrupted) the next time send,
+       cancel, subscribe or the dashboard opens the store; get and list only
+       read it.
 `
 
 func (c *cli) printHelp(w io.Writer) {

@@ -325,7 +325,7 @@ func TestBadInput(t *testing.T) {
 func TestHelpAndVersion(t *testing.T) {
 	db := tempDB(t)
 	r := mustRun(t, db, exitOK, "help")
-	for _, want := range []string{"send [flags] TEXT", "Exit status:", "130", "does not\n       cancel the task"} {
+	for _, want := range []string{"send [flags] TEXT", "Exit status:", "130", "does not\n       cancel the task", "get and list only\n       read it"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("help lacks %q:\n%s", want, r.stdout)
 		}
@@ -427,5 +427,32 @@ func TestClean(t *testing.T) {
 	}
 	if got := clean("a\x00b\x7fc\xffd", 100); got != "abc\uFFFDd" {
 		t.Fatalf("clean = %q", got)
+	}
+}
+
+func TestReadingCommandsLeaveTasksAlone(t *testing.T) {
+	db := tempDB(t)
+	task := decodeTask(t, mustRun(t, db, exitOK, "send", "--no-wait", "--json", "slow", "100").stdout)
+	// Each engine start would resume the task and count an interrupted
+	// attempt; get and list must not start one.
+	for i := 0; i < 4; i++ {
+		mustRun(t, db, exitOK, "list")
+		mustRun(t, db, exitOK, "get", task.ID)
+	}
+	got := decodeTask(t, mustRun(t, db, exitOK, "get", "--json", task.ID).stdout)
+	if got.Status.State.Terminal() {
+		t.Fatalf("reading the store ended the task: %s %q", got.Status.State, got.Status.Message.Text())
+	}
+	s, err := localstore.Open(db, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec, err := s.Get(context.Background(), task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Attempts > 1 {
+		t.Fatalf("reading the store used attempts: %d", rec.Attempts)
 	}
 }
