@@ -266,9 +266,9 @@ func (p *humanPrinter) event(ev a2a.StreamEvent) error {
 		if name == "" {
 			name = e.Artifact.ID
 		}
-		kind := "artifact"
+		kind := "new"
 		if e.Append {
-			kind = "chunk"
+			kind = "+chunk"
 		}
 		if e.LastChunk {
 			kind += " (last)"

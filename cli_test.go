@@ -195,7 +195,7 @@ func TestSubscribeFollowsToTheEnd(t *testing.T) {
 func TestSendStream(t *testing.T) {
 	db := tempDB(t)
 	r := mustRun(t, db, exitOK, "send", "--stream", "slow", "2")
-	for _, want := range []string{"step 1/2", "step 2/2", "chunk (last)", "status    completed", "state     completed"} {
+	for _, want := range []string{"step 1/2", "step 2/2", "+chunk (last)", "status    completed", "state     completed"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -454,5 +454,26 @@ func TestReadingCommandsLeaveTasksAlone(t *testing.T) {
 	}
 	if rec.Attempts > 1 {
 		t.Fatalf("reading the store used attempts: %d", rec.Attempts)
+	}
+}
+
+func TestExecAgentFromTheCLI(t *testing.T) {
+	db := tempDB(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "here.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, db, exitOK, "send", "--agent", "exec", "--workdir", dir, "ls; echo done")
+	if !strings.Contains(r.stdout, "here.txt\n    done") || !strings.Contains(r.stdout, "status    exit status 0") {
+		t.Fatalf("exec ls:\n%s", r.stdout)
+	}
+	r = mustRun(t, db, exitTaskFailed, "send", "--agent", "exec", "--workdir", dir, "echo 'no such file' >&2; exit 2")
+	if !strings.Contains(r.stdout, "exit status 2: no such file") {
+		t.Fatalf("exec exit 2:\n%s", r.stdout)
+	}
+	// exec is opt-in: the default agent treats the same text as demo input.
+	r = mustRun(t, db, exitOK, "send", "ls")
+	if !strings.Contains(r.stdout, "demo agent") {
+		t.Fatalf("default agent ran a command:\n%s", r.stdout)
 	}
 }
