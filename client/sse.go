@@ -12,9 +12,10 @@ import (
 
 // sseEvent is one framed server-sent event.
 type sseEvent struct {
-	ID    string
-	Event string // "" means "message"
-	Data  []byte // data lines joined by '\n'; valid until the next read
+	// IsError: the event's type is "error" (the JS SDK's error events).
+	// Event ids are not kept: A2A streams cannot resume from them.
+	IsError bool
+	Data    []byte // data lines joined by '\n'; valid until the next read
 }
 
 // eventReader frames an SSE body with r3labs/sse's EventStreamReader (its
@@ -88,9 +89,7 @@ func (r *eventReader) parse(raw []byte) (ev sseEvent, ok bool) {
 			r.buf = append(r.buf, value...)
 			lines++
 		case "event":
-			ev.Event = string(value)
-		case "id":
-			ev.ID = string(value)
+			ev.IsError = string(value) == "error"
 		}
 	}
 	if lines == 0 {

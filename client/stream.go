@@ -161,7 +161,7 @@ func (s *taskStream) decode(raw sseEvent) (a2a.Event, error) {
 		if errors.As(err, &perr) {
 			return nil, perr
 		}
-		if raw.Event == "error" {
+		if raw.IsError {
 			return nil, fmt.Errorf("stream from %s: server error event: %s", s.c.tr.endpoint, oneLine(string(raw.Data), 200))
 		}
 		return nil, fmt.Errorf("stream from %s: bad event: %w", s.c.tr.endpoint, err)

@@ -23,7 +23,7 @@
 //	forever      a working "tick i" every Options.Step until canceled
 //	data         three artifacts: JSON data, file bytes, file URL
 //	big <bytes>  one text artifact of that many bytes (large SSE events)
-//	burst <n>    n working status updates as fast as possible, then
+//	burst <n>    n working status updates (no message) as fast as possible, then
 //	             completed (for throughput benchmarks)
 //	anything else a bare Message listing the commands (no task)
 package testpeer
@@ -331,7 +331,10 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 		case "burst":
 			n := atoi(arg, 1000)
 			for i := 1; i <= n; i++ {
-				if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, "burst "+strconv.Itoa(i))), nil) {
+				// No status message: a2a-go moves each one into the history,
+				// and the server's per-event copy of a growing task would be
+				// all a benchmark measured.
+				if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, nil), nil) {
 					return
 				}
 			}
