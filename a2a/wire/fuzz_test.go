@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -199,11 +200,13 @@ func FuzzApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v10 bool, data []byte) {
 		c := codecFor(v10)
 		var task *a2a.Task
+		var events []a2a.Event
 		for _, line := range bytes.Split(data, []byte("\n")) {
 			ev, err := c.DecodeEvent(line)
 			if err != nil {
 				continue
 			}
+			events = append(events, ev)
 			var before []byte
 			if task != nil {
 				if before, err = c.EncodeTask(task); err != nil {
@@ -222,8 +225,11 @@ func FuzzApply(f *testing.F) {
 			}
 			task = next
 		}
-		if _, err := a2a.Fold(nil); err != nil {
-			t.Fatal(err)
+		// Fold stops at the first refused event; it must agree with the
+		// loop above up to there.
+		folded, err := a2a.Fold(nil, events...)
+		if err == nil && !reflect.DeepEqual(folded, task) {
+			t.Fatalf("Fold and Apply disagree:\n%s\n%s", dump(folded), dump(task))
 		}
 	})
 }
