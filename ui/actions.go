@@ -231,10 +231,11 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 			}
 			return m.setFlash("cancel "+shortID(msg.id)+": "+msg.err.Error(), true)
 		}
+		var cmd tea.Cmd
 		if msg.task != nil {
-			m.applySnapshot(msg.task)
+			cmd = m.applySnapshot(msg.task)
 		}
-		return m.setFlash("canceled task "+shortID(msg.id), false)
+		return tea.Batch(cmd, m.setFlash("canceled task "+shortID(msg.id), false))
 	case savedMsg:
 		return m.onSaved(msg)
 	case detailFetchMsg:
@@ -294,11 +295,15 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 }
 
 // applySnapshot folds a task snapshot returned by a call into its row.
-func (m *Model) applySnapshot(t *a2a.Task) {
+func (m *Model) applySnapshot(t *a2a.Task) tea.Cmd {
 	prevID, prevScreen := m.selectedID, m.cursor-m.offset
 	r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
 	m.rows.merge(map[*row]struct{}{r: {}})
 	m.reselect(prevID, prevScreen)
+	if m.selectedID != prevID {
+		return m.selectionChanged()
+	}
+	return nil
 }
 
 func (m *Model) onSent(msg sentMsg) tea.Cmd {
@@ -316,9 +321,9 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 		return nil
 	}
 	t := msg.res.Task
-	m.applySnapshot(t)
+	snapCmd := m.applySnapshot(t)
 	if msg.answer {
-		return m.setFlash("answer sent to "+shortID(t.ID), false)
+		return tea.Batch(snapCmd, m.setFlash("answer sent to "+shortID(t.ID), false))
 	}
 	// Select the new task: clear a filter that would hide it.
 	if m.rows.indexOf(t.ID) < 0 && (m.rows.text != "" || m.rows.state != filterAll) {
@@ -329,7 +334,7 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 	if i := m.rows.indexOf(t.ID); i >= 0 {
 		m.cursor = i
 	}
-	return tea.Batch(m.afterCursorMove(), m.setFlash("created task "+shortID(t.ID), false))
+	return tea.Batch(snapCmd, m.afterCursorMove(), m.setFlash("created task "+shortID(t.ID), false))
 }
 
 // shortID is the 8 characters a row shows of a task id. For UUIDs it is

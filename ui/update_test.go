@@ -717,3 +717,17 @@ func TestParseMetadataAndProgress(t *testing.T) {
 		}
 	}
 }
+
+// The reply to a send can arrive before the Watch event of the new task:
+// the detail pane must still follow the new selection.
+func TestFirstTaskFromReplySelectsAndLoadsDetail(t *testing.T) {
+	f := newFakeService()
+	m := newTestModel(t, f, 120, 40)
+	drain(t, m, m.Init(), fireDetail)
+	press(t, m, "n")
+	typeText(t, m, "echo hi")
+	press(t, m, "enter")
+	if m.selectedID != "new-task-01" || m.detail.taskID != "new-task-01" || m.detail.task == nil {
+		t.Fatalf("selected %q detail %q task %v", m.selectedID, m.detail.taskID, m.detail.task)
+	}
+}
