@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
@@ -476,4 +477,27 @@ func TestExecAgentFromTheCLI(t *testing.T) {
 	if !strings.Contains(r.stdout, "demo agent") {
 		t.Fatalf("default agent ran a command:\n%s", r.stdout)
 	}
+}
+
+func FuzzClean(f *testing.F) {
+	for _, s := range []string{"plain", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07", "a\u009bb", "\xff\xfe", "tab\there\nnext\r"} {
+		f.Add(s, 20)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		if max < 1 || max > 1<<16 {
+			return
+		}
+		got := clean(s, max)
+		for _, r := range got {
+			if r == 0x1b || r == 0x7f || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x80 && r < 0xa0) {
+				t.Fatalf("clean(%q) kept control %U: %q", s, r, got)
+			}
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("clean(%q) is not valid UTF-8", s)
+		}
+		if len(got) > max+64 {
+			t.Fatalf("clean(%q, %d) is %d bytes", s, max, len(got))
+		}
+	})
 }

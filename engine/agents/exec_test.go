@@ -213,3 +213,20 @@ func assertGone(t *testing.T, pid int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestExecBackgroundProcessDoesNotHoldTheTask(t *testing.T) {
+	e := newTestExec(t, ExecOptions{})
+	rec := &recorder{}
+	// The shell exits at once, but its background child keeps the output
+	// pipe open: the task still ends, and the child is stopped with it.
+	if err := e.Execute(context.Background(), request("sleep 30 & echo $! > bg.pid; echo started", 1), rec); err != nil {
+		t.Fatal(err)
+	}
+	if state, reason := rec.outcome(); state != "completed" || !strings.Contains(reason, "exit status 0") {
+		t.Fatalf("outcome = %s %q", state, reason)
+	}
+	if !strings.Contains(rec.artifactText(outputArtifactID), "started") {
+		t.Fatalf("output %q", rec.artifactText(outputArtifactID))
+	}
+	assertGone(t, waitPIDs(t, e.Dir(), "bg.pid")[0])
+}
