@@ -51,7 +51,11 @@ func (b *broadcaster[T]) end() uint64 {
 	return b.next
 }
 
-// read appends the items from pos on to dst. When there are none it returns
+// readBatch caps one read, so that a reader far behind catches up in
+// bounded steps instead of copying the whole ring at once.
+const readBatch = 256
+
+// read appends up to readBatch items from pos on to dst. When there are none it returns
 // a channel that is closed by the next publish. lagged reports that items
 // at pos were already overwritten.
 func (b *broadcaster[T]) read(pos uint64, dst []T) (out []T, next uint64, wait <-chan struct{}, lagged bool) {
@@ -66,8 +70,9 @@ func (b *broadcaster[T]) read(pos uint64, dst []T) (out []T, next uint64, wait <
 		}
 		return dst, pos, b.notify, false
 	}
-	for i := pos; i < b.next; i++ {
+	end := min(b.next, pos+readBatch)
+	for i := pos; i < end; i++ {
 		dst = append(dst, b.buf[i%uint64(b.capacity)])
 	}
-	return dst, b.next, nil, false
+	return dst, end, nil, false
 }

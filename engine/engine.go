@@ -51,12 +51,14 @@ type Options struct {
 	// Card describes the agent; if its Name is empty, the executor's card
 	// when it implements Describer, else a generic card.
 	Card a2a.AgentCard
-	// StreamBuffer is how many recent events a task keeps for its readers;
-	// a Stream or Subscribe reader that falls further behind ends with
-	// a2a.ErrLagged (default 1024).
+	// StreamBuffer is how many recent events a running task keeps in memory
+	// for its Stream and Subscribe readers (default 1024). A reader that
+	// falls further behind catches up from the store's copy of the task's
+	// log: the engine never waits for a reader, and a reader loses nothing
+	// (it ends with a2a.ErrLagged only if that store read fails).
 	StreamBuffer int
-	// WatchBuffer is the same for Watch readers, which instead catch up
-	// from the store's log without losing events (default 4096).
+	// WatchBuffer is the same for Watch readers, which catch up from the
+	// store's global log (default 4096).
 	WatchBuffer int
 }
 

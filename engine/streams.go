@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -26,7 +27,7 @@ type taskStream struct {
 	stopAfter  func() bool
 
 	pos  uint64
-	out  []a2a.StreamEvent
+	out  eventQueue
 	buf  []taskItem
 	err  error // set when the stream ends; returned after out drains
 	done bool
@@ -37,6 +38,9 @@ type taskStream struct {
 	// finalSnap is set when the snapshot was already terminal or
 	// interrupted: nothing follows it.
 	finalSnap *a2a.Task
+	// seq is the sequence number of the last event taken from the task:
+	// after catching up from the store, live items up to it are skipped.
+	seq uint64
 }
 
 // closedErr is why a closed stream ended: its context, if that closed it.
@@ -58,7 +62,8 @@ func isFinal(t *a2a.Task) bool {
 func (e *Engine) newTaskStream(ctx context.Context, en *taskEntry, snapshot *a2a.Task, hold bool) *taskStream {
 	s := &taskStream{e: e, en: en, ctx: ctx, closeCh: make(chan struct{}), hold: hold}
 	if snapshot != nil {
-		s.out = append(s.out, a2a.StreamEvent{Event: snapshot, Seq: en.rec.LastSeq, Time: en.rec.Updated})
+		s.out.push(a2a.StreamEvent{Event: snapshot, Seq: en.rec.LastSeq, Time: en.rec.Updated})
+		s.seq = en.rec.LastSeq
 		if isFinal(snapshot) {
 			s.finalSnap = snapshot
 			s.done = true
@@ -73,6 +78,9 @@ func (e *Engine) newTaskStream(ctx context.Context, en *taskEntry, snapshot *a2a
 	e.ref(en)
 	s.registered = true
 	s.pos = en.bc.end()
+	if en.rec != nil { // nil for a task being created
+		s.seq = en.rec.LastSeq
+	}
 	s.stopAfter = context.AfterFunc(ctx, func() { s.Close() })
 	return s
 }
@@ -128,9 +136,7 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 			return a2a.StreamEvent{}, closedErr(s.ctx)
 		default:
 		}
-		if len(s.out) > 0 {
-			ev := s.out[0]
-			s.out = s.out[1:]
+		if ev, ok := s.out.pop(); ok {
 			return ev, nil
 		}
 		if s.done {
@@ -142,7 +148,9 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 		}
 		items, wait, lagged := s.next()
 		if lagged {
-			s.end(a2a.ErrLagged)
+			if err := s.catchUp(); err != nil {
+				s.end(fmt.Errorf("%w: %w", a2a.ErrLagged, err))
+			}
 			continue
 		}
 		if len(items) == 0 {
@@ -150,11 +158,58 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 			continue
 		}
 		for _, it := range items {
+			if it.ev.Seq <= s.seq {
+				continue // already taken from the store
+			}
+			s.seq = it.ev.Seq
 			if s.accept(it) {
 				break
 			}
 		}
 	}
+}
+
+// catchUp serves a reader that fell behind the task's ring from the
+// store's copy of the task's log, then rejoins the ring where the store
+// copy ends. The publisher never waits for a reader; a reader only ends
+// with a2a.ErrLagged if the store cannot give it the events it missed.
+func (s *taskStream) catchUp() error {
+	s.en.mu.Lock()
+	last := s.en.rec.LastSeq
+	s.pos = s.en.bc.end() // everything up to last is committed; the ring continues after it
+	s.en.mu.Unlock()
+	evs, err := s.e.store.Events(s.ctx, s.en.id, s.seq)
+	if err != nil {
+		return err
+	}
+	if s.hold { // the start is long past: show what was held back
+		s.hold = false
+		s.out.push(s.held...)
+		s.held = nil
+	}
+	for _, ev := range evs {
+		if ev.Seq > last {
+			break
+		}
+		s.seq = ev.Seq
+		it := taskItem{ev: a2a.StreamEvent{Event: ev.Event, Seq: ev.Seq, Time: ev.Time}, final: eventIsFinal(ev.Event)}
+		if s.accept(it) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// eventIsFinal reports whether a logged event left its task terminal or
+// waiting for its user.
+func eventIsFinal(ev a2a.Event) bool {
+	switch x := ev.(type) {
+	case *a2a.StatusUpdateEvent:
+		return x.Status.State.Terminal() || x.Status.State.Interrupted()
+	case *a2a.Task:
+		return x.Status.State.Terminal() || x.Status.State.Interrupted()
+	}
+	return false
 }
 
 func (s *taskStream) next() (items []taskItem, wait <-chan struct{}, lagged bool) {
@@ -180,14 +235,14 @@ func (s *taskStream) accept(it taskItem) bool {
 		}
 		s.hold = false
 		if it.reply != nil {
-			s.out = append(s.out, a2a.StreamEvent{Event: it.reply, Seq: it.ev.Seq, Time: it.ev.Time})
+			s.out.push(a2a.StreamEvent{Event: it.reply, Seq: it.ev.Seq, Time: it.ev.Time})
 			s.end(io.EOF)
 			return true
 		}
-		s.out = append(s.out, s.held...)
+		s.out.push(s.held...)
 		s.held = nil
 	}
-	s.out = append(s.out, it.ev)
+	s.out.push(it.ev)
 	if it.final {
 		s.end(io.EOF)
 		return true
@@ -248,7 +303,7 @@ type watchStream struct {
 	scan uint64
 	live bool
 	pos  uint64
-	out  []a2a.StreamEvent
+	out  eventQueue
 	buf  []LoggedEvent
 }
 
@@ -266,9 +321,7 @@ func (s *watchStream) Recv() (a2a.StreamEvent, error) {
 			return a2a.StreamEvent{}, closedErr(s.ctx)
 		default:
 		}
-		if len(s.out) > 0 {
-			ev := s.out[0]
-			s.out = s.out[1:]
+		if ev, ok := s.out.pop(); ok {
 			return ev, nil
 		}
 		if err := s.ctx.Err(); err != nil {
@@ -298,7 +351,7 @@ func (s *watchStream) Recv() (a2a.StreamEvent, error) {
 		for _, ev := range s.buf {
 			if ev.Cursor > s.scan {
 				s.scan = ev.Cursor
-				s.out = append(s.out, watchEvent(ev))
+				s.out.push(watchEvent(ev))
 			}
 		}
 	}
@@ -318,13 +371,13 @@ func (s *watchStream) replay() error {
 			exhausted = true
 			break
 		}
-		s.out = append(s.out, watchEvent(ev))
+		s.out.push(watchEvent(ev))
 		s.scan = ev.Cursor
 	}
 	if exhausted && s.scan < released {
 		s.scan = released // the rest up to released are gaps of failed commits
 	}
-	if len(s.out) == 0 {
+	if s.out.len() == 0 {
 		if pos, ok := s.e.seq.goLive(s.scan); ok {
 			s.live, s.pos = true, pos
 		}
@@ -335,3 +388,29 @@ func (s *watchStream) replay() error {
 func watchEvent(ev LoggedEvent) a2a.StreamEvent {
 	return a2a.StreamEvent{Event: ev.Event, Cursor: strconv.FormatUint(ev.Cursor, 10), Seq: ev.Seq, Time: ev.Time}
 }
+
+// eventQueue is a reader's pending events; its storage is reused once
+// drained, so a long stream does not allocate per event.
+type eventQueue struct {
+	buf  []a2a.StreamEvent
+	head int
+}
+
+func (q *eventQueue) push(evs ...a2a.StreamEvent) {
+	if q.head == len(q.buf) {
+		q.buf, q.head = q.buf[:0], 0
+	}
+	q.buf = append(q.buf, evs...)
+}
+
+func (q *eventQueue) pop() (a2a.StreamEvent, bool) {
+	if q.head == len(q.buf) {
+		return a2a.StreamEvent{}, false
+	}
+	ev := q.buf[q.head]
+	q.buf[q.head] = a2a.StreamEvent{}
+	q.head++
+	return ev, true
+}
+
+func (q *eventQueue) len() int { return len(q.buf) - q.head }

@@ -58,6 +58,14 @@ func nextKey(prefix string) string { return fmt.Sprintf("%s %d", prefix, seq.Add
 // --- the engine ---
 
 func engineBackend(b *testing.B, name string, store engine.Store, maxRunning int) *backend {
+	// StreamBuffer above the 10,000 updates of BenchmarkStream, so that no
+	// subscriber can lag on a machine busy with other work (the engine
+	// never waits for readers; the SDK makes its publisher wait instead).
+	// engine-mem-buf1024 shows the default.
+	return engineBackendBuf(b, name, store, maxRunning, 16384)
+}
+
+func engineBackendBuf(b *testing.B, name string, store engine.Store, maxRunning, streamBuffer int) *backend {
 	g := &gates{}
 	exec := engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
 		text := req.Message.Text()
@@ -75,11 +83,7 @@ func engineBackend(b *testing.B, name string, store engine.Store, maxRunning int
 		}
 		return pub.Complete(ctx, "")
 	})
-	// StreamBuffer above the 10,000 updates of BenchmarkStream: with the
-	// default (1024), 100 subscribers sharing 2 cores with the publisher
-	// fall behind and end with ErrLagged, by design (the engine never waits
-	// for readers; the SDK makes its publisher wait instead).
-	e, err := engine.New(store, exec, engine.Options{MaxRunning: maxRunning, StreamBuffer: 16384})
+	e, err := engine.New(store, exec, engine.Options{MaxRunning: maxRunning, StreamBuffer: streamBuffer})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -243,11 +247,16 @@ func sdkBackend() *backend {
 	}
 }
 
-func backends(b *testing.B, withBolt bool) []func() *backend {
+func backends(b *testing.B, withBolt, withStreamVariants bool) []func() *backend {
 	out := []func() *backend{
 		func() *backend { return engineBackend(b, "engine-mem", engine.NewMemoryStore(), 64) },
 		func() *backend { return engineBackend(b, "engine-mem-max4", engine.NewMemoryStore(), 4) },
 		sdkBackend,
+	}
+	if withStreamVariants {
+		out = append(out, func() *backend {
+			return engineBackendBuf(b, "engine-mem-buf1024", engine.NewMemoryStore(), 64, 1024)
+		})
 	}
 	if withBolt {
 		out = append(out, func() *backend {
@@ -266,7 +275,7 @@ func backends(b *testing.B, withBolt bool) []func() *backend {
 // to compare.
 func BenchmarkSend(b *testing.B) {
 	for _, senders := range []int{1, 64} {
-		for _, mk := range backends(b, true) {
+		for _, mk := range backends(b, true, false) {
 			be := mk()
 			b.Run(fmt.Sprintf("senders=%d/%s", senders, be.name), func(b *testing.B) {
 				ctx := context.Background()
@@ -303,7 +312,7 @@ func BenchmarkSend(b *testing.B) {
 // 1 or 100 subscribers; events/s counts deliveries (updates x subscribers).
 func BenchmarkStream(b *testing.B) {
 	for _, subs := range []int{1, 100} {
-		for _, mk := range backends(b, true) {
+		for _, mk := range backends(b, true, true) {
 			be := mk()
 			if be.name == "engine-mem-max4" {
 				be.close()
