@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/internal/testpeer"
 )
 
 // The end-to-end tests run the real a2atop binary in a real terminal
@@ -283,4 +288,76 @@ func storeStates(t *testing.T, out []byte) map[string]string {
 		}
 	}
 	return states
+}
+
+// TestEndToEndRemote does the same against a real a2a-go v2.4.0 server
+// (internal/testpeer) in remote mode, then checks the tasks on the server.
+func TestEndToEndRemote(t *testing.T) {
+	needTmux(t)
+	bin := a2atopBinary(t)
+	peer := testpeer.Start(t, testpeer.Options{Name: "go-peer", Step: 150 * time.Millisecond})
+	data := t.TempDir()
+	tm := startTmux(t, []string{"NO_COLOR=1", "XDG_DATA_HOME=" + data}, bin, peer.URL())
+	captures := map[string]string{}
+	tm.waitFor("go-peer", "A2A v")
+
+	tm.newTask("echo hi")
+	tm.waitFor("✓ 1 done")
+	tm.newTask("slow 5")
+	tm.newTask("ask")
+	tm.waitFor(testpeer.Question, "waiting on you")
+	tm.newTask("forever")
+	captures["list"] = tm.waitFor("tick", "✓ 2 done")
+
+	tm.keys("a")
+	tm.waitFor("Answer task")
+	tm.text("2026-12-01")
+	tm.keys("Enter")
+	tm.waitFor("✓ 3 done")
+
+	tm.keys("/")
+	tm.text("tick")
+	tm.keys("Enter")
+	tm.waitFor("filter /tick")
+	tm.keys("x")
+	tm.waitFor("? y/n")
+	tm.keys("y")
+	tm.waitFor("⊘ 1 canceled")
+	tm.escape("· /tick")
+	tm.keys("i")
+	captures["agent"] = tm.waitFor("Skills", "streaming")
+	tm.escape("Skills (")
+	tm.keys("q")
+	tm.waitFor("A2ATOP-EXITED-0")
+
+	if dir := os.Getenv("A2ATOP_E2E_CAPTURES"); dir != "" {
+		for name, s := range captures {
+			os.WriteFile(filepath.Join(dir, "remote-"+name+".txt"), []byte(s), 0o644)
+		}
+	}
+
+	// The server's own view of the tasks.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := client.New(ctx, peer.URL(), client.Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	page, err := cl.List(ctx, a2a.ListRequest{PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]a2a.TaskState{}
+	for _, tk := range page.Tasks {
+		if len(tk.History) > 0 {
+			got[tk.History[0].Text()] = tk.Status.State
+		}
+	}
+	want := map[string]a2a.TaskState{"echo hi": a2a.StateCompleted, "slow 5": a2a.StateCompleted, "ask": a2a.StateCompleted, "forever": a2a.StateCanceled}
+	for text, st := range want {
+		if got[text] != st {
+			t.Errorf("task %q is %q on the server, want %q (all: %v)", text, got[text], st, got)
+		}
+	}
 }
