@@ -27,7 +27,29 @@ type eventReader struct {
 }
 
 func newEventReader(body io.Reader, max int) *eventReader {
-	return &eventReader{r: sse.NewEventStreamReader(body, max), max: max}
+	return &eventReader{r: sse.NewEventStreamReader(&untilNewline{r: body}, max), max: max}
+}
+
+// untilNewline hands the SSE scanner bigger reads. The scanner searches its
+// whole buffer for a blank line after every Read, so a multi-MiB event read
+// in network-sized pieces costs time quadratic in its size. An event can
+// only end at a newline, so reading on until one arrives (or the scanner's
+// space is full) loses no latency and makes that search rare.
+type untilNewline struct{ r io.Reader }
+
+func (u *untilNewline) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := u.r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if bytes.IndexByte(p[n-m:n], '\n') >= 0 || bytes.IndexByte(p[n-m:n], '\r') >= 0 {
+			return n, nil
+		}
+	}
+	return n, nil
 }
 
 // errEventTooLarge reports an event beyond the reader's cap: a broken or

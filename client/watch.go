@@ -34,7 +34,7 @@ func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		out:    make(chan a2a.StreamEvent, 256),
-		last:   make(map[string]string),
+		last:   make(map[string]statusKey),
 		subs:   make(map[string]bool),
 		replay: cursor != "",
 	}
@@ -51,7 +51,7 @@ func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 			return nil, err
 		}
 		for _, jt := range old {
-			w.last[jt.Task.ID] = taskKey(jt.Task.Status.State, jt.Task.Status.Timestamp)
+			w.last[jt.Task.ID] = keyOf(jt.Task.Status)
 			w.first = append(w.first, a2a.StreamEvent{Event: jt.Task, Cursor: strconv.FormatUint(jt.Seq, 10), Time: eventTime(jt.Task)})
 		}
 	}
@@ -76,12 +76,12 @@ type watchStream struct {
 
 	mu      sync.Mutex
 	seq     uint64
-	last    map[string]string // task id → state|timestamp last passed on
-	subs    map[string]bool   // tasks with a live stream
-	since   time.Time         // newest status time seen (v1.0 list filter)
-	replay  bool              // emit known tasks on the first poll
-	started bool              // Watch has returned; events go to out
-	first   []a2a.StreamEvent // first poll's events, queued before out
+	last    map[string]statusKey // task id → status last passed on
+	subs    map[string]bool      // tasks with a live stream
+	since   time.Time            // newest status time seen (v1.0 list filter)
+	replay  bool                 // emit known tasks on the first poll
+	started bool                 // Watch has returned; events go to out
+	first   []a2a.StreamEvent    // first poll's events, queued before out
 }
 
 func (w *watchStream) Recv() (a2a.StreamEvent, error) {
@@ -142,7 +142,7 @@ func (w *watchStream) fetch() ([]*a2a.Task, error) {
 			w.mu.Lock()
 			key := w.last[id]
 			w.mu.Unlock()
-			if key != "" && a2a.TaskState(key[:indexByte(key, '|')]).Terminal() {
+			if key.state.Terminal() {
 				continue // nothing can change any more
 			}
 			t, err := w.c.getTask(w.ctx, id)
@@ -179,27 +179,38 @@ func (w *watchStream) fetch() ([]*a2a.Task, error) {
 	return out, nil
 }
 
-func indexByte(s string, b byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return i
-		}
-	}
-	return len(s)
+// statusKey is what dedupe compares: a status's state and time.
+type statusKey struct {
+	state a2a.TaskState
+	at    time.Time
 }
 
-func taskKey(state a2a.TaskState, ts time.Time) string {
-	return string(state) + "|" + strconv.FormatInt(ts.UnixNano(), 10)
+func keyOf(st a2a.TaskStatus) statusKey { return statusKey{st.State, st.Timestamp} }
+
+// isNews reports whether status next tells more than last: a later time,
+// or a new state at the same (or an unknown) time. A poll fetched before a
+// live event arrived is stale, and a terminal state is final.
+func isNews(last, next statusKey, known bool) bool {
+	switch {
+	case !known:
+		return true
+	case last.state.Terminal():
+		return false
+	case !next.at.IsZero() && !last.at.IsZero():
+		return next.at.After(last.at) || (next.at.Equal(last.at) && next.state != last.state)
+	default:
+		return next.state != last.state
+	}
 }
 
 // offer passes a task snapshot on unless it says nothing new.
 func (w *watchStream) offer(t *a2a.Task, fromPoll bool) {
-	key := taskKey(t.Status.State, t.Status.Timestamp)
+	key := keyOf(t.Status)
 	w.mu.Lock()
 	if t.Status.Timestamp.After(w.since) {
 		w.since = t.Status.Timestamp
 	}
-	if w.last[t.ID] == key {
+	if last, known := w.last[t.ID]; !isNews(last, key, known) {
 		w.mu.Unlock()
 		return
 	}
@@ -291,10 +302,13 @@ func (w *watchStream) follow(id string) {
 			case *a2a.Task:
 				w.offer(e, false)
 			case *a2a.StatusUpdateEvent:
-				key := taskKey(e.Status.State, e.Status.Timestamp)
+				key := keyOf(e.Status)
 				w.mu.Lock()
-				dup := w.last[id] == key
-				w.last[id] = key
+				last, known := w.last[id]
+				dup := !isNews(last, key, known)
+				if !dup {
+					w.last[id] = key
+				}
 				if e.Status.Timestamp.After(w.since) {
 					w.since = e.Status.Timestamp
 				}
