@@ -359,7 +359,7 @@ func (c *cli) send(ctx context.Context, args []string) (int, error) {
 			if err != nil {
 				return 0, waitErr(ctx, err)
 			}
-			return c.follow(ctx, s, out)
+			return c.follow(ctx, svc, s, out)
 		}
 		res, err := svc.Send(ctx, req)
 		if err != nil {
@@ -406,16 +406,31 @@ func (c *cli) messageText(args []string) (string, error) {
 	return text, nil
 }
 
+// maxResyncs bounds how often follow re-subscribes after falling behind.
+const maxResyncs = 5
+
 // follow prints a stream's events until it ends and returns the exit status
-// of the task they add up to.
-func (c *cli) follow(ctx context.Context, s a2a.Stream, out printer) (int, error) {
-	defer s.Close()
+// of the task they add up to. A reader that falls behind (a slow pipe) is
+// told so by the stream; follow then subscribes again, which starts with
+// the task's current snapshot, so nothing printed at the end is stale.
+func (c *cli) follow(ctx context.Context, svc a2a.Service, s a2a.Stream, out printer) (int, error) {
+	defer func() { s.Close() }()
 	var task *a2a.Task
 	var reply *a2a.Message
+	resyncs := 0
 	for {
 		ev, err := s.Recv()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, a2a.ErrLagged) && task != nil && resyncs < maxResyncs {
+			resyncs++
+			s.Close()
+			fmt.Fprintf(c.stderr, "a2atop: fell behind the event stream; following task %s again from its current state\n", oneLine(clean(task.ID, 200)))
+			if s, err = svc.Subscribe(ctx, task.ID); err != nil {
+				return 0, waitErr(ctx, err)
+			}
+			continue
 		}
 		if err != nil {
 			return 0, waitErr(ctx, err)
@@ -559,7 +574,7 @@ func (c *cli) subscribe(ctx context.Context, args []string) (int, error) {
 		if err != nil {
 			return 0, waitErr(ctx, err)
 		}
-		return c.follow(ctx, s, out)
+		return c.follow(ctx, svc, s, out)
 	})
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
+	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/localstore"
 )
 
@@ -500,4 +502,54 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("clean(%q, %d) is %d bytes", s, max, len(got))
 		}
 	})
+}
+
+// laggingStream hands out its first event, then reports that the reader
+// fell behind, as a remote stream or a failing store catch-up does (the
+// local engine itself catches slow readers up from its store).
+type laggingStream struct {
+	a2a.Stream
+	n int
+}
+
+func (l *laggingStream) Recv() (a2a.StreamEvent, error) {
+	if l.n++; l.n > 1 {
+		return a2a.StreamEvent{}, a2a.ErrLagged
+	}
+	return l.Stream.Recv()
+}
+
+func TestFollowResyncsAfterFallingBehind(t *testing.T) {
+	exec := engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+		for i := 1; i <= 200; i++ {
+			if err := pub.Status(ctx, fmt.Sprintf("update %d", i)); err != nil {
+				return err
+			}
+		}
+		return pub.Complete(ctx, "all 200 published")
+	})
+	store := engine.NewMemoryStore()
+	eng, err := engine.New(store, exec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	defer eng.Close()
+	ctx := context.Background()
+	s, err := eng.Stream(ctx, &a2a.SendRequest{Message: a2a.Message{ID: "m1", Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("go")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code, err := c.follow(ctx, eng, &laggingStream{Stream: s}, c.printer(false))
+	if err != nil || code != exitOK {
+		t.Fatalf("follow: %d %v; stderr %q", code, err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "fell behind") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+	if !strings.Contains(out.String(), "state     completed\nstatus    all 200 published") {
+		t.Fatalf("final task not printed:\n%s", out.String())
+	}
 }
