@@ -218,6 +218,12 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	}
 	text := strings.ToLower(q.Text)
 	res := &engine.ListResult{TotalSize: -1}
+	scanned := 0
+	defer func() {
+		if scanned >= releaseAfter {
+			s.releasePages()
+		}
+	}()
 	err := s.view(func(tx *bolt.Tx) error {
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
@@ -236,7 +242,6 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 			k = lastWithPrefix(c, prefix)
 		}
 		var last []byte
-		scanned := 0
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 			when, id, err := splitIndexTail(k[len(prefix):])
 			if err != nil {

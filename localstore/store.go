@@ -89,6 +89,7 @@ func (s *Store) Close() error {
 // task and is in the log, and every log entry points at a stored event. It
 // reads the whole file: for tests and repair tools, not for every open.
 func (s *Store) Check() error {
+	defer s.releasePages()
 	return s.view(func(tx *bolt.Tx) error {
 		// a2atop's invariants first: they read every key and value in this
 		// goroutine, where guard turns a fault on a damaged page into an
@@ -108,6 +109,22 @@ func (s *Store) Check() error {
 		if len(errs) > 0 {
 			return fmt.Errorf("check %s: bbolt: %w", s.path, errors.Join(errs...))
 		}
+		return nil
+	})
+}
+
+// releaseAfter is how many index entries a scan reads before the store
+// drops its mapping of the file afterwards (see releasePages).
+const releaseAfter = 4096
+
+// releasePages drops the process's mapping of the whole file after a scan
+// (a List with a Text filter, Sweep, Check) touched many pages, so that the
+// resident set goes back to what is in use instead of keeping every page
+// the scan read. It runs inside a read transaction, which keeps bbolt from
+// remapping the file meanwhile.
+func (s *Store) releasePages() {
+	_ = s.view(func(tx *bolt.Tx) error {
+		dropMapping(s.db.Info().Data, int(tx.Size()))
 		return nil
 	})
 }

@@ -28,6 +28,11 @@ var terminalStates = []a2a.TaskState{a2a.StateCompleted, a2a.StateFailed, a2a.St
 // cursor stays, so cursors are never reused.
 func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, error) {
 	deleted := 0
+	defer func() {
+		if deleted >= releaseAfter/4 {
+			s.releasePages()
+		}
+	}()
 	if !olderThan.IsZero() {
 		for _, state := range terminalStates {
 			for {
