@@ -40,7 +40,9 @@ type memStore struct {
 }
 
 type memTask struct {
-	rec     Record
+	deleted bool // swept; its keys are stale
+	// rec is replaced, never modified, on commit: List hands it out as is.
+	rec     *Record
 	version uint64
 	events  []*LoggedEvent
 	msgIDs  []string
@@ -50,6 +52,8 @@ type memKey struct {
 	updated int64
 	id      string
 	version uint64
+	// task saves a map lookup per key when walking an index.
+	task *memTask
 }
 
 func (a memKey) less(b memKey) bool {
@@ -96,7 +100,8 @@ func (s *memStore) Commit(ctx context.Context, c *Commit) error {
 	} else {
 		s.unindex(mt)
 	}
-	mt.rec = *c.Record
+	rec := *c.Record
+	mt.rec = &rec
 	s.version++
 	mt.version = s.version
 	s.index(id, mt)
@@ -127,7 +132,7 @@ func (s *memStore) appendLog(ev *LoggedEvent) {
 }
 
 func (s *memStore) index(id string, mt *memTask) {
-	key := memKey{updated: mt.rec.Updated.UnixNano(), id: id, version: mt.version}
+	key := memKey{updated: mt.rec.Updated.UnixNano(), id: id, version: mt.version, task: mt}
 	state := mt.rec.Task.Status.State
 	s.all.add(key)
 	six := s.byState[state]
@@ -202,8 +207,7 @@ func (s *memStore) compact(ix *memIndex) {
 }
 
 func (s *memStore) liveKey(k memKey) bool {
-	mt := s.tasks[k.id]
-	return mt != nil && mt.version == k.version
+	return !k.task.deleted && k.task.version == k.version
 }
 
 func (s *memStore) Get(ctx context.Context, taskID string) (*Record, error) {
@@ -216,7 +220,7 @@ func (s *memStore) Get(ctx context.Context, taskID string) (*Record, error) {
 	if mt == nil {
 		return nil, a2a.NewError(a2a.ErrTaskNotFound, "task %q not found", taskID)
 	}
-	rec := mt.rec
+	rec := *mt.rec
 	return &rec, nil
 }
 
@@ -292,26 +296,25 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 		end = sort.Search(len(ix.keys), func(i int) bool { return !ix.keys[i].less(from) })
 	}
 	text := strings.ToLower(q.Text)
-	res := &ListResult{TotalSize: total}
+	res := &ListResult{TotalSize: total, Records: make([]*Record, 0, min(size, ix.live))}
 	var last memKey
 	for i := end - 1; i >= 0; i-- {
 		k := ix.keys[i]
 		if !s.liveKey(k) {
 			continue
 		}
-		mt := s.tasks[k.id]
+		mt := k.task
 		if !q.UpdatedAfter.IsZero() && !mt.rec.Updated.After(q.UpdatedAfter) {
 			break // keys are in update order: nothing older can match
 		}
-		if !matches(&mt.rec, q, text) {
+		if !matches(mt.rec, q, text) {
 			continue
 		}
 		if len(res.Records) == size {
 			res.NextPageToken = encodeMemToken(last)
 			break
 		}
-		rec := mt.rec
-		res.Records = append(res.Records, &rec)
+		res.Records = append(res.Records, mt.rec)
 		last = k
 	}
 	return res, nil
@@ -396,7 +399,7 @@ func (s *memStore) Unfinished(ctx context.Context) ([]*Record, error) {
 	}
 	out := make([]*Record, 0, len(s.unfinished))
 	for _, mt := range s.unfinished {
-		rec := mt.rec
+		rec := *mt.rec
 		out = append(out, &rec)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -426,11 +429,12 @@ func (s *memStore) Sweep(ctx context.Context, olderThan time.Time, keep int) (in
 		if !s.liveKey(k) {
 			continue
 		}
-		mt := s.tasks[k.id]
+		mt := k.task
 		if !mt.rec.Task.Status.State.Terminal() {
 			continue
 		}
 		s.unindex(mt)
+		mt.deleted = true
 		delete(s.tasks, k.id)
 		for _, m := range mt.msgIDs {
 			delete(s.messages, m)

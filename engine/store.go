@@ -12,8 +12,9 @@ import (
 // a time (but from many tasks at once: implementations should group
 // concurrent commits into one durable write).
 //
-// Tasks passed in and returned are immutable snapshots; implementations
-// must neither modify them nor rely on the caller not keeping them.
+// Tasks and records passed in and returned are immutable snapshots:
+// implementations must neither modify them nor rely on the caller not
+// keeping them, and callers must not modify what a store returns.
 type Store interface {
 	// Commit atomically stores a task's new snapshot, its bookkeeping, and
 	// the events that produced it, appending them to the task's log and to

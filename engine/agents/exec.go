@@ -24,7 +24,8 @@ type ExecOptions struct {
 	// Shell runs the command as `Shell -c TEXT` (default "sh").
 	Shell string
 	// Grace is how long a canceled command has between SIGTERM and SIGKILL
-	// (default 3 s).
+	// (default 1 s: shorter than the engine's default CancelGrace of 2 s, so
+	// that the kill happens before the engine gives up waiting on Close).
 	Grace time.Duration
 	// StatusEvery throttles status updates and artifact flushes (default 250 ms).
 	StatusEvery time.Duration
@@ -66,7 +67,7 @@ func NewExec(dir string, opts ExecOptions) (*Exec, error) {
 		opts.Shell = "sh"
 	}
 	if opts.Grace <= 0 {
-		opts.Grace = 3 * time.Second
+		opts.Grace = time.Second
 	}
 	if opts.StatusEvery <= 0 {
 		opts.StatusEvery = 250 * time.Millisecond
