@@ -386,3 +386,50 @@ func TestBlockingSendRespectsContext(t *testing.T) {
 		t.Errorf("the task should keep running: %+v", page.Tasks)
 	}
 }
+
+// An answer that arrives before the asking execution returned waits for it:
+// one execution per task at a time, and the old one cannot end the task.
+func TestAnswerBeforeAskerReturns(t *testing.T) {
+	g := newGate()
+	t.Cleanup(g.open)
+	var calls, concurrent, maxConcurrent atomic.Int32
+	e, _ := newEngine(t, engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+		calls.Add(1)
+		n := concurrent.Add(1)
+		defer concurrent.Add(-1)
+		if n > maxConcurrent.Load() {
+			maxConcurrent.Store(n)
+		}
+		if req.Message.Text() == "start" {
+			if err := pub.InputRequired(ctx, "?"); err != nil {
+				return err
+			}
+			<-g.ch // still busy after asking
+			return nil
+		}
+		return pub.Complete(ctx, "answered "+req.Message.Text())
+	}), engine.Options{})
+	task := sendNoWait(t, e, textMsg("start"))
+	waitState(t, e, task.ID, a2a.StateInputRequired)
+	answer := textMsg("now")
+	answer.TaskID = task.ID
+	done := make(chan *a2a.Task, 1)
+	go func() {
+		res, err := e.Send(context.Background(), &a2a.SendRequest{Message: answer})
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		done <- res.Task
+	}()
+	eventually(t, "the answer to be recorded", func() bool { return get(t, e, task.ID).Status.State != a2a.StateInputRequired })
+	g.open()
+	got := <-done
+	if got == nil || got.Status.State != a2a.StateCompleted || statusText(got) != "answered now" {
+		t.Fatalf("result = %+v", got)
+	}
+	if calls.Load() != 2 || maxConcurrent.Load() != 1 {
+		t.Errorf("calls %d, max concurrent %d; want 2 and 1", calls.Load(), maxConcurrent.Load())
+	}
+}

@@ -45,6 +45,9 @@ func (p *publisher) emit(ctx context.Context, build func(t *a2a.Task) (change, e
 		return err
 	}
 	en.sawExec = true
+	if en.rec.Task.Status.State.Interrupted() {
+		p.ex.interrupted = true
+	}
 	return nil
 }
 

@@ -29,6 +29,9 @@ type execution struct {
 	// chunkID is the artifact an id-less ArtifactChunk continues.
 	chunkID string
 	replyOK bool
+	// interrupted: this run asked its user a question; the answer starts a
+	// new run, so this one must not touch the task after Execute returns.
+	interrupted bool
 }
 
 // run executes a queue item: Execute, then the retries its errors allow.
@@ -50,6 +53,18 @@ func (e *Engine) run(it *queueItem) {
 	fromQueue := !started
 	for {
 		en.mu.Lock()
+		// One execution per task at a time: an answer can arrive before the
+		// run that asked the question has returned from Execute.
+		for en.run != nil && en.run != ex {
+			prev := en.run
+			en.mu.Unlock()
+			select {
+			case <-prev.done:
+			case <-e.ctx.Done():
+				return
+			}
+			en.mu.Lock()
+		}
 		if !started {
 			st := en.rec.Task.Status.State
 			ok := !e.closed.Load() && !ex.canceled && !st.Terminal() && !st.Interrupted()
@@ -101,7 +116,8 @@ func (e *Engine) run(it *queueItem) {
 			// The executor ended it, or the cancel grace ran out.
 		case ex.canceled:
 			e.finishCanceled(en, ReasonCanceled)
-		case st.Interrupted():
+		case ex.interrupted:
+			// Asked its user; an answer may already have started the next run.
 			if err != nil {
 				e.log.Warn("executor returned an error after asking its user", "task", en.id, "err", err)
 			}
