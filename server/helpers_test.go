@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/server"
+)
+
+// testServer is our server on 127.0.0.1 in front of a real engine running
+// the demo agent on a memory store.
+type testServer struct {
+	*httptest.Server
+	eng *engine.Engine
+	srv *server.Server
+	log *syncBuffer
+}
+
+// syncBuffer collects the server's log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startServer(t *testing.T, opts server.Options) *testServer {
+	t.Helper()
+	demo := agents.NewDemo()
+	demo.StepInterval = 5 * time.Millisecond
+	demo.TickInterval = 20 * time.Millisecond
+	store := engine.NewMemoryStore()
+	eng, err := engine.New(store, demo, engine.Options{})
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	logs := &syncBuffer{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	srv := server.New(eng, opts)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		ts.Close()
+		if err := eng.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+		_ = store.Close()
+	})
+	return &testServer{Server: ts, eng: eng, srv: srv, log: logs}
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/a2a/wire"
+)
+
+// serveRPC answers one JSON-RPC request, in the dialect of its method name.
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
+	ri := infoFrom(r.Context())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.writeHTTPError(w, r, http.StatusRequestEntityTooLarge, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: body exceeds %d bytes", s.opts.MaxBodyBytes))
+			return
+		}
+		s.writeHTTPError(w, r, http.StatusBadRequest, a2a.NewError(a2a.ErrParse, "parse error: reading the body: %v", err))
+		return
+	}
+	codec, req, derr := wire.DecodeRequestAny(body)
+	ri.dialect = codec.Version()
+	if req != nil {
+		ri.method = req.Name
+	}
+	id := json.RawMessage(nil)
+	if req != nil {
+		id = req.ID
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		s.writeRPCError(w, r, codec, id, a2a.NewError(a2a.ErrContentType, "content type %q is not supported: send application/json", r.Header.Get("Content-Type")))
+		return
+	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		s.writeRPCError(w, r, codec, nil, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: batch requests are not supported"))
+		return
+	}
+	if derr != nil {
+		s.writeRPCError(w, r, codec, id, a2a.AsError(derr))
+		return
+	}
+	if v := r.Header.Get("A2A-Version"); v != "" {
+		// The method name already fixes the dialect; the header is only
+		// checked for a version we do not speak at all.
+		if _, err := wire.ForVersion(v); err != nil {
+			s.writeRPCError(w, r, codec, id, a2a.NewError(a2a.ErrVersionNotSupported, "protocol version %q is not supported: use 1.0 or 0.3", v))
+			return
+		}
+	}
+	if req.Method.Streaming() {
+		s.serveRPCStream(w, r, codec, req)
+		return
+	}
+	result, err := s.call(r.Context(), req)
+	if err != nil {
+		s.writeRPCError(w, r, codec, id, a2a.AsError(err))
+		return
+	}
+	out, err := codec.EncodeResult(id, req.Method, result)
+	if err != nil {
+		s.writeRPCError(w, r, codec, id, a2a.NewError(a2a.ErrInternal, "internal error: encoding the result: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// isJSON accepts application/json with any parameters (charset).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// call runs a unary method on the service.
+func (s *Server) call(ctx context.Context, req *wire.Request) (any, error) {
+	switch req.Method {
+	case wire.MethodSend:
+		return s.svc.Send(ctx, req.Params.(*a2a.SendRequest))
+	case wire.MethodGet:
+		return s.svc.Get(ctx, req.Params.(a2a.GetRequest))
+	case wire.MethodList:
+		lr := req.Params.(a2a.ListRequest)
+		lr.Text = "" // a2atop's own filter is not part of the protocol
+		return s.svc.List(ctx, lr)
+	case wire.MethodCancel:
+		return s.svc.Cancel(ctx, req.Params.(string))
+	case wire.MethodGetExtendedCard:
+		return nil, a2a.NewError(a2a.ErrExtendedCard, "extended agent card is not configured")
+	case wire.MethodPushSet, wire.MethodPushGet, wire.MethodPushList, wire.MethodPushDelete:
+		return nil, a2a.NewError(a2a.ErrPushNotSupported, "push notifications are not supported")
+	}
+	return nil, a2a.NewError(a2a.ErrMethodNotFound, "method not found: %s", req.Name)
+}
+
+// writeRPCError answers with a JSON-RPC error in the caller's dialect
+// (HTTP 200, as JSON-RPC over HTTP does).
+func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, codec wire.Codec, id json.RawMessage, e *a2a.Error) {
+	infoFrom(r.Context()).errCode = e.Code
+	if e.Code == a2a.CodeInternal {
+		s.log.Warn("internal error", "err", e.Message)
+	}
+	out, err := codec.EncodeError(id, e)
+	if err != nil {
+		http.Error(w, e.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
