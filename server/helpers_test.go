@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
