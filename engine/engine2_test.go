@@ -715,6 +715,7 @@ func TestBadQueries(t *testing.T) {
 		{"cancel unknown", second(e.Cancel(ctx, "nope")), a2a.ErrTaskNotFound},
 		{"timeline unknown", second(e.Timeline(ctx, "nope")), a2a.ErrTaskNotFound},
 		{"send nil", second(e.Send(ctx, nil)), a2a.ErrInvalidParams},
+		{"send negative history", second(e.Send(ctx, &a2a.SendRequest{Message: textMsg("x"), Config: a2a.SendConfig{HistoryLength: &neg}})), a2a.ErrInvalidParams},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, c.want) {

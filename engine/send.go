@@ -54,6 +54,9 @@ func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow bool) 
 	if e.closed.Load() {
 		return nil, nil, ErrClosed
 	}
+	if err := checkHistoryLength(req.Config.HistoryLength); err != nil {
+		return nil, nil, err
+	}
 	msg := req.Message
 	if err := validateMessage(&msg); err != nil {
 		return nil, nil, err
