@@ -70,6 +70,7 @@ func commands() []command {
 		{"list", "list tasks, newest first", "list [flags]", (*cli).list},
 		{"cancel", "cancel a task", "cancel [flags] ID", (*cli).cancel},
 		{"subscribe", "follow a task's events until it ends or waits for input", "subscribe [flags] ID", (*cli).subscribe},
+		{"discover", "show a remote agent's card and the dialect a2atop would speak", "discover [--json] URL", (*cli).discover},
 		{"version", "print the version", "version", (*cli).version},
 		{"help", "show help for a2atop or a subcommand", "help [SUBCOMMAND]", (*cli).help},
 	}
@@ -172,6 +173,8 @@ type serviceFlags struct {
 	// readOnly is set by commands that only read (get, list): the local
 	// store is then read without starting the engine, so no task is resumed.
 	readOnly bool
+	// remote (--url and friends, cli_remote.go) selects a remote agent.
+	remote remoteFlags
 }
 
 func (f *serviceFlags) register(fs *flag.FlagSet) {
@@ -230,6 +233,9 @@ func (c *cli) dbPath(flagValue string) (path string, isDefault bool, err error) 
 // the function that shuts it down (the engine first, then its store).
 // Errors reaching the store or server are exit status 3.
 func (c *cli) openService(ctx context.Context, f *serviceFlags) (a2a.Service, func() error, error) {
+	if url := f.remote.agentURL(c.getenv); url != "" {
+		return c.openRemote(ctx, f, url)
+	}
 	exec, err := f.executor()
 	if err != nil {
 		return nil, nil, err
@@ -328,6 +334,7 @@ func (c *cli) send(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("send")
 	var sf serviceFlags
 	sf.register(fs)
+	sf.remote.register(fs)
 	stream := fs.Bool("stream", false, "print every event as it happens")
 	noWait := fs.Bool("no-wait", false, "return as soon as the task exists")
 	jsonOut := fs.Bool("json", false, "print A2A v1.0 JSON, one object per line")
@@ -460,6 +467,7 @@ func (c *cli) get(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("get")
 	sf := serviceFlags{readOnly: true}
 	sf.register(fs)
+	sf.remote.register(fs)
 	jsonOut := fs.Bool("json", false, "print the task as A2A v1.0 JSON")
 	id, handled, err := c.oneID(fs, args)
 	if handled || err != nil {
@@ -496,6 +504,7 @@ func (c *cli) list(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("list")
 	sf := serviceFlags{readOnly: true}
 	sf.register(fs)
+	sf.remote.register(fs)
 	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line")
 	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
 	rest, handled, err := c.parse(fs, args, true)
@@ -545,6 +554,7 @@ func (c *cli) cancel(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("cancel")
 	var sf serviceFlags
 	sf.register(fs)
+	sf.remote.register(fs)
 	jsonOut := fs.Bool("json", false, "print the task as A2A v1.0 JSON")
 	id, handled, err := c.oneID(fs, args)
 	if handled || err != nil {
@@ -563,6 +573,7 @@ func (c *cli) subscribe(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlagSet("subscribe")
 	var sf serviceFlags
 	sf.register(fs)
+	sf.remote.register(fs)
 	jsonOut := fs.Bool("json", false, "print one A2A v1.0 StreamResponse per event")
 	id, handled, err := c.oneID(fs, args)
 	if handled || err != nil {
