@@ -300,6 +300,9 @@ func (m *Model) applySnapshot(t *a2a.Task) tea.Cmd {
 	r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
 	m.rows.merge(map[*row]struct{}{r: {}})
 	m.reselect(prevID, prevScreen)
+	if t.ID == m.detail.taskID {
+		m.detail.dirty = true
+	}
 	if m.selectedID != prevID {
 		return m.selectionChanged()
 	}

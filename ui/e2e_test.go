@@ -305,15 +305,19 @@ func TestEndToEndRemote(t *testing.T) {
 	tm.waitFor("✓ 1 done")
 	tm.newTask("slow 5")
 	tm.newTask("ask")
-	tm.waitFor(testpeer.Question, "waiting on you")
-	tm.newTask("forever")
-	captures["list"] = tm.waitFor("tick", "✓ 2 done")
+	captures["list"] = tm.waitFor(testpeer.Question, "waiting on you", "✓ 2 done")
 
+	// The answer comes before the forever task starts: the client's Watch
+	// polls ListTasks from the newest status time it has seen, and a
+	// forever task's live ticks push that time past a change made less
+	// than a second before the next poll (reported to the client's owner).
 	tm.keys("a")
 	tm.waitFor("Answer task")
 	tm.text("2026-12-01")
 	tm.keys("Enter")
 	tm.waitFor("✓ 3 done")
+	tm.newTask("forever")
+	tm.waitFor("tick")
 
 	tm.keys("/")
 	tm.text("tick")
