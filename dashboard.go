@@ -78,6 +78,9 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return c.fail(unreachable(fmt.Errorf("reach the agent at %s: %w", *url, err)))
 		}
+		// The state before the first change: New reached the agent.
+		s := cl.ConnState()
+		conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}
 		name := "remote agent"
 		if d := cl.Discovery(); d.Card != nil && d.Card.Name != "" {
 			name = d.Card.Name

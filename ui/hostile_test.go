@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
@@ -127,4 +128,31 @@ func TestCleanBoundsAndStrips(t *testing.T) {
 	if got := cleanLine("ééé", 3); got != "é" {
 		t.Fatalf("cut mid-rune: %q", got)
 	}
+}
+
+// FuzzClean checks cleanLine's promises on any input: valid UTF-8, no
+// escape or control characters, no bidi controls, bounded length.
+func FuzzClean(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s, 64)
+	}
+	f.Add("plain text", 4)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max%(8<<10) + 1
+		if max < 1 {
+			max = -max + 1
+		}
+		out := cleanLine(s, max)
+		if len(out) > max {
+			t.Fatalf("len %d > %d", len(out), max)
+		}
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 %q", out)
+		}
+		for _, r := range out {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidiControl(r) {
+				t.Fatalf("control %U in %q", r, out)
+			}
+		}
+	})
 }
