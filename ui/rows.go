@@ -47,6 +47,9 @@ var progressRe = regexp.MustCompile(`(\d+)\s*(?:/|of)\s*(\d+)|(\d{1,3})\s*%`)
 
 // parseProgress finds "3/5", "3 of 5" or "60%" in a status text.
 func parseProgress(text string) float64 {
+	if !strings.ContainsAny(text, "/%") && !strings.Contains(text, " of ") {
+		return -1 // the common case, without a regexp
+	}
 	m := progressRe.FindStringSubmatch(text)
 	if m == nil {
 		return -1
