@@ -101,3 +101,32 @@ func TestDiscoverCommand(t *testing.T) {
 	r = remoteRun(t, nil, exitUsage, "send", "--url", peer.URL(), "--db", "x.db", "echo", "hi")
 	oneErrorLine(t, r, "--db")
 }
+
+// BenchmarkRemoteList10k is `a2atop list --url` (human and --json output)
+// for 10,000 tasks on a v1.0 a2a-go peer, in-process.
+// Run: go test -run '^$' -bench RemoteList10k -benchtime 3x .
+func BenchmarkRemoteList10k(b *testing.B) {
+	peer := testpeer.Start(b, testpeer.Options{})
+	if err := peer.Seed(context.Background(), 10000); err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("XDG_DATA_HOME", b.TempDir())
+	for _, format := range []string{"human", "json"} {
+		b.Run(format, func(b *testing.B) {
+			args := []string{"list", "--url", peer.URL()}
+			if format == "json" {
+				args = append(args, "--json")
+			}
+			for i := 0; i < b.N; i++ {
+				var out, errOut strings.Builder
+				c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+				if code := c.main(context.Background(), args); code != exitOK {
+					b.Fatalf("exit %d: %s", code, errOut.String())
+				}
+				if n := strings.Count(out.String(), "\n"); n < 10000 {
+					b.Fatalf("printed %d lines", n)
+				}
+			}
+		})
+	}
+}

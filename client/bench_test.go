@@ -221,9 +221,15 @@ func BenchmarkList10k(b *testing.B) {
 }
 
 // BenchmarkJournalRecord records tasks (snapshot + timeline entry) in a
-// journal file and reports file bytes and heap bytes per task.
+// journal file, one transaction (and sync) each, and reports file bytes per
+// task. BenchmarkJournalRecordPoll records them as Watch does, a poll's
+// worth (100) per transaction.
 // Run: go test -run '^$' -bench JournalRecord -benchtime 10000x ./client/
-func BenchmarkJournalRecord(b *testing.B) {
+func BenchmarkJournalRecord(b *testing.B) { benchJournal(b, 1) }
+
+func BenchmarkJournalRecordPoll(b *testing.B) { benchJournal(b, 100) }
+
+func benchJournal(b *testing.B, batch int) {
 	path := filepath.Join(b.TempDir(), "journal.db")
 	j, err := openJournal(path)
 	if err != nil {
@@ -233,6 +239,7 @@ func BenchmarkJournalRecord(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
+	var pending []*a2a.Task
 	for i := 0; i < b.N; i++ {
 		t := &a2a.Task{
 			ID:        fmt.Sprintf("01a20b50-%04x-7000-8000-%012x", i&0xffff, i),
@@ -241,8 +248,12 @@ func BenchmarkJournalRecord(b *testing.B) {
 				Message: &a2a.Message{ID: "m", Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart("done")}}},
 			History: []a2a.Message{{ID: "u", Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("echo hello")}}},
 		}
-		if _, _, err := j.record(t); err != nil {
-			b.Fatal(err)
+		pending = append(pending, t)
+		if len(pending) == batch || i == b.N-1 {
+			if _, _, err := j.recordAll(pending); err != nil {
+				b.Fatal(err)
+			}
+			pending = pending[:0]
 		}
 	}
 	b.StopTimer()

@@ -128,6 +128,27 @@ func (j *journal) record(t *a2a.Task) (seq uint64, changed bool, err error) {
 	return seq, changed, err
 }
 
+// recordAll records many snapshots in one transaction.
+func (j *journal) recordAll(tasks []*a2a.Task) (seqs []uint64, changed []bool, err error) {
+	snaps := make([][]byte, len(tasks))
+	for i, t := range tasks {
+		if snaps[i], err = j.codec.EncodeTask(t); err != nil {
+			return nil, nil, err
+		}
+	}
+	seqs, changed = make([]uint64, len(tasks)), make([]bool, len(tasks))
+	err = j.db.Update(func(tx *bolt.Tx) error {
+		for i, t := range tasks {
+			var err error
+			if seqs[i], changed[i], err = j.recordTx(tx, t.ID, t.Status, snaps[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return seqs, changed, err
+}
+
 // recordStatus notes a status update for a task already known (its snapshot
 // is folded forward so that a replay shows the newest state).
 func (j *journal) recordStatus(ev *a2a.StatusUpdateEvent) (seq uint64, changed bool, err error) {

@@ -122,8 +122,8 @@ func (w *watchStream) pollOnce() error {
 	if err != nil {
 		return err
 	}
+	w.offerAll(tasks, true)
 	for _, t := range tasks {
-		w.offer(t, true)
 		if t.Status.State.Active() {
 			w.follow(t.ID)
 		}
@@ -205,37 +205,50 @@ func isNews(last, next statusKey, known bool) bool {
 
 // offer passes a task snapshot on unless it says nothing new.
 func (w *watchStream) offer(t *a2a.Task, fromPoll bool) {
-	key := keyOf(t.Status)
+	w.offerAll([]*a2a.Task{t}, fromPoll)
+}
+
+// offerAll passes on the snapshots that say something new, recording them
+// in the journal in one transaction (one sync for a whole poll).
+func (w *watchStream) offerAll(tasks []*a2a.Task, fromPoll bool) {
+	var fresh []*a2a.Task
+	var emits []bool
 	w.mu.Lock()
-	if t.Status.Timestamp.After(w.since) {
-		w.since = t.Status.Timestamp
+	for _, t := range tasks {
+		key := keyOf(t.Status)
+		if t.Status.Timestamp.After(w.since) {
+			w.since = t.Status.Timestamp
+		}
+		if last, known := w.last[t.ID]; !isNews(last, key, known) {
+			continue
+		}
+		w.last[t.ID] = key
+		fresh = append(fresh, t)
+		emits = append(emits, w.replay || !fromPoll)
 	}
-	if last, known := w.last[t.ID]; !isNews(last, key, known) {
-		w.mu.Unlock()
+	started := w.started
+	w.mu.Unlock()
+	if len(fresh) == 0 {
 		return
 	}
-	w.last[t.ID] = key
-	emit := w.replay || !fromPoll
-	w.mu.Unlock()
-	w.c.rememberID(t.ID)
-	var seq uint64
+	seqs := make([]uint64, len(fresh))
+	var changed []bool
 	if w.j != nil {
+		if s, ch, err := w.j.recordAll(fresh); err == nil {
+			seqs, changed = s, ch
+		}
+	}
+	for i, t := range fresh {
+		w.c.rememberID(t.ID)
 		// After the first poll w.last alone decides what is news (Send
 		// writes the journal too). In the first poll, a state the journal
 		// already held was before the cursor, or was replayed from it.
-		s, changed, err := w.j.record(t)
-		if err == nil {
-			seq = s
-			w.mu.Lock()
-			started := w.started
-			w.mu.Unlock()
-			if !changed && !started {
-				return
-			}
+		if changed != nil && !changed[i] && !started {
+			continue
 		}
-	}
-	if emit {
-		w.emit(t, seq)
+		if emits[i] {
+			w.emit(t, seqs[i])
+		}
 	}
 }
 
