@@ -754,3 +754,37 @@ func TestSlowWatchCatchesUpFromStore(t *testing.T) {
 		}
 	}
 }
+
+// Close ends readers that are waiting for events.
+func TestCloseEndsReaders(t *testing.T) {
+	g := newGate()
+	t.Cleanup(g.open)
+	e, err := engine.New(engine.NewMemoryStore(), engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+		return g.wait(ctx, "x")
+	}), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := sendNoWait(t, e, textMsg("x"))
+	<-g.entered
+	sub, err := e.Subscribe(context.Background(), task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Recv() // the snapshot
+	w, err := e.Watch(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() { _, err := sub.Recv(); errs <- err }()
+	go func() { _, err := w.Recv(); errs <- err }()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errs; !errors.Is(err, engine.ErrClosed) {
+			t.Errorf("reader after Close: %v, want ErrClosed", err)
+		}
+	}
+}

@@ -146,6 +146,10 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 			s.end(err)
 			continue
 		}
+		if s.e.closed.Load() {
+			s.end(ErrClosed)
+			continue
+		}
 		items, wait, lagged := s.next()
 		if lagged {
 			if err := s.catchUp(); err != nil {
@@ -222,6 +226,7 @@ func (s *taskStream) wait(ch <-chan struct{}) {
 	case <-ch:
 	case <-s.closeCh:
 	case <-s.ctx.Done():
+	case <-s.e.ctx.Done():
 	}
 }
 
@@ -265,6 +270,9 @@ func (s *taskStream) waitFinal() (*a2a.Task, *a2a.Message, error) {
 		}
 		if err := s.ctx.Err(); err != nil {
 			return nil, nil, err
+		}
+		if s.e.closed.Load() {
+			return nil, nil, ErrClosed
 		}
 		items, wait, lagged := s.next()
 		if lagged {
@@ -327,6 +335,9 @@ func (s *watchStream) Recv() (a2a.StreamEvent, error) {
 		if err := s.ctx.Err(); err != nil {
 			return a2a.StreamEvent{}, err
 		}
+		if s.e.closed.Load() {
+			return a2a.StreamEvent{}, ErrClosed
+		}
 		if !s.live {
 			if err := s.replay(); err != nil {
 				return a2a.StreamEvent{}, err
@@ -345,6 +356,7 @@ func (s *watchStream) Recv() (a2a.StreamEvent, error) {
 			case <-wait:
 			case <-s.closeCh:
 			case <-s.ctx.Done():
+			case <-s.e.ctx.Done():
 			}
 			continue
 		}
