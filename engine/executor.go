@@ -43,15 +43,19 @@ type Request struct {
 	// Message is the message that started this execution: the first message
 	// of a new task, or the user's answer to a question.
 	Message *a2a.Message
-	// Attempt counts executions of this task, from 1; retries and restarts
-	// raise it.
+	// Attempt counts executions for this Message, from 1; retries and
+	// restarts raise it, and an answer to a question starts again at 1.
 	Attempt int
 }
 
 // Publisher is how an executor reports progress. Every method persists the
-// event before it returns, and returns an error once the task is terminal
-// (ErrTaskClosed) or when the event breaks a rule; an executor should stop
-// when a publish fails.
+// event before it returns, and returns an error once the task is terminal,
+// waits for its user, or was canceled (ErrTaskClosed), or when the event
+// breaks a rule; an executor should stop when a publish fails.
+//
+// Status texts of one execution share one message id, so each replaces the
+// last as the status message instead of piling up in the task's history;
+// the timeline (Engine.Timeline) keeps them all.
 type Publisher interface {
 	// Status sets the task working (if it is not) with a status message.
 	Status(ctx context.Context, text string) error
@@ -71,9 +75,11 @@ type Publisher interface {
 	Fail(ctx context.Context, reason string) error
 	// Reject ends the task as rejected with a reason.
 	Reject(ctx context.Context, reason string) error
-	// Reply answers without a task when called before any other event: the
-	// send returns this Message and the task record is dropped from view as
-	// completed.
+	// Reply answers without a task when called before any other event of a
+	// new task: the send returns this Message (a stream is just this
+	// Message). The task record is kept, completed with the reply as its
+	// status message, so the message id stays idempotent and the dashboard
+	// shows it. Called later, Reply completes the task with the message.
 	Reply(ctx context.Context, parts ...a2a.Part) error
 }
 
