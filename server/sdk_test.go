@@ -210,3 +210,10 @@ func TestSDKClientBothDialects(t *testing.T) {
 		})
 	}
 }
+
+// sdkSendEcho builds numbered echo requests for the SDK client.
+type sdkSendEcho struct{}
+
+func (sdkSendEcho) req(i int) *sdk.SendMessageRequest {
+	return &sdk.SendMessageRequest{Message: userMsg("echo " + strings.Repeat("n", i))}
+}

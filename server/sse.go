@@ -30,7 +30,11 @@ func newSSEWriter(w http.ResponseWriter, timeout time.Duration) *sseWriter {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
+	// Send the headers now: a quiet stream would otherwise leave the
+	// client waiting for them until the first event or keep-alive.
+	_ = sw.rc.Flush()
+	return sw
 }
 
 // event writes one event. data is one line of JSON (encoding/json never

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
@@ -179,5 +180,16 @@ func TestWatchBadCursor(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "cursor") {
 		t.Fatalf("bad cursor: %s %q", resp.Status, body)
+	}
+}
+
+// TestKeepAlive: a quiet stream gets comment lines.
+func TestKeepAlive(t *testing.T) {
+	ts := startServer(t, server.Options{KeepAlive: 10 * time.Millisecond})
+	resp := openWatch(t, testCtx(t), ts.URL, "", nil)
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != ": keep-alive\n" {
+		t.Fatalf("first line on a quiet feed: %q %v", line, err)
 	}
 }
