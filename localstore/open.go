@@ -151,7 +151,15 @@ func create(path string, opts Options) error {
 		return fmt.Errorf("create store %s: %w", path, err)
 	}
 	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create store %s: %w", path, err)
+		// A file system without hard links: rename instead, which is
+		// atomic too but would replace a store another process created
+		// in the meantime, so check first (a narrow race remains).
+		if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("create store %s: %w", path, err)
+		}
+		if err := os.Rename(tmpPath, path); err != nil {
+			return fmt.Errorf("create store %s: %w", path, err)
+		}
 	}
 	// Make the new directory entry durable too.
 	if d, err := os.Open(dir); err == nil {

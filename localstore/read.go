@@ -197,9 +197,10 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 
 // List returns a page of tasks, newest Updated first (ties: id descending).
 // It walks the index family that matches the query's context and state
-// filters backwards, from the page token's key on, so a page costs the same however many tasks are stored
-// (with a Text filter, it costs the tasks skipped too). TotalSize comes from
-// the counters, or is -1 when the query filters by Text or UpdatedAfter.
+// filters backwards, from the page token's key on, so a page costs the
+// same however many tasks are stored (with a Text filter, it also costs
+// the tasks it skips). TotalSize comes from the counters, or is -1 when the
+// query filters by Text or UpdatedAfter.
 func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -218,13 +219,13 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	}
 	text := strings.ToLower(q.Text)
 	res := &engine.ListResult{TotalSize: -1}
-	scanned := 0
-	defer func() {
-		if scanned >= releaseAfter {
-			s.releasePages()
-		}
-	}()
 	err := s.view(func(tx *bolt.Tx) error {
+		scanned := 0
+		defer func() {
+			if scanned >= releaseAfter {
+				s.dropPages(tx)
+			}
+		}()
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
 		// The family is walked backwards, from its newest key.
@@ -250,10 +251,13 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 			if !q.UpdatedAfter.IsZero() && !when.After(q.UpdatedAfter) {
 				break // the rest of the family is older still
 			}
-			if scanned++; scanned%1024 == 0 {
+			if scanned++; scanned%releaseAfter == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				// A long scan (Text) would otherwise keep every page it
+				// read resident until it ends.
+				s.dropPages(tx)
 			}
 			if len(res.Records) == size {
 				// One more match exists beyond the page.

@@ -113,18 +113,29 @@ func (s *Store) Check() error {
 	})
 }
 
-// releaseAfter is how many index entries a scan reads before the store
-// drops its mapping of the file afterwards (see releasePages).
+// releaseAfter is how many index entries a scan reads between drops of the
+// file's pages from the resident set (see dropPages).
 const releaseAfter = 4096
 
-// releasePages drops the process's mapping of the whole file after a scan
-// (a List with a Text filter, Sweep, Check) touched many pages, so that the
-// resident set goes back to what is in use instead of keeping every page
-// the scan read. It runs inside a read transaction, which keeps bbolt from
-// remapping the file meanwhile.
+// dropPages drops the process's mapping of the whole file, so that after a
+// scan (a List with a Text filter, Sweep, Check) the resident set goes back
+// to the pages in use instead of keeping every page the scan read. Pages
+// the caller still reads fault back in from the page cache.
+//
+// Only in a read transaction: it holds bbolt's mmap lock, so the file is
+// not remapped meanwhile, and the mapping covers the transaction's
+// tx.Size(). (In a write transaction the file may have grown past the
+// mapping, and the range past it may hold other memory.)
+func (s *Store) dropPages(tx *bolt.Tx) {
+	if !tx.Writable() {
+		dropMapping(s.db.Info().Data, int(tx.Size()))
+	}
+}
+
+// releasePages is dropPages in a read transaction of its own.
 func (s *Store) releasePages() {
 	_ = s.view(func(tx *bolt.Tx) error {
-		dropMapping(s.db.Info().Data, int(tx.Size()))
+		s.dropPages(tx)
 		return nil
 	})
 }

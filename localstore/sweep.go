@@ -28,11 +28,6 @@ var terminalStates = []a2a.TaskState{a2a.StateCompleted, a2a.StateFailed, a2a.St
 // cursor stays, so cursors are never reused.
 func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, error) {
 	deleted := 0
-	defer func() {
-		if deleted >= releaseAfter/4 {
-			s.releasePages()
-		}
-	}()
 	if !olderThan.IsZero() {
 		for _, state := range terminalStates {
 			for {
@@ -41,6 +36,9 @@ func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, 
 				}
 				n, err := s.sweepOlder(state, olderThan)
 				deleted += n
+				if n >= 100 { // a bigger sweep touched many pages
+					s.releasePages()
+				}
 				if err != nil {
 					return deleted, fmt.Errorf("sweep %s: %w", s.path, err)
 				}
@@ -59,6 +57,9 @@ func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, 
 		}
 		n, err := s.sweepBeyond(keep)
 		deleted += n
+		if n >= 100 { // a bigger sweep touched many pages
+			s.releasePages()
+		}
 		if err != nil {
 			return deleted, fmt.Errorf("sweep %s: %w", s.path, err)
 		}
