@@ -60,6 +60,9 @@ func (d *detailPane) setTask(t *a2a.Task) {
 }
 
 func (d *detailPane) setTimeline(entries []timelineEntry) {
+	if len(entries) > maxDetailTimeline {
+		entries = entries[len(entries)-maxDetailTimeline:]
+	}
 	d.timeline, d.hasTimeline = entries, true
 	d.dirty = true
 }
@@ -74,10 +77,30 @@ func (d *detailPane) applyLive(se a2a.StreamEvent, now time.Time) {
 	}
 	if d.hasTimeline {
 		if e, ok := timelineOf(se.Event, eventTime(se, now)); ok {
-			d.timeline = append(d.timeline, e)
+			d.timeline = appendBounded(d.timeline, e)
 		}
 	}
-	d.dirty = true
+	// Lay the body out again only when the event shows on the open tab:
+	// a long artifact is not re-wrapped for every status tick.
+	switch se.Event.(type) {
+	case *a2a.ArtifactUpdateEvent:
+		d.dirty = d.dirty || d.tab == tabArtifacts || d.tab == tabTimeline
+	case *a2a.Message, *a2a.StatusUpdateEvent:
+		d.dirty = d.dirty || d.tab == tabHistory || d.tab == tabTimeline
+	default:
+		d.dirty = true
+	}
+}
+
+// maxDetailTimeline bounds the timeline the detail pane keeps (the newest
+// entries): a task that ticks for hours must not grow the pane forever.
+const maxDetailTimeline = 2000
+
+func appendBounded(tl []timelineEntry, e timelineEntry) []timelineEntry {
+	if len(tl) >= maxDetailTimeline {
+		tl = append(tl[:0:0], tl[len(tl)-maxDetailTimeline+1:]...)
+	}
+	return append(tl, e)
 }
 
 func (d *detailPane) nextTab(delta int) {

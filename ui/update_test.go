@@ -731,3 +731,15 @@ func TestFirstTaskFromReplySelectsAndLoadsDetail(t *testing.T) {
 		t.Fatalf("selected %q detail %q task %v", m.selectedID, m.detail.taskID, m.detail.task)
 	}
 }
+
+func TestDetailTimelineIsBounded(t *testing.T) {
+	var d detailPane
+	d.setTimeline(make([]timelineEntry, maxDetailTimeline+500))
+	if len(d.timeline) != maxDetailTimeline {
+		t.Fatalf("kept %d", len(d.timeline))
+	}
+	d.applyLive(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "x", Status: a2a.TaskStatus{State: a2a.StateWorking}}}, testNow)
+	if len(d.timeline) != maxDetailTimeline || d.timeline[len(d.timeline)-1].state != a2a.StateWorking {
+		t.Fatalf("kept %d, last %+v", len(d.timeline), d.timeline[len(d.timeline)-1])
+	}
+}
