@@ -71,6 +71,7 @@ func commands() []command {
 		{"cancel", "cancel a task", "cancel [flags] ID", (*cli).cancel},
 		{"subscribe", "follow a task's events until it ends or waits for input", "subscribe [flags] ID", (*cli).subscribe},
 		{"discover", "show a remote agent's card and the dialect a2atop would speak", "discover [--json] URL", (*cli).discover},
+		{"serve", "publish the local engine as an A2A server (JSON-RPC + SSE, both dialects)", "serve [flags]", (*cli).serve},
 		{"version", "print the version", "version", (*cli).version},
 		{"help", "show help for a2atop or a subcommand", "help [SUBCOMMAND]", (*cli).help},
 	}

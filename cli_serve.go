@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a2atop/a2atop/server"
+)
+
+// Timeouts of `a2atop serve`'s HTTP server. Request headers must arrive
+// quickly (slowloris); bodies are bounded by the server package; streams
+// and blocking sends may last long, so there is no overall write timeout.
+const (
+	serveReadHeaderTimeout = 10 * time.Second
+	serveReadTimeout       = time.Minute
+	serveIdleTimeout       = 2 * time.Minute
+	serveMaxHeaderBytes    = 64 << 10
+	// serveShutdownGrace is how long in-flight unary requests (a blocking
+	// send) get to finish after SIGINT/SIGTERM before they are cut.
+	serveShutdownGrace = 5 * time.Second
+)
+
+// serve publishes the local engine as an A2A server until SIGINT/SIGTERM.
+func (c *cli) serve(ctx context.Context, args []string) (int, error) {
+	fs := c.newFlagSet("serve")
+	var sf serviceFlags
+	sf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`; an address other than loopback needs --token or --insecure-no-auth")
+	token := fs.String("token", "", "require `T` as \"Authorization: Bearer T\" on every endpoint but the agent card (default $A2ATOP_TOKEN)")
+	insecure := fs.Bool("insecure-no-auth", false, "allow a non-loopback --addr without --token: anyone who can reach it can run tasks")
+	publicURL := fs.String("public-url", "", "JSON-RPC `URL` the agent card advertises (default: the URL the card was fetched on)")
+	verbose := fs.Bool("v", false, "log one line per request to stderr")
+	rest, handled, err := c.parse(fs, args, false)
+	if handled || err != nil {
+		return exitOK, err
+	}
+	if len(rest) > 0 {
+		return 0, usageErr("serve: unexpected argument %q (see `a2atop serve --help`)", clean(rest[0], 80))
+	}
+	if *token == "" {
+		*token = strings.TrimSpace(c.getenv("A2ATOP_TOKEN"))
+	}
+	loopback, err := isLoopbackAddr(*addr)
+	if err != nil {
+		return 0, usageErr("serve: --addr %q: %v", clean(*addr, 80), err)
+	}
+	if !loopback && sf.agent == "exec" && *token == "" {
+		return 0, usageErr("serve: --agent exec runs shell commands: on %s (not loopback) it needs --token", clean(*addr, 80))
+	}
+	if !loopback && *token == "" && !*insecure {
+		return 0, usageErr("serve: %s is not a loopback address: give --token T, or --insecure-no-auth to serve it unauthenticated", clean(*addr, 80))
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return 0, fmt.Errorf("serve: listen: %w", err)
+	}
+	// serve publishes the local engine: a remote agent named in the
+	// environment for the other commands does not apply.
+	local := *c
+	local.getenv = func(k string) string {
+		if k == "A2ATOP_URL" {
+			return ""
+		}
+		return c.getenv(k)
+	}
+	svc, closeService, err := local.openService(ctx, &sf)
+	if err != nil {
+		_ = ln.Close()
+		return 0, err
+	}
+	srv := server.New(svc, server.Options{Logger: logger, Token: *token, PublicURL: *publicURL})
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		ReadTimeout:       serveReadTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    serveMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelInfo),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	base := "http://" + ln.Addr().String()
+	auth := "no auth"
+	if *token != "" {
+		auth = "bearer token required"
+	}
+	fmt.Fprintf(c.stderr, "a2atop: serving the %s agent at %s/ (%s; card %s%s, watch feed %s%s); Ctrl-C stops\n",
+		orDemo(sf.agent), base, auth, base, server.CardPath, base, server.WatchPath)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+	// Streams first (they never end on their own), then in-flight requests
+	// get a grace period, then the engine and its store close.
+	_ = srv.Close()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), serveShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		_ = hs.Close()
+		fmt.Fprintf(c.stderr, "a2atop: requests still running after %s were cut off\n", serveShutdownGrace)
+	}
+	if err := closeService(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("closing the task store: %w", err))
+	}
+	if runErr != nil {
+		return 0, runErr
+	}
+	fmt.Fprintln(c.stderr, "a2atop: stopped")
+	return exitOK, nil
+}
+
+func orDemo(agent string) string {
+	if agent == "" {
+		return "demo"
+	}
+	return agent
+}
+
+// isLoopbackAddr reports whether a listen address binds loopback only.
+// An empty host listens on every interface.
+func isLoopbackAddr(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
