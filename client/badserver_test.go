@@ -93,6 +93,9 @@ func TestBadServersUnary(t *testing.T) {
 			c, url := badServer(t, "1.0", tc.handler)
 			_, err := c.Get(ctx, a2a.GetRequest{ID: "t1"})
 			wantErr(t, err, append(tc.want, url)...)
+			if tc.name == "closes immediately" && c.ConnState().Kind != Offline {
+				t.Errorf("connection state %s after a hang-up, want offline", c.ConnState())
+			}
 		})
 	}
 }

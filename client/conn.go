@@ -93,6 +93,18 @@ func (t *connTracker) set(s ConnState) {
 	}
 }
 
+// setUnlessRecovering records s unless a stream is reconnecting or
+// polling, whose own state says more.
+func (t *connTracker) setUnlessRecovering(s ConnState) {
+	t.mu.Lock()
+	k := t.state.Kind
+	t.mu.Unlock()
+	if k == Reconnecting || k == Polling {
+		return
+	}
+	t.set(s)
+}
+
 func errText(err error) string {
 	if err == nil {
 		return ""

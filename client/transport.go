@@ -58,7 +58,8 @@ func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.
 	resp, err := t.hc.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
-			t.conn.set(ConnState{Kind: Offline, Err: err})
+			// A stream that is reconnecting or polling says so itself.
+			t.conn.setUnlessRecovering(ConnState{Kind: Offline, Err: err})
 		}
 		return nil, netError("POST", t.endpoint, err)
 	}
