@@ -18,7 +18,9 @@ import (
 
 // runDashboard opens the dashboard: on the local engine (the task store
 // and agent that the subcommands use: --db, --agent, --workdir), or on a
-// remote agent given as a URL argument or --url. It returns the exit code.
+// remote agent given as a URL argument, --url or $A2ATOP_URL (with the
+// subcommands' --protocol, --header, --ca-cert, --insecure). It returns the
+// exit code.
 func runDashboard(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -28,8 +30,7 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	var sf serviceFlags
 	sf.register(fs)
-	url := fs.String("url", "", "open the dashboard on the remote A2A agent at `URL` (base or card URL) instead of the local engine")
-	protocol := fs.String("protocol", "", "remote dialect: 1.0 or 0.3 (default: what the agent card prefers)")
+	sf.remote.register(fs)
 	readOnly := fs.Bool("read-only", false, "hide answer, cancel and new task")
 	noMouse := fs.Bool("no-mouse", false, "turn mouse reporting off (wheel scroll and click to select)")
 	positional, err := parseInterspersed(fs, args)
@@ -45,14 +46,15 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(positional) > 1:
 		return c.fail(usageErr("one agent URL at most, got %d arguments", len(positional)))
-	case len(positional) == 1 && *url != "":
+	case len(positional) == 1 && sf.remote.url != "":
 		return c.fail(usageErr("give the agent URL once: as an argument or with --url"))
 	case len(positional) == 1:
 		if !strings.Contains(positional[0], "://") {
 			return c.fail(usageErr("unexpected argument %q: the dashboard takes flags and an agent URL; run `a2atop help` for the subcommands", clean(positional[0], 80)))
 		}
-		*url = positional[0]
+		sf.remote.url = positional[0]
 	}
+	url := sf.remote.agentURL(c.getenv)
 	opts := ui.Options{
 		ReadOnly: *readOnly,
 		NoMouse:  *noMouse,
@@ -64,19 +66,24 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 
 	var svc a2a.Service
 	var closeFn func() error
-	if *url != "" {
-		conn := make(chan ui.ConnState, 64)
-		cl, err := client.New(ctx, *url, client.Options{
-			Protocol: *protocol,
-			OnConnState: func(s client.ConnState) {
-				select { // never block the client: a dropped state is followed by the next
-				case conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}:
-				default:
-				}
-			},
-		})
+	if url != "" {
+		if sf.db != "" || sf.agent != "demo" || sf.workdir != "" {
+			return c.fail(usageErr("--db, --agent and --workdir apply to the local engine, not to a remote agent"))
+		}
+		copts, err := c.clientOptions(&sf.remote)
 		if err != nil {
-			return c.fail(unreachable(fmt.Errorf("reach the agent at %s: %w", *url, err)))
+			return c.fail(err)
+		}
+		conn := make(chan ui.ConnState, 64)
+		copts.OnConnState = func(s client.ConnState) {
+			select { // never block the client: a dropped state is followed by the next
+			case conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}:
+			default:
+			}
+		}
+		cl, err := client.New(ctx, url, copts)
+		if err != nil {
+			return c.fail(unreachable(fmt.Errorf("reach the agent at %s: %w", url, err)))
 		}
 		// The state before the first change: New reached the agent.
 		s := cl.ConnState()
@@ -89,8 +96,8 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		opts.Conn = conn
 		svc, closeFn = cl, cl.Close
 	} else {
-		if *protocol != "" {
-			return c.fail(usageErr("--protocol only applies to a remote agent (--url)"))
+		if sf.remote.protocol != "" || len(sf.remote.headers) > 0 || sf.remote.caCert != "" || sf.remote.insecure {
+			return c.fail(usageErr("--protocol, --header, --ca-cert and --insecure apply to a remote agent (--url)"))
 		}
 		path, _, err := c.dbPath(sf.db)
 		if err != nil {
