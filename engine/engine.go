@@ -72,6 +72,9 @@ const maxBackoff = time.Minute
 const (
 	ReasonInterrupted = "interrupted: a2atop stopped while the task was running"
 	ReasonCanceled    = "canceled by request"
+	// ReasonStopped follows "queued (position P)" for a task whose
+	// execution a clean Close stopped.
+	ReasonStopped = "a2atop stopped; resumes when a2atop runs again"
 )
 
 // ErrClosed is returned by an engine's methods after Close.
@@ -122,8 +125,17 @@ type Engine struct {
 	ctx    context.Context // canceled by Close: stops goroutines and executions
 	stop   context.CancelFunc
 	closed atomic.Bool
-	wg     sync.WaitGroup // sweeper, queue updater, cancel timers
-	runs   sync.WaitGroup // executions
+	// settled is set once Close stops waiting for executions: after it no
+	// commit reaches the store, not even the stop commits of executions
+	// that return late. Guarded by settleMu (held for reading by each stop
+	// commit, so Close waits for those in progress).
+	settleMu sync.RWMutex
+	settled  bool
+	// stoppedRuns numbers the executions a clean Close put back in the
+	// queue, for their queue position text.
+	stoppedRuns atomic.Int32
+	wg          sync.WaitGroup // sweeper, queue updater, cancel timers
+	runs        sync.WaitGroup // executions
 
 	mu      sync.Mutex
 	entries map[string]*taskEntry
@@ -183,9 +195,13 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 }
 
 // Close stops the sweeper and the executions and waits for the engine's
-// goroutines, and for executions up to CancelGrace. Executions still
-// running then are abandoned (their publishers refuse everything) and stay
-// marked running in the store, so the next New applies the restart rules.
+// goroutines, and for executions up to CancelGrace. A clean stop costs no
+// attempt: each execution that returns in time has its task put back in
+// the queue (submitted, not running, its attempt count as before the
+// stopped attempt, status ReasonStopped), so the next New runs it again
+// with the same Attempt. Executions still running after CancelGrace are
+// abandoned (their publishers refuse everything) and stay marked running
+// in the store, so the next New applies the crash restart rules to them.
 // Close does not close the store.
 func (e *Engine) Close() error {
 	if e.closed.Swap(true) {
@@ -208,12 +224,16 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	done := make(chan struct{})
 	go func() { e.runs.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-time.After(e.opts.CancelGrace):
-		return fmt.Errorf("engine: closed, but some executions ignored cancellation for %s and were abandoned", e.opts.CancelGrace)
+		err = fmt.Errorf("engine: closed, but some executions ignored cancellation for %s and were abandoned", e.opts.CancelGrace)
 	}
+	e.settleMu.Lock()
+	e.settled = true
+	e.settleMu.Unlock()
+	return err
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now() }

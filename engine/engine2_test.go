@@ -379,7 +379,10 @@ func TestRestart(t *testing.T) {
 	}
 }
 
-func TestCloseLeavesRunningTasksForRestart(t *testing.T) {
+// A clean Close costs no attempt: the running task goes back to the queue
+// and the next engine runs it again with the same Attempt, without the
+// interrupted text of a crash.
+func TestCloseRequeuesRunningTasks(t *testing.T) {
 	store := engine.NewMemoryStore()
 	g := newGate()
 	t.Cleanup(g.open)
@@ -398,11 +401,82 @@ func TestCloseLeavesRunningTasksForRestart(t *testing.T) {
 		t.Errorf("Send after Close = %v", err)
 	}
 	rec, err := store.Get(context.Background(), task.ID)
-	if err != nil || !rec.Running || rec.Task.Status.State != a2a.StateWorking {
-		t.Fatalf("record after close = %+v, %v", rec, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e2, _ := newEngineOn(t, store, echoExec(), engine.Options{})
-	waitState(t, e2, task.ID, a2a.StateCompleted)
+	if rec.Running || rec.Task.Status.State != a2a.StateSubmitted || rec.Attempts != 0 {
+		t.Fatalf("record after close: running %v, state %s, attempts %d; want queued with 0 attempts",
+			rec.Running, rec.Task.Status.State, rec.Attempts)
+	}
+	if txt := rec.Task.Status.Message.Text(); !strings.HasPrefix(txt, "queued (position ") || !strings.Contains(txt, engine.ReasonStopped) {
+		t.Errorf("status after close = %q", txt)
+	}
+	attempts := make(chan int, 1)
+	e2, _ := newEngineOn(t, store, engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+		attempts <- req.Attempt
+		return pub.Complete(ctx, "done")
+	}), engine.Options{})
+	done := waitState(t, e2, task.ID, a2a.StateCompleted)
+	if a := <-attempts; a != 1 {
+		t.Errorf("resumed with Attempt %d, want 1", a)
+	}
+	for _, line := range timelineTexts(t, e2, done.ID) {
+		if strings.Contains(line, "interrupted") {
+			t.Errorf("timeline after a clean close mentions an interruption: %q", line)
+		}
+	}
+}
+
+// Many Close/New cycles (as many CLI invocations do) never fail a task,
+// even one that is on its last attempt.
+func TestCloseNewCyclesNeverFailTask(t *testing.T) {
+	store := engine.NewMemoryStore()
+	const maxAttempts = 2
+	var taskID string
+	for cycle := range 6 {
+		entered := make(chan int, 1)
+		exec := engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+			if req.Attempt == 1 {
+				return engine.Retryable(errors.New("first attempt fails"))
+			}
+			if err := pub.Status(ctx, fmt.Sprintf("attempt %d working", req.Attempt)); err != nil {
+				return err
+			}
+			select {
+			case entered <- req.Attempt:
+			default:
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		e, err := engine.New(store, exec, engine.Options{MaxAttempts: maxAttempts, RetryBackoff: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cycle == 0 {
+			taskID = sendNoWait(t, e, textMsg("keep going")).ID
+		}
+		var a int
+		select {
+		case a = <-entered:
+		case <-time.After(waitLimit):
+			e.Close()
+			t.Fatalf("cycle %d: the task did not run", cycle)
+		}
+		if a != maxAttempts {
+			t.Errorf("cycle %d: running attempt %d, want %d", cycle, a, maxAttempts)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := store.Get(context.Background(), taskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Task.Status.State != a2a.StateSubmitted || rec.Running || rec.Attempts != maxAttempts-1 {
+			t.Fatalf("cycle %d: after close the task is %s (running %v, attempts %d)", cycle, rec.Task.Status.State, rec.Running, rec.Attempts)
+		}
+	}
 }
 
 // A reader that falls behind the task's ring never blocks the engine and

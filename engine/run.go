@@ -61,6 +61,9 @@ func (e *Engine) run(it *queueItem) {
 			select {
 			case <-prev.done:
 			case <-e.ctx.Done():
+				en.mu.Lock()
+				e.stopRun(en, ex, attempt)
+				en.mu.Unlock()
 				return
 			}
 			en.mu.Lock()
@@ -72,7 +75,10 @@ func (e *Engine) run(it *queueItem) {
 				ok = ok && st == a2a.StateSubmitted
 			}
 			if !ok {
-				if ex.canceled && !st.Terminal() && !e.closed.Load() {
+				if e.closed.Load() && !fromQueue {
+					// Closed while waiting to retry: attempt-1 failed for real.
+					e.stopRun(en, ex, attempt)
+				} else if ex.canceled && !st.Terminal() && !e.closed.Load() {
 					e.finishCanceled(en, ReasonCanceled)
 				}
 				en.mu.Unlock()
@@ -105,8 +111,9 @@ func (e *Engine) run(it *queueItem) {
 		ex.cancel()
 		ex.closed = true
 		if e.closed.Load() {
+			e.stopRun(en, ex, attempt)
 			en.mu.Unlock()
-			return // left running in the store: the restart rules apply
+			return
 		}
 		task := en.rec.Task
 		st := task.Status.State
@@ -180,6 +187,33 @@ func (e *Engine) releaseSlot(ex *execution) {
 		e.mu.Unlock()
 		e.pump()
 	})
+}
+
+// stopRun records that a clean Close stopped ex before it finished: the
+// task goes back to the queue with next as the attempt that runs when the
+// engine starts again (a canceled one ends canceled). Tasks that ended or
+// wait for their user are left alone. Caller holds en.mu.
+func (e *Engine) stopRun(en *taskEntry, ex *execution, next int) {
+	if en.rec == nil || ex.interrupted {
+		return
+	}
+	task := en.rec.Task
+	if st := task.Status.State; st.Terminal() || st.Interrupted() {
+		return
+	}
+	var c change
+	if ex.canceled {
+		c = change{events: []a2a.Event{e.status(task, a2a.StateCanceled, "", ReasonCanceled)}, stopping: true}
+	} else {
+		e.mu.Lock()
+		pos := e.queue.n + int(e.stoppedRuns.Add(1))
+		e.mu.Unlock()
+		c = change{events: []a2a.Event{e.status(task, a2a.StateSubmitted, "", queuedText(pos, ReasonStopped))}, stopping: true,
+			update: func(r *Record) { r.Running = false; r.Attempts = max(next-1, 0) }}
+	}
+	if err := e.commit(e.ctx, en, c); err != nil {
+		e.log.Error("record the stop of an execution", "task", en.id, "err", err)
+	}
 }
 
 // finishCanceled ends the entry's task as canceled. Caller holds en.mu.

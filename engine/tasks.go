@@ -110,12 +110,21 @@ type change struct {
 	reply   *a2a.Message
 	start   bool
 	created *Record // the first commit of a new task: its initial record
+	// stopping: a clean Close's last word on an execution, allowed after
+	// the engine is closed until Close returns.
+	stopping bool
 }
 
 // commit applies, numbers, stores and publishes a change. The caller holds
 // en.mu.
 func (e *Engine) commit(ctx context.Context, en *taskEntry, c change) error {
-	if e.closed.Load() {
+	if c.stopping {
+		e.settleMu.RLock()
+		defer e.settleMu.RUnlock()
+		if e.settled {
+			return ErrClosed
+		}
+	} else if e.closed.Load() {
 		return ErrClosed
 	}
 	base := en.rec
