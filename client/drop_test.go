@@ -134,7 +134,7 @@ func (l *stateLog) on(s ConnState) {
 
 func (l *stateLog) waitFor(t *testing.T, k ConnKind) {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for {
 		select {
 		case got := <-l.ch:
