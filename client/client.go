@@ -191,8 +191,10 @@ func (c *Client) Timeline(taskID string) ([]TimelineEntry, error) {
 	return j.timeline(taskID)
 }
 
-// Close releases the journal file, if one was opened.
+// Close releases the journal file, if one was opened. No journal is opened
+// after Close.
 func (c *Client) Close() error {
+	c.journalOnce.Do(func() { c.journalErr = errors.New("journal: the client is closed") })
 	if c.journal != nil {
 		return c.journal.close()
 	}
