@@ -14,11 +14,12 @@ import (
 )
 
 // Timeouts of `a2atop serve`'s HTTP server. Request headers must arrive
-// quickly (slowloris); bodies are bounded by the server package; streams
-// and blocking sends may last long, so there is no overall write timeout.
+// quickly (slowloris); bodies are bounded in size and read time by the
+// server package (Options.MaxBodyBytes, BodyReadTimeout). There is no
+// WriteTimeout: streams and blocking sends last long; the server package
+// bounds each stream write instead.
 const (
 	serveReadHeaderTimeout = 10 * time.Second
-	serveReadTimeout       = time.Minute
 	serveIdleTimeout       = 2 * time.Minute
 	serveMaxHeaderBytes    = 64 << 10
 	// serveShutdownGrace is how long in-flight unary requests (a blocking
@@ -85,7 +86,6 @@ func (c *cli) serve(ctx context.Context, args []string) (int, error) {
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: serveReadHeaderTimeout,
-		ReadTimeout:       serveReadTimeout,
 		IdleTimeout:       serveIdleTimeout,
 		MaxHeaderBytes:    serveMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelInfo),

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -102,5 +105,29 @@ func TestSlowReaderCutOff(t *testing.T) {
 	_, r := post(t, ts.URL+"/", "application/json", nil, bytes.NewBufferString(`{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"id":"x"}}`).Bytes())
 	if r.Error == nil || r.Error.Code != a2a.CodeTaskNotFound {
 		t.Fatalf("after cut-off: %+v", r.Error)
+	}
+}
+
+// TestTricklingBody: a client that sends headers and part of a body, then
+// stalls, gets an error once BodyReadTimeout passes; others are served.
+func TestTricklingBody(t *testing.T) {
+	ts := startServer(t, server.Options{BodyReadTimeout: 200 * time.Millisecond})
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\":"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v\n%s", err, ts.log.String())
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(msg), "-32700") {
+		t.Fatalf("stalled body: %s %s", resp.Status, msg)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
@@ -16,8 +17,13 @@ import (
 // serveRPC answers one JSON-RPC request, in the dialect of its method name.
 func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	ri := infoFrom(r.Context())
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
+		// The rest of the body is not worth waiting for: close the
+		// connection after the answer instead of draining it.
+		w.Header().Set("Connection", "close")
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.writeHTTPError(w, r, http.StatusRequestEntityTooLarge, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: body exceeds %d bytes", s.opts.MaxBodyBytes))
@@ -26,6 +32,8 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		s.writeHTTPError(w, r, http.StatusBadRequest, a2a.NewError(a2a.ErrParse, "parse error: reading the body: %v", err))
 		return
 	}
+	// The body is read: lift the deadline for the rest of the exchange.
+	_ = rc.SetReadDeadline(time.Time{})
 	codec, req, derr := wire.DecodeRequestAny(body)
 	ri.dialect = codec.Version()
 	if req != nil {

@@ -35,6 +35,7 @@ const (
 	DefaultMaxStreams         = 256
 	DefaultKeepAlive          = 15 * time.Second
 	DefaultStreamWriteTimeout = 30 * time.Second
+	DefaultBodyReadTimeout    = time.Minute
 )
 
 // Options configure a Server. The zero value works.
@@ -53,6 +54,10 @@ type Options struct {
 	// StreamWriteTimeout bounds one write to a stream (default 30 s): a
 	// client that stops reading is cut off instead of holding a slot.
 	StreamWriteTimeout time.Duration
+	// BodyReadTimeout bounds reading a request body (default 1 min), so a
+	// client that trickles its body cannot hold a handler, whatever the
+	// http.Server's ReadTimeout.
+	BodyReadTimeout time.Duration
 	// Token, when set, is required as "Authorization: Bearer <Token>" on
 	// every endpoint except the agent card.
 	Token string
@@ -76,6 +81,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.StreamWriteTimeout <= 0 {
 		o.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 }
 
