@@ -131,3 +131,35 @@ func TestTricklingBody(t *testing.T) {
 		t.Fatalf("stalled body: %s %s", resp.Status, msg)
 	}
 }
+
+// TestCloseEndsStreams: Close ends open streams (their clients see the end
+// of the body) and refuses new ones; unary calls still work.
+func TestCloseEndsStreams(t *testing.T) {
+	ts := startServer(t, server.Options{})
+	body := `{"jsonrpc":"2.0","id":1,"method":"SendStreamingMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"forever"}]}}}`
+	stream, err := http.Post(ts.URL+"/", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	watch := openWatch(t, testCtx(t), ts.URL, "", nil)
+	defer watch.Body.Close()
+	eventually(t, "both streams to open", func() bool { return ts.srv.OpenStreams() == 2 })
+	if err := ts.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]io.Reader{"stream": stream.Body, "watch": watch.Body} {
+		if err := readSSE(b, func(sseEvent) bool { return true }); err != io.EOF {
+			t.Fatalf("%s after Close: %v, want the body to end", name, err)
+		}
+	}
+	resp, err := http.Get(ts.URL + server.WatchPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(msg), "shutting down") {
+		t.Fatalf("watch after Close: %s %q", resp.Status, msg)
+	}
+}

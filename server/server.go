@@ -96,9 +96,12 @@ type Server struct {
 	streams chan struct{}
 	// stop ends every open stream on Close; http.Server.Shutdown alone
 	// would wait for them forever.
-	stop     context.Context
-	stopFn   context.CancelFunc
-	closeMu  sync.Once
+	stop   context.Context
+	stopFn context.CancelFunc
+	// mu orders stream starts against Close, so that no stream is added
+	// to streamWG while Close waits on it.
+	mu       sync.Mutex
+	closed   bool
 	streamWG sync.WaitGroup
 }
 
@@ -120,7 +123,10 @@ func New(svc a2a.Service, opts Options) *Server {
 // waits for their handlers to return. Call it before or alongside
 // http.Server.Shutdown. New streams are refused afterwards.
 func (s *Server) Close() error {
-	s.closeMu.Do(s.stopFn)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stopFn()
 	s.streamWG.Wait()
 	return nil
 }
@@ -131,7 +137,9 @@ func (s *Server) OpenStreams() int { return len(s.streams) }
 // acquireStream takes a stream slot; false when the cap is reached or the
 // server is closing.
 func (s *Server) acquireStream() bool {
-	if s.stop.Err() != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return false
 	}
 	select {

@@ -106,7 +106,10 @@ func drain(ch <-chan recvResult) {
 
 // errTooManyStreams is the error past MaxStreams.
 func (s *Server) errTooManyStreams() *a2a.Error {
-	if s.stop.Err() != nil {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return a2a.NewError(a2a.ErrInternal, "server is shutting down")
 	}
 	return a2a.NewError(a2a.ErrInternal, "too many concurrent streams (limit %d): try again later", s.opts.MaxStreams)
