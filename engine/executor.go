@@ -48,10 +48,23 @@ type Request struct {
 	Attempt int
 }
 
-// Publisher is how an executor reports progress. Every method persists the
-// event before it returns, and returns an error once the task is terminal,
-// waits for its user, or was canceled (ErrTaskClosed), or when the event
-// breaks a rule; an executor should stop when a publish fails.
+// Publisher is how an executor reports progress. Every method checks the
+// event against the task at once and returns an error once the task is
+// terminal, waits for its user, or was canceled (ErrTaskClosed), or when
+// the event breaks a rule; an executor should stop when a publish fails.
+//
+// Durability: the methods that end the task or ask its user (Complete,
+// Fail, Reject, Reply, InputRequired, AuthRequired) return after the event
+// is persisted. Progress (Status, Artifact, ArtifactChunk) returns once the
+// event is checked and numbered; the engine persists the task's pending
+// events together, in one store commit, in order, and shows them to
+// readers only after that. At most 1024 events of a task wait for the
+// store; a progress publish beyond that waits. If the store fails to
+// persist events, they are lost (never shown), every later publish of
+// that attempt returns the error (the ending publish itself if it was in
+// the failed commit), and when the executor returns the task ends failed
+// ("events of this execution were lost: ...") if the store works again.
+// A clean engine Close persists the events already published.
 //
 // Status texts of one execution share one message id, so each replaces the
 // last as the status message instead of piling up in the task's history;

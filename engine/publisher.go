@@ -18,37 +18,68 @@ type publisher struct {
 
 var _ Publisher = (*publisher)(nil)
 
-// emit commits the events build returns, under the task's lock, unless the
-// attempt may no longer publish.
+// emit sequences the events build returns, under the task's lock, unless
+// the attempt may no longer publish, and hands them to the task's flusher
+// (see Engine.enqueue). A publish that leaves the task terminal or waiting
+// for its user returns once its events are persisted; progress returns at
+// once, unless maxUnpersisted events already wait for the store.
 func (p *publisher) emit(ctx context.Context, build func(t *a2a.Task) (change, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	en := p.en
 	en.mu.Lock()
-	defer en.mu.Unlock()
-	if p.ex.closed || p.e.closed.Load() {
-		return ErrTaskClosed
+	// Back-pressure when the store is behind; and a writer draining the
+	// pipeline goes first.
+	for (en.unpersisted >= maxUnpersisted && en.flushing) || en.draining > 0 {
+		en.flushed.Wait()
 	}
-	st := en.rec.Task.Status.State
+	g, err := p.sequence(build)
+	en.mu.Unlock()
+	if err != nil || g.done == nil {
+		return err
+	}
+	<-g.done
+	return g.err
+}
+
+// sequence checks the publish's rules and enqueues its events. Caller
+// holds en.mu.
+func (p *publisher) sequence(build func(t *a2a.Task) (change, error)) (*pendingGroup, error) {
+	en := p.en
+	if p.ex.closed || p.e.closed.Load() {
+		return nil, ErrTaskClosed
+	}
+	if en.flushErr != nil {
+		return nil, fmt.Errorf("an earlier event of this execution was lost: %w", en.flushErr)
+	}
+	t := en.tip().Task
+	st := t.Status.State
 	if st.Terminal() {
-		return ErrTaskClosed
+		return nil, ErrTaskClosed
 	}
 	if st.Interrupted() {
-		return fmt.Errorf("%w: the task waits for its user (%s); the execution should have returned", ErrTaskClosed, st)
+		return nil, fmt.Errorf("%w: the task waits for its user (%s); the execution should have returned", ErrTaskClosed, st)
 	}
-	c, err := build(en.rec.Task)
+	c, err := build(t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := p.e.commit(ctx, en, c); err != nil {
-		return err
+	final := false
+	if n := len(c.events); n > 0 {
+		if su, ok := c.events[n-1].(*a2a.StatusUpdateEvent); ok {
+			final = su.Status.State.Terminal() || su.Status.State.Interrupted()
+		}
+	}
+	g, err := p.e.enqueue(en, c, final)
+	if err != nil {
+		return nil, err
 	}
 	en.sawExec = true
-	if en.rec.Task.Status.State.Interrupted() {
+	if en.tip().Task.Status.State.Interrupted() {
 		p.ex.interrupted = true
 	}
-	return nil
+	return g, nil
 }
 
 func (p *publisher) statusChange(ctx context.Context, state a2a.TaskState, msgID, text string) error {

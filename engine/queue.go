@@ -217,6 +217,7 @@ func (e *Engine) publishPosition(it *queueItem, pos int) {
 	en := it.entry
 	en.mu.Lock()
 	defer en.mu.Unlock()
+	en.drain()
 	e.mu.Lock()
 	still := it.queued
 	e.mu.Unlock()

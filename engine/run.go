@@ -53,6 +53,7 @@ func (e *Engine) run(it *queueItem) {
 	fromQueue := !started
 	for {
 		en.mu.Lock()
+		en.drain()
 		// One execution per task at a time: an answer can arrive before the
 		// run that asked the question has returned from Execute.
 		for en.run != nil && en.run != ex {
@@ -100,6 +101,7 @@ func (e *Engine) run(it *queueItem) {
 		ex.ctx, ex.cancel = context.WithCancel(e.ctx)
 		ex.closed = false
 		en.run = ex
+		en.flushErr = nil
 		req := &Request{Task: en.rec.Task, Message: it.msg, Attempt: attempt}
 		pub := &publisher{e: e, en: en, ex: ex}
 		ctx := ex.ctx
@@ -110,6 +112,7 @@ func (e *Engine) run(it *queueItem) {
 		en.mu.Lock()
 		ex.cancel()
 		ex.closed = true
+		en.drain() // the attempt's last events reach the store first
 		if e.closed.Load() {
 			e.stopRun(en, ex, attempt)
 			en.mu.Unlock()
@@ -123,6 +126,10 @@ func (e *Engine) run(it *queueItem) {
 			// The executor ended it, or the cancel grace ran out.
 		case ex.canceled:
 			e.finishCanceled(en, ReasonCanceled)
+		case en.flushErr != nil:
+			// Events the executor published were lost: what it did is not
+			// what the task shows, so the task fails (if the store works).
+			final = e.status(task, a2a.StateFailed, "", fmt.Sprintf("events of this execution were lost: %v", en.flushErr))
 		case ex.interrupted:
 			// Asked its user; an answer may already have started the next run.
 			if err != nil {
@@ -248,6 +255,7 @@ func (e *Engine) cancelRun(en *taskEntry, ex *execution) {
 		}
 		en.mu.Lock()
 		defer en.mu.Unlock()
+		en.drain()
 		if en.run != ex || en.rec.Task.Status.State.Terminal() {
 			return
 		}

@@ -31,6 +31,68 @@ type taskEntry struct {
 	// can no longer turn the send's result into a plain Message. Entries
 	// loaded from the store assume it did.
 	sawExec bool
+
+	// The pipeline of the executor's publishes (see enqueue). head is the
+	// record after the pending events (nil when nothing is pending: rec is
+	// the tip); pending are sequenced events not yet handed to the store;
+	// unpersisted counts the events not yet persisted (pending and the
+	// batch being committed), for back-pressure; flushing is true while a
+	// flusher goroutine owns the store writes of this task; flushErr is
+	// the store error that lost events of the current attempt.
+	head        *Record
+	pending     []*pendingGroup
+	unpersisted int
+	flushing    bool
+	flushErr    error
+	// draining counts writers waiting in drain; publishes wait for them,
+	// so that a fast executor cannot keep a flush going forever.
+	draining int
+	// flushed is signalled (on mu) after every flush round.
+	flushed *sync.Cond
+}
+
+// maxUnpersisted bounds the progress events a task may have sequenced but
+// not yet persisted: a publish beyond it waits for the store.
+const maxUnpersisted = 1024
+
+// pendingGroup is one publish's events, sequenced and waiting for the
+// flusher's next store commit.
+type pendingGroup struct {
+	first  uint64 // cursor of logged[0]; a group's cursors are consecutive
+	logged []LoggedEvent
+	steps  []*a2a.Task // the task after each event
+	reply  *a2a.Message
+	// done, when a publisher waits for durability, is closed once the group
+	// is persisted (err nil) or lost (err set).
+	done chan struct{}
+	err  error
+}
+
+// tip is the task's latest record, including events not yet persisted.
+// Caller holds en.mu.
+func (en *taskEntry) tip() *Record {
+	if en.head != nil {
+		return en.head
+	}
+	return en.rec
+}
+
+// drain waits until the task has no pipelined events in flight, so that
+// en.rec is the tip and the caller may write synchronously. It releases
+// en.mu while waiting: call it right after locking, before reading the
+// task. Caller holds en.mu.
+func (en *taskEntry) drain() {
+	if !en.flushing {
+		return
+	}
+	en.draining++
+	for en.flushing {
+		en.flushed.Wait()
+	}
+	en.draining--
+	if en.draining == 0 {
+		en.flushed.Broadcast() // publishes held back by the drain go on
+	}
 }
 
 // taskItem is a committed event as Stream/Subscribe readers get it.
@@ -55,6 +117,7 @@ func (e *Engine) acquire(id string) *taskEntry {
 	en := e.entries[id]
 	if en == nil {
 		en = &taskEntry{id: id, sawExec: true}
+		en.flushed = sync.NewCond(&en.mu)
 		e.entries[id] = en
 	}
 	en.refs++
@@ -85,6 +148,7 @@ func (e *Engine) lockLoaded(ctx context.Context, id string) (*taskEntry, error) 
 	}
 	en := e.acquire(id)
 	en.mu.Lock()
+	en.drain()
 	if en.rec == nil {
 		rec, err := e.store.Get(ctx, id)
 		if err != nil {
@@ -115,9 +179,12 @@ type change struct {
 	stopping bool
 }
 
-// commit applies, numbers, stores and publishes a change. The caller holds
-// en.mu.
+// commit applies, numbers, stores and publishes a change, synchronously:
+// the engine's own writes (start, retry, end, cancel, queue positions).
+// The caller holds en.mu (and should have drained the pipeline right after
+// locking: see drain).
 func (e *Engine) commit(ctx context.Context, en *taskEntry, c change) error {
+	en.drain()
 	if c.stopping {
 		e.settleMu.RLock()
 		defer e.settleMu.RUnlock()
@@ -197,4 +264,137 @@ func (e *Engine) status(t *a2a.Task, state a2a.TaskState, msgID, text string) *a
 	}
 	return &a2a.StatusUpdateEvent{TaskID: t.ID, ContextID: t.ContextID, Status: st,
 		Final: state.Terminal() || state.Interrupted()}
+}
+
+// enqueue is the executor's write path: it applies and numbers c at once
+// (so the publish's rules see the task as the executor left it), appends
+// it to the task's pending events and returns without waiting for the
+// store. The task's flusher goroutine commits everything pending in one
+// Store.Commit, then hands the events to readers in order: nothing is
+// shown before it is persisted. The caller holds en.mu, has checked that
+// the execution may publish, and waits on the returned group's done when
+// it needs durability. c.update, c.created and c.start are not supported.
+func (e *Engine) enqueue(en *taskEntry, c change, wait bool) (*pendingGroup, error) {
+	base := en.tip()
+	task := base.Task
+	var err error
+	steps := make([]*a2a.Task, len(c.events))
+	for i, ev := range c.events {
+		if task, err = a2a.Apply(task, ev); err != nil {
+			return nil, fmt.Errorf("task %s: %w", en.id, err)
+		}
+		steps[i] = task
+	}
+	now := e.now()
+	rec := *base
+	rec.Task = task
+	rec.Updated = now
+	if st := task.Status.State; st.Terminal() || st.Interrupted() {
+		rec.Running = false
+	}
+	g := &pendingGroup{first: e.seq.assign(len(c.events)), logged: make([]LoggedEvent, len(c.events)), steps: steps, reply: c.reply}
+	for i, ev := range c.events {
+		rec.LastSeq++
+		g.logged[i] = LoggedEvent{TaskID: en.id, Seq: rec.LastSeq, Cursor: g.first + uint64(i), Time: now, Event: ev}
+	}
+	if wait {
+		g.done = make(chan struct{})
+	}
+	en.head = &rec
+	en.pending = append(en.pending, g)
+	en.unpersisted += len(c.events)
+	if !en.flushing {
+		en.flushing = true
+		// The execution publishing holds a runs count (its run goroutine
+		// has not returned), so this Add never races Close's Wait at zero.
+		e.runs.Add(1)
+		e.ref(en)
+		go e.flush(en)
+	}
+	return g, nil
+}
+
+// flush commits the task's pending events, a round at a time, each round
+// one Store.Commit of everything sequenced meanwhile (a group commit per
+// task, on top of the store's grouping across tasks). It returns when
+// nothing is pending.
+func (e *Engine) flush(en *taskEntry) {
+	defer e.runs.Done()
+	defer e.release(en)
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	for len(en.pending) > 0 {
+		groups, rec := en.pending, en.head
+		en.pending = nil
+		var events []LoggedEvent
+		for _, g := range groups {
+			events = append(events, g.logged...)
+		}
+		en.mu.Unlock()
+		err := e.storePipelined(&Commit{Record: rec, Events: events})
+		for _, g := range groups {
+			e.seq.done(g.first, len(g.logged), g.logged, err == nil)
+		}
+		en.mu.Lock()
+		en.unpersisted -= len(events)
+		if err == nil {
+			en.rec = rec
+			if en.head == rec {
+				en.head = nil
+			}
+			if en.bc != nil && en.readers > 0 {
+				e.fanOut(en, groups)
+			}
+		} else {
+			err = fmt.Errorf("task %s: store: %w", en.id, err)
+			en.flushErr = err
+			// What is still pending was built on the lost events: lose it too
+			// (its cursors become gaps, as a failed commit's do).
+			for _, g := range en.pending {
+				e.seq.done(g.first, len(g.logged), g.logged, false)
+				en.unpersisted -= len(g.logged)
+			}
+			groups = append(groups, en.pending...)
+			en.pending, en.head = nil, nil
+			e.log.Error("store the executor's events", "task", en.id, "events", len(events), "err", err)
+		}
+		for _, g := range groups {
+			g.err = err
+			if g.done != nil {
+				close(g.done)
+			}
+		}
+		en.flushed.Broadcast()
+	}
+	en.flushing = false
+	en.flushed.Broadcast()
+}
+
+// storePipelined commits a flush round. Events accepted before Close are
+// still persisted while Close waits for executions, never after it returns.
+func (e *Engine) storePipelined(c *Commit) error {
+	e.settleMu.RLock()
+	defer e.settleMu.RUnlock()
+	if e.settled {
+		return ErrClosed
+	}
+	return e.store.Commit(context.Background(), c)
+}
+
+// fanOut hands persisted groups to the task's readers. Caller holds en.mu.
+func (e *Engine) fanOut(en *taskEntry, groups []*pendingGroup) {
+	n := 0
+	for _, g := range groups {
+		n += len(g.logged)
+	}
+	items := make([]taskItem, 0, n)
+	for _, g := range groups {
+		for i, l := range g.logged {
+			items = append(items, taskItem{ev: a2a.StreamEvent{Event: l.Event, Seq: l.Seq, Time: l.Time}, task: g.steps[i]})
+		}
+		last := &items[len(items)-1]
+		last.final = isFinal(last.task)
+		last.reply = g.reply
+	}
+	en.bc.publish(items...)
 }
