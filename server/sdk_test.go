@@ -30,11 +30,20 @@ func sdkClients(t *testing.T, ts *testServer) map[string]*a2aclient.Client {
 	if err != nil {
 		t.Fatalf("v1.0 client from card: %v", err)
 	}
-	v03, err := a2aclient.NewFromEndpoints(ctx,
-		[]*sdk.AgentInterface{{URL: ts.URL + "/", ProtocolBinding: sdk.TransportProtocolJSONRPC, ProtocolVersion: "0.3"}},
+	// v0.3: the card as the SDK's v0.3 parser reads it, and only the v0.3
+	// compat transport, as a v0.3-only client would.
+	resolver := &agentcard.Resolver{CardParser: a2av0.NewAgentCardParser()}
+	card03, err := resolver.Resolve(ctx, ts.URL)
+	if err != nil {
+		t.Fatalf("resolve card (v0.3 parser): %v", err)
+	}
+	if !card03.Capabilities.Streaming {
+		t.Errorf("v0.3 card: streaming capability not set")
+	}
+	v03, err := a2aclient.NewFromCard(ctx, card03, a2aclient.WithDefaultsDisabled(),
 		a2av0.WithJSONRPCTransport(a2av0.JSONRPCTransportConfig{}))
 	if err != nil {
-		t.Fatalf("v0.3 client: %v", err)
+		t.Fatalf("v0.3 client from card: %v", err)
 	}
 	t.Cleanup(func() { _ = v10.Destroy(); _ = v03.Destroy() })
 	return map[string]*a2aclient.Client{"1.0": v10, "0.3": v03}
