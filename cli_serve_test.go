@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +146,47 @@ func TestServeRefusesUnsafeSetups(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
 		}
 	}
+}
+
+// TestServeBinarySIGTERM: the built binary serves until SIGTERM, ends an
+// open Watch stream, exits 0 and leaves the store closed and readable.
+func TestServeBinarySIGTERM(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tasks.db")
+	cmd := exec.Command(buildBinary(t), "serve", "--addr", "127.0.0.1:0", "--db", db)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	var base string
+	deadline := time.Now().Add(20 * time.Second)
+	for base == "" {
+		if m := servingURL.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", stderr.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	resp, err := http.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The open stream ends instead of holding the shutdown.
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("watch stream after SIGTERM: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; stderr %q", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "a2atop: stopped") {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+	runBinary(t, db, exitOK, "list")
 }
