@@ -78,7 +78,7 @@ type watchStream struct {
 	seq     uint64
 	last    map[string]statusKey // task id → status last passed on
 	subs    map[string]bool      // tasks with a live stream
-	since   time.Time            // newest status time seen (v1.0 list filter)
+	since   time.Time            // newest status time a poll returned (v1.0 list filter)
 	replay  bool                 // emit known tasks on the first poll
 	started bool                 // Watch has returned; events go to out
 	first   []a2a.StreamEvent    // first poll's events, queued before out
@@ -216,7 +216,10 @@ func (w *watchStream) offerAll(tasks []*a2a.Task, fromPoll bool) {
 	w.mu.Lock()
 	for _, t := range tasks {
 		key := keyOf(t.Status)
-		if t.Status.Timestamp.After(w.since) {
+		// Only a poll's own results may move the list watermark: a live
+		// event says nothing about tasks the poll has not seen yet, and
+		// moving it would hide their changes from the next poll.
+		if fromPoll && t.Status.Timestamp.After(w.since) {
 			w.since = t.Status.Timestamp
 		}
 		if last, known := w.last[t.ID]; !isNews(last, key, known) {
@@ -321,9 +324,6 @@ func (w *watchStream) follow(id string) {
 				dup := !isNews(last, key, known)
 				if !dup {
 					w.last[id] = key
-				}
-				if e.Status.Timestamp.After(w.since) {
-					w.since = e.Status.Timestamp
 				}
 				w.mu.Unlock()
 				if dup {

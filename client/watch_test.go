@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -154,4 +155,69 @@ func TestJournalSurvivesRestart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchSeesUnfollowedChangeWhileOthersStream guards the list watermark:
+// live events of a followed task must not move it past changes of tasks the
+// watch does not follow (here an answered question, changed by another
+// client while a forever task ticks).
+func TestWatchSeesUnfollowedChangeWhileOthersStream(t *testing.T) {
+	peer := testpeer.Start(t, testpeer.Options{})
+	o := journalOpts(a2a.Version10, filepath.Join(t.TempDir(), "journal.db"))
+	o.WatchInterval = 3 * time.Second
+	watcher, err := New(testCtx(t), peer.URL(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	other := dial(t, peer.URL(), a2a.Version10)
+	defer other.Close()
+
+	res, err := other.Send(testCtx(t), msg("ask"))
+	if err != nil || res.Task == nil {
+		t.Fatalf("send ask: %v %+v", err, res)
+	}
+	ask := res.Task
+	w, err := watcher.Watch(testCtx(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	next := func(pred func(id string, st a2a.TaskStatus) bool) {
+		t.Helper()
+		for {
+			ev, err := w.Recv()
+			if err != nil {
+				t.Fatalf("watch Recv: %v", err)
+			}
+			id, _ := ev.Event.TaskInfo()
+			switch e := ev.Event.(type) {
+			case *a2a.Task:
+				if pred(id, e.Status) {
+					return
+				}
+			case *a2a.StatusUpdateEvent:
+				if pred(id, e.Status) {
+					return
+				}
+			}
+		}
+	}
+	req := msg("forever")
+	req.Config.ReturnImmediately = true
+	fres, err := other.Send(testCtx(t), req)
+	if err != nil || fres.Task == nil {
+		t.Fatalf("send forever: %v %+v", err, fres)
+	}
+	forever := fres.Task.ID
+	defer other.Cancel(context.Background(), forever)
+	// The poll that first reports forever has just run; the next one is a
+	// whole interval away, while forever's live ticks keep arriving.
+	next(func(id string, _ a2a.TaskStatus) bool { return id == forever })
+	answer := msg("2026-12-01")
+	answer.Message.TaskID, answer.Message.ContextID = ask.ID, ask.ContextID
+	if _, err := other.Send(testCtx(t), answer); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	next(func(id string, st a2a.TaskStatus) bool { return id == ask.ID && st.State == a2a.StateCompleted })
 }
