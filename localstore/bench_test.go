@@ -20,21 +20,25 @@ import (
 )
 
 // Benchmarks. The big stores are built once per test binary run (NoSync,
-// large transactions) in a temporary directory that TestMain removes.
+// large transactions) in a temporary directory that TestMain removes, or,
+// when A2ATOP_LOCALSTORE_BENCH_DIR names a directory, kept there and reused
+// by later runs (the 1M-task store takes a minute or two to build).
 //
 //	go test -run '^$' -bench . -benchtime 2s ./localstore
+const benchDirEnv = "A2ATOP_LOCALSTORE_BENCH_DIR"
 
 // benchFixtures holds the stores built for this run, by task count.
 var benchFixtures = struct {
 	sync.Mutex
 	dir   string
+	keep  bool
 	paths map[int]string
 }{paths: map[int]string{}}
 
 func cleanupBenchFixtures() {
 	benchFixtures.Lock()
 	defer benchFixtures.Unlock()
-	if benchFixtures.dir != "" {
+	if benchFixtures.dir != "" && !benchFixtures.keep {
 		os.RemoveAll(benchFixtures.dir)
 	}
 }
@@ -47,15 +51,32 @@ func fixture(b *testing.B, n int) string {
 		return p
 	}
 	if benchFixtures.dir == "" {
-		dir, err := os.MkdirTemp("", "a2atop-localstore-bench-")
-		if err != nil {
-			b.Fatal(err)
+		if dir := os.Getenv(benchDirEnv); dir != "" {
+			benchFixtures.dir, benchFixtures.keep = dir, true
+		} else {
+			dir, err := os.MkdirTemp("", "a2atop-localstore-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchFixtures.dir = dir
 		}
-		benchFixtures.dir = dir
 	}
-	path := filepath.Join(benchFixtures.dir, fmt.Sprintf("tasks-%d.db", n))
+	// The name carries the layout version: a kept store from an older
+	// layout is not reused.
+	path := filepath.Join(benchFixtures.dir, fmt.Sprintf("tasks-%d-schema%d-fixture%d.db", n, schemaVersion, fixtureVersion))
+	if _, err := os.Stat(path); err == nil {
+		benchFixtures.paths[n] = path
+		return path
+	}
 	start := time.Now()
-	if err := buildFixture(path, n); err != nil {
+	// Built under another name and renamed, so an interrupted build is
+	// never reused.
+	tmp := path + ".building"
+	os.Remove(tmp)
+	if err := buildFixture(tmp, n); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		b.Fatal(err)
 	}
 	info, _ := os.Stat(path)
@@ -63,6 +84,9 @@ func fixture(b *testing.B, n int) string {
 	benchFixtures.paths[n] = path
 	return path
 }
+
+// fixtureVersion changes whenever benchTask or buildFixture does.
+const fixtureVersion = 1
 
 var benchBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 

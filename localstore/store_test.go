@@ -504,3 +504,36 @@ func TestSweepLeavesNothing(t *testing.T) {
 		t.Errorf("log holds %d events, want %d", len(evs), 2*(10+n/5))
 	}
 }
+
+// A Text scan longer than releaseAfter drops the mapped pages midway and
+// still reads correct data after.
+func TestLongTextScan(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, Options{NoSync: true})
+	const n = releaseAfter + 500
+	var commits []*engine.Commit
+	for i := range n {
+		id := fmt.Sprintf("t%05d", i)
+		task := &a2a.Task{ID: id, ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateCompleted}, Metadata: a2a.Metadata{"i": i}}
+		if i == 0 || i == 7 {
+			task.Metadata["needle"] = "Haystack"
+		}
+		commits = append(commits, &engine.Commit{Record: &engine.Record{Task: task, Updated: t0.Add(time.Duration(i) * time.Second), LastSeq: 1},
+			Events: []engine.LoggedEvent{{Seq: 1, Cursor: uint64(i + 1), Event: task}}})
+	}
+	bulkCommit(t, s, commits)
+	res, err := s.List(ctx, engine.ListQuery{Text: "haystack", PageSize: 1})
+	if err != nil || len(res.Records) != 1 || res.Records[0].Task.ID != "t00007" || res.NextPageToken == "" {
+		t.Fatalf("first page = %+v, %v", res, err)
+	}
+	res, err = s.List(ctx, engine.ListQuery{Text: "haystack", PageSize: 1, PageToken: res.NextPageToken})
+	if err != nil || len(res.Records) != 1 || res.Records[0].Task.ID != "t00000" || res.NextPageToken != "" {
+		t.Fatalf("second page = %+v, %v", res, err)
+	}
+	if res.Records[0].Task.Metadata["needle"] != "Haystack" {
+		t.Errorf("metadata after the scan = %v", res.Records[0].Task.Metadata)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
