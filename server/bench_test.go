@@ -20,9 +20,12 @@ import (
 	"github.com/a2atop/a2atop/server"
 )
 
-// benchOurs starts our server over the engine and the given store.
+// benchOurs starts our server over the engine and the given store, with
+// the demo agent's slow steps back to back.
 func benchOurs(b *testing.B, store engine.Store) string {
-	eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+	demo := agents.NewDemo()
+	demo.StepInterval = time.Nanosecond
+	eng, err := engine.New(store, demo, engine.Options{MaxRunning: 128})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,6 +103,68 @@ func BenchmarkBlockingSend(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkStreamEvents: 64 concurrent SDK v1.0 streams per round, each a
+// task of about 600 events sent back to back (our demo "slow 600"; the SDK
+// peer's "burst 600"). Reports events/s received by the clients.
+func BenchmarkStreamEvents(b *testing.B) {
+	const streams, steps = 64, 600
+	targets := []struct {
+		name, cmd string
+		url       func(b *testing.B) string
+	}{
+		{"ours-memory", "slow 600", func(b *testing.B) string { return benchOurs(b, engine.NewMemoryStore()) }},
+		{"ours-bbolt", "slow 600", func(b *testing.B) string {
+			ls, err := localstore.Open(filepath.Join(b.TempDir(), "tasks.db"), localstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return benchOurs(b, ls)
+		}},
+		{"sdk", "burst 600", func(b *testing.B) string { return testpeer.Start(b, testpeer.Options{}).URL() }},
+	}
+	for _, tg := range targets {
+		b.Run(tg.name, func(b *testing.B) {
+			url := tg.url(b)
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: streams}}
+			c, err := a2aclient.NewFromEndpoints(context.Background(),
+				[]*sdk.AgentInterface{{URL: url, ProtocolBinding: sdk.TransportProtocolJSONRPC, ProtocolVersion: "1.0"}},
+				a2aclient.WithJSONRPCTransport(hc))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Destroy()
+			var total int64
+			var mu sync.Mutex
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				var wg sync.WaitGroup
+				for range streams {
+					wg.Go(func() {
+						n := int64(0)
+						for _, err := range c.SendStreamingMessage(context.Background(), &sdk.SendMessageRequest{Message: userMsg(tg.cmd)}) {
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							n++
+						}
+						mu.Lock()
+						total += n
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			if total < int64(b.N*streams*steps) {
+				b.Fatalf("%d events, want at least %d", total, b.N*streams*steps)
+			}
+			b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+		})
 	}
 }
 
