@@ -5,6 +5,10 @@
 // an event is folded into the task with a2a.Apply, numbered (per-task Seq,
 // global Cursor), committed to the store, then published to the task's
 // readers; Watch readers get events through the sequencer, in cursor order.
+// The executor's publishes are pipelined: they are folded and numbered at
+// once, and the task's flusher goroutine commits all that is pending in one
+// store commit before publishing it (tasks.go: enqueue, flush); the
+// engine's own writes first drain that pipeline (taskEntry.drain).
 // The engine keeps a taskEntry only while the task is running, queued,
 // being changed or read: a finished task lives only in the store.
 package engine

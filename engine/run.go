@@ -201,6 +201,7 @@ func (e *Engine) releaseSlot(ex *execution) {
 // engine starts again (a canceled one ends canceled). Tasks that ended or
 // wait for their user are left alone. Caller holds en.mu.
 func (e *Engine) stopRun(en *taskEntry, ex *execution, next int) {
+	en.drain()
 	if en.rec == nil || ex.interrupted {
 		return
 	}
