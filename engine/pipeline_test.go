@@ -241,3 +241,51 @@ func TestClosePersistsPublishedProgress(t *testing.T) {
 		t.Errorf("stored progress after Close: %d texts, last %v", len(texts), texts[len(texts)-1:])
 	}
 }
+
+// Publishes that end the task or ask its user return only once the store
+// has them.
+func TestEndingPublishesAreDurable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(ctx context.Context, pub engine.Publisher) error
+		want a2a.TaskState
+	}{
+		{"complete", func(ctx context.Context, pub engine.Publisher) error { return pub.Complete(ctx, "ok") }, a2a.StateCompleted},
+		{"fail", func(ctx context.Context, pub engine.Publisher) error { return pub.Fail(ctx, "no") }, a2a.StateFailed},
+		{"reject", func(ctx context.Context, pub engine.Publisher) error { return pub.Reject(ctx, "no") }, a2a.StateRejected},
+		{"reply", func(ctx context.Context, pub engine.Publisher) error { return pub.Reply(ctx, a2a.TextPart("hi")) }, a2a.StateCompleted},
+		{"input required", func(ctx context.Context, pub engine.Publisher) error { return pub.InputRequired(ctx, "which?") }, a2a.StateInputRequired},
+		{"auth required", func(ctx context.Context, pub engine.Publisher) error { return pub.AuthRequired(ctx, "log in") }, a2a.StateAuthRequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := engine.NewMemoryStore()
+			stored := make(chan a2a.TaskState, 1)
+			e, _ := newEngineOn(t, store, engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+				for i := range 20 {
+					if err := pub.Status(ctx, fmt.Sprint(i)); err != nil {
+						return err
+					}
+				}
+				if err := tc.end(ctx, pub); err != nil {
+					return err
+				}
+				rec, err := store.Get(context.Background(), req.Task.ID)
+				if err != nil {
+					return err
+				}
+				stored <- rec.Task.Status.State
+				return nil
+			}), engine.Options{})
+			task := sendNoWait(t, e, textMsg("go"))
+			waitState(t, e, task.ID, tc.want)
+			select {
+			case st := <-stored:
+				if st != tc.want {
+					t.Errorf("stored state right after the publish returned = %s, want %s", st, tc.want)
+				}
+			case <-time.After(waitLimit):
+				t.Fatal("the executor did not report the stored state")
+			}
+		})
+	}
+}
