@@ -7,7 +7,10 @@
 // goroutines are grouped into one transaction and one fsync (see commit.go).
 // Nothing per task is kept in memory: every read goes to the file, which
 // bbolt maps into memory, so the resident size follows the pages touched,
-// not the number of tasks.
+// not the number of tasks; long scans drop the pages they read from the
+// resident set as they go (see dropPages).
+//
+// The layout is described in layout.go, the value encodings in record.go.
 package localstore
 
 import (
@@ -22,7 +25,9 @@ import (
 
 // Options tunes Open.
 type Options struct {
-	// LockTimeout bounds the wait for the file lock; default 1s.
+	// LockTimeout bounds the wait for the file lock; default 1s. (Open
+	// takes the lock twice, to validate the file read-only and then to
+	// open it, so two processes racing to open one file may wait twice.)
 	LockTimeout time.Duration
 	// NoSync turns fsync off (tests, benchmarks only): a crash of the
 	// machine may then lose or corrupt recent commits.
