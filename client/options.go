@@ -46,6 +46,11 @@ type Options struct {
 	NoJournal   bool
 	// WatchInterval is how often Watch polls ListTasks (v1.0); default 2s.
 	WatchInterval time.Duration
+	// WatchOverlap is how far before the newest status time a poll has
+	// seen the next poll starts listing; default 10s. Servers stamp a
+	// status when the agent makes it but list it only once stored, and
+	// under load that lag exceeds a second; repeats are dropped anyway.
+	WatchOverlap time.Duration
 	// HTTPClient replaces the client built from the TLS options (tests,
 	// proxies). Its Timeout should be zero: streams are long.
 	HTTPClient *http.Client
@@ -102,6 +107,9 @@ func (o Options) withDefaults() Options {
 	}
 	if r.PollInterval <= 0 {
 		r.PollInterval = defaultPollInterval
+	}
+	if o.WatchOverlap <= 0 {
+		o.WatchOverlap = 10 * time.Second
 	}
 	if o.WatchInterval <= 0 {
 		o.WatchInterval = defaultWatchPoll

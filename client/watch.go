@@ -162,8 +162,9 @@ func (w *watchStream) fetch() ([]*a2a.Task, error) {
 	var out []*a2a.Task
 	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, IncludeArtifacts: true}
 	if !since.IsZero() {
-		// A little overlap: status times are the server's clock.
-		req.StatusTimestampAfter = since.Add(-time.Second)
+		// Overlap: a status is stamped when the agent makes it but listed
+		// only once the server has stored it.
+		req.StatusTimestampAfter = since.Add(-w.c.opts.WatchOverlap)
 	}
 	for {
 		page, err := w.c.List(w.ctx, req)

@@ -165,6 +165,7 @@ func TestWatchSeesUnfollowedChangeWhileOthersStream(t *testing.T) {
 	peer := testpeer.Start(t, testpeer.Options{})
 	o := journalOpts(a2a.Version10, filepath.Join(t.TempDir(), "journal.db"))
 	o.WatchInterval = 3 * time.Second
+	o.WatchOverlap = time.Millisecond // the watermark alone must be right
 	watcher, err := New(testCtx(t), peer.URL(), o)
 	if err != nil {
 		t.Fatal(err)
