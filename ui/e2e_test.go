@@ -307,10 +307,6 @@ func TestEndToEndRemote(t *testing.T) {
 	tm.newTask("ask")
 	captures["list"] = tm.waitFor(testpeer.Question, "waiting on you", "✓ 2 done")
 
-	// The answer comes before the forever task starts: the client's Watch
-	// polls ListTasks from the newest status time it has seen, and a
-	// forever task's live ticks push that time past a change made less
-	// than a second before the next poll (reported to the client's owner).
 	tm.keys("a")
 	tm.waitFor("Answer task")
 	tm.text("2026-12-01")
