@@ -90,11 +90,23 @@ type AgentInterface struct {
 	Tenant          string
 }
 
-// AllInterfaces returns every interface the card names: v1.0's
+// AllInterfaces returns every interface the card names, each once: v1.0's
 // supportedInterfaces first, in order, then the v0.3 main URL and additional
 // interfaces (tagged protocol version 0.3 where the card says nothing else).
+// A dual card names its v0.3 endpoint in both shapes; it is listed once.
 func (c *AgentCard) AllInterfaces() []AgentInterface {
-	out := append([]AgentInterface(nil), c.Interfaces...)
+	var out []AgentInterface
+	add := func(in AgentInterface) {
+		for _, have := range out {
+			if have == in {
+				return
+			}
+		}
+		out = append(out, in)
+	}
+	for _, in := range c.Interfaces {
+		add(in)
+	}
 	v03 := c.ProtocolVersion
 	if v03 == "" {
 		v03 = Version03
@@ -104,13 +116,13 @@ func (c *AgentCard) AllInterfaces() []AgentInterface {
 		if binding == "" {
 			binding = BindingJSONRPC
 		}
-		out = append(out, AgentInterface{URL: c.URL, ProtocolBinding: binding, ProtocolVersion: v03})
+		add(AgentInterface{URL: c.URL, ProtocolBinding: binding, ProtocolVersion: v03})
 	}
 	for _, in := range c.AdditionalInterfaces {
 		if in.ProtocolVersion == "" {
 			in.ProtocolVersion = v03
 		}
-		out = append(out, in)
+		add(in)
 	}
 	return out
 }
