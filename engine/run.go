@@ -62,9 +62,11 @@ func (e *Engine) run(it *queueItem) {
 			select {
 			case <-prev.done:
 			case <-e.ctx.Done():
-				en.mu.Lock()
-				e.stopRun(en, ex, attempt)
-				en.mu.Unlock()
+				if !fromQueue { // the answer already set the task working
+					en.mu.Lock()
+					e.stopRun(en, ex, attempt)
+					en.mu.Unlock()
+				}
 				return
 			}
 			en.mu.Lock()
