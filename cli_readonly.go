@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
@@ -21,39 +20,11 @@ type storeReader struct {
 var _ a2a.Service = (*storeReader)(nil)
 
 func (r *storeReader) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
-	rec, err := r.store.Get(ctx, req.ID)
-	if err != nil {
-		return nil, fmt.Errorf("get task %s: %w", req.ID, err)
-	}
-	return rec.Task, nil
+	return engine.Reader{Store: r.store}.Get(ctx, req)
 }
 
 func (r *storeReader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	size := req.PageSize
-	if size <= 0 || size > a2a.MaxPageSize {
-		size = a2a.DefaultPageSize
-	}
-	res, err := r.store.List(ctx, engine.ListQuery{
-		ContextID:    req.ContextID,
-		State:        req.State,
-		UpdatedAfter: req.StatusTimestampAfter,
-		Text:         req.Text,
-		PageSize:     size,
-		PageToken:    req.PageToken,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
-	}
-	page := &a2a.ListPage{NextPageToken: res.NextPageToken, PageSize: size, TotalSize: res.TotalSize}
-	for _, rec := range res.Records {
-		t := rec.Task
-		if !req.IncludeArtifacts && len(t.Artifacts) > 0 {
-			t = t.Clone()
-			t.Artifacts = nil
-		}
-		page.Tasks = append(page.Tasks, t)
-	}
-	return page, nil
+	return engine.Reader{Store: r.store}.List(ctx, req)
 }
 
 func (r *storeReader) Card(ctx context.Context) (*a2a.AgentCard, error) {

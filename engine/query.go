@@ -40,31 +40,56 @@ func checkHistoryLength(h *int) error {
 	return nil
 }
 
+// Reader answers Get, List and Timeline straight from a Store without
+// running anything: the Engine uses it, and so can a command that only
+// reads (opening an Engine resumes unfinished tasks).
+type Reader struct{ Store Store }
+
 // Get returns a task by id.
 func (e *Engine) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
+	return Reader{e.store}.Get(ctx, req)
+}
+
+// List returns tasks newest change first; see Reader.List.
+func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	return Reader{e.store}.List(ctx, req)
+}
+
+// Timeline returns a task's event log: every change, in order, with its
+// time, for the dashboard.
+func (e *Engine) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	return Reader{e.store}.Timeline(ctx, taskID)
+}
+
+// Get returns a stored task by id.
+func (r Reader) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
 	if req.ID == "" {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "task id is required")
 	}
 	if err := checkHistoryLength(req.HistoryLength); err != nil {
 		return nil, err
 	}
-	rec, err := e.store.Get(ctx, req.ID)
+	rec, err := r.Store.Get(ctx, req.ID)
 	if err != nil {
 		return nil, fmt.Errorf("get task %s: %w", req.ID, err)
 	}
 	return trimTask(rec.Task, req.HistoryLength, true), nil
 }
 
-// List returns tasks newest change first, with v1.0 ListTasks paging and
-// filters plus a2atop's text filter. TotalSize is -1 when the store cannot
-// count the matches without a scan (text, time or combined filters).
-func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if e.closed.Load() {
-		return nil, ErrClosed
-	}
+// List returns stored tasks newest change first, with v1.0 ListTasks
+// paging and filters plus a2atop's text filter. TotalSize is -1 when the
+// store cannot count the matches without a scan (text, time or combined
+// filters).
+func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
 	size := req.PageSize
 	switch {
 	case size < 0:
@@ -80,7 +105,7 @@ func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 	if req.State != "" && !req.State.Known() {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "unknown task state %q", req.State)
 	}
-	res, err := e.store.List(ctx, ListQuery{
+	res, err := r.Store.List(ctx, ListQuery{
 		ContextID:    req.ContextID,
 		State:        req.State,
 		UpdatedAfter: req.StatusTimestampAfter,
@@ -93,19 +118,15 @@ func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 	}
 	page := &a2a.ListPage{NextPageToken: res.NextPageToken, PageSize: size, TotalSize: res.TotalSize,
 		Tasks: make([]*a2a.Task, len(res.Records))}
-	for i, r := range res.Records {
-		page.Tasks[i] = trimTask(r.Task, req.HistoryLength, req.IncludeArtifacts)
+	for i, rec := range res.Records {
+		page.Tasks[i] = trimTask(rec.Task, req.HistoryLength, req.IncludeArtifacts)
 	}
 	return page, nil
 }
 
-// Timeline returns a task's event log: every change, in order, with its
-// time, for the dashboard.
-func (e *Engine) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
-	if e.closed.Load() {
-		return nil, ErrClosed
-	}
-	evs, err := e.store.Events(ctx, taskID, 0)
+// Timeline returns a stored task's event log.
+func (r Reader) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
+	evs, err := r.Store.Events(ctx, taskID, 0)
 	if err != nil {
 		return nil, fmt.Errorf("timeline of task %s: %w", taskID, err)
 	}
