@@ -8,7 +8,9 @@
 // The executor's publishes are pipelined: they are folded and numbered at
 // once, and the task's flusher goroutine commits all that is pending in one
 // store commit before publishing it (tasks.go: enqueue, flush); the
-// engine's own writes first drain that pipeline (taskEntry.drain).
+// engine's own writes first drain that pipeline (taskEntry.drain). A
+// blocking Send's new task that starts at once has its creation committed
+// with the executor's first publish, not before (send.go: holdCreation).
 // The engine keeps a taskEntry only while the task is running, queued,
 // being changed or read: a finished task lives only in the store.
 package engine
@@ -148,6 +150,8 @@ type Engine struct {
 	sending map[string]chan struct{} // message ids whose send is in progress
 
 	queueChanged chan struct{}
+	// holdLimit: see holdCreation (a field so that tests can lengthen it).
+	holdLimit time.Duration
 }
 
 var _ a2a.Service = (*Engine)(nil)
@@ -175,6 +179,7 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 		entries:      map[string]*taskEntry{},
 		sending:      map[string]chan struct{}{},
 		queueChanged: make(chan struct{}, 1),
+		holdLimit:    holdLimit,
 	}
 	e.card = opts.Card
 	if e.card.Name == "" {

@@ -53,7 +53,9 @@ func (e *Engine) run(it *queueItem) {
 	fromQueue := !started
 	for {
 		en.mu.Lock()
-		en.drain()
+		if !en.held { // a held creation goes with the executor's first publish
+			en.drain()
+		}
 		// One execution per task at a time: an answer can arrive before the
 		// run that asked the question has returned from Execute.
 		for en.run != nil && en.run != ex {
@@ -99,12 +101,16 @@ func (e *Engine) run(it *queueItem) {
 				return
 			}
 		}
+		if en.tip() == nil { // its held creation was already lost
+			en.mu.Unlock()
+			return
+		}
 		started, fromQueue = false, false
 		ex.ctx, ex.cancel = context.WithCancel(e.ctx)
 		ex.closed = false
 		en.run = ex
 		en.flushErr = nil
-		req := &Request{Task: en.rec.Task, Message: it.msg, Attempt: attempt}
+		req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: attempt}
 		pub := &publisher{e: e, en: en, ex: ex}
 		ctx := ex.ctx
 		en.mu.Unlock()
@@ -115,6 +121,12 @@ func (e *Engine) run(it *queueItem) {
 		ex.cancel()
 		ex.closed = true
 		en.drain() // the attempt's last events reach the store first
+		if en.rec == nil {
+			// Its held creation was lost (see holdCreation): the task does
+			// not exist and its Send has failed.
+			en.mu.Unlock()
+			return
+		}
 		if e.closed.Load() {
 			e.stopRun(en, ex, attempt)
 			en.mu.Unlock()
@@ -259,7 +271,7 @@ func (e *Engine) cancelRun(en *taskEntry, ex *execution) {
 		en.mu.Lock()
 		defer en.mu.Unlock()
 		en.drain()
-		if en.run != ex || en.rec.Task.Status.State.Terminal() {
+		if en.run != ex || en.rec == nil || en.rec.Task.Status.State.Terminal() {
 			return
 		}
 		reason := fmt.Sprintf("%s; the executor did not stop within %s", ReasonCanceled, e.opts.CancelGrace)

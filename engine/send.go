@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -16,7 +17,8 @@ func (e *Engine) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "send: no request")
 	}
-	task, s, err := e.submit(ctx, req, !req.Config.ReturnImmediately)
+	blocking := !req.Config.ReturnImmediately
+	task, s, err := e.submit(ctx, req, blocking, blocking)
 	if err != nil {
 		return nil, err
 	}
@@ -26,6 +28,13 @@ func (e *Engine) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 	defer s.Close()
 	final, reply, err := s.waitFinal()
 	if err != nil {
+		// The caller stops waiting: a held creation is made durable now,
+		// so the task it leaves running is visible (see holdCreation).
+		s.en.mu.Lock()
+		if s.en.held {
+			s.en.drain()
+		}
+		s.en.mu.Unlock()
 		return nil, fmt.Errorf("send: waiting for task %s: %w", task.ID, err)
 	}
 	if reply != nil {
@@ -41,7 +50,7 @@ func (e *Engine) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "stream: no request")
 	}
-	_, s, err := e.submit(ctx, req, true)
+	_, s, err := e.submit(ctx, req, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +58,9 @@ func (e *Engine) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 }
 
 // submit creates or continues a task; with follow it also returns a reader
-// registered before the task's first new event.
-func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow bool) (*a2a.Task, *taskStream, error) {
+// registered before the task's first new event. blocking: the caller
+// answers only once the task is final (see holdCreation).
+func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow, blocking bool) (*a2a.Task, *taskStream, error) {
 	if e.closed.Load() {
 		return nil, nil, ErrClosed
 	}
@@ -71,14 +81,20 @@ func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow bool) 
 	if err != nil {
 		return nil, nil, err
 	}
-	defer done()
+	// createTask may take the claim over (a held creation keeps it until
+	// the creation is durable).
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
 	if existing != "" {
 		return e.existingTask(ctx, existing, follow)
 	}
 	if msg.TaskID != "" {
 		return e.continueTask(ctx, &msg, follow)
 	}
-	return e.createTask(ctx, req, &msg, follow)
+	return e.createTask(ctx, req, &msg, follow, blocking, &done)
 }
 
 // claimMessage makes concurrent sends of one message id take turns, and
@@ -130,7 +146,7 @@ func (e *Engine) existingTask(ctx context.Context, id string, follow bool) (*a2a
 	return task, e.newTaskStream(ctx, en, task, false), nil
 }
 
-func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {
+func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.Message, follow, blocking bool, claim *func()) (*a2a.Task, *taskStream, error) {
 	id := newID()
 	if msg.ContextID == "" {
 		msg.ContextID = newID()
@@ -162,6 +178,17 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 	if follow {
 		s = e.newTaskStream(ctx, en, nil, pos == 0)
 	}
+	if pos == 0 && blocking {
+		if err := e.holdCreation(en, c, claim); err != nil {
+			e.unadmit(it)
+			if s != nil {
+				s.closeLocked()
+			}
+			return nil, nil, fmt.Errorf("send: %w", err)
+		}
+		e.launch(it)
+		return en.tip().Task, s, nil
+	}
 	if err := e.commit(ctx, en, c); err != nil {
 		e.unadmit(it)
 		if s != nil {
@@ -173,6 +200,52 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 		e.launch(it)
 	}
 	return en.rec.Task, s, nil
+}
+
+// holdCreation is the creation of a task for a blocking Send that got a
+// slot at once. Rule: its creation commit (record, submitted and working
+// events, message id) is not made durable before the execution starts; it
+// waits in the task's pipeline and is committed with the executor's first
+// publish, so that an echo task costs one store commit, not two. That is
+// safe because such a Send acknowledges nothing before it returns, and it
+// returns only after the task's final commit is durable (or fails):
+//   - readers see nothing before it is persisted (the flusher publishes
+//     after the commit, and Watch cursors are released in order);
+//   - the message id claim (claimMessage) is kept until the creation is
+//     durable or lost, so a concurrent duplicate send waits and then finds
+//     the task in the store;
+//   - any other writer or reader of the task drains the pipeline first,
+//     which commits a held creation at once (taskEntry.drain);
+//   - if the combined commit fails, nothing of the task is stored, the
+//     Send fails with the store's error (taskItem.err) and the execution
+//     ends without touching the task (run: en.rec stays nil).
+//
+// Queued tasks, ReturnImmediately sends and Streams (which show the task
+// to their caller at once) keep the durable creation commit. Caller holds
+// en.mu.
+func (e *Engine) holdCreation(en *taskEntry, c change, claim *func()) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	g, err := e.sequencePending(en, c, false)
+	if err != nil {
+		return err
+	}
+	done := *claim
+	*claim = nil
+	g.settled = done
+	en.held = true
+	en.kick = func() { e.startFlush(en) }
+	// While held, the run goroutine is alive (its drain after Execute
+	// ends the hold), so the flusher's runs.Add is safe from the timer.
+	en.holdTimer = time.AfterFunc(e.holdLimit, func() {
+		en.mu.Lock()
+		if en.held {
+			en.kick()
+		}
+		en.mu.Unlock()
+	})
+	return nil
 }
 
 func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {

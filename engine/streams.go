@@ -233,6 +233,10 @@ func (s *taskStream) wait(ch <-chan struct{}) {
 // accept queues an item for the reader; it reports whether the stream
 // ends with it.
 func (s *taskStream) accept(it taskItem) bool {
+	if it.err != nil {
+		s.end(it.err)
+		return true
+	}
 	if s.hold {
 		if it.start && !it.final {
 			s.held = append(s.held, it.ev)
@@ -290,6 +294,9 @@ func (s *taskStream) waitFinal() (*a2a.Task, *a2a.Message, error) {
 			continue
 		}
 		for _, it := range items {
+			if it.err != nil {
+				return nil, nil, it.err
+			}
 			if it.final {
 				return it.task, it.reply, nil
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -49,7 +50,17 @@ type taskEntry struct {
 	draining int
 	// flushed is signalled (on mu) after every flush round.
 	flushed *sync.Cond
+	// held: pending holds a new task's creation that no flusher commits
+	// yet (see Engine.holdCreation); kick starts the flusher for it.
+	held      bool
+	kick      func()
+	holdTimer *time.Timer
 }
+
+// holdLimit bounds how long a held creation waits for the executor's
+// first publish: a task that is slow to say anything still shows up in
+// the store (List, Watch, the dashboard) soon after it starts.
+const holdLimit = 20 * time.Millisecond
 
 // maxUnpersisted bounds the progress events a task may have sequenced but
 // not yet persisted: a publish beyond it waits for the store.
@@ -62,10 +73,16 @@ type pendingGroup struct {
 	logged []LoggedEvent
 	steps  []*a2a.Task // the task after each event
 	reply  *a2a.Message
+	msgIDs []string
 	// done, when a publisher waits for durability, is closed once the group
 	// is persisted (err nil) or lost (err set).
 	done chan struct{}
 	err  error
+	// start marks a held creation's events (taskItem.start).
+	start bool
+	// settled, when set, runs under en.mu once the group is persisted or
+	// lost (a held creation releases its message id claim).
+	settled func()
 }
 
 // tip is the task's latest record, including events not yet persisted.
@@ -82,6 +99,9 @@ func (en *taskEntry) tip() *Record {
 // en.mu while waiting: call it right after locking, before reading the
 // task. Caller holds en.mu.
 func (en *taskEntry) drain() {
+	if en.held {
+		en.kick() // a held creation is committed now, not with the executor's first publish
+	}
 	if !en.flushing {
 		return
 	}
@@ -107,6 +127,9 @@ type taskItem struct {
 	// execution, which a new task's Stream holds back until it knows
 	// whether the executor answers with a plain Message.
 	start bool
+	// err: the task's held creation was lost (see Engine.holdCreation);
+	// the reader ends with it.
+	err error
 }
 
 // acquire returns the task's entry, creating an empty one, and takes a
@@ -273,10 +296,27 @@ func (e *Engine) status(t *a2a.Task, state a2a.TaskState, msgID, text string) *a
 // Store.Commit, then hands the events to readers in order: nothing is
 // shown before it is persisted. The caller holds en.mu, has checked that
 // the execution may publish, and waits on the returned group's done when
-// it needs durability. c.update, c.created and c.start are not supported.
+// it needs durability.
 func (e *Engine) enqueue(en *taskEntry, c change, wait bool) (*pendingGroup, error) {
+	g, err := e.sequencePending(en, c, wait)
+	if err != nil {
+		return nil, err
+	}
+	e.startFlush(en)
+	return g, nil
+}
+
+// sequencePending applies and numbers c on top of the task's tip (or of
+// c.created, a new task's initial record) and appends it to the pending
+// events, without starting the flusher. Caller holds en.mu.
+func (e *Engine) sequencePending(en *taskEntry, c change, wait bool) (*pendingGroup, error) {
 	base := en.tip()
-	task := base.Task
+	var task *a2a.Task
+	if c.created != nil {
+		base = c.created
+	} else {
+		task = base.Task
+	}
 	var err error
 	steps := make([]*a2a.Task, len(c.events))
 	for i, ev := range c.events {
@@ -289,10 +329,14 @@ func (e *Engine) enqueue(en *taskEntry, c change, wait bool) (*pendingGroup, err
 	rec := *base
 	rec.Task = task
 	rec.Updated = now
+	if c.update != nil {
+		c.update(&rec)
+	}
 	if st := task.Status.State; st.Terminal() || st.Interrupted() {
 		rec.Running = false
 	}
-	g := &pendingGroup{first: e.seq.assign(len(c.events)), logged: make([]LoggedEvent, len(c.events)), steps: steps, reply: c.reply}
+	g := &pendingGroup{first: e.seq.assign(len(c.events)), logged: make([]LoggedEvent, len(c.events)), steps: steps,
+		reply: c.reply, start: c.start, msgIDs: c.msgIDs}
 	for i, ev := range c.events {
 		rec.LastSeq++
 		g.logged[i] = LoggedEvent{TaskID: en.id, Seq: rec.LastSeq, Cursor: g.first + uint64(i), Time: now, Event: ev}
@@ -303,15 +347,27 @@ func (e *Engine) enqueue(en *taskEntry, c change, wait bool) (*pendingGroup, err
 	en.head = &rec
 	en.pending = append(en.pending, g)
 	en.unpersisted += len(c.events)
-	if !en.flushing {
-		en.flushing = true
-		// The execution publishing holds a runs count (its run goroutine
-		// has not returned), so this Add never races Close's Wait at zero.
-		e.runs.Add(1)
-		e.ref(en)
-		go e.flush(en)
-	}
 	return g, nil
+}
+
+// startFlush starts the task's flusher if events are pending and none
+// runs. Caller holds en.mu.
+func (e *Engine) startFlush(en *taskEntry) {
+	en.held = false
+	if en.holdTimer != nil {
+		en.holdTimer.Stop()
+		en.holdTimer = nil
+	}
+	if en.flushing || len(en.pending) == 0 {
+		return
+	}
+	en.flushing = true
+	// The task's execution holds a runs count (its run goroutine has not
+	// returned, and a held creation is flushed by the time it returns),
+	// so this Add never races Close's Wait at zero.
+	e.runs.Add(1)
+	e.ref(en)
+	go e.flush(en)
 }
 
 // flush commits the task's pending events, a round at a time, each round
@@ -327,11 +383,13 @@ func (e *Engine) flush(en *taskEntry) {
 		groups, rec := en.pending, en.head
 		en.pending = nil
 		var events []LoggedEvent
+		var msgIDs []string
 		for _, g := range groups {
 			events = append(events, g.logged...)
+			msgIDs = append(msgIDs, g.msgIDs...)
 		}
 		en.mu.Unlock()
-		err := e.storePipelined(&Commit{Record: rec, Events: events})
+		err := e.storePipelined(&Commit{Record: rec, Events: events, MessageIDs: msgIDs})
 		for _, g := range groups {
 			e.seq.done(g.first, len(g.logged), g.logged, err == nil)
 		}
@@ -357,11 +415,19 @@ func (e *Engine) flush(en *taskEntry) {
 			groups = append(groups, en.pending...)
 			en.pending, en.head = nil, nil
 			e.log.Error("store the executor's events", "task", en.id, "events", len(events), "err", err)
+			if en.rec == nil && en.bc != nil && en.readers > 0 {
+				// A held creation was lost: the task does not exist, and
+				// its blocking Send fails with this.
+				en.bc.publish(taskItem{err: fmt.Errorf("the task was not created: %w", err), final: true})
+			}
 		}
 		for _, g := range groups {
 			g.err = err
 			if g.done != nil {
 				close(g.done)
+			}
+			if g.settled != nil {
+				g.settled()
 			}
 		}
 		en.flushed.Broadcast()
@@ -390,7 +456,7 @@ func (e *Engine) fanOut(en *taskEntry, groups []*pendingGroup) {
 	items := make([]taskItem, 0, n)
 	for _, g := range groups {
 		for i, l := range g.logged {
-			items = append(items, taskItem{ev: a2a.StreamEvent{Event: l.Event, Seq: l.Seq, Time: l.Time}, task: g.steps[i]})
+			items = append(items, taskItem{ev: a2a.StreamEvent{Event: l.Event, Seq: l.Seq, Time: l.Time}, task: g.steps[i], start: g.start})
 		}
 		last := &items[len(items)-1]
 		last.final = isFinal(last.task)
