@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/a2atop/a2atop/a2a"
 )
 
@@ -83,4 +85,39 @@ func BenchmarkMemoryPerTask(b *testing.B) {
 		runtime.KeepAlive(m)
 	}
 	b.ReportMetric(perTask, "B/task")
+}
+
+// BenchmarkFrameUnderLoad measures one frame of the dashboard while 10,000
+// events/s arrive: the pump coalesces them into one message per frame (~30
+// frames/s, so ~334 events), the user presses a key, and the screen is
+// drawn. A key waits at most one such frame, so ms/frame is the worst-case
+// key latency and frame-budget% is the share of the 33 ms frame it uses.
+func BenchmarkFrameUnderLoad(b *testing.B) {
+	const tasks, perFrame = 10_000, 10_000 / 30
+	m := newTestModel(b, newFakeService(), 120, 40, func(o *Options) { o.NoColor = false })
+	loadRows(m, tasks)
+	down := tea.KeyPressMsg{Code: tea.KeyDown}
+	frame := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		evs := make([]a2a.StreamEvent, perFrame)
+		for i := range evs {
+			n := frame*perFrame + i
+			evs[i] = a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{
+				TaskID: fmt.Sprintf("0197a3b2-0000-7000-8000-%012d", n%tasks),
+				Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow.Add(time.Duration(n) * time.Millisecond),
+					Message: &a2a.Message{ID: fmt.Sprint("f", n), Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("step %d/100", n%100))}}},
+			}}
+		}
+		frame++
+		b.StartTimer()
+		m.Update(eventsMsg{events: evs})
+		m.Update(down)
+		_ = m.View()
+	}
+	perFrameNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perFrameNs/1e6, "ms/frame")
+	b.ReportMetric(perFrameNs/(1e9/30)*100, "frame-budget%")
 }
