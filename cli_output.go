@@ -10,10 +10,9 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
+	"github.com/a2atop/a2atop/internal/termsafe"
 )
 
 // Caps on what an agent wrote, so that one runaway field cannot flood a
@@ -345,30 +344,16 @@ func joinedText(parts []a2a.Part) string {
 	return b.String()
 }
 
-// clean makes text from an agent safe to print: terminal escape sequences
-// are removed, control characters other than newline and tab are dropped,
-// invalid UTF-8 is replaced, and the result is capped at max bytes with a
-// note saying how much was cut.
+// clean makes text from an agent safe to print (see termsafe.Block) and
+// caps it at max bytes with a note saying how much was cut.
 func clean(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = ansi.Strip(s)
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return -1
-		}
-		return r
-	}, s)
+	// Replacing invalid bytes can triple the length; nothing else grows.
+	s = termsafe.Block(s, 3*len(s)+16)
 	if len(s) <= max {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%d more bytes; --json shows all)", len(s)-cut)
+	cut := termsafe.TruncateBytes(s, max)
+	return cut + fmt.Sprintf("… (%d more bytes; --json shows all)", len(s)-len(cut))
 }
 
 // oneLine folds line breaks into a visible mark.

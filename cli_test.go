@@ -431,6 +431,11 @@ func TestClean(t *testing.T) {
 	if got := clean("a\x00b\x7fc\xffd", 100); got != "abc\uFFFDd" {
 		t.Fatalf("clean = %q", got)
 	}
+	// Bidi overrides and zero-width characters would let an agent reorder
+	// or hide what is printed around them.
+	if got := clean("file\u202etxt.exe\u200b ok", 100); got != "filetxt.exe ok" {
+		t.Fatalf("clean kept bidi or zero-width characters: %q", got)
+	}
 }
 
 func TestReadingCommandsLeaveTasksAlone(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/termsafe"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -150,7 +151,7 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("invalid UTF-8 %q", out)
 		}
 		for _, r := range out {
-			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidiControl(r) {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || termsafe.IsBidiControl(r) {
 				t.Fatalf("control %U in %q", r, out)
 			}
 		}
