@@ -6,26 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/a2atop/a2atop/server"
 )
 
-// Timeouts of `a2atop serve`'s HTTP server. Request headers must arrive
-// quickly (slowloris); bodies are bounded in size and read time by the
-// server package (Options.MaxBodyBytes, BodyReadTimeout). There is no
-// WriteTimeout: streams and blocking sends last long; the server package
-// bounds each stream write instead.
-const (
-	serveReadHeaderTimeout = 10 * time.Second
-	serveIdleTimeout       = 2 * time.Minute
-	serveMaxHeaderBytes    = 64 << 10
-	// serveShutdownGrace is how long in-flight unary requests (a blocking
-	// send) get to finish after SIGINT/SIGTERM before they are cut.
-	serveShutdownGrace = 5 * time.Second
-)
+// serveShutdownGrace is how long in-flight unary requests (a blocking
+// send) get to finish after SIGINT/SIGTERM before they are cut.
+const serveShutdownGrace = 5 * time.Second
 
 // serve publishes the local engine as an A2A server until SIGINT/SIGTERM.
 func (c *cli) serve(ctx context.Context, args []string) (int, error) {
@@ -83,13 +72,7 @@ func (c *cli) serve(ctx context.Context, args []string) (int, error) {
 		return 0, err
 	}
 	srv := server.New(svc, server.Options{Logger: logger, Token: *token, PublicURL: *publicURL})
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: serveReadHeaderTimeout,
-		IdleTimeout:       serveIdleTimeout,
-		MaxHeaderBytes:    serveMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelInfo),
-	}
+	hs := server.HTTPServer(srv, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
