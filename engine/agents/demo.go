@@ -20,6 +20,7 @@ import (
 const (
 	MaxSlowSteps = 600
 	MaxFlaky     = 20
+	MaxBurst     = 100_000
 )
 
 // The question `ask` puts to the user.
@@ -52,6 +53,7 @@ var demoCommands = []struct{ name, usage, description string }{
 	{"forever", "forever", "a status tick every 500 ms until canceled"},
 	{"data", "data", "a JSON data artifact, a file artifact with bytes and one by URL"},
 	{"flaky", "flaky <k>", fmt.Sprintf("a retryable failure on the first k attempts, then success (0 <= k <= %d)", MaxFlaky)},
+	{"burst", "burst <n>", fmt.Sprintf("n working status updates as fast as they can be published, then completed: a load test (1 <= n <= %d)", MaxBurst)},
 }
 
 // Card describes the demo agent and its commands as skills.
@@ -124,6 +126,8 @@ func (d *Demo) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 		return d.data(ctx, pub)
 	case "flaky":
 		return d.flaky(ctx, args, req.Attempt, pub)
+	case "burst":
+		return d.burst(ctx, args, pub)
 	default:
 		return pub.Reply(ctx, a2a.TextPart(usageText()))
 	}
@@ -265,6 +269,22 @@ func (d *Demo) flaky(ctx context.Context, arg string, attempt int, pub engine.Pu
 		return err
 	}
 	return pub.Complete(ctx, text)
+}
+
+// burst publishes n bare working updates back to back, the same work as
+// the a2a-go test peer's `burst <n>`, so load tests can compare the two and
+// the dashboard can be shown a task that changes faster than it redraws.
+func (d *Demo) burst(ctx context.Context, arg string, pub engine.Publisher) error {
+	n, err := parseCount(arg, 1, MaxBurst)
+	if err != nil {
+		return pub.Reject(ctx, "demo: burst <n>: "+err.Error())
+	}
+	for range n {
+		if err := pub.Status(ctx, ""); err != nil {
+			return err
+		}
+	}
+	return pub.Complete(ctx, fmt.Sprintf("burst of %d updates", n))
 }
 
 // parseCount reads a whole number in [lo, hi], with errors a user can act on.

@@ -39,6 +39,10 @@ func TestDemoBehaviours(t *testing.T) {
 		{"slow 601", "rejected", "601 is out of range"},
 		{"flaky x", "rejected", `"x" is not a whole number`},
 		{"flaky 21", "rejected", "21 is out of range"},
+		{"burst 3", "completed", "burst of 3 updates"},
+		{"burst 0", "rejected", "0 is out of range"},
+		{"burst 100001", "rejected", "100001 is out of range"},
+		{"burst", "rejected", "burst <n>: a number from 1 to 100000 is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -80,6 +84,19 @@ func TestDemoSlowStepsAndChunks(t *testing.T) {
 	}
 	if got := rec.artifactText("slow-result"); !strings.Contains(got, "finished 4 steps") || !strings.Contains(got, "last one") {
 		t.Fatalf("artifact = %q", got)
+	}
+}
+
+func TestDemoBurstUpdates(t *testing.T) {
+	rec := &recorder{}
+	if err := fastDemo().Execute(context.Background(), request("burst 250", 1), rec); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.count("status: "); n != 250 {
+		t.Fatalf("%d status updates, want 250", n)
+	}
+	if state, reason := rec.outcome(); state != "completed" || reason != "burst of 250 updates" {
+		t.Fatalf("outcome = %s %q", state, reason)
 	}
 }
 
