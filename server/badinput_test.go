@@ -73,6 +73,8 @@ func TestBadInput(t *testing.T) {
 		{"send without message", "application/json", nil, `{"jsonrpc":"2.0","id":6,"method":"message/send","params":{"message":"hi"}}`, a2a.CodeInvalidParams, "6", false},
 		{"batch", "application/json", nil, `[{"jsonrpc":"2.0","id":7,"method":"GetTask","params":{"id":"x"}}]`, a2a.CodeInvalidRequest, "null", true},
 		{"not jsonrpc 2.0", "application/json", nil, `{"jsonrpc":"1.0","id":8,"method":"GetTask","params":{"id":"x"}}`, a2a.CodeInvalidRequest, "8", true},
+		{"v1.0 method without A2A-Version (v0.3)", "application/json", nil, `{"jsonrpc":"2.0","id":13,"method":"GetTask","params":{"id":"x"}}`, a2a.CodeMethodNotFound, "13", true},
+		{"v0.3 method with A2A-Version 1.0", "application/json", http.Header{"A2A-Version": {"1.0"}}, `{"jsonrpc":"2.0","id":14,"method":"tasks/get","params":{"id":"x"}}`, a2a.CodeMethodNotFound, "14", false},
 		{"unsupported version", "application/json", http.Header{"A2A-Version": {"9.9"}}, `{"jsonrpc":"2.0","id":9,"method":"GetTask","params":{"id":"x"}}`, a2a.CodeVersionNotSupported, "9", true},
 		{"unknown task", "application/json", http.Header{"A2A-Version": {"1.0"}}, `{"jsonrpc":"2.0","id":10,"method":"GetTask","params":{"id":"nope"}}`, a2a.CodeTaskNotFound, "10", true},
 		{"push config", "application/json", nil, `{"jsonrpc":"2.0","id":11,"method":"tasks/pushNotificationConfig/get","params":{"id":"x"}}`, a2a.CodePushNotSupported, "11", false},
@@ -161,7 +163,7 @@ func TestBearerToken(t *testing.T) {
 	ts := startServer(t, server.Options{Token: "s3cret"})
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}`)
 	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Basic s3cret"} {
-		h := http.Header{}
+		h := http.Header{"A2A-Version": {"1.0"}}
 		if auth != "" {
 			h.Set("Authorization", auth)
 		}
@@ -170,7 +172,7 @@ func TestBearerToken(t *testing.T) {
 			t.Fatalf("auth %q: %s %+v", auth, resp.Status, r.Error)
 		}
 	}
-	resp, r := post(t, ts.URL+"/", "application/json", http.Header{"Authorization": {"Bearer s3cret"}}, body)
+	resp, r := post(t, ts.URL+"/", "application/json", http.Header{"Authorization": {"Bearer s3cret"}, "A2A-Version": {"1.0"}}, body)
 	if resp.StatusCode != http.StatusOK || r.Error == nil || r.Error.Code != a2a.CodeTaskNotFound {
 		t.Fatalf("with token: %s %+v", resp.Status, r.Error)
 	}

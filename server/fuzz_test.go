@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/a2atop/a2atop/a2a/wire"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
 	"github.com/a2atop/a2atop/server"
@@ -52,6 +53,14 @@ func FuzzRPC(f *testing.F) {
 		defer cancel()
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		// The header the method's dialect needs, so that v1.0 bodies reach
+		// the dispatch instead of stopping at the version check.
+		var probe struct {
+			Method string `json:"method"`
+		}
+		if json.Unmarshal(body, &probe) == nil {
+			req.Header.Set("A2A-Version", wire.DialectOf(probe.Method).Version())
+		}
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {

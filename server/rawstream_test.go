@@ -137,7 +137,13 @@ func TestTricklingBody(t *testing.T) {
 func TestCloseEndsStreams(t *testing.T) {
 	ts := startServer(t, server.Options{})
 	body := `{"jsonrpc":"2.0","id":1,"method":"SendStreamingMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"forever"}]}}}`
-	stream, err := http.Post(ts.URL+"/", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("A2A-Version", "1.0")
+	stream, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -55,13 +56,23 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		s.writeRPCError(w, r, codec, id, a2a.AsError(derr))
 		return
 	}
-	if v := r.Header.Get("A2A-Version"); v != "" {
-		// The method name already fixes the dialect; the header is only
-		// checked for a version we do not speak at all.
-		if _, err := wire.ForVersion(v); err != nil {
+	// A2A-Version names the dialect the client speaks; a request without
+	// it is v0.3, as the spec says. A method name from the other dialect is
+	// then unknown (-32601), with a message that says which header to send.
+	version := a2a.Version03
+	if v := strings.TrimSpace(r.Header.Get("A2A-Version")); v != "" {
+		headerCodec, err := wire.ForVersion(v)
+		if err != nil {
 			s.writeRPCError(w, r, codec, id, a2a.NewError(a2a.ErrVersionNotSupported, "protocol version %q is not supported: use 1.0 or 0.3", v))
 			return
 		}
+		version = headerCodec.Version()
+	}
+	if codec.Version() != version {
+		s.writeRPCError(w, r, codec, id, a2a.NewError(a2a.ErrMethodNotFound,
+			"method not found: %s is an A2A v%s method but the request is v%s: send the header \"A2A-Version: %s\" (a request without it is v0.3)",
+			req.Name, codec.Version(), version, codec.Version()))
+		return
 	}
 	if req.Method.Streaming() {
 		s.serveRPCStream(w, r, codec, req)
