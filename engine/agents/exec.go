@@ -146,9 +146,7 @@ func (e *Exec) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 	cmd.Env = append(os.Environ(), "A2ATOP_TASK_ID="+taskID(req))
 	cmd.Stdout = chanWriter{ch: chunks}
 	cmd.Stderr = chanWriter{stderr: true, ch: chunks}
-	// Its own process group, so that cancel reaches every process the
-	// command started, not only the shell.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = commandProcAttr()
 	// A background process that keeps the output pipes open must not hold
 	// the task forever once the shell itself has exited.
 	cmd.WaitDelay = time.Second
