@@ -1,0 +1,21 @@
+// Package loadbench holds the side-by-side load benchmarks of issue 7: one
+// load generator (internal/loadgen, raw v1.0 JSON-RPC over keep-alive HTTP)
+// against `a2atop serve` with the memory store, `a2atop serve` with a bbolt
+// file (fsync on), and a server built on the a2a-go v2.4.0 SDK with its
+// in-memory store (internal/testpeer). Each server runs in its own child
+// process, so its resident memory is its own. All run the same echo and
+// burst commands.
+//
+// The benchmarks only run with -bench (Linux: they read /proc):
+//
+//	go test -run '^$' -bench . -benchtime 5s -timeout 60m ./server/loadbench
+//
+// Environment knobs, for a quick run:
+//
+//	A2ATOP_LOADBENCH_TASKS       stored tasks for the RSS and list figures (100000)
+//	A2ATOP_LOADBENCH_FEW_TASKS   the small store they are compared with (1000)
+//	A2ATOP_LOADBENCH_BURST       status updates per streamed task (500)
+//	A2ATOP_LOADBENCH_PROFILE     a directory: run our servers in test-binary
+//	                             children wired like `a2atop serve`, and write
+//	                             every child's CPU profile there
+package loadbench
