@@ -126,3 +126,9 @@ func (c *AgentCard) AllInterfaces() []AgentInterface {
 	}
 	return out
 }
+
+// WatchExtensionURI names a2atop's Watch feed among an agent card's
+// capability extensions: a GET SSE feed of every task's events (v1.0
+// StreamResponse JSON) whose event ids are resumable cursors. Its params
+// are {"path": "/events"}, the feed's path on the agent's base URL.
+const WatchExtensionURI = "https://a2atop.dev/ext/watch/v1"

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
@@ -34,6 +35,10 @@ type Client struct {
 	// only way to know an agent's tasks in v0.3, which cannot list them.
 	seenMu sync.Mutex
 	seen   map[string]struct{}
+
+	// feedAbsent: the card advertised a Watch feed that answered 404 or
+	// 405; Watch polls from then on.
+	feedAbsent atomic.Bool
 
 	journalOnce sync.Once
 	journal     *journal

@@ -39,6 +39,11 @@ type Discovery struct {
 	// Reason explains the choice, e.g. "v1.0: first JSONRPC interface in
 	// supportedInterfaces".
 	Reason string
+	// WatchFeed is the URL of a2atop's Watch feed when the card advertises
+	// it (extension a2a.WatchExtensionURI, its "path" param resolved
+	// against the agent's base URL), else "". Watch uses it instead of
+	// polling.
+	WatchFeed string
 }
 
 // Discover fetches the agent card from rawURL (a base URL or the card's own
@@ -85,6 +90,7 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 		return nil, fmt.Errorf("agent card at %s: %w", cardURL, err)
 	}
 	d.Card, d.CardURL = card, cardURL
+	d.WatchFeed = watchFeedURL(card, cardURL)
 	return d, nil
 }
 

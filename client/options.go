@@ -51,6 +51,13 @@ type Options struct {
 	// status when the agent makes it but list it only once stored, and
 	// under load that lag exceeds a second; repeats are dropped anyway.
 	WatchOverlap time.Duration
+	// NoWatchFeed makes Watch poll even when the agent card advertises
+	// a2atop's Watch feed (a2a.WatchExtensionURI).
+	NoWatchFeed bool
+	// WatchFeedIdle is how long the Watch feed may stay silent before the
+	// client counts the connection as dead and reconnects; default 45s,
+	// three of a2atop serve's 15s keep-alives.
+	WatchFeedIdle time.Duration
 	// HTTPClient replaces the client built from the TLS options (tests,
 	// proxies). Its Timeout should be zero: streams are long.
 	HTTPClient *http.Client
@@ -80,6 +87,7 @@ const (
 	defaultGiveUp       = 2 * time.Minute
 	defaultPollInterval = time.Second
 	defaultWatchPoll    = 2 * time.Second
+	defaultFeedIdle     = 45 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -113,6 +121,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WatchInterval <= 0 {
 		o.WatchInterval = defaultWatchPoll
+	}
+	if o.WatchFeedIdle <= 0 {
+		o.WatchFeedIdle = defaultFeedIdle
 	}
 	return o
 }

@@ -13,9 +13,12 @@ import (
 // sseEvent is one framed server-sent event.
 type sseEvent struct {
 	// IsError: the event's type is "error" (the JS SDK's error events).
-	// Event ids are not kept: A2A streams cannot resume from them.
 	IsError bool
 	Data    []byte // data lines joined by '\n'; valid until the next read
+	// ID is the event's own id field and HasID whether it had one. A2A's
+	// streams cannot resume from ids; a2atop's Watch feed can.
+	ID    string
+	HasID bool
 }
 
 // eventReader frames an SSE body with r3labs/sse's EventStreamReader (its
@@ -24,6 +27,12 @@ type eventReader struct {
 	r   *sse.EventStreamReader
 	max int
 	buf []byte // reused to join multi-line data
+	// lastID is the SSE "last event ID": the newest id field read, also
+	// from events without data, which the spec lets a server send to move
+	// a client's resume point without an event.
+	lastID string
+	// skipped counts events without data (keep-alives) read so far.
+	skipped int
 }
 
 func newEventReader(body io.Reader, max int) *eventReader {
@@ -71,6 +80,7 @@ func (r *eventReader) next() (sseEvent, error) {
 		if ok {
 			return ev, nil
 		}
+		r.skipped++
 	}
 }
 
@@ -112,6 +122,12 @@ func (r *eventReader) parse(raw []byte) (ev sseEvent, ok bool) {
 			lines++
 		case "event":
 			ev.IsError = string(value) == "error"
+		case "id":
+			// The spec ignores an id holding NUL.
+			if bytes.IndexByte(value, 0) < 0 {
+				ev.ID, ev.HasID = string(value), true
+				r.lastID = ev.ID
+			}
 		}
 	}
 	if lines == 0 {

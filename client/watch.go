@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -15,19 +16,51 @@ import (
 // tasks beyond it are followed by polling alone.
 const maxWatchSubscriptions = 32
 
-// Watch follows every task of the agent: on v1.0 by polling ListTasks
-// (statusTimestampAfter the newest change seen), on v0.3 by polling GetTask
-// for the tasks this client has seen; active tasks also get a live
-// Subscribe stream. Each change comes once: a snapshot is passed on only
-// when its state or status time differs from the last one passed on.
+// Watch follows every task of the agent.
 //
-// cursor "" starts from now (tasks already known are not replayed);
+// When the agent card advertises a2atop's Watch feed (Discovery.WatchFeed,
+// an "a2atop serve"), Watch reads it: one SSE connection with every task's
+// events as they happen, resumed after drops with Last-Event-ID from the
+// last event returned, so nothing is missed or repeated. Cursors are then
+// the server's own event-log cursors, passed verbatim: "" starts from now,
+// a2a.CursorStart from the oldest event the server keeps, any other cursor
+// right after that event (a cursor ahead of the server's log is an error).
+// Such a cursor also resumes the server's engine directly, or another
+// client of the same server.
+//
+// Otherwise (no feed on the card, Options.NoWatchFeed, or the feed URL
+// answers 404 or 405) Watch polls: on v1.0 ListTasks (statusTimestampAfter
+// the newest change seen), on v0.3 GetTask for the tasks this client has
+// seen; active tasks also get a live Subscribe stream. Each change comes
+// once: a snapshot is passed on only when its state or status time differs
+// from the last one passed on. Polling cursors are journal sequence
+// numbers, local to this client and not interchangeable with feed
+// cursors: "" starts from now (tasks already known are not replayed);
 // CursorStart replays the latest snapshot of every task the journal holds
 // (or, without a journal, of every task the first poll finds); any other
-// cursor is a journal sequence from an earlier event, and replays the tasks
-// that changed after it. With the journal, changes seen by an earlier run
-// are not passed on again.
+// cursor replays the tasks that changed after that journal sequence. With
+// the journal, changes seen by an earlier run are not passed on again.
+//
+// Either way every task the watch reveals is remembered (SeenTasks, and
+// the journal the first time the task is seen).
 func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
+	if c.disc.WatchFeed != "" && !c.opts.NoWatchFeed && !c.feedAbsent.Load() {
+		s, err := c.watchFeed(ctx, cursor)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, errFeedAbsent) {
+			return nil, fmt.Errorf("watch: %w", err)
+		}
+		// The card promised a feed the server does not serve: poll, and
+		// do not ask again.
+		c.feedAbsent.Store(true)
+	}
+	return c.watchPolling(ctx, cursor)
+}
+
+// watchPolling is Watch by polling; see Watch.
+func (c *Client) watchPolling(ctx context.Context, cursor string) (a2a.Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watchStream{
 		c:      c,

@@ -1,0 +1,642 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/a2a/wire"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/localstore"
+	"github.com/a2atop/a2atop/server"
+	"github.com/google/uuid"
+)
+
+// feedServer is a2atop's own server on 127.0.0.1 in front of a real engine
+// running the demo agent, on a bbolt file (bolt) or a memory store.
+type feedServer struct {
+	*httptest.Server
+	eng *engine.Engine
+}
+
+type feedServerOpts struct {
+	bolt bool
+	srv  server.Options
+	wrap func(http.Handler) http.Handler
+}
+
+func startFeedServer(t testing.TB, o feedServerOpts) *feedServer {
+	t.Helper()
+	demo := agents.NewDemo()
+	demo.StepInterval = 2 * time.Millisecond
+	demo.TickInterval = 10 * time.Millisecond
+	var store engine.Store
+	if o.bolt {
+		ls, err := localstore.Open(filepath.Join(t.TempDir(), "tasks.db"), localstore.Options{})
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		store = ls
+	} else {
+		store = engine.NewMemoryStore()
+	}
+	eng, err := engine.New(store, demo, engine.Options{MaxRunning: 16})
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	srv := server.New(eng, o.srv)
+	var h http.Handler = srv
+	if o.wrap != nil {
+		h = o.wrap(srv)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		ts.Close()
+		if err := eng.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+		if err := store.Close(); err != nil {
+			t.Errorf("store close: %v", err)
+		}
+	})
+	return &feedServer{Server: ts, eng: eng}
+}
+
+// engineLog reads the engine's own Watch from the start until n tasks have
+// ended: the reference every feed reader must match.
+func engineLog(t *testing.T, eng *engine.Engine, n int) []a2a.StreamEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w, err := eng.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("engine watch: %v", err)
+	}
+	defer w.Close()
+	return readUntilEnded(t, w, n)
+}
+
+// readUntilEnded reads w until n distinct tasks reached a terminal state.
+func readUntilEnded(t *testing.T, w a2a.Stream, n int) []a2a.StreamEvent {
+	t.Helper()
+	out, err := readEnded(w, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readEnded(w a2a.Stream, n int) ([]a2a.StreamEvent, error) {
+	var out []a2a.StreamEvent
+	ended := map[string]bool{}
+	for len(ended) < n {
+		ev, err := w.Recv()
+		if err != nil {
+			return out, fmt.Errorf("Recv after %d events (%d tasks ended): %w", len(out), len(ended), err)
+		}
+		out = append(out, ev)
+		if su, ok := ev.Event.(*a2a.StatusUpdateEvent); ok && su.Status.State.Terminal() {
+			ended[su.TaskID] = true
+		}
+	}
+	return out, nil
+}
+
+// sameLog fails unless got and want are the same events with the same
+// cursors, in the same order.
+func sameLog(t *testing.T, got, want []a2a.StreamEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, the engine's log has %d", len(got), len(want))
+	}
+	codec := wire.V10()
+	for i := range want {
+		if got[i].Cursor != want[i].Cursor {
+			t.Fatalf("event %d: cursor %q, the engine's log says %q", i, got[i].Cursor, want[i].Cursor)
+		}
+		g, err1 := codec.EncodeEvent(got[i].Event)
+		w, err2 := codec.EncodeEvent(want[i].Event)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("event %d: encode: %v %v", i, err1, err2)
+		}
+		if !bytes.Equal(g, w) {
+			t.Fatalf("event %d (cursor %s) differs:\n got %s\nwant %s", i, want[i].Cursor, g, w)
+		}
+	}
+}
+
+// sendAll sends n tasks at once through c and waits for them to end.
+func sendAll(t *testing.T, c *Client, n int, text func(i int) string) {
+	t.Helper()
+	if err := <-goSendAll(testCtx(t), c, n, text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goSendAll sends n tasks at once through c; the channel yields the first
+// error, or nil once every task ended.
+func goSendAll(ctx context.Context, c *Client, n int, text func(i int) string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := &a2a.SendRequest{Message: a2a.Message{ID: uuid.NewString(), Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart(text(i))}}}
+				if _, err := c.Send(ctx, req); err != nil {
+					errs <- fmt.Errorf("send %q: %w", text(i), err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		done <- <-errs
+	}()
+	return done
+}
+
+func dialFeed(t *testing.T, url string, tweak ...func(*Options)) *Client {
+	t.Helper()
+	o := fastOpts("")
+	for _, f := range tweak {
+		f(&o)
+	}
+	c, err := New(testCtx(t), url, o)
+	if err != nil {
+		t.Fatalf("New(%s): %v", url, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestWatchExtensionURIMatchesServer(t *testing.T) {
+	if a2a.WatchExtensionURI != server.WatchExtensionURI {
+		t.Fatalf("a2a.WatchExtensionURI %q != server.WatchExtensionURI %q", a2a.WatchExtensionURI, server.WatchExtensionURI)
+	}
+}
+
+func TestDiscoveryFindsWatchFeed(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	c := dialFeed(t, ts.URL)
+	if got, want := c.Discovery().WatchFeed, ts.URL+server.WatchPath; got != want {
+		t.Fatalf("WatchFeed = %q, want %q", got, want)
+	}
+	peer := testpeer.Start(t, testpeer.Options{})
+	if got := dial(t, peer.URL(), "").Discovery().WatchFeed; got != "" {
+		t.Fatalf("a2a-go peer: WatchFeed = %q, want none", got)
+	}
+
+	ext := func(params string) *a2a.AgentCard {
+		card := &a2a.AgentCard{}
+		card.Capabilities.Extensions = []a2a.AgentExtension{{URI: "https://example.com/other"}, {URI: a2a.WatchExtensionURI, Params: []byte(params)}}
+		return card
+	}
+	for _, tc := range []struct{ params, cardURL, want string }{
+		{`{"path":"/events"}`, "http://h:1/.well-known/agent-card.json", "http://h:1/events"},
+		{``, "http://h:1/.well-known/agent.json", "http://h:1/events"},
+		{`{"path":"feed"}`, "http://h:1/agents/a/.well-known/agent-card.json", "http://h:1/agents/a/feed"},
+		{`{"path":"feed"}`, "http://h:1/cards/a.json", "http://h:1/cards/feed"},
+		{`{"path":"//evil.example/events"}`, "http://h:1/.well-known/agent-card.json", ""},
+		{`{"path":"https://h:1/events"}`, "http://h:1/.well-known/agent-card.json", ""},
+		{`not json`, "https://h/.well-known/agent-card.json", "https://h/events"},
+	} {
+		if got := watchFeedURL(ext(tc.params), tc.cardURL); got != tc.want {
+			t.Errorf("params %s on %s: %q, want %q", tc.params, tc.cardURL, got, tc.want)
+		}
+	}
+	if got := watchFeedURL(&a2a.AgentCard{}, "http://h/.well-known/agent-card.json"); got != "" {
+		t.Errorf("no extension: %q", got)
+	}
+}
+
+// TestFeedWatchEqualsEngineLog: through our client, a Watch started before
+// a burst of concurrent tasks sees every event of every task, in cursor
+// order, exactly as the engine's own Watch(CursorStart) reads its log, on
+// a real bbolt file.
+func TestFeedWatchEqualsEngineLog(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{bolt: true})
+	c := dialFeed(t, ts.URL)
+	const tasks = 12
+	ctx := testCtx(t)
+	w, err := c.Watch(ctx, "")
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Close()
+	if _, ok := w.(*feedStream); !ok {
+		t.Fatalf("Watch returned %T, want the feed", w)
+	}
+	sent := goSendAll(ctx, c, tasks, func(i int) string {
+		return [...]string{"echo hi", "slow 3", "data", "burst 20", "fail"}[i%5]
+	})
+	got := readUntilEnded(t, w, tasks)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	sameLog(t, got, engineLog(t, ts.eng, tasks))
+
+	// The cursors are the engine's: a fresh Watch from the middle resumes
+	// right after that event, on the client and on the engine alike.
+	mid := got[len(got)/2].Cursor
+	w2, err := c.Watch(ctx, mid)
+	if err != nil {
+		t.Fatalf("watch from %s: %v", mid, err)
+	}
+	defer w2.Close()
+	rest := got[len(got)/2+1:]
+	var again []a2a.StreamEvent
+	for range rest {
+		ev, err := w2.Recv()
+		if err != nil {
+			t.Fatalf("watch from %s: %v", mid, err)
+		}
+		again = append(again, ev)
+	}
+	sameLog(t, again, rest)
+
+	// Every task the feed revealed is remembered.
+	seen := map[string]bool{}
+	for _, id := range c.SeenTasks() {
+		seen[id] = true
+	}
+	for _, ev := range got {
+		if id, _ := ev.Event.TaskInfo(); id != "" && !seen[id] {
+			t.Fatalf("task %s came through the feed but is not remembered", id)
+		}
+	}
+}
+
+// cutter wraps the server and aborts each Watch feed connection after
+// `after` events, for the first `times` connections: the client's
+// connection is closed from the server side in the middle of a burst.
+type cutter struct {
+	after, times int
+	conns        atomic.Int32
+	cuts         atomic.Int32
+	lastIDs      sync.Map // connection number → Last-Event-ID it asked for
+}
+
+func (c *cutter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != server.WatchPath {
+			h.ServeHTTP(w, r)
+			return
+		}
+		n := int(c.conns.Add(1))
+		c.lastIDs.Store(n, r.Header.Get("Last-Event-ID"))
+		if n > c.times {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&cuttingWriter{ResponseWriter: w, left: c.after, cut: &c.cuts}, r)
+	})
+}
+
+type cuttingWriter struct {
+	http.ResponseWriter
+	left int
+	cut  *atomic.Int32
+}
+
+func (w *cuttingWriter) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("id: ")) {
+		if w.left == 0 {
+			w.cut.Add(1)
+			// Aborts the response: net/http closes the connection.
+			panic(http.ErrAbortHandler)
+		}
+		w.left--
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *cuttingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestFeedResumesAfterServerCuts: the server cuts the feed several times
+// mid-burst; the client reconnects with Last-Event-ID and what it reads is
+// still exactly the engine's log: no gap, no duplicate.
+func TestFeedResumesAfterServerCuts(t *testing.T) {
+	cut := &cutter{after: 150, times: 4}
+	ts := startFeedServer(t, feedServerOpts{wrap: cut.wrap})
+	states := newStateLog()
+	c := dialFeed(t, ts.URL, func(o *Options) { o.OnConnState = states.on })
+	ctx := testCtx(t)
+	w, err := c.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Close()
+	const tasks = 8
+	sent := goSendAll(ctx, c, tasks, func(i int) string { return "burst 100" })
+	got := readUntilEnded(t, w, tasks)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	sameLog(t, got, engineLog(t, ts.eng, tasks))
+	if n := cut.cuts.Load(); n != int32(cut.times) {
+		t.Fatalf("%d cuts, want %d (the burst was too short to test anything)", n, cut.times)
+	}
+	// Each reconnect asked for the events after the last one delivered.
+	for i := 2; i <= cut.times+1; i++ {
+		v, _ := cut.lastIDs.Load(i)
+		if want := got[(i-1)*cut.after-1].Cursor; v != want {
+			t.Errorf("connection %d: Last-Event-ID %q, want %q", i, v, want)
+		}
+	}
+	kinds := states.seen()
+	if !containsKinds(kinds, Reconnecting, Connected) {
+		t.Errorf("connection states %v: want reconnecting then connected", kinds)
+	}
+}
+
+func containsKinds(seen []ConnKind, seq ...ConnKind) bool {
+	for _, k := range seen {
+		if len(seq) > 0 && k == seq[0] {
+			seq = seq[1:]
+		}
+	}
+	return len(seq) == 0
+}
+
+// TestFeedSurvivesNetworkCutAndGivesUp: a proxy cuts the TCP connection
+// (events in flight are lost on the wire) and the client resumes without a
+// gap; then the proxy refuses connections and the client gives up after
+// GiveUpAfter with an error from Recv.
+func TestFeedSurvivesNetworkCutAndGivesUp(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	proxy := startProxy(t, ts.Listener.Addr().String())
+	states := newStateLog()
+	c := dialFeed(t, ts.URL, func(o *Options) {
+		o.HTTPClient = viaProxy(ts.Listener.Addr().String(), proxy)
+		o.OnConnState = states.on
+		o.Reconnect.GiveUpAfter = 500 * time.Millisecond
+	})
+	ctx := testCtx(t)
+	w, err := c.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Close()
+	const tasks = 6
+	sendAll(t, c, tasks, func(i int) string { return "burst 100" })
+	var got []a2a.StreamEvent
+	for range 50 {
+		ev, err := w.Recv()
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		got = append(got, ev)
+	}
+	proxy.Cut()
+	got = append(got, readUntilEnded(t, w, tasks)...)
+	sameLog(t, got, engineLog(t, ts.eng, tasks))
+	if !containsKinds(states.seen(), Reconnecting, Connected) {
+		t.Errorf("connection states %v: want reconnecting then connected", states.seen())
+	}
+
+	proxy.Refuse(true)
+	proxy.Cut()
+	_, err = w.Recv()
+	if err == nil || !strings.Contains(err.Error(), "gave up") {
+		t.Fatalf("Recv with the server unreachable: %v, want a give-up error", err)
+	}
+	if k := c.ConnState().Kind; k != GaveUp {
+		t.Errorf("ConnState %v, want gave up", c.ConnState())
+	}
+}
+
+func TestFeedSendsBearerToken(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{srv: server.Options{Token: "s3cret"}})
+	bearer := func(tok string) func(*Options) {
+		return func(o *Options) { o.Headers = http.Header{"Authorization": {"Bearer " + tok}} }
+	}
+	c := dialFeed(t, ts.URL, bearer("s3cret"))
+	ctx := testCtx(t)
+	w, err := c.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch with the token: %v", err)
+	}
+	defer w.Close()
+	if _, ok := w.(*feedStream); !ok {
+		t.Fatalf("Watch returned %T, want the feed", w)
+	}
+	sendAll(t, c, 1, func(int) string { return "echo with a token" })
+	readUntilEnded(t, w, 1)
+
+	for _, tok := range []string{"", "wrong"} {
+		c := dialFeed(t, ts.URL, bearer(tok))
+		_, err := c.Watch(ctx, a2a.CursorStart)
+		if !errors.Is(err, a2a.ErrUnauthenticated) {
+			t.Errorf("watch with token %q: %v, want unauthenticated", tok, err)
+		}
+	}
+}
+
+func TestFeedCursorAheadIsAnError(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	c := dialFeed(t, ts.URL)
+	sendAll(t, c, 1, func(int) string { return "echo x" })
+	for _, cur := range []string{"999999", "not-a-cursor"} {
+		w, err := c.Watch(testCtx(t), cur)
+		if err == nil {
+			w.Close()
+			t.Fatalf("watch from %q: no error", cur)
+		}
+		if !errors.Is(err, a2a.ErrInvalidParams) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("watch from %q: %q, want one line matching invalid params", cur, err)
+		}
+	}
+	_, err := c.Watch(testCtx(t), "999999")
+	if err == nil || !strings.Contains(err.Error(), "ahead of the log") {
+		t.Errorf("cursor ahead: %v", err)
+	}
+}
+
+// TestFeedCloseEndsRecvPromptly: Close from another goroutine ends a Recv
+// blocked on a quiet feed.
+func TestFeedCloseEndsRecvPromptly(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	c := dialFeed(t, ts.URL)
+	w, err := c.Watch(testCtx(t), "")
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, err := w.Recv()
+		res <- err
+	}()
+	w.Close()
+	select {
+	case err := <-res:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Recv after Close: %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Recv still blocked after Close")
+	}
+}
+
+// TestFeedIdleConnectionIsReplaced: a feed silent for longer than
+// WatchFeedIdle (the server's keep-alives are far apart here) is cut and
+// reopened from the last cursor; events still arrive.
+func TestFeedIdleConnectionIsReplaced(t *testing.T) {
+	cut := &cutter{} // counts connections only
+	ts := startFeedServer(t, feedServerOpts{srv: server.Options{KeepAlive: time.Hour}, wrap: cut.wrap})
+	states := newStateLog()
+	c := dialFeed(t, ts.URL, func(o *Options) {
+		o.WatchFeedIdle = 50 * time.Millisecond
+		o.OnConnState = states.on
+	})
+	w, err := c.Watch(testCtx(t), a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Close()
+	type result struct {
+		evs []a2a.StreamEvent
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		evs, err := readEnded(w, 1)
+		got <- result{evs, err}
+	}()
+	states.waitFor(t, Reconnecting)
+	states.waitFor(t, Connected)
+	sendAll(t, c, 1, func(int) string { return "echo after a silence" })
+	res := <-got
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	sameLog(t, res.evs, engineLog(t, ts.eng, 1))
+	if cut.conns.Load() < 2 {
+		t.Errorf("%d feed connections, want a reconnect", cut.conns.Load())
+	}
+	if err := c.ConnState().Err; c.ConnState().Kind != Connected && (err == nil || !strings.Contains(err.Error(), "nothing received")) {
+		t.Errorf("state %v", c.ConnState())
+	}
+}
+
+// TestFeedFallsBackToPolling: an agent without the extension (the a2a-go
+// peer), or whose advertised feed answers 404, is watched by polling.
+func TestFeedFallsBackToPolling(t *testing.T) {
+	t.Run("a2a-go peer", func(t *testing.T) {
+		peer := testpeer.Start(t, testpeer.Options{})
+		c := dialFeed(t, peer.URL(), func(o *Options) { o.WatchInterval = 20 * time.Millisecond })
+		w, err := c.Watch(testCtx(t), "")
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		defer w.Close()
+		if _, ok := w.(*watchStream); !ok {
+			t.Fatalf("Watch returned %T, want polling", w)
+		}
+		res, err := c.Send(testCtx(t), msg("echo polled"))
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		watchUntil(t, w, map[string]bool{res.Task.ID: true})
+	})
+	t.Run("feed answers 404", func(t *testing.T) {
+		var feedHits atomic.Int32
+		ts := startFeedServer(t, feedServerOpts{wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == server.WatchPath {
+					feedHits.Add(1)
+					http.NotFound(w, r)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}})
+		c := dialFeed(t, ts.URL, func(o *Options) { o.WatchInterval = 20 * time.Millisecond })
+		for range 2 {
+			w, err := c.Watch(testCtx(t), "")
+			if err != nil {
+				t.Fatalf("watch: %v", err)
+			}
+			if _, ok := w.(*watchStream); !ok {
+				t.Fatalf("Watch returned %T, want polling", w)
+			}
+			res, err := c.Send(testCtx(t), msg("echo polled"))
+			if err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			watchUntil(t, w, map[string]bool{res.Task.ID: true})
+			w.Close()
+		}
+		if n := feedHits.Load(); n != 1 {
+			t.Errorf("the feed was tried %d times, want once", n)
+		}
+	})
+	t.Run("NoWatchFeed", func(t *testing.T) {
+		ts := startFeedServer(t, feedServerOpts{})
+		c := dialFeed(t, ts.URL, func(o *Options) { o.NoWatchFeed = true })
+		w, err := c.Watch(testCtx(t), "")
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		defer w.Close()
+		if _, ok := w.(*watchStream); !ok {
+			t.Fatalf("Watch returned %T, want polling", w)
+		}
+	})
+}
+
+// TestFeedServerErrorEventResumes: an "error" event (the server's stream
+// fell behind or failed) is a drop, resumed from the last cursor; a server
+// that keeps failing at once is given up on.
+func TestFeedServerErrorEventResumes(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	var conns atomic.Int32
+	ts := startFeedServer(t, feedServerOpts{wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == server.WatchPath && conns.Add(1) > 1 && fail.Load() {
+				w.Header().Set("Content-Type", "text/event-stream")
+				fmt.Fprint(w, "event: error\ndata: {\"code\":-32603,\"message\":\"watch fell behind\"}\n\n")
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	states := newStateLog()
+	c := dialFeed(t, ts.URL, func(o *Options) {
+		o.OnConnState = states.on
+		o.Reconnect.GiveUpAfter = 300 * time.Millisecond
+	})
+	w, err := c.Watch(testCtx(t), a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Close()
+	sendAll(t, c, 1, func(int) string { return "echo one" })
+	first := readUntilEnded(t, w, 1)
+	// Cut the healthy first connection by closing every client connection
+	// on the server side; the reconnects only get error events.
+	ts.CloseClientConnections()
+	_, err = w.Recv()
+	if err == nil || !strings.Contains(err.Error(), "gave up") || !strings.Contains(err.Error(), "watch fell behind") {
+		t.Fatalf("Recv against a failing feed: %v, want a give-up naming the server's error", err)
+	}
+	if conns.Load() < 3 {
+		t.Errorf("%d connections: want retries before giving up", conns.Load())
+	}
+	_ = first
+}
