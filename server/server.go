@@ -19,7 +19,7 @@ import (
 )
 
 // WatchExtensionURI names the Watch feed in the agent card's extensions.
-const WatchExtensionURI = "https://a2atop.dev/ext/watch/v1"
+const WatchExtensionURI = a2a.WatchExtensionURI
 
 // Paths the server answers on.
 const (
