@@ -158,6 +158,48 @@ func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wi
 	ch := pump(st)
 	defer func() { _ = st.Close(); drain(ch) }()
 	v03 := codec.Version() == a2a.Version03
+	// write sends one result; false ends the stream.
+	write := func(res recvResult) bool {
+		if res.err != nil {
+			if !errors.Is(res.err, io.EOF) && ctx.Err() == nil {
+				sendErr(a2a.AsError(res.err))
+			}
+			return false
+		}
+		ev := res.ev.Event
+		if v03 {
+			ev = withFinal(ev)
+		}
+		out, err := codec.EncodeResult(req.ID, req.Method, ev)
+		if err != nil {
+			sendErr(a2a.NewError(a2a.ErrInternal, "internal error: encoding an event: %v", err))
+			return false
+		}
+		seq++
+		if err := sw.event(strconv.Itoa(seq), "", out); err != nil {
+			s.log.Info("stream cut off", "rpc", req.Name, "err", err)
+			return false
+		}
+		ri.events++
+		return true
+	}
+	if req.Method == wire.MethodSubscribe {
+		// A service's subscription starts with the task's snapshot. The
+		// spec answers a subscription to a task in a terminal state with
+		// UnsupportedOperationError: there is nothing left to follow.
+		select {
+		case res := <-ch:
+			if t, ok := res.ev.Event.(*a2a.Task); ok && res.err == nil && t.Status.State.Terminal() {
+				sendErr(a2a.NewError(a2a.ErrUnsupported, "task %s is %s: a finished task has no updates to subscribe to (use GetTask)", t.ID, t.Status.State))
+				return
+			}
+			if !write(res) {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 	tick := time.NewTicker(s.opts.KeepAlive)
 	defer tick.Stop()
 	for {
@@ -167,28 +209,9 @@ func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wi
 				return
 			}
 		case res := <-ch:
-			if res.err != nil {
-				if errors.Is(res.err, io.EOF) || ctx.Err() != nil {
-					return
-				}
-				sendErr(a2a.AsError(res.err))
+			if !write(res) {
 				return
 			}
-			ev := res.ev.Event
-			if v03 {
-				ev = withFinal(ev)
-			}
-			out, err := codec.EncodeResult(req.ID, req.Method, ev)
-			if err != nil {
-				sendErr(a2a.NewError(a2a.ErrInternal, "internal error: encoding an event: %v", err))
-				return
-			}
-			seq++
-			if err := sw.event(strconv.Itoa(seq), "", out); err != nil {
-				s.log.Info("stream cut off", "rpc", req.Name, "err", err)
-				return
-			}
-			ri.events++
 			tick.Reset(s.opts.KeepAlive)
 		}
 	}

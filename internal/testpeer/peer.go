@@ -26,6 +26,12 @@
 //	burst <n>    n working status updates (no message) as fast as possible, then
 //	             completed (for throughput benchmarks)
 //	anything else a bare Message listing the commands (no task)
+//
+// With Options.Demo the executor instead plays a2atop's demo agent
+// (engine/agents.Demo) on the commands both know (echo, slow, ask, fail,
+// forever, data): the same status texts, artifact names, ids and texts, in
+// the order a2atop's engine publishes them, so that a differential test
+// compares the servers rather than two agents.
 package testpeer
 
 import (
@@ -78,6 +84,9 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Logger receives a2a-go's server logs; default: discarded.
 	Logger *slog.Logger
+	// Demo plays a2atop's demo agent instead of the go-peer script (see
+	// the package doc). Step then paces slow steps and forever ticks.
+	Demo bool
 }
 
 // Peer is a running test agent. Its methods are safe for concurrent use.
@@ -136,7 +145,7 @@ func Start(tb testing.TB, opts Options) *Peer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	requests := a2asrv.NewHandler(&executor{step: opts.Step}, a2asrv.WithTaskStore(p.store), a2asrv.WithLogger(opts.Logger))
+	requests := a2asrv.NewHandler(&executor{step: opts.Step, demo: opts.Demo}, a2asrv.WithTaskStore(p.store), a2asrv.WithLogger(opts.Logger))
 	v10 := a2asrv.NewJSONRPCHandler(requests)
 	v03 := a2av0.NewJSONRPCHandler(requests)
 	mux := http.NewServeMux()
@@ -261,6 +270,7 @@ func dialectRouter(v10, v03 http.Handler) http.Handler {
 // executor is the scripted agent.
 type executor struct {
 	step time.Duration
+	demo bool
 }
 
 var _ a2asrv.AgentExecutor = (*executor)(nil)
@@ -274,6 +284,10 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 		text := ""
 		if ec.Message != nil {
 			text = strings.TrimSpace(a2aText(ec.Message))
+		}
+		if e.demo {
+			e.executeDemo(ctx, ec, text, yield)
+			return
 		}
 		// A follow-up to a task waiting on input: the answer to ask.
 		if ec.StoredTask != nil {
@@ -416,6 +430,10 @@ func (e *executor) data(ec *a2asrv.ExecutorContext, yield func(a2a.Event, error)
 
 func (e *executor) Cancel(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
 	return func(yield func(a2a.Event, error) bool) {
+		if e.demo {
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCanceled, agentText(ec, DemoCanceled)), nil)
+			return
+		}
 		yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCanceled, agentText(ec, "go-peer: canceled by client request")), nil)
 	}
 }
