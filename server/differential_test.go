@@ -610,6 +610,11 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 
 	listScripts(ctx, t, d, dialect, tr, echo)
 
+	// A message without a messageId, which the spec requires.
+	noID := textMsg("echo no id")
+	res, err = d.send(ctx, &a2a.SendRequest{Message: noID})
+	tr.add("send without messageId", "%s", normResult(res, err))
+
 	// A message that names no command gets a Message, not a task.
 	res, err = d.send(ctx, &a2a.SendRequest{Message: newMsg("what can you do?")})
 	tr.add("send no command", "%s", normResult(res, err))
@@ -741,8 +746,14 @@ var knownDifferences = map[string]knownDifference{
 		why: "the spec answers SubscribeToTask on a terminal task with UnsupportedOperationError (-32004); " +
 			"a2a-go says TaskNotFound for a task that exists",
 	},
+	"send without messageId": {
+		ours: `task state=completed status="echoed" artifacts=[echo:"no id"] history=[user:"echo no id"]`,
+		sdk:  "error -32602",
+		why: "the spec makes messageId required and a2a-go refuses a message without one; a2atop's engine gives it one " +
+			"(a2atop's own client sends none, so a strict server would refuse it)",
+	},
 	"list after replies": {
-		ours: "total=11",
+		ours: "total=12",
 		sdk:  "total=9",
 		why: "a2atop's engine keeps a task record, completed with the reply, behind each Message reply " +
 			"(so a retried messageId stays idempotent and the dashboard shows it), and ListTasks lists it",
