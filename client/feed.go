@@ -99,7 +99,10 @@ type feedStream struct {
 	cancel context.CancelFunc
 	closed sync.Once
 	codec  wire.Codec
-	tap    func(a2a.Event) // the journal's tap
+	// jw records new tasks in the journal off Recv's path; nil without a
+	// journal. lastTask skips the seen-set lookup for runs of one task.
+	jw       *journalWriter
+	lastTask string
 
 	// Only Recv's goroutine touches the fields below (connect runs in
 	// Watch, before the stream is handed out).
@@ -125,11 +128,14 @@ func (c *Client) watchFeed(ctx context.Context, cursor string) (*feedStream, err
 	ctx, cancel := context.WithCancel(ctx)
 	s := &feedStream{
 		c: c, url: c.disc.WatchFeed, ctx: ctx, cancel: cancel,
-		codec: wire.V10(), tap: c.journalTap(), cursor: cursor,
+		codec: wire.V10(), cursor: cursor,
 	}
 	if _, err := s.connect(); err != nil {
 		cancel()
 		return nil, err
+	}
+	if j := c.journalIfOpen(); j != nil {
+		s.jw = startJournalWriter(ctx, j)
 	}
 	return s, nil
 }
@@ -173,18 +179,106 @@ func (s *feedStream) Recv() (a2a.StreamEvent, error) {
 		}
 		s.healthy = true
 		s.cursor = raw.ID
-		if s.tap != nil {
-			s.tap(ev)
-		}
+		s.remember(ev)
 		return a2a.StreamEvent{Event: ev, Cursor: raw.ID, Time: eventTime(ev)}, nil
 	}
 }
 
 // Close ends the stream; a Recv blocked in another goroutine returns.
+// Tasks the feed revealed are in the journal when Close returns.
 func (s *feedStream) Close() error {
-	s.closed.Do(s.cancel)
+	s.closed.Do(func() {
+		s.cancel()
+		if s.jw != nil {
+			s.jw.wait()
+		}
+	})
 	return nil
 }
+
+// remember notes the task of an event the first time the feed shows it:
+// in the client's seen set at once, in the journal through the writer.
+func (s *feedStream) remember(ev a2a.Event) {
+	id, _ := ev.TaskInfo()
+	if id == "" || id == s.lastTask {
+		return
+	}
+	s.lastTask = id
+	if !s.c.rememberID(id) || s.jw == nil {
+		return
+	}
+	t, ok := ev.(*a2a.Task)
+	if !ok {
+		var err error
+		if t, err = a2a.Apply(nil, ev); err != nil || t == nil || t.ID == "" {
+			return
+		}
+	}
+	s.jw.add(t)
+}
+
+// journalWriter records task snapshots in the journal in batches, one
+// transaction (one fsync) for whatever queued up meanwhile: done inline, a
+// journal sync per new task would cap the feed at the disk's fsync rate.
+// Its goroutine belongs to the feed stream and ends with the stream's
+// context, after recording what was queued.
+type journalWriter struct {
+	j    *journal
+	ctx  context.Context
+	ch   chan *a2a.Task
+	done chan struct{}
+}
+
+// maxJournalBatch bounds one journal transaction.
+const maxJournalBatch = 256
+
+func startJournalWriter(ctx context.Context, j *journal) *journalWriter {
+	w := &journalWriter{j: j, ctx: ctx, ch: make(chan *a2a.Task, maxJournalBatch), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// add queues a task; it waits only when a whole batch is already queued.
+func (w *journalWriter) add(t *a2a.Task) {
+	select {
+	case w.ch <- t:
+	case <-w.ctx.Done():
+	}
+}
+
+func (w *journalWriter) run() {
+	defer close(w.done)
+	batch := make([]*a2a.Task, 0, maxJournalBatch)
+	for {
+		select {
+		case t := <-w.ch:
+			batch = w.drain(append(batch[:0], t))
+			// Journal trouble never fails the watch (as everywhere else).
+			_, _, _ = w.j.recordAll(batch)
+		case <-w.ctx.Done():
+			// Record what Recv queued before the end, then stop.
+			if batch = w.drain(batch[:0]); len(batch) > 0 {
+				_, _, _ = w.j.recordAll(batch)
+			}
+			return
+		}
+	}
+}
+
+// drain adds what is queued now to batch, up to a whole batch.
+func (w *journalWriter) drain(batch []*a2a.Task) []*a2a.Task {
+	for len(batch) < maxJournalBatch {
+		select {
+		case t := <-w.ch:
+			batch = append(batch, t)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (w *journalWriter) wait() { <-w.done }
 
 // feedErrorText is the message of a server's error event, {"code",
 // "message"}, or its raw text.
@@ -219,26 +313,33 @@ func (s *feedStream) connect() (retry bool, err error) {
 	if s.cursor != "" {
 		req.Header.Set("Last-Event-ID", s.cursor)
 	}
+	// One timer bounds the wait for the answer by Timeout, then the
+	// silences of the stream by WatchFeedIdle: anything read, keep-alives
+	// included, shows the connection is alive, and a half-open TCP
+	// connection would otherwise block Recv forever.
+	fired := new(atomic.Bool)
+	idle := time.AfterFunc(s.c.opts.Timeout, func() { fired.Store(true); cancel() })
 	resp, err := s.c.tr.hc.Do(req)
 	if err != nil {
+		idle.Stop()
 		cancel()
-		if s.ctx.Err() != nil {
+		switch {
+		case s.ctx.Err() != nil:
 			return false, fmt.Errorf("GET %s: %w", s.url, s.ctx.Err())
+		case fired.Load():
+			return true, fmt.Errorf("GET %s: no answer within %s", s.url, s.c.opts.Timeout)
 		}
 		return true, netError("GET", s.url, err)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.StatusCode != http.StatusOK || mt != "text/event-stream" {
 		body, rerr := readBounded(resp.Body, maxFeedErrorBody)
+		idle.Stop()
 		resp.Body.Close()
 		cancel()
 		return s.refusal(resp, body, rerr)
 	}
-	// Anything read, keep-alives included, shows the connection is alive;
-	// silence past WatchFeedIdle cuts it (a half-open TCP connection
-	// would otherwise block Recv forever).
-	fired := new(atomic.Bool)
-	idle := time.AfterFunc(s.c.opts.WatchFeedIdle, func() { fired.Store(true); cancel() })
+	idle.Reset(s.c.opts.WatchFeedIdle)
 	s.body, s.connCancel, s.idle, s.idleFired = resp.Body, cancel, idle, fired
 	s.rd = newEventReader(&idleReader{r: resp.Body, t: idle, d: s.c.opts.WatchFeedIdle}, s.c.opts.MaxEventSize)
 	s.healthy = false

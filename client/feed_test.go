@@ -640,3 +640,172 @@ func TestFeedServerErrorEventResumes(t *testing.T) {
 	}
 	_ = first
 }
+
+// BenchmarkWatchFeedVsPoll: one Watch follows the same workload (32
+// concurrent "burst 50" tasks per op on a2atop's server, memory store) by
+// the feed and by polling ListTasks every 100ms with live subscriptions.
+// tasks/s is how fast the watcher sees tasks end; events/task shows how
+// much of each task it saw (the feed: every event; polling: snapshots plus
+// whatever its per-task streams caught).
+//
+// Run: go test -run '^$' -bench WatchFeedVsPoll -benchtime 20x ./client/
+func BenchmarkWatchFeedVsPoll(b *testing.B) {
+	for _, mode := range []struct {
+		name  string
+		tweak func(*Options, string)
+	}{
+		{"feed", func(o *Options, _ string) {}},
+		{"feed+journal", func(o *Options, dir string) {
+			o.NoJournal = false
+			o.JournalPath = filepath.Join(dir, "journal.db")
+		}},
+		{"poll-100ms", func(o *Options, _ string) {
+			o.NoWatchFeed = true
+			o.WatchInterval = 100 * time.Millisecond
+		}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			ts := startFeedServer(b, feedServerOpts{})
+			o := fastOpts("")
+			mode.tweak(&o, b.TempDir())
+			c, err := New(benchCtx(b), ts.URL, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := benchCtx(b)
+			w, err := c.Watch(ctx, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			const tasks, burst = 32, 50
+			ended := map[string]bool{}
+			events := 0
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				sent := make(chan error, tasks)
+				for range tasks {
+					go func() {
+						req := &a2a.SendRequest{Message: a2a.Message{ID: uuid.NewString(), Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("burst %d", burst))}}}
+						_, err := ts.eng.Send(ctx, req)
+						sent <- err
+					}()
+				}
+				for len(ended) < (i+1)*tasks {
+					ev, err := w.Recv()
+					if err != nil {
+						b.Fatalf("Recv: %v", err)
+					}
+					events++
+					var id string
+					var st a2a.TaskState
+					switch e := ev.Event.(type) {
+					case *a2a.Task:
+						id, st = e.ID, e.Status.State
+					case *a2a.StatusUpdateEvent:
+						id, st = e.TaskID, e.Status.State
+					}
+					if st.Terminal() {
+						ended[id] = true
+					}
+				}
+				for range tasks {
+					if err := <-sent; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(len(ended))/elapsed.Seconds(), "tasks/s")
+			b.ReportMetric(float64(events)/float64(len(ended)), "events/task")
+		})
+	}
+}
+
+// TestFeedRemembersTasksInJournal: the tasks a feed reveals are in the
+// journal once the watch is closed, for a later run of the client.
+func TestFeedRemembersTasksInJournal(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	path := filepath.Join(t.TempDir(), "journal.db")
+	c := dialFeed(t, ts.URL, func(o *Options) { *o = journalOpts("", path) })
+	ctx := testCtx(t)
+	w, err := c.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	const tasks = 5
+	sent := goSendAll(ctx, c, tasks, func(i int) string { return fmt.Sprintf("echo %d", i) })
+	got := readUntilEnded(t, w, tasks)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c2 := dialFeed(t, ts.URL, func(o *Options) { *o = journalOpts("", path) })
+	if err := c2.JournalError(); err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, id := range c2.SeenTasks() {
+		known[id] = true
+	}
+	for _, ev := range got {
+		id, _ := ev.Event.TaskInfo()
+		if !known[id] {
+			t.Fatalf("task %s is not in the journal (it has %d tasks)", id, len(known))
+		}
+		if tl, err := c2.Timeline(id); err != nil || len(tl) == 0 {
+			t.Fatalf("timeline of %s: %v %v", id, tl, err)
+		}
+	}
+}
+
+// TestFeedThatNeverAnswersTimesOut: a feed URL that accepts the request
+// but never answers fails Watch after Options.Timeout.
+func TestFeedThatNeverAnswersTimesOut(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == server.WatchPath {
+				<-r.Context().Done()
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	c := dialFeed(t, ts.URL)
+	c.opts.Timeout = 100 * time.Millisecond
+	_, err := c.Watch(testCtx(t), "")
+	if err == nil || !strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("watch: %v, want a timeout", err)
+	}
+}
+
+// TestEventReaderKeepsIDs: ids are kept per event, and an id-only event
+// (no data) moves the last event id, as the SSE spec says.
+func TestEventReaderKeepsIDs(t *testing.T) {
+	in := "id: 7\ndata: a\n\n: keep-alive\n\ndata: b\n\nid: 9\n\nid: bad\x00\ndata: c\n\n"
+	r := newEventReader(strings.NewReader(in), 1<<10)
+	want := []struct {
+		data, id string
+		hasID    bool
+		lastID   string
+	}{{"a", "7", true, "7"}, {"b", "", false, "7"}, {"c", "", false, "9"}}
+	for i, w := range want {
+		ev, err := r.next()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if string(ev.Data) != w.data || ev.ID != w.id || ev.HasID != w.hasID || r.lastID != w.lastID {
+			t.Errorf("event %d: data %q id %q/%v last %q, want %+v", i, ev.Data, ev.ID, ev.HasID, r.lastID, w)
+		}
+	}
+	if r.skipped != 2 {
+		t.Errorf("skipped %d events without data, want 2", r.skipped)
+	}
+}

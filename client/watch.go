@@ -26,7 +26,8 @@ const maxWatchSubscriptions = 32
 // a2a.CursorStart from the oldest event the server keeps, any other cursor
 // right after that event (a cursor ahead of the server's log is an error).
 // Such a cursor also resumes the server's engine directly, or another
-// client of the same server.
+// client of the same server. (A Watch from now that drops before its first
+// event resumes from now: the feed has named no cursor yet.)
 //
 // Otherwise (no feed on the card, Options.NoWatchFeed, or the feed URL
 // answers 404 or 405) Watch polls: on v1.0 ListTasks (statusTimestampAfter
