@@ -164,12 +164,22 @@ func TestSlowlorisHeaders(t *testing.T) {
 	sendEcho(t, rs.url, "after slowloris")
 }
 
-// TestHugeBody: a 100 MiB body against the default MaxBodyBytes (16 MiB)
-// gets a JSON-RPC -32600 that names the limit, without the server reading
-// the whole body; another client is served while the body streams in.
+// TestHugeBody: a 100 MiB body against the default MaxBodyBytes (16 MiB),
+// with a Content-Length and chunked, gets a JSON-RPC -32600 that names the
+// limit, without the server reading the whole body; another client is
+// served while the body streams in.
 func TestHugeBody(t *testing.T) {
 	t.Parallel()
 	rs := startRealServer(t, server.Options{}, nil)
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			hugeBody(t, rs, chunked)
+		})
+	}
+	sendEcho(t, rs.url, "after huge bodies")
+}
+
+func hugeBody(t *testing.T, rs *realServer, chunked bool) {
 	const size = 100 << 20
 	conn, err := net.Dial("tcp", rs.addr)
 	if err != nil {
@@ -177,6 +187,9 @@ func TestHugeBody(t *testing.T) {
 	}
 	defer conn.Close()
 	head := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", size)
+	if chunked {
+		head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+	}
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +197,12 @@ func TestHugeBody(t *testing.T) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		chunk := []byte(`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"parts":[{"text":"` + strings.Repeat("x", 64<<10))
+		payload := []byte(`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"parts":[{"text":"` + strings.Repeat("x", 64<<10))
+		chunk := payload
+		if chunked {
+			chunk = append([]byte(fmt.Sprintf("%x\r\n", len(payload))), payload...)
+			chunk = append(chunk, "\r\n"...)
+		}
 		for written.Load() < size {
 			n, err := conn.Write(chunk[:min(len(chunk), int(size-written.Load()))])
 			written.Add(int64(n))
@@ -222,7 +240,6 @@ func TestHugeBody(t *testing.T) {
 	} else {
 		t.Logf("the client wrote %.1f MiB of 100 before being cut off", float64(got)/(1<<20))
 	}
-	sendEcho(t, rs.url, "after a huge body")
 }
 
 // TestHugeHeaders: a request whose headers exceed MaxHeaderBytes gets 431
