@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +23,10 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
 	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
 	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -602,6 +607,9 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	tr.add("subscribe unknown", "%s", sum.String(err))
 	res, err = d.send(ctx, &a2a.SendRequest{Message: followUp("more", &a2a.Task{ID: "no-such-task"})})
 	tr.add("send to unknown task", "%s", normResult(res, err))
+	// Both servers answer -32602 here (a2atop's engine does as a2a-go
+	// does); the spec's SendMessage lists UnsupportedOperationError
+	// (-32004) for a message to a terminal task.
 	res, err = d.send(ctx, &a2a.SendRequest{Message: followUp("more", echo)})
 	tr.add("send to completed task", "%s", normResult(res, err))
 	sum = streamSummary{}
@@ -770,10 +778,36 @@ var knownDifferences = map[string]knownDifference{
 	},
 }
 
-// targetPair is our server and the SDK's, each fresh.
-func targetPair(t *testing.T) (ours, sdkURL string) {
-	ts := startServer(t, server.Options{})
+// targetPair is our server (over a memory store, or a bbolt file) and the
+// SDK's, each fresh.
+func targetPair(t *testing.T, bbolt bool) (ours, sdkURL string) {
 	peer := testpeer.Start(t, testpeer.Options{Demo: true, Step: 5 * time.Millisecond})
+	if !bbolt {
+		return startServer(t, server.Options{}).URL, peer.URL()
+	}
+	store, err := localstore.Open(filepath.Join(t.TempDir(), "tasks.db"), localstore.Options{})
+	if err != nil {
+		t.Fatalf("bbolt store: %v", err)
+	}
+	demo := agents.NewDemo()
+	demo.StepInterval = 5 * time.Millisecond
+	demo.TickInterval = 20 * time.Millisecond
+	eng, err := engine.New(store, demo, engine.Options{})
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	srv := server.New(eng, server.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		ts.Close()
+		if err := eng.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+		if err := store.Close(); err != nil {
+			t.Errorf("store close: %v", err)
+		}
+	})
 	return ts.URL, peer.URL()
 }
 
@@ -791,26 +825,46 @@ func newDriver(t *testing.T, kind, dialect, url string) driver {
 }
 
 func TestDifferentialInterop(t *testing.T) {
+	type combo struct {
+		kind, dialect string
+		bbolt         bool
+	}
+	var combos []combo
 	for _, kind := range []string{"sdk", "ours"} {
 		for _, dialect := range []string{a2a.Version10, a2a.Version03} {
-			name := kind + "-client/v" + dialect
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				oursURL, sdkURL := targetPair(t)
-				var trOurs, trSDK *transcript
-				var wg sync.WaitGroup
-				wg.Add(2)
-				// Both servers run the scripts at once; each run owns its
-				// transcript.
-				go func() { defer wg.Done(); trOurs = runScripts(t, newDriver(t, kind, dialect, oursURL), dialect) }()
-				go func() { defer wg.Done(); trSDK = runScripts(t, newDriver(t, kind, dialect, sdkURL), dialect) }()
-				wg.Wait()
-				if t.Failed() {
-					return
-				}
-				compareTranscripts(t, name, trOurs, trSDK)
-			})
+			combos = append(combos, combo{kind, dialect, false})
 		}
+	}
+	// The bbolt store under the engine, as `a2atop serve` runs it, for one
+	// client of each kind.
+	combos = append(combos, combo{"sdk", a2a.Version10, true}, combo{"ours", a2a.Version03, true})
+	for _, c := range combos {
+		client := c.kind + "-client/v" + c.dialect
+		name := client
+		if c.bbolt {
+			name += "/bbolt"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			oursURL, sdkURL := targetPair(t, c.bbolt)
+			var trOurs, trSDK *transcript
+			// Both servers run the scripts at once; each run owns its
+			// transcript. The group returns when both are done.
+			t.Run("run", func(t *testing.T) {
+				t.Run("ours", func(t *testing.T) {
+					t.Parallel()
+					trOurs = runScripts(t, newDriver(t, c.kind, c.dialect, oursURL), c.dialect)
+				})
+				t.Run("sdk", func(t *testing.T) {
+					t.Parallel()
+					trSDK = runScripts(t, newDriver(t, c.kind, c.dialect, sdkURL), c.dialect)
+				})
+			})
+			if t.Failed() {
+				return
+			}
+			compareTranscripts(t, client, trOurs, trSDK)
+		})
 	}
 }
 
