@@ -869,9 +869,9 @@ func TestDifferentialInterop(t *testing.T) {
 	combos = append(combos, combo{"sdk", a2a.Version10, true}, combo{"ours", a2a.Version03, true})
 	for _, c := range combos {
 		client := c.kind + "-client/v" + c.dialect
-		name := client
+		name := c.kind + "-client-v" + c.dialect
 		if c.bbolt {
-			name += "/bbolt"
+			name += "-bbolt"
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -891,6 +891,9 @@ func TestDifferentialInterop(t *testing.T) {
 			})
 			if t.Failed() {
 				return
+			}
+			if trOurs == nil || trSDK == nil {
+				t.Skip("a -run pattern left out one of the two runs")
 			}
 			compareTranscripts(t, client, trOurs, trSDK)
 		})
