@@ -400,7 +400,7 @@ func (s *streamSummary) add(ev a2a.Event) {
 	}
 }
 
-// brief is String without the folded task, but with the last status text.
+// brief is summary without the folded task, but with the last status text.
 func (s *streamSummary) brief(err error) string {
 	out := fmt.Sprintf("kinds=%s states=%s", strings.Join(s.kinds, ","), strings.Join(s.states, ","))
 	for i := len(s.events) - 1; i >= 0; i-- {
@@ -415,7 +415,7 @@ func (s *streamSummary) brief(err error) string {
 	return out
 }
 
-func (s *streamSummary) String(err error) string {
+func (s *streamSummary) summary(err error) string {
 	out := fmt.Sprintf("kinds=%s states=%s", strings.Join(s.kinds, ","), strings.Join(s.states, ","))
 	if task, ferr := a2a.Fold(nil, s.events...); ferr == nil && task != nil {
 		out += " folded " + normTask(task)
@@ -504,7 +504,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	// stream a new task
 	var sum streamSummary
 	err = d.stream(ctx, &a2a.SendRequest{Message: newMsg("slow 2")}, sum.add)
-	tr.add("stream slow", "%s", sum.String(err))
+	tr.add("stream slow", "%s", sum.summary(err))
 	if len(sum.events) > 0 {
 		if task, ok := sum.events[0].(*a2a.Task); ok {
 			tr.label(task.ID, "stream slow")
@@ -517,7 +517,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	ask := mustTask("ask", res, err)
 	sum = streamSummary{}
 	err = d.subscribe(ctx, ask.ID, sum.add)
-	tr.add("subscribe input-required", "%s", sum.String(err))
+	tr.add("subscribe input-required", "%s", sum.summary(err))
 	res, err = d.send(ctx, &a2a.SendRequest{Message: followUp("2027-01-01", ask)})
 	tr.add("send answer", "%s", normResult(res, err))
 	if err == nil && res.Task != nil {
@@ -527,12 +527,12 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	// input-required round trip, streamed
 	sum = streamSummary{}
 	err = d.stream(ctx, &a2a.SendRequest{Message: newMsg("ask")}, sum.add)
-	tr.add("stream ask", "%s", sum.String(err))
+	tr.add("stream ask", "%s", sum.summary(err))
 	if task, ok := firstTask(sum.events); ok {
 		tr.label(task.ID, "stream ask")
 		sum = streamSummary{}
 		err = d.stream(ctx, &a2a.SendRequest{Message: followUp("2027-02-02", task)}, sum.add)
-		tr.add("stream answer", "%s", sum.String(err))
+		tr.add("stream answer", "%s", sum.summary(err))
 		got, err := d.get(ctx, a2a.GetRequest{ID: task.ID})
 		if err != nil {
 			tr.add("get streamed answer", "error %d", errCode(err))
@@ -595,7 +595,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 
 	sum = streamSummary{}
 	err = d.subscribe(ctx, echo.ID, sum.add)
-	tr.add("subscribe completed", "%s", sum.String(err))
+	tr.add("subscribe completed", "%s", sum.summary(err))
 
 	// unknown tasks, and a message to a terminal task
 	_, err = d.get(ctx, a2a.GetRequest{ID: "no-such-task"})
@@ -604,7 +604,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	tr.add("cancel unknown", "error %d", errCode(err))
 	sum = streamSummary{}
 	err = d.subscribe(ctx, "no-such-task", sum.add)
-	tr.add("subscribe unknown", "%s", sum.String(err))
+	tr.add("subscribe unknown", "%s", sum.summary(err))
 	res, err = d.send(ctx, &a2a.SendRequest{Message: followUp("more", &a2a.Task{ID: "no-such-task"})})
 	tr.add("send to unknown task", "%s", normResult(res, err))
 	// Both servers answer -32602 here (a2atop's engine does as a2a-go
@@ -614,7 +614,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	tr.add("send to completed task", "%s", normResult(res, err))
 	sum = streamSummary{}
 	err = d.stream(ctx, &a2a.SendRequest{Message: followUp("more", echo)}, sum.add)
-	tr.add("stream to completed task", "%s", sum.String(err))
+	tr.add("stream to completed task", "%s", sum.summary(err))
 
 	listScripts(ctx, t, d, dialect, tr, echo)
 
@@ -651,7 +651,7 @@ func runScripts(t *testing.T, d driver, dialect string) *transcript {
 	tr.add("send no command", "%s", normResult(res, err))
 	sum = streamSummary{}
 	err = d.stream(ctx, &a2a.SendRequest{Message: newMsg("hello?")}, sum.add)
-	tr.add("stream no command", "%s", sum.String(err))
+	tr.add("stream no command", "%s", sum.summary(err))
 	if dialect == a2a.Version10 {
 		page, err := d.list(ctx, a2a.ListRequest{})
 		if err != nil {
@@ -745,9 +745,9 @@ type knownDifference struct {
 	why       string
 }
 
-// sdkClientsSDK: the a2a-go client in both dialects (a2atop's client
+// sdkClientOnly: the a2a-go client in both dialects (a2atop's client
 // smooths these over).
-var sdkClientsSDK = []string{"sdk-client/v1.0", "sdk-client/v0.3"}
+var sdkClientOnly = []string{"sdk-client/v1.0", "sdk-client/v0.3"}
 
 var knownDifferences = map[string]knownDifference{
 	"history raw": {
@@ -763,7 +763,7 @@ var knownDifferences = map[string]knownDifference{
 			"then updates); a2a-go starts with a status update, so a client that folds the stream has no history",
 	},
 	"subscribe input-required": {
-		clients: sdkClientsSDK,
+		clients: sdkClientOnly,
 		ours:    `kinds=task states=input-required folded state=input-required status="What is the target date?" artifacts=[] history=[user:"ask"]`,
 		sdk:     `kinds= states= error -32001`,
 		why: "the spec allows SubscribeToTask on any task not in a terminal state: ours sends the snapshot and ends, " +
@@ -771,7 +771,7 @@ var knownDifferences = map[string]knownDifference{
 			"a2atop's client reads the task first and does not subscribe, so it sees the same from both",
 	},
 	"subscribe completed": {
-		clients: sdkClientsSDK,
+		clients: sdkClientOnly,
 		ours:    `kinds= states= error -32004`,
 		sdk:     `kinds= states= error -32001`,
 		why: "the spec answers SubscribeToTask on a terminal task with UnsupportedOperationError (-32004); " +
