@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -207,11 +209,37 @@ func (e *Engine) queueUpdater() {
 			}
 		})
 		e.mu.Unlock()
+		// Concurrent commits, so that the store writes a pass's
+		// updates in a few grouped transactions instead of one each.
+		sem := make(chan struct{}, positionWriters)
+		var wg sync.WaitGroup
 		for _, m := range moves {
-			e.publishPosition(m.it, m.pos)
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				e.publishPosition(m.it, m.pos)
+			})
+		}
+		wg.Wait()
+		// Under load every start moves every queued task: a pass per
+		// change would cost a commit per queued task per start. Positions
+		// are for people watching, so a few passes a second are enough.
+		t := time.NewTimer(positionInterval)
+		select {
+		case <-e.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
 	}
 }
+
+// positionInterval is the least time between two passes of queueUpdater,
+// and positionWriters the commits one pass makes at once.
+const (
+	positionInterval = 100 * time.Millisecond
+	positionWriters  = 64
+)
 
 func (e *Engine) publishPosition(it *queueItem, pos int) {
 	en := it.entry

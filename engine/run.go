@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -89,15 +88,18 @@ func (e *Engine) run(it *queueItem) {
 				en.mu.Unlock()
 				return
 			}
+			// The working update goes with the executor's first publish
+			// (see hold): one store commit instead of two, and the slot is
+			// not spent waiting for a commit of its own. Nothing is
+			// acknowledged before it is durable; if it is lost in a crash,
+			// the task is still submitted and runs again on restart.
 			ev := e.status(en.rec.Task, a2a.StateWorking, "", note)
 			n := attempt
-			err := e.commit(e.ctx, en, change{events: []a2a.Event{ev}, start: it.fresh && attempt == 1,
+			_, err := e.hold(en, change{events: []a2a.Event{ev}, start: it.fresh && attempt == 1,
 				update: func(r *Record) { r.Running = true; r.Attempts = n }})
 			if err != nil {
 				en.mu.Unlock()
-				if !errors.Is(err, ErrClosed) {
-					e.log.Error("start execution", "task", en.id, "err", err)
-				}
+				e.log.Error("start execution", "task", en.id, "err", err)
 				return
 			}
 		}

@@ -227,17 +227,30 @@ func (e *Engine) holdCreation(en *taskEntry, c change, claim *func()) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	g, err := e.sequencePending(en, c, false)
+	g, err := e.hold(en, c)
 	if err != nil {
 		return err
 	}
 	done := *claim
 	*claim = nil
 	g.settled = done
+	return nil
+}
+
+// hold sequences c into the task's pipeline without starting the flusher:
+// it is committed with the executor's first publish, when anyone drains
+// the pipeline, or after holdLimit, whichever comes first. The caller is
+// the task's run goroutine or launches it (its drain after Execute ends
+// the hold) and holds en.mu.
+func (e *Engine) hold(en *taskEntry, c change) (*pendingGroup, error) {
+	g, err := e.sequencePending(en, c, false)
+	if err != nil {
+		return nil, err
+	}
 	en.held = true
 	en.kick = func() { e.startFlush(en) }
-	// While held, the run goroutine is alive (its drain after Execute
-	// ends the hold), so the flusher's runs.Add is safe from the timer.
+	// While held, the run goroutine is alive, so the flusher's runs.Add
+	// is safe from the timer.
 	en.holdTimer = time.AfterFunc(e.holdLimit, func() {
 		en.mu.Lock()
 		if en.held {
@@ -245,7 +258,7 @@ func (e *Engine) holdCreation(en *taskEntry, c change, claim *func()) error {
 		}
 		en.mu.Unlock()
 	})
-	return nil
+	return g, nil
 }
 
 func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {
