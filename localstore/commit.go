@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -152,13 +153,39 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	return p, nil
 }
 
+// releaseEvery is the least time between two drops of the file's pages by
+// the writer (see writer).
+const releaseEvery = time.Second
+
 // writer applies commit requests in groups until the store closes.
+//
+// Every commit reads the pages on the paths to the keys it changes, and
+// bbolt writes changed pages to new places (copy on write, reusing freed
+// pages anywhere in the file), so over many commits the pages a commit
+// touched cover the whole file, and the mapped file would stay resident in
+// full: the process's RSS would grow with the number of stored tasks. At
+// most once per releaseEvery, and once more releaseEvery after the last
+// commit, the writer drops the mapping's pages (see dropPages): the few in
+// use fault back in from the page cache, and the resident set stays the
+// working set. Pages that reads touched go with them.
 func (s *Store) writer() {
 	defer close(s.writerDone)
+	lastRelease := time.Now()
+	// release is armed while pages written since the last release may be
+	// resident, so that they are dropped also when the commits stop.
+	release := time.NewTimer(releaseEvery)
+	release.Stop()
+	defer release.Stop()
+	armed := false
 	for {
 		var first *commitRequest
 		select {
 		case first = <-s.commits:
+		case <-release.C:
+			armed = false
+			lastRelease = time.Now()
+			s.releasePages()
+			continue
 		case <-s.closing:
 			return
 		}
@@ -175,6 +202,17 @@ func (s *Store) writer() {
 			}
 		}
 		s.applyGroup(group)
+		if since := time.Since(lastRelease); since >= releaseEvery {
+			if armed && !release.Stop() {
+				<-release.C
+			}
+			armed = false
+			lastRelease = time.Now()
+			s.releasePages()
+		} else if !armed {
+			armed = true
+			release.Reset(releaseEvery - since)
+		}
 	}
 }
 
