@@ -29,14 +29,16 @@ import (
 
 // Environment of the benchmarks (see doc.go) and of the child processes.
 const (
-	envTasks     = "A2ATOP_LOADBENCH_TASKS"
-	envFewTasks  = "A2ATOP_LOADBENCH_FEW_TASKS"
-	envBurst     = "A2ATOP_LOADBENCH_BURST"
-	envProfile   = "A2ATOP_LOADBENCH_PROFILE"
-	envChild     = "A2ATOP_LOADBENCH_CHILD"      // sdk | ours
-	envChildDB   = "A2ATOP_LOADBENCH_CHILD_DB"   // the ours child's --db
-	childBanner  = "loadbench child serving at " // what a test-binary child prints
-	startTimeout = time.Minute
+	envTasks      = "A2ATOP_LOADBENCH_TASKS"
+	envFewTasks   = "A2ATOP_LOADBENCH_FEW_TASKS"
+	envBurst      = "A2ATOP_LOADBENCH_BURST"
+	envProfile    = "A2ATOP_LOADBENCH_PROFILE"
+	envChild      = "A2ATOP_LOADBENCH_CHILD"    // sdk | ours
+	envChildDB    = "A2ATOP_LOADBENCH_CHILD_DB" // the ours child's --db
+	envMaxRunning = "A2ATOP_LOADBENCH_MAX_RUNNING"
+	envBefore     = "A2ATOP_LOADBENCH_BEFORE"
+	childBanner   = "loadbench child serving at " // what a test-binary child prints
+	startTimeout  = time.Minute
 )
 
 // The a2atop binary, built once per test process when a target needs it.
@@ -82,14 +84,27 @@ type target struct {
 
 // targets are the three servers, in report order.
 func targets() []target {
-	return []target{
+	ts := []target{
 		{"serve-memory", func(tb testing.TB) *child { return startOurs(tb, ":memory:") }},
 		{"serve-bbolt", func(tb testing.TB) *child {
 			return startOurs(tb, filepath.Join(tb.TempDir(), "tasks.db"))
 		}},
 		{"sdk", startSDK},
 	}
+	// An a2atop binary built from an earlier commit, for before/after
+	// figures from one run: `a2atop serve` of that build on a bbolt file.
+	if before := os.Getenv(envBefore); before != "" {
+		ts = append(ts, target{"serve-bbolt-before", func(tb testing.TB) *child {
+			cmd := exec.Command(before, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(tb.TempDir(), "tasks.db"))
+			cmd.Env = append(os.Environ(), "A2ATOP_URL=", "A2ATOP_TOKEN=")
+			return startChild(tb, "serve-bbolt-before", cmd, true, serveLine)
+		}})
+	}
+	return ts
 }
+
+// serveLine is the line of `a2atop serve`'s stderr that names its URL.
+var serveLine = regexp.MustCompile(`serving the \S+ agent at (http://\S+/) `)
 
 // child is a server in its own process.
 type child struct {
@@ -116,7 +131,7 @@ func startOurs(tb testing.TB, db string) *child {
 	}
 	cmd := exec.Command(a2atopBinary(tb), "serve", "--addr", "127.0.0.1:0", "--db", db)
 	cmd.Env = append(os.Environ(), "A2ATOP_URL=", "A2ATOP_TOKEN=")
-	return startChild(tb, name, cmd, true, regexp.MustCompile(`serving the \S+ agent at (http://\S+/) `))
+	return startChild(tb, name, cmd, true, serveLine)
 }
 
 // startSDK runs the a2a-go SDK peer in a child of this test binary.
@@ -243,7 +258,13 @@ func TestOursChild(t *testing.T) {
 		}
 		store = ls
 	}
-	eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+	// A2ATOP_LOADBENCH_MAX_RUNNING: an experiment's engine concurrency
+	// (`a2atop serve` uses the engine's default).
+	opts := engine.Options{}
+	if s := os.Getenv(envMaxRunning); s != "" {
+		opts.MaxRunning = envInt(t, envMaxRunning, 0)
+	}
+	eng, err := engine.New(store, agents.NewDemo(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
