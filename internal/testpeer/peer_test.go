@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func post(t *testing.T, url, body string) string {
@@ -77,5 +78,23 @@ func TestPeerAnonymousListIsUnauthenticated(t *testing.T) {
 	list := post(t, p.URL(), `{"jsonrpc":"2.0","id":1,"method":"ListTasks","params":{}}`)
 	if !strings.Contains(list, `-31401`) {
 		t.Errorf("anonymous ListTasks: %s", list)
+	}
+}
+
+func TestPeerDemoModePlaysTheDemoAgent(t *testing.T) {
+	p := Start(t, Options{Demo: true, Step: time.Millisecond})
+	echo := post(t, p.URL(), `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"d1","role":"ROLE_USER","parts":[{"text":"echo hi"}]}}}`)
+	if !strings.Contains(echo, `"TASK_STATE_COMPLETED"`) || !strings.Contains(echo, `"`+DemoEchoed+`"`) || !strings.Contains(echo, `"name":"echo"`) {
+		t.Errorf("demo echo: %s", echo)
+	}
+	slow := post(t, p.URL(), `{"jsonrpc":"2.0","id":2,"method":"SendMessage","params":{"message":{"messageId":"d2","role":"ROLE_USER","parts":[{"text":"slow 2"}]}}}`)
+	for _, want := range []string{`"artifactId":"slow-result"`, "slow finished 2 steps.", "this is the last one.", "done after 2 steps"} {
+		if !strings.Contains(slow, want) {
+			t.Errorf("demo slow: no %q in %s", want, slow)
+		}
+	}
+	help := post(t, p.URL(), `{"jsonrpc":"2.0","id":3,"method":"SendMessage","params":{"message":{"messageId":"d3","role":"ROLE_USER","parts":[{"text":"hello"}]}}}`)
+	if !strings.Contains(help, `"message"`) || !strings.Contains(help, "a2atop demo agent") {
+		t.Errorf("demo reply: %s", help)
 	}
 }
