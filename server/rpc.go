@@ -78,7 +78,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		s.serveRPCStream(w, r, codec, req)
 		return
 	}
-	result, err := s.call(r.Context(), req)
+	result, err := s.call(r.Context(), codec.Version(), req)
 	if err != nil {
 		s.writeRPCError(w, r, codec, id, a2a.AsError(err))
 		return
@@ -98,8 +98,9 @@ func isJSON(contentType string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// call runs a unary method on the service.
-func (s *Server) call(ctx context.Context, req *wire.Request) (any, error) {
+// call runs a unary method on the service; version is the request's
+// dialect.
+func (s *Server) call(ctx context.Context, version string, req *wire.Request) (any, error) {
 	switch req.Method {
 	case wire.MethodSend:
 		return s.svc.Send(ctx, req.Params.(*a2a.SendRequest))
@@ -112,7 +113,12 @@ func (s *Server) call(ctx context.Context, req *wire.Request) (any, error) {
 	case wire.MethodCancel:
 		return s.svc.Cancel(ctx, req.Params.(string))
 	case wire.MethodGetExtendedCard:
-		return nil, a2a.NewError(a2a.ErrExtendedCard, "extended agent card is not configured")
+		// The card does not declare an extended card. v1.0 answers that
+		// with UnsupportedOperationError; v0.3 has only -32007 for it.
+		if version == a2a.Version10 {
+			return nil, a2a.NewError(a2a.ErrUnsupported, "this agent has no extended agent card (capabilities.extendedAgentCard is false)")
+		}
+		return nil, a2a.NewError(a2a.ErrExtendedCard, "this agent has no authenticated extended card")
 	case wire.MethodPushSet, wire.MethodPushGet, wire.MethodPushList, wire.MethodPushDelete:
 		return nil, a2a.NewError(a2a.ErrPushNotSupported, "push notifications are not supported")
 	}

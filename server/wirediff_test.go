@@ -64,6 +64,8 @@ func TestWireDifferential(t *testing.T) {
 		{"wrong param type", "application/json", v10, `{"jsonrpc":"2.0","id":15,"method":"GetTask","params":{"id":15}}`},
 		{"batch", "application/json", v10, `[{"jsonrpc":"2.0","id":16,"method":"GetTask","params":{"id":"nope"}}]`},
 		{"wrong content type", "text/plain", v10, `{"jsonrpc":"2.0","id":17,"method":"GetTask","params":{"id":"nope"}}`},
+		{"v1.0 extended card", "application/json", v10, `{"jsonrpc":"2.0","id":19,"method":"GetExtendedAgentCard","params":{}}`},
+		{"v0.3 extended card", "application/json", nil, `{"jsonrpc":"2.0","id":19,"method":"agent/getAuthenticatedExtendedCard","params":{}}`},
 		{"push config", "application/json", v10, `{"jsonrpc":"2.0","id":18,"method":"GetTaskPushNotificationConfig","params":{"taskId":"nope","id":"c"}}`},
 	}
 	for _, tc := range cases {
@@ -113,6 +115,17 @@ var wireDifferences = map[string]knownDifference{
 		ours: `http=200 ct=text/event-stream events=[id+error -32001]`,
 		sdk:  `http=200 ct=text/event-stream events=[id+error -32001 +ErrorInfo]`,
 		why:  "google.rpc.ErrorInfo data is v1.0's; v0.3 errors carry none",
+	},
+	"v1.0 extended card": {
+		ours: `http=200 ct=application/json id=19 error -32004 +ErrorInfo`,
+		sdk:  `http=200 ct=application/json id=19 error -32007 +ErrorInfo`,
+		why: "neither card declares an extended card: v1.0 answers that with UnsupportedOperationError (-32004) and keeps " +
+			"ExtendedAgentCardNotConfigured (-32007) for an agent that declares one it lacks",
+	},
+	"v0.3 extended card": {
+		ours: `http=200 ct=application/json id=19 error -32007`,
+		sdk:  `http=200 ct=text/plain id=19 error -32007 +ErrorInfo`,
+		why:  v03ErrorWhy,
 	},
 	"v1.0 method without A2A-Version": {
 		ours: `http=200 ct=application/json id=10 error -32601 +ErrorInfo`,
