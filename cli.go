@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -16,7 +17,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/localstore"
+	"github.com/a2atop/a2atop/internal/localshare"
 )
 
 // Exit statuses, documented in `a2atop help`.
@@ -231,51 +232,106 @@ func (c *cli) dbPath(flagValue string) (path string, isDefault bool, err error) 
 }
 
 // openService opens the task service the flags name and returns it with
-// the function that shuts it down (the engine first, then its store).
-// Errors reaching the store or server are exit status 3.
+// the function that shuts it down. A store on disk is shared between
+// a2atop processes (package localshare): the first to open it hosts the
+// engine and serves it on a socket beside the file, the others use that
+// socket. Errors reaching the store or server are exit status 3.
 func (c *cli) openService(ctx context.Context, f *serviceFlags) (a2a.Service, func() error, error) {
+	svc, closeFn, _, err := c.openLocal(ctx, f, nil)
+	return svc, closeFn, err
+}
+
+// openLocal is openService with the local engine's role: nil for a remote
+// agent or a store in memory. onRole, when set, hears every role change.
+func (c *cli) openLocal(ctx context.Context, f *serviceFlags, onRole func(localshare.Role)) (a2a.Service, func() error, *localshare.Local, error) {
 	if url := f.remote.agentURL(c.getenv); url != "" {
-		return c.openRemote(ctx, f, url)
+		svc, closeFn, err := c.openRemote(ctx, f, url)
+		return svc, closeFn, nil, err
 	}
 	exec, err := f.executor()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var card a2a.AgentCard
+	if d, ok := exec.(engine.Describer); ok {
+		card = d.Card()
 	}
 	path, isDefault, err := c.dbPath(f.db)
 	if err != nil {
-		return nil, nil, unreachable(err)
+		return nil, nil, nil, unreachable(err)
 	}
-	var store engine.Store
 	if path == ":memory:" {
-		store = engine.NewMemoryStore()
-	} else {
-		if isDefault {
-			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-				return nil, nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
+		store := engine.NewMemoryStore()
+		if f.readOnly {
+			return &storeReader{store: store, card: card}, store.Close, nil, nil
+		}
+		eng, err := engine.New(store, exec, engine.Options{})
+		if err != nil {
+			return nil, nil, nil, unreachable(fmt.Errorf("start the engine in memory: %w", err))
+		}
+		return eng, func() error { return errors.Join(eng.Close(), store.Close()) }, nil, nil
+	}
+	if isDefault {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
+		}
+	}
+	agent, workdir := f.agentIdentity()
+	var built atomic.Bool
+	if onRole == nil {
+		onRole = func(r localshare.Role) {
+			if r.Kind == localshare.Host {
+				fmt.Fprintf(c.stderr, "a2atop: the engine's host left; this a2atop now runs the tasks of %s\n", path)
 			}
 		}
-		ls, err := localstore.Open(path, localstore.Options{})
-		if err != nil {
-			return nil, nil, unreachable(err)
-		}
-		store = ls
 	}
-	if f.readOnly {
-		var card a2a.AgentCard
-		if d, ok := exec.(engine.Describer); ok {
-			card = d.Card()
-		}
-		return &storeReader{store: store, card: card}, store.Close, nil
-	}
-	eng, err := engine.New(store, exec, engine.Options{})
+	loc, err := localshare.Open(ctx, path, localshare.Options{
+		NewExecutor: func() (engine.Executor, error) {
+			if built.CompareAndSwap(false, true) { // the one built above, to check the flags
+				return exec, nil
+			}
+			return f.executor()
+		},
+		Agent:    agent,
+		Workdir:  workdir,
+		ReadOnly: f.readOnly,
+		Card:     card,
+		Getenv:   c.getenv,
+		Warn:     func(msg string) { fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(msg)) },
+		OnRole:   onRole,
+	})
 	if err != nil {
-		_ = store.Close()
-		return nil, nil, unreachable(fmt.Errorf("start the engine on %s: %w", path, err))
+		return nil, nil, nil, unreachable(err)
 	}
-	closeAll := func() error {
-		return errors.Join(eng.Close(), store.Close())
+	if r := loc.Role(); r.Kind == localshare.Client && !f.readOnly && (r.Agent != agent || r.Workdir != workdir) {
+		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
+			path, r.PID, describeAgent(r.Agent, r.Workdir), describeAgent(agent, workdir))
 	}
-	return eng, closeAll, nil
+	return loc, loc.Close, loc, nil
+}
+
+// agentIdentity is the agent flags as the host describes them to
+// clients: the exec agent with its absolute working directory.
+func (f *serviceFlags) agentIdentity() (agent, workdir string) {
+	agent = orDemo(f.agent)
+	if agent != "exec" {
+		return agent, ""
+	}
+	dir := f.workdir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return agent, dir
+}
+
+func describeAgent(agent, workdir string) string {
+	if workdir == "" {
+		return agent
+	}
+	return agent + " (in " + workdir + ")"
 }
 
 // withService runs fn on the service and shuts it down afterwards; a
