@@ -31,7 +31,8 @@ import (
 
 // Options tune an Engine; the zero value of each field picks its default.
 type Options struct {
-	// MaxRunning caps executions running at once (default 4).
+	// MaxRunning caps executions running at once (default: the
+	// executor's ConcurrencyLimit if it has one, else 4).
 	MaxRunning int
 	// MaxAttempts is the total number of attempts for retryable errors
 	// (default 3).
@@ -83,12 +84,25 @@ const (
 	ReasonStopped = "a2atop stopped; resumes when a2atop runs again"
 )
 
+// ConcurrencyLimiter is implemented by executors that know how many of
+// their executions a machine runs at once without strain: the engine
+// uses it when Options.MaxRunning is not set. An agent whose executions
+// only wait or publish (a demo, a proxy) can run many; one that runs
+// processes should keep the default.
+type ConcurrencyLimiter interface {
+	ConcurrencyLimit() int
+}
+
+// DefaultMaxRunning is Options.MaxRunning's default for an executor
+// without a ConcurrencyLimit.
+const DefaultMaxRunning = 4
+
 // ErrClosed is returned by an engine's methods after Close.
 var ErrClosed = errors.New("engine is closed")
 
 func (o *Options) setDefaults() {
 	if o.MaxRunning <= 0 {
-		o.MaxRunning = 4
+		o.MaxRunning = DefaultMaxRunning
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
@@ -163,6 +177,9 @@ var _ a2a.Service = (*Engine)(nil)
 func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	if store == nil || exec == nil {
 		return nil, errors.New("engine: a store and an executor are required")
+	}
+	if l, ok := exec.(ConcurrencyLimiter); ok && opts.MaxRunning <= 0 {
+		opts.MaxRunning = l.ConcurrencyLimit()
 	}
 	opts.setDefaults()
 	ctx := context.Background()

@@ -43,6 +43,16 @@ func NewDemo() *Demo {
 
 var _ engine.Executor = (*Demo)(nil)
 var _ engine.Describer = (*Demo)(nil)
+var _ engine.ConcurrencyLimiter = (*Demo)(nil)
+
+// DemoConcurrency is how many demo executions run at once by default:
+// they only wait and publish, so the engine's default of 4, meant for
+// agents that run processes, would queue load tests (64 concurrent sends)
+// behind a handful of slots.
+const DemoConcurrency = 64
+
+// ConcurrencyLimit is DemoConcurrency.
+func (d *Demo) ConcurrencyLimit() int { return DemoConcurrency }
 
 // demoCommands is the help text of Reply and the skills of the card.
 var demoCommands = []struct{ name, usage, description string }{

@@ -226,3 +226,40 @@ func drain(t *testing.T, s a2a.Stream) a2a.TaskState {
 		}
 	}
 }
+
+// The demo's executions only wait and publish: the engine runs
+// DemoConcurrency of them at once unless told otherwise, not its default 4.
+func TestDemoRunsManyAtOnce(t *testing.T) {
+	eng := startEngine(t, fastDemo())
+	ctx := context.Background()
+	const n = 10
+	var ids []string
+	for range n {
+		res, err := eng.Send(ctx, &a2a.SendRequest{Message: userMessage("", "forever"), Config: a2a.SendConfig{ReturnImmediately: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Task.ID)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range ids {
+		for {
+			task, err := eng.Get(ctx, a2a.GetRequest{ID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if task.Status.State == a2a.StateWorking {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s is %s, want all %d forever tasks working at once", id, task.Status.State, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	for _, id := range ids {
+		if _, err := eng.Cancel(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
