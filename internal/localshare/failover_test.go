@@ -1,0 +1,170 @@
+package localshare
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// waitWorking waits until the host lists a working task and returns it.
+func waitWorking(t *testing.T, l *Local) *a2a.Task {
+	t.Helper()
+	var task *a2a.Task
+	waitFor(t, "a working task", func() bool {
+		page, err := l.List(context.Background(), a2a.ListRequest{State: a2a.StateWorking})
+		if err != nil || len(page.Tasks) == 0 {
+			return false
+		}
+		task = page.Tasks[0]
+		return true
+	})
+	return task
+}
+
+func TestClientTakesOverABlockingSend(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	host := open(t, path, demoOptions(t))
+	var roles []Role
+	var mu sync.Mutex
+	opts := demoOptions(t)
+	opts.OnRole = func(r Role) { mu.Lock(); roles = append(roles, r); mu.Unlock() }
+	cl := open(t, path, opts)
+
+	type result struct {
+		res *a2a.SendResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := cl.Send(ctx, sendReq("slow 30"))
+		done <- result{res, err}
+	}()
+	running := waitWorking(t, host)
+	if err := host.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("send carried over: %v", r.err)
+	}
+	if r.res.Task == nil || r.res.Task.ID != running.ID || r.res.Task.Status.State != a2a.StateCompleted {
+		t.Fatalf("send carried over returned %+v, want task %s completed", r.res.Task, running.ID)
+	}
+	if role := cl.Role(); role.Kind != Host || role.Socket != path+".sock" {
+		t.Fatalf("after the host left, role %+v, want host", role)
+	}
+	mu.Lock()
+	if len(roles) != 1 || roles[0].Kind != Host {
+		t.Fatalf("OnRole heard %+v, want one change to host", roles)
+	}
+	mu.Unlock()
+	// One task: the carried-over send did not start a second one.
+	page, err := cl.List(ctx, a2a.ListRequest{})
+	if err != nil || len(page.Tasks) != 1 {
+		t.Fatalf("tasks after the takeover: %+v, %v", page, err)
+	}
+}
+
+func TestOneClientHostsTheOthersConnect(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	host := open(t, path, demoOptions(t))
+	a := open(t, path, demoOptions(t))
+	b := open(t, path, demoOptions(t))
+	if err := host.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new host", func() bool {
+		ka, kb := a.Role().Kind, b.Role().Kind
+		return (ka == Host && kb == Client) || (ka == Client && kb == Host)
+	})
+	for _, l := range []*Local{a, b} {
+		res, err := l.Send(ctx, sendReq("echo after the takeover"))
+		if err != nil || res.Task.Status.State != a2a.StateCompleted {
+			t.Fatalf("send after the takeover (%s): %+v, %v", l.Role(), res, err)
+		}
+	}
+	// The successor's clients see each other's tasks.
+	pa, err := a.List(ctx, a2a.ListRequest{})
+	if err != nil || len(pa.Tasks) != 2 {
+		t.Fatalf("list after the takeover: %+v, %v", pa, err)
+	}
+}
+
+func TestStreamAndWatchCarryOver(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	host := open(t, path, demoOptions(t))
+	cl := open(t, path, demoOptions(t))
+
+	watch, err := cl.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	s, err := cl.Stream(ctx, sendReq("slow 30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, err := s.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := a2a.Apply(nil, first.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitWorking(t, host)
+	if err := host.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream carried over: %v", err)
+		}
+		if next, err := a2a.Apply(task, ev.Event); err == nil {
+			task = next
+		}
+	}
+	if task.Status.State != a2a.StateCompleted {
+		t.Fatalf("stream carried over ended at %s", task.Status.State)
+	}
+
+	// The watch follows the new host: a task sent now shows up on it.
+	res, err := cl.Send(ctx, sendReq("echo watched"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("watch carried over: %v", err)
+		}
+		if id := eventTaskID(ev.Event); id == res.Task.ID {
+			break
+		}
+	}
+}
+
+func eventTaskID(ev a2a.Event) string {
+	switch e := ev.(type) {
+	case *a2a.Task:
+		return e.ID
+	case *a2a.StatusUpdateEvent:
+		return e.TaskID
+	case *a2a.ArtifactUpdateEvent:
+		return e.TaskID
+	}
+	return ""
+}
