@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a2atop/a2atop/internal/localshare"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -66,10 +67,19 @@ func (c *cli) serve(ctx context.Context, args []string) (int, error) {
 		}
 		return c.getenv(k)
 	}
-	svc, closeService, err := local.openService(ctx, &sf)
+	// On a store another a2atop holds, serve publishes that process's
+	// engine through its socket (and hosts it itself if that one leaves).
+	svc, closeService, loc, err := local.openLocal(ctx, &sf, nil)
 	if err != nil {
 		_ = ln.Close()
 		return 0, err
+	}
+	agent := orDemo(sf.agent)
+	if loc != nil {
+		if r := loc.Role(); r.Kind == localshare.Client {
+			agent = orDemo(r.Agent)
+			fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d: serving its engine through %s\n", loc.Path(), r.PID, r.Socket)
+		}
 	}
 	srv := server.New(svc, server.Options{Logger: logger, Token: *token, PublicURL: *publicURL})
 	hs := server.HTTPServer(srv, logger)
@@ -82,7 +92,7 @@ func (c *cli) serve(ctx context.Context, args []string) (int, error) {
 		auth = "bearer token required"
 	}
 	fmt.Fprintf(c.stderr, "a2atop: serving the %s agent at %s/ (%s; card %s%s, watch feed %s%s); Ctrl-C stops\n",
-		orDemo(sf.agent), base, auth, base, server.CardPath, base, server.WatchPath)
+		agent, base, auth, base, server.CardPath, base, server.WatchPath)
 
 	var runErr error
 	select {

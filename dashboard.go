@@ -13,6 +13,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/internal/localshare"
 	"github.com/a2atop/a2atop/ui"
 )
 
@@ -103,15 +104,28 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return c.fail(unreachable(err))
 		}
-		svc, closeFn, err = c.openService(ctx, &sf)
+		// The engine's side (hosting it, or using another a2atop's) shows
+		// where a remote dashboard shows its connection, and follows a
+		// takeover when the host leaves.
+		conn := make(chan ui.ConnState, 16)
+		onRole := func(r localshare.Role) {
+			select { // never block the takeover: a dropped state is followed by the next
+			case conn <- roleState(r):
+			default:
+			}
+		}
+		var loc *localshare.Local
+		svc, closeFn, loc, err = c.openLocal(ctx, &sf, onRole)
 		if err != nil {
 			return c.fail(err)
 		}
-		agent := sf.agent
-		if agent == "" {
-			agent = "demo"
+		opts.Target = "local · " + path
+		if loc != nil {
+			conn <- roleState(loc.Role())
+			opts.Conn = conn
+		} else {
+			opts.Target = "local · " + orDemo(sf.agent) + " agent · " + path
 		}
-		opts.Target = "local · " + agent + " agent · " + path
 	}
 	runErr := ui.Run(ctx, svc, opts)
 	closeErr := closeFn()
@@ -123,6 +137,21 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		return exitTaskFailed
 	}
 	return exitOK
+}
+
+// roleState is the header's words for the local engine's side.
+func roleState(r localshare.Role) ui.ConnState {
+	agent := describeAgent(orDemo(r.Agent), r.Workdir) + " agent"
+	switch r.Kind {
+	case localshare.Host:
+		if r.Socket == "" {
+			return ui.ConnState{Text: "hosting the engine · " + agent + " · not shared", OK: true}
+		}
+		return ui.ConnState{Text: "hosting the engine · " + agent, OK: true}
+	case localshare.Client:
+		return ui.ConnState{Text: fmt.Sprintf("engine of a2atop pid %d · %s", r.PID, agent), OK: true}
+	}
+	return ui.ConnState{Text: r.String(), OK: false}
 }
 
 // parseInterspersed parses flags that may come after the URL argument.
