@@ -365,11 +365,16 @@ func (s *feedStream) refusal(resp *http.Response, body []byte, readErr error) (r
 		return true, err
 	case code == http.StatusBadRequest:
 		var perr *a2a.Error
-		if !errors.As(err, &perr) {
-			// The feed says what is wrong with the cursor in plain text.
-			err = a2a.NewError(a2a.ErrInvalidParams, "%v", err)
+		if errors.As(err, &perr) || len(body) == 0 {
+			return false, err
 		}
-		return false, err
+		// The feed says what is wrong with the cursor in plain text
+		// (a2atop serve repeats its "watch: " prefix).
+		text := oneLine(string(body), 200)
+		for strings.HasPrefix(text, "watch: ") {
+			text = strings.TrimPrefix(text, "watch: ")
+		}
+		return false, a2a.NewError(a2a.ErrInvalidParams, "refused cursor %q: %s", s.cursor, text)
 	}
 	return false, err
 }
@@ -430,6 +435,8 @@ func (s *feedStream) reconnect() {
 	}
 	if errors.Is(err, errFeedAbsent) {
 		err = fmt.Errorf("watch feed is gone: %w", err)
+	} else if !strings.Contains(err.Error(), s.url) {
+		err = fmt.Errorf("watch feed %s: %w", s.url, err)
 	}
 	if !retry {
 		s.err = err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,10 @@ func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 			return s, nil
 		}
 		if !errors.Is(err, errFeedAbsent) {
-			return nil, fmt.Errorf("watch: %w", err)
+			if !strings.Contains(err.Error(), c.disc.WatchFeed) {
+				err = fmt.Errorf("watch feed %s: %w", c.disc.WatchFeed, err)
+			}
+			return nil, err
 		}
 		// The card promised a feed the server does not serve: poll, and
 		// do not ask again.
