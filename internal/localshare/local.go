@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -232,28 +233,34 @@ func (l *Local) warn(msg string) {
 	}
 }
 
-// connect opens the store or, while another process holds it, connects to
-// that process's socket, retrying both until timeout.
+// connect connects to the host serving the store or, when none answers,
+// opens the store; while another process holds it without answering (it
+// is starting, or closing, or only reading), it retries both until
+// timeout. The socket is tried first: asking a live host costs a
+// connection, whereas a lock attempt on a held store costs bbolt's lock
+// poll interval (50 ms).
 func (l *Local) connect(ctx context.Context, timeout time.Duration) (*delegate, error) {
 	deadline := time.Now().Add(timeout)
 	sopts := localstore.Options{LockTimeout: lockWait}
 	var sockErr, dialErr error
 	for {
+		sock, serr := SocketPath(l.path, l.opts.Getenv)
+		sockErr = serr
+		if sock != "" {
+			if fi, err := os.Lstat(sock); err == nil && fi.Mode().Type() == fs.ModeSocket {
+				r, err := dialHost(ctx, sock, l.opts.Client)
+				if err == nil {
+					return l.clientOf(r), nil
+				}
+				dialErr = err
+			}
+		}
 		st, err := localstore.Open(l.path, sopts)
 		if err == nil {
 			return l.hostOn(st)
 		}
 		if !errors.Is(err, localstore.ErrInUse) {
 			return nil, err
-		}
-		sock, serr := SocketPath(l.path, l.opts.Getenv)
-		sockErr = serr
-		if sock != "" {
-			r, err := dialHost(ctx, sock, l.opts.Client)
-			if err == nil {
-				return l.clientOf(r), nil
-			}
-			dialErr = err
 		}
 		if time.Now().After(deadline) {
 			why := "its engine is not shared"

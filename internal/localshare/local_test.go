@@ -34,7 +34,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func demoOptions(t *testing.T) Options {
+func demoOptions(t testing.TB) Options {
 	return Options{
 		NewExecutor: func() (engine.Executor, error) {
 			return &agents.Demo{StepInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond}, nil
