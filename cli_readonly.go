@@ -7,8 +7,9 @@ import (
 	"github.com/a2atop/a2atop/engine"
 )
 
-// storeReader serves get and list straight from the task store, without
-// starting an engine. Opening an engine resumes every unfinished task (and
+// storeReader serves get and list straight from a task store in memory
+// (--db :memory:), without starting an engine; a store on disk is read the
+// same way by package localshare when no other a2atop holds it. Opening an engine resumes every unfinished task (and
 // each open that is closed again counts as an interrupted attempt), which a
 // command that only reads must not do: `a2atop list` run three times would
 // otherwise fail a long task as interrupted.
