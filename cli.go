@@ -678,16 +678,16 @@ const helpFooter = `Exit status:
   3    the task store or server could not be reached (held by an a2atop
        that does not share it, not an a2atop file, unreadable)
   130  interrupted (Ctrl-C) while waiting: a2atop stops waiting but does not
-       cancel the task.
+       cancel the task. The local engine runs tasks only while an a2atop
+       process has the store open: a task left running resumes (or, with
+       its attempts used up, fails as interrupted) the next time send,
+       cancel, subscribe or the dashboard opens the store; get and list only
+       read it.
 
-The local engine runs tasks only while an a2atop process has the store
-open. The first to open it (a dashboard, serve, or a waiting send) runs the
-engine and shares it on a socket beside the store (PATH.sock, owner-only);
-every other a2atop on the same store uses that engine, and when its process
-exits another one takes over. A task left running with no a2atop open
-resumes (or, with its attempts used up, fails as interrupted) the next time
-send, cancel, subscribe or the dashboard opens the store; get and list only
-read it.
+One engine per store: the first a2atop to open a store (a dashboard, serve,
+or a waiting send) runs its engine and shares it on a socket beside the
+file (PATH.sock, owner-only); every other a2atop on that store uses the
+same engine, and when its process exits another one takes over.
 `
 
 func (c *cli) printHelp(w io.Writer) {
