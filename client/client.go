@@ -7,9 +7,11 @@
 // Streams (Stream, Subscribe) survive drops: a stream that breaks before its
 // task ended is resubscribed with backoff and reconciled with GetTask, or
 // polled when the agent cannot resubscribe; ConnState tells a status bar
-// what is going on. Watch follows every task of the agent: ListTasks polling
-// on v1.0, the tasks this client has seen on v0.3, both remembered in a
-// journal file so that they survive a restart.
+// what is going on. Watch follows every task of the agent: through
+// a2atop's own /events feed when the card advertises it (a2atop serve),
+// else by ListTasks polling on v1.0 and the tasks this client has seen on
+// v0.3; tasks are remembered in a journal file so that they survive a
+// restart.
 package client
 
 import (

@@ -680,7 +680,8 @@ func TestFeedServerErrorEventResumes(t *testing.T) {
 // the feed and by polling ListTasks every 100ms with live subscriptions.
 // tasks/s is how fast the watcher sees tasks end; events/task shows how
 // much of each task it saw (the feed: every event; polling: snapshots plus
-// whatever its per-task streams caught).
+// whatever its per-task streams caught); ms-lag/task is the mean time from
+// a task's final status to the watcher reading it.
 //
 // Run: go test -run '^$' -bench WatchFeedVsPoll -benchtime 20x ./client/
 func BenchmarkWatchFeedVsPoll(b *testing.B) {
@@ -688,6 +689,7 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 		name  string
 		tweak func(*Options, string)
 	}{
+		{"engine-direct", nil}, // the ceiling: the engine's own Watch, in process
 		{"feed", func(o *Options, _ string) {}},
 		{"feed+journal", func(o *Options, dir string) {
 			o.NoJournal = false
@@ -700,15 +702,19 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ts := startFeedServer(b, feedServerOpts{})
-			o := fastOpts("")
-			mode.tweak(&o, b.TempDir())
-			c, err := New(benchCtx(b), ts.URL, o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
 			ctx := benchCtx(b)
-			w, err := c.Watch(ctx, "")
+			var svc a2a.Service = ts.eng
+			if mode.tweak != nil {
+				o := fastOpts("")
+				mode.tweak(&o, b.TempDir())
+				c, err := New(ctx, ts.URL, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				svc = c
+			}
+			w, err := svc.Watch(ctx, "")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -716,6 +722,7 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 			const tasks, burst = 32, 50
 			ended := map[string]bool{}
 			events := 0
+			var lag time.Duration // from a task's end to the watcher seeing it
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
@@ -741,8 +748,11 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 					case *a2a.StatusUpdateEvent:
 						id, st = e.TaskID, e.Status.State
 					}
-					if st.Terminal() {
+					if st.Terminal() && !ended[id] {
 						ended[id] = true
+						if !ev.Time.IsZero() {
+							lag += time.Since(ev.Time)
+						}
 					}
 				}
 				for range tasks {
@@ -756,6 +766,7 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 			b.ReportMetric(float64(len(ended))/elapsed.Seconds(), "tasks/s")
 			b.ReportMetric(float64(events)/float64(len(ended)), "events/task")
+			b.ReportMetric(float64(lag.Microseconds())/1000/float64(len(ended)), "ms-lag/task")
 		})
 	}
 }
