@@ -37,6 +37,9 @@ type HostInfo struct {
 	Agent    string `json:"agent"`
 	Workdir  string `json:"workdir,omitempty"`
 	DB       string `json:"db"`
+	// Cursor is the store's last event cursor when the host answered: a
+	// Watch from "now" that is carried over resumes after it.
+	Cursor uint64 `json:"cursor"`
 }
 
 // hostShutdownGrace bounds how long the socket's in-flight requests get
@@ -129,8 +132,15 @@ func (h *host) serveHost(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	info := h.info
+	cursor, err := h.store.LastCursor(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	info.Cursor = cursor
 	w.Header().Set("Content-Type", "application/json")
-	b, _ := json.Marshal(h.info)
+	b, _ := json.Marshal(info)
 	_, _ = w.Write(append(b, '\n'))
 	if r.URL.Query().Get("follow") == "" {
 		return

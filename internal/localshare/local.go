@@ -158,6 +158,10 @@ type Local struct {
 
 	// switchMu makes takeovers one at a time.
 	switchMu sync.Mutex
+
+	// streams are the open streams, moved to the successor at a takeover.
+	streamsMu sync.Mutex
+	streams   map[*resumeStream]struct{}
 }
 
 // delegate is what the calls go to for one generation.
@@ -200,7 +204,7 @@ func Open(ctx context.Context, path string, opts Options) (*Local, error) {
 	if opts.Client.Reconnect.Max <= 0 {
 		opts.Client.Reconnect.Max = 250 * time.Millisecond
 	}
-	l := &Local{path: path, opts: opts, changed: make(chan struct{})}
+	l := &Local{path: path, opts: opts, changed: make(chan struct{}), streams: map[*resumeStream]struct{}{}}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	d, err := l.connect(ctx, opts.OpenTimeout)
 	if err != nil {
@@ -403,6 +407,7 @@ func (l *Local) takeOver(gen uint64) (*delegate, error) {
 	// Wait covers the goroutine.
 	l.watchHost(d)
 	l.mu.Unlock()
+	l.moveStreams(gen)
 	if l.opts.OnRole != nil {
 		l.opts.OnRole(d.role)
 	}

@@ -123,22 +123,31 @@ func (r *remote) alive(ctx context.Context) bool {
 		return false
 	default:
 	}
+	info, err := r.ask(ctx, socketClient(r.sock, false))
+	return err == nil && info.Instance == r.info.Instance
+}
+
+// ask gets the host's HostInfo through hc.
+func (r *remote) ask(ctx context.Context, hc *http.Client) (HostInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	var info HostInfo
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+HostPath[1:], nil)
 	if err != nil {
-		return false
+		return info, err
 	}
-	resp, err := socketClient(r.sock, false).Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return false
+		return info, err
 	}
 	defer resp.Body.Close()
-	var info HostInfo
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&info) != nil {
-		return false
+	if resp.StatusCode != http.StatusOK {
+		return info, fmt.Errorf("socket %s: the host answered %s", r.sock, resp.Status)
 	}
-	return info.Instance == r.info.Instance
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&info); err != nil {
+		return info, fmt.Errorf("socket %s: unreadable host description: %w", r.sock, err)
+	}
+	return info, nil
 }
 
 func (r *remote) close() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/google/uuid"
@@ -117,6 +118,14 @@ func (l *Local) Subscribe(ctx context.Context, taskID string) (a2a.Stream, error
 func (l *Local) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 	rs := &resumeStream{l: l, ctx: ctx, cursor: cursor}
 	rs.reopen = func(d *delegate) (a2a.Stream, error) {
+		if rs.cursor == "" && d.remote != nil {
+			// "From now" has no cursor until the first event, and a
+			// takeover before it must still resume where this began:
+			// follow from the host's current cursor instead.
+			if info, err := d.remote.ask(ctx, d.remote.hc); err == nil {
+				rs.cursor = strconv.FormatUint(info.Cursor, 10)
+			}
+		}
 		s, err := d.svc.Watch(ctx, rs.cursor)
 		if err != nil && rs.cursor != "" && errors.Is(err, a2a.ErrInvalidParams) {
 			// A cursor the new side does not know (a client whose feed
@@ -161,6 +170,28 @@ type resumeStream struct {
 	cur    a2a.Stream
 	d      *delegate
 	closed bool
+	// moved: a takeover closed cur to move the stream to the successor.
+	moved bool
+}
+
+// moveStreams closes the current stream of every stream still on the
+// delegate of generation gen, whose host left: their Recv opens them again
+// on the successor at once, instead of waiting for the old stream to fail.
+func (l *Local) moveStreams(gen uint64) {
+	l.streamsMu.Lock()
+	var old []a2a.Stream
+	for s := range l.streams {
+		s.mu.Lock()
+		if !s.closed && s.d.gen == gen {
+			s.moved = true
+			old = append(old, s.cur)
+		}
+		s.mu.Unlock()
+	}
+	l.streamsMu.Unlock()
+	for _, st := range old {
+		_ = st.Close()
+	}
 }
 
 func (s *resumeStream) open() (a2a.Stream, error) {
@@ -172,6 +203,11 @@ func (s *resumeStream) open() (a2a.Stream, error) {
 		st, err := s.reopen(d)
 		if err == nil {
 			s.cur, s.d = st, d
+			if d.remote != nil {
+				s.l.streamsMu.Lock()
+				s.l.streams[s] = struct{}{}
+				s.l.streamsMu.Unlock()
+			}
 			return s, nil
 		}
 		if s.ctx.Err() != nil || n >= maxCarryOvers || !s.l.hostLost(s.ctx, d) {
@@ -199,9 +235,14 @@ func (s *resumeStream) Recv() (a2a.StreamEvent, error) {
 		}
 		s.mu.Lock()
 		closed = s.closed
+		moved := s.moved
+		s.moved = false
 		s.mu.Unlock()
-		if closed || errors.Is(err, io.EOF) || errors.Is(err, a2a.ErrLagged) || s.ctx.Err() != nil ||
-			carried >= maxCarryOvers || !s.l.hostLost(s.ctx, d) {
+		if closed || s.ctx.Err() != nil {
+			return ev, err
+		}
+		if !moved && (errors.Is(err, io.EOF) || errors.Is(err, a2a.ErrLagged) ||
+			carried >= maxCarryOvers || !s.l.hostLost(s.ctx, d)) {
 			return ev, err
 		}
 		carried++
@@ -250,6 +291,9 @@ func (s *resumeStream) Close() error {
 	s.closed = true
 	cur := s.cur
 	s.mu.Unlock()
+	s.l.streamsMu.Lock()
+	delete(s.l.streams, s)
+	s.l.streamsMu.Unlock()
 	return cur.Close()
 }
 
