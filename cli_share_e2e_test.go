@@ -219,3 +219,34 @@ func TestBinaryClientTakesOverWhenTheHostExits(t *testing.T) {
 		t.Fatalf("list after the takeover:\n%s", r.stdout)
 	}
 }
+
+// The host is killed (SIGKILL: no clean close) while another process's
+// blocking send waits on it: that process takes the store over, replaces
+// the stale socket, runs the task again under the restart rules, and its
+// send completes.
+func TestBinaryClientTakesOverWhenTheHostIsKilled(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tasks.db")
+	sock := db + ".sock"
+	host := startBinary(t, db, "send", "forever")
+	pollUntil(t, "the host's socket", func() bool { return socketExists(sock) })
+	client := startBinary(t, db, "send", "--json", "slow", "10")
+	pollUntil(t, "two working tasks", func() bool {
+		r := runBinary(t, db, exitOK, "list", "--state", "working")
+		return strings.Contains(r.stdout, "2 task(s)")
+	})
+	if err := host.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-host.done
+	out, errOut := client.wait(t, exitOK)
+	task := decodeTask(t, out)
+	if task.Status.State != a2a.StateCompleted || task.Status.Message.Text() != "done after 10 steps" {
+		t.Fatalf("the send carried over from a killed host:\n%s\n%s", out, errOut)
+	}
+	if !strings.Contains(errOut, "now runs the tasks") {
+		t.Fatalf("stderr of the process that took over: %q", errOut)
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the successor left a socket behind: %v", err)
+	}
+}

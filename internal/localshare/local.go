@@ -198,6 +198,11 @@ func Open(ctx context.Context, path string, opts Options) (*Local, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Client.Reconnect.GiveUpAfter = clientGiveUp
+	if opts.Client.SendTimeout <= 0 {
+		// A blocking send waits as long through the socket as on the
+		// engine itself (the client's default would cut it at 10 min).
+		opts.Client.SendTimeout = 10 * 365 * 24 * time.Hour
+	}
 	if opts.Client.Reconnect.Initial <= 0 {
 		opts.Client.Reconnect.Initial = 50 * time.Millisecond
 	}
