@@ -79,6 +79,8 @@ const (
 	retryInterval = 50 * time.Millisecond
 	// lockWait is each attempt's wait for the store's lock.
 	lockWait = 100 * time.Millisecond
+	// dialTimeout bounds one connection to a host, its answer included.
+	dialTimeout = 2 * time.Second
 	// clientGiveUp: a stream through the socket stops reconnecting this
 	// soon; the host is gone and the takeover takes it from there.
 	clientGiveUp = time.Second
@@ -257,7 +259,11 @@ func (l *Local) connect(ctx context.Context, timeout time.Duration) (*delegate, 
 		sockErr = serr
 		if sock != "" {
 			if fi, err := os.Lstat(sock); err == nil && fi.Mode().Type() == fs.ModeSocket {
-				r, err := dialHost(ctx, sock, l.opts.Client)
+				// A host that accepts but does not answer (stopped,
+				// wedged) must not hold this open forever.
+				dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+				r, err := dialHost(dctx, sock, l.opts.Client)
+				cancel()
 				if err == nil {
 					return l.clientOf(r), nil
 				}

@@ -81,6 +81,9 @@ func dialHost(ctx context.Context, sock string, copts client.Options) (*remote, 
 	stop()
 	if err != nil {
 		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("socket %s: the process serving it accepted but did not answer (stopped?)", sock)
+		}
 		return nil, fmt.Errorf("socket %s: %w", sock, err)
 	}
 	br := bufio.NewReader(io.LimitReader(resp.Body, 64<<10))
