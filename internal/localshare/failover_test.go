@@ -168,3 +168,57 @@ func eventTaskID(ev a2a.Event) string {
 	}
 	return ""
 }
+
+// Many blocking sends from two clients are in flight when the host
+// leaves: every one completes, on its own task, and no task is doubled.
+func TestConcurrentSendsSurviveATakeover(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	host := open(t, path, demoOptions(t))
+	clients := []*Local{open(t, path, demoOptions(t)), open(t, path, demoOptions(t))}
+	const perClient = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perClient)
+	ids := make(chan string, 2*perClient)
+	for _, cl := range clients {
+		for range perClient {
+			wg.Go(func() {
+				res, err := cl.Send(ctx, sendReq("slow 10"))
+				switch {
+				case err != nil:
+					errs <- err
+				case res.Task == nil:
+					errs <- errors.New("a send returned no task")
+				case res.Task.Status.State != a2a.StateCompleted:
+					errs <- errors.New("a send ended " + res.Task.Status.State.String())
+				default:
+					ids <- res.Task.ID
+				}
+			})
+		}
+	}
+	waitFor(t, "every send to be working", func() bool {
+		page, err := host.List(ctx, a2a.ListRequest{State: a2a.StateWorking})
+		return err == nil && len(page.Tasks) == 2*perClient
+	})
+	if err := host.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	close(ids)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[string]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Errorf("two sends got task %s", id)
+		}
+		seen[id] = true
+	}
+	page, err := clients[0].List(ctx, a2a.ListRequest{})
+	if err != nil || len(page.Tasks) != 2*perClient {
+		t.Fatalf("tasks after the takeover: %d, %v; want %d", len(page.Tasks), err, 2*perClient)
+	}
+}

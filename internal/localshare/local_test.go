@@ -336,3 +336,22 @@ func TestLongPathSharesInRuntimeDir(t *testing.T) {
 		t.Fatalf("client role %+v", cl.Role())
 	}
 }
+
+// A process that holds the store for a moment without sharing it (a
+// read-only `a2atop list`) makes Open wait, not fail.
+func TestOpenWaitsForABriefHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	st, err := localstore.Open(path, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { st.Close(); close(released) })
+	opts := demoOptions(t)
+	opts.OpenTimeout = time.Minute
+	l := open(t, path, opts)
+	<-released
+	if l.Role().Kind != Host {
+		t.Fatalf("role %+v, want host once the holder let go", l.Role())
+	}
+}
