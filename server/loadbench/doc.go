@@ -6,6 +6,9 @@
 // process, so its resident memory is its own. All run the same echo and
 // burst commands.
 //
+// BenchmarkDiskSync measures the floor under one durable task on this disk
+// (an fdatasync; a bbolt commit), to read the concurrency-1 figures by.
+//
 // The benchmarks only run with -bench (Linux: they read /proc):
 //
 //	go test -run '^$' -bench . -benchtime 5s -timeout 60m ./server/loadbench
