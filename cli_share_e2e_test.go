@@ -195,7 +195,7 @@ func TestBinaryClientTakesOverWhenTheHostExits(t *testing.T) {
 	sock := db + ".sock"
 	host := startBinary(t, db, "send", "slow", "500")
 	pollUntil(t, "the host's socket", func() bool { return socketExists(sock) })
-	client := startBinary(t, db, "send", "--json", "slow", "10")
+	client := startBinary(t, db, "send", "--json", "slow", "20")
 	// Both tasks run on the host's engine.
 	pollUntil(t, "two working tasks", func() bool {
 		r := runBinary(t, db, exitOK, "list", "--state", "working")
@@ -207,7 +207,7 @@ func TestBinaryClientTakesOverWhenTheHostExits(t *testing.T) {
 	host.wait(t, exitInterrupted)
 	out, errOut := client.wait(t, exitOK)
 	task := decodeTask(t, out)
-	if task.Status.State != a2a.StateCompleted || task.Status.Message.Text() != "done after 10 steps" {
+	if task.Status.State != a2a.StateCompleted || task.Status.Message.Text() != "done after 20 steps" {
 		t.Fatalf("the carried-over send:\n%s\n%s", out, errOut)
 	}
 	if !strings.Contains(errOut, "now runs the tasks") {
@@ -229,7 +229,7 @@ func TestBinaryClientTakesOverWhenTheHostIsKilled(t *testing.T) {
 	sock := db + ".sock"
 	host := startBinary(t, db, "send", "forever")
 	pollUntil(t, "the host's socket", func() bool { return socketExists(sock) })
-	client := startBinary(t, db, "send", "--json", "slow", "10")
+	client := startBinary(t, db, "send", "--json", "slow", "20")
 	pollUntil(t, "two working tasks", func() bool {
 		r := runBinary(t, db, exitOK, "list", "--state", "working")
 		return strings.Contains(r.stdout, "2 task(s)")
@@ -240,7 +240,7 @@ func TestBinaryClientTakesOverWhenTheHostIsKilled(t *testing.T) {
 	<-host.done
 	out, errOut := client.wait(t, exitOK)
 	task := decodeTask(t, out)
-	if task.Status.State != a2a.StateCompleted || task.Status.Message.Text() != "done after 10 steps" {
+	if task.Status.State != a2a.StateCompleted || task.Status.Message.Text() != "done after 20 steps" {
 		t.Fatalf("the send carried over from a killed host:\n%s\n%s", out, errOut)
 	}
 	if !strings.Contains(errOut, "now runs the tasks") {

@@ -42,7 +42,7 @@ func TestClientTakesOverABlockingSend(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := cl.Send(ctx, sendReq("slow 30"))
+		res, err := cl.Send(ctx, sendReq("slow 60"))
 		done <- result{res, err}
 	}()
 	running := waitWorking(t, host)
@@ -108,7 +108,7 @@ func TestStreamAndWatchCarryOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watch.Close()
-	s, err := cl.Stream(ctx, sendReq("slow 30"))
+	s, err := cl.Stream(ctx, sendReq("slow 60"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestConcurrentSendsSurviveATakeover(t *testing.T) {
 	for _, cl := range clients {
 		for range perClient {
 			wg.Go(func() {
-				res, err := cl.Send(ctx, sendReq("slow 10"))
+				res, err := cl.Send(ctx, sendReq("slow 60"))
 				switch {
 				case err != nil:
 					errs <- err
