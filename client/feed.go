@@ -342,6 +342,7 @@ func (s *feedStream) connect() (retry bool, err error) {
 	idle.Reset(s.c.opts.WatchFeedIdle)
 	s.body, s.connCancel, s.idle, s.idleFired = resp.Body, cancel, idle, fired
 	s.rd = newEventReader(&idleReader{r: resp.Body, t: idle, d: s.c.opts.WatchFeedIdle}, s.c.opts.MaxEventSize)
+	s.rd.dropCut = true
 	s.healthy = false
 	s.c.conn.set(ConnState{Kind: Connected})
 	return false, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -320,9 +322,12 @@ func TestFeedWatchEqualsEngineLog(t *testing.T) {
 // connection is closed from the server side in the middle of a burst.
 type cutter struct {
 	after, times int
-	conns        atomic.Int32
-	cuts         atomic.Int32
-	lastIDs      sync.Map // connection number → Last-Event-ID it asked for
+	// partial, when set, gives the bytes of the cut event that go out
+	// before the cut (the event is then cut short, not left out).
+	partial func(event []byte) []byte
+	conns   atomic.Int32
+	cuts    atomic.Int32
+	lastIDs sync.Map // connection number → Last-Event-ID it asked for
 }
 
 func (c *cutter) wrap(h http.Handler) http.Handler {
@@ -337,20 +342,25 @@ func (c *cutter) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(&cuttingWriter{ResponseWriter: w, left: c.after, cut: &c.cuts}, r)
+		h.ServeHTTP(&cuttingWriter{ResponseWriter: w, left: c.after, cut: &c.cuts, partial: c.partial}, r)
 	})
 }
 
 type cuttingWriter struct {
 	http.ResponseWriter
-	left int
-	cut  *atomic.Int32
+	left    int
+	cut     *atomic.Int32
+	partial func([]byte) []byte
 }
 
 func (w *cuttingWriter) Write(b []byte) (int, error) {
 	if bytes.HasPrefix(b, []byte("id: ")) {
 		if w.left == 0 {
 			w.cut.Add(1)
+			if w.partial != nil {
+				_, _ = w.ResponseWriter.Write(w.partial(b))
+				_ = http.NewResponseController(w.ResponseWriter).Flush()
+			}
 			// Aborts the response: net/http closes the connection.
 			panic(http.ErrAbortHandler)
 		}
@@ -917,5 +927,72 @@ func TestFeedCursorAheadAfterRestartEndsStream(t *testing.T) {
 	}
 	if k := c.ConnState().Kind; k != Offline {
 		t.Errorf("ConnState %v, want offline", c.ConnState())
+	}
+}
+
+// TestFeedEventCutShortIsNotDelivered: the connection breaks in the middle
+// of an event (after its id line, or inside its JSON). The scanner would
+// hand the fragment over as an event; the feed drops it and asks for it
+// again, so the log read is still exactly the engine's.
+func TestFeedEventCutShortIsNotDelivered(t *testing.T) {
+	for name, partial := range map[string]func([]byte) []byte{
+		"after the id line": func(b []byte) []byte { return b[:bytes.IndexByte(b, '\n')+1] },
+		"inside the JSON":   func(b []byte) []byte { return b[:len(b)-10] },
+		"before the blank":  func(b []byte) []byte { return b[:len(b)-1] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cut := &cutter{after: 20, times: 3, partial: partial}
+			ts := startFeedServer(t, feedServerOpts{wrap: cut.wrap})
+			c := dialFeed(t, ts.URL)
+			ctx := testCtx(t)
+			w, err := c.Watch(ctx, a2a.CursorStart)
+			if err != nil {
+				t.Fatalf("watch: %v", err)
+			}
+			defer w.Close()
+			sent := goSendAll(ctx, c, 4, func(i int) string { return "burst 30" })
+			got := readWhileSending(t, w, 4, sent)
+			sameLog(t, got, engineLog(t, ts.eng, 4))
+			if n := cut.cuts.Load(); n != int32(cut.times) {
+				t.Fatalf("%d cuts, want %d", n, cut.times)
+			}
+		})
+	}
+}
+
+// TestEventReaderDropsCutEvent: with dropCut, a body that ends inside an
+// event yields the complete events before it and then the end, and the
+// cut event's id does not become the last event id.
+func TestEventReaderDropsCutEvent(t *testing.T) {
+	for _, tc := range []struct {
+		in, lastID string
+		data       []string
+	}{
+		{"id: 1\ndata: a\n\nid: 2\n", "1", []string{"a"}},
+		{"id: 1\ndata: a\n\nid: 2\ndata: {\"b\":", "1", []string{"a"}},
+		{"id: 1\ndata: a\n\nid: 2\ndata: b\n", "1", []string{"a"}},
+		{"id: 1\ndata: a\n\nid: 2\ndata: b\n\n", "2", []string{"a", "b"}},
+		{"id: 1\r\ndata: a\r\n\r\nid: 2\r\ndata: b\r\n\r\n", "2", []string{"a", "b"}},
+		{"id: 1\ndata: a\n\n: keep-al", "1", []string{"a"}},
+		{"id: 1\ndata: a", "", nil},
+		{"", "", nil},
+	} {
+		// One byte per read: the cut may come with any read.
+		r := newEventReader(iotest.OneByteReader(strings.NewReader(tc.in)), 1<<10)
+		r.dropCut = true
+		var data []string
+		for {
+			ev, err := r.next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Errorf("%q: %v", tc.in, err)
+				}
+				break
+			}
+			data = append(data, string(ev.Data))
+		}
+		if fmt.Sprint(data) != fmt.Sprint(tc.data) || r.lastID != tc.lastID {
+			t.Errorf("%q: data %q last id %q, want %q and %q", tc.in, data, r.lastID, tc.data, tc.lastID)
+		}
 	}
 }

@@ -33,10 +33,53 @@ type eventReader struct {
 	lastID string
 	// skipped counts events without data (keep-alives) read so far.
 	skipped int
+
+	// dropCut discards a last event the body ended in the middle of (no
+	// blank line after it), as the SSE spec says, where the scanner would
+	// hand it over as if complete. The Watch feed sets it: a cut "id:"
+	// line would move lastID past an event never received.
+	dropCut bool
+	src     *untilNewline
+	rest    [][]byte // events left in the scanner after the body ended
+	restErr error    // and the error after them
 }
 
 func newEventReader(body io.Reader, max int) *eventReader {
-	return &eventReader{r: sse.NewEventStreamReader(&untilNewline{r: body}, max), max: max}
+	src := &untilNewline{r: body}
+	return &eventReader{r: sse.NewEventStreamReader(src, max), max: max, src: src}
+}
+
+// readRaw is the scanner's next event block, less a cut last one when
+// dropCut is set.
+func (r *eventReader) readRaw() ([]byte, error) {
+	if len(r.rest) > 0 {
+		raw := r.rest[0]
+		r.rest = r.rest[1:]
+		return raw, nil
+	}
+	if r.restErr != nil {
+		return nil, r.restErr
+	}
+	raw, err := r.r.ReadEvent()
+	if err != nil || !r.dropCut || r.src.err == nil {
+		return raw, err
+	}
+	// The body has ended, so the scanner holds all that is left: take it
+	// out to see which block is the last, and drop that one if the body
+	// stopped before its blank line. This happens once per connection.
+	r.rest = append(r.rest, bytes.Clone(raw))
+	for {
+		more, err := r.r.ReadEvent()
+		if err != nil {
+			r.restErr = err
+			break
+		}
+		r.rest = append(r.rest, bytes.Clone(more))
+	}
+	if !r.src.endsBlank() {
+		r.rest = r.rest[:len(r.rest)-1]
+	}
+	return r.readRaw()
 }
 
 // untilNewline hands the SSE scanner bigger reads. The scanner searches its
@@ -44,14 +87,43 @@ func newEventReader(body io.Reader, max int) *eventReader {
 // in network-sized pieces costs time quadratic in its size. An event can
 // only end at a newline, so reading on until one arrives (or the scanner's
 // space is full) loses no latency and makes that search rare.
-type untilNewline struct{ r io.Reader }
+//
+// It also remembers the first error and the last bytes it passed on, so
+// that eventReader can tell whether the body ended on an event boundary.
+type untilNewline struct {
+	r    io.Reader
+	err  error
+	tail []byte // the last (up to 3) bytes passed on
+}
+
+// endsBlank reports whether the bytes passed on end with a blank line, as
+// the scanner recognises one: \n\n, \r\r or \n\r\n.
+func (u *untilNewline) endsBlank() bool {
+	t := u.tail
+	return bytes.HasSuffix(t, []byte("\n\n")) || bytes.HasSuffix(t, []byte("\r\r")) || bytes.HasSuffix(t, []byte("\n\r\n"))
+}
+
+func (u *untilNewline) keepTail(b []byte) {
+	if len(b) >= 3 {
+		u.tail = append(u.tail[:0], b[len(b)-3:]...)
+		return
+	}
+	u.tail = append(u.tail, b...)
+	if len(u.tail) > 3 {
+		u.tail = u.tail[len(u.tail)-3:]
+	}
+}
 
 func (u *untilNewline) Read(p []byte) (int, error) {
 	n := 0
+	defer func() { u.keepTail(p[:n]) }()
 	for n < len(p) {
 		m, err := u.r.Read(p[n:])
 		n += m
 		if err != nil {
+			if u.err == nil {
+				u.err = err
+			}
 			return n, err
 		}
 		if bytes.IndexByte(p[n-m:n], '\n') >= 0 || bytes.IndexByte(p[n-m:n], '\r') >= 0 {
@@ -69,7 +141,7 @@ var errEventTooLarge = errors.New("server-sent event too large")
 // carry none (keep-alives). It returns io.EOF at the end of the body.
 func (r *eventReader) next() (sseEvent, error) {
 	for {
-		raw, err := r.r.ReadEvent()
+		raw, err := r.readRaw()
 		if err != nil {
 			if errors.Is(err, bufio.ErrTooLong) {
 				return sseEvent{}, fmt.Errorf("%w: an event exceeded %d bytes without ending", errEventTooLarge, r.max)
