@@ -996,3 +996,54 @@ func TestEventReaderDropsCutEvent(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFeedFraming: whatever the body, the feed's framing (dropCut) never
+// panics, yields the events the plain framing yields less at most the last
+// one, and its last event id is never one the plain framing did not see.
+func FuzzFeedFraming(f *testing.F) {
+	for _, seed := range []string{
+		"id: 1\ndata: a\n\nid: 2\n",
+		"id: 1\ndata: a\n\nid: 2\ndata: {\"b\":",
+		"id: 1\r\ndata: a\r\n\r\nid: 2\r\ndata: b\r\n\r\n",
+		": keep-alive\n\nid: 3\n\n\r\r",
+		"event: error\ndata: {\"code\":-32603,\"message\":\"x\"}\n\n",
+	} {
+		f.Add([]byte(seed), uint8(0))
+	}
+	const max = 4096
+	read := func(in []byte, step uint8, dropCut bool) ([]string, string, error) {
+		var src io.Reader = bytes.NewReader(in)
+		if step%2 == 1 {
+			src = iotest.OneByteReader(src)
+		}
+		r := newEventReader(src, max)
+		r.dropCut = dropCut
+		var out []string
+		for range 1000 {
+			ev, err := r.next()
+			if err != nil {
+				return out, r.lastID, err
+			}
+			out = append(out, ev.ID+"\x00"+string(ev.Data))
+		}
+		return out, r.lastID, nil
+	}
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		plain, _, perr := read(in, step, false)
+		feed, lastID, ferr := read(in, step, true)
+		if (perr == nil) != (ferr == nil) || (ferr != nil && !errors.Is(ferr, io.EOF) && !errors.Is(ferr, errEventTooLarge)) {
+			t.Fatalf("errors: plain %v, feed %v", perr, ferr)
+		}
+		if len(feed) > len(plain) || len(plain)-len(feed) > 1 {
+			t.Fatalf("feed framing gave %d events, plain %d", len(feed), len(plain))
+		}
+		for i := range feed {
+			if feed[i] != plain[i] {
+				t.Fatalf("event %d: feed %q, plain %q", i, feed[i], plain[i])
+			}
+		}
+		if lastID != "" && !bytes.Contains(in, []byte(lastID)) {
+			t.Fatalf("last id %q is not in the body", lastID)
+		}
+	})
+}
