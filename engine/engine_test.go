@@ -296,7 +296,7 @@ func TestSendErrors(t *testing.T) {
 		{"invalid utf-8", textMsg("bad \xff\xfe"), a2a.ErrInvalidParams, "UTF-8"},
 		{"10 MiB", textMsg(big), a2a.ErrInvalidParams, "8 MiB"},
 		{"unknown task", a2a.Message{TaskID: "nope", Parts: []a2a.Part{a2a.TextPart("x")}}, a2a.ErrTaskNotFound, "nope"},
-		{"terminal task", a2a.Message{TaskID: done.ID, Parts: []a2a.Part{a2a.TextPart("x")}}, a2a.ErrInvalidParams, "finished"},
+		{"terminal task", a2a.Message{TaskID: done.ID, Parts: []a2a.Part{a2a.TextPart("x")}}, a2a.ErrUnsupported, "finished"},
 		{"working task", a2a.Message{TaskID: working.ID, Parts: []a2a.Part{a2a.TextPart("x")}}, a2a.ErrInvalidParams, "waits for input"},
 		{"file part without file", a2a.Message{Parts: []a2a.Part{{Kind: a2a.PartFile}}}, a2a.ErrInvalidParams, "file"},
 	}

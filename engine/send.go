@@ -271,9 +271,10 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 	st := t.Status.State
 	switch {
 	case st.Terminal():
-		// As the a2a-go SDK does: the request is wrong for this task.
-		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
-			"task %s is %s: a finished task accepts no more messages", t.ID, st)
+		// The spec (CORE-SEND-002) says UnsupportedOperationError; the a2a-go
+		// SDK answers -32602 instead.
+		return nil, nil, a2a.NewError(a2a.ErrUnsupported,
+			"task %s is %s: a finished task accepts no more messages; start a new task", t.ID, st)
 	case !st.Interrupted():
 		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
 			"task %s is %s: it accepts a message only while it waits for input or authentication", t.ID, st)

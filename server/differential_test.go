@@ -777,6 +777,16 @@ var knownDifferences = map[string]knownDifference{
 		why: "the spec answers SubscribeToTask on a terminal task with UnsupportedOperationError (-32004); " +
 			"a2a-go says TaskNotFound for a task that exists",
 	},
+	"send to completed task": {
+		ours: "error -32004",
+		sdk:  "error -32602",
+		why:  "the spec (CORE-SEND-002) answers a message to a terminal task with UnsupportedOperationError (-32004); a2a-go says InvalidParams",
+	},
+	"stream to completed task": {
+		ours: "kinds= states= error -32004",
+		sdk:  "kinds= states= error -32602",
+		why:  "as for send: UnsupportedOperationError for a terminal task (CORE-SEND-002); a2a-go says InvalidParams",
+	},
 	"send same messageId twice": {
 		ours: "same task=true",
 		sdk:  "same task=false",
