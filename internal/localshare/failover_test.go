@@ -3,8 +3,10 @@ package localshare
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -220,5 +222,123 @@ func TestConcurrentSendsSurviveATakeover(t *testing.T) {
 	page, err := clients[0].List(ctx, a2a.ListRequest{})
 	if err != nil || len(page.Tasks) != 2*perClient {
 		t.Fatalf("tasks after the takeover: %d, %v; want %d", len(page.Tasks), err, 2*perClient)
+	}
+}
+
+// A Watch carried over from a host that left to this process's own engine
+// misses no event and repeats none: its cursors are the log's, in order.
+func TestWatchCarriedOverMatchesTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	host := open(t, path, demoOptions(t))
+	// Some history before the watch starts, which it must not repeat.
+	before, err := host.Send(ctx, sendReq("echo before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := lastCursorOf(t, host, before.Task.ID)
+	cl := open(t, path, demoOptions(t))
+	watch, err := cl.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	// The reader hands every event over; the test reads them afterwards.
+	type item struct {
+		ev  a2a.StreamEvent
+		err error
+	}
+	events := make(chan item, 100000)
+	go func() {
+		for {
+			ev, err := watch.Recv()
+			events <- item{ev, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := cl.Send(ctx, sendReq("slow 60"))
+		done <- err
+	}()
+	waitWorking(t, host)
+	if err := host.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// A last task on the new host; its end closes the record.
+	res, err := cl.Send(ctx, sendReq("echo end"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cursors []uint64
+	for {
+		it := <-events
+		if it.err != nil {
+			t.Fatalf("watch carried over: %v (after %d events)", it.err, len(cursors))
+		}
+		c, err := strconv.ParseUint(it.ev.Cursor, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursors = append(cursors, c)
+		if st, ok := it.ev.Event.(*a2a.StatusUpdateEvent); ok && st.TaskID == res.Task.ID && st.Status.State.Terminal() {
+			break
+		}
+	}
+	if cursors[0] != history+1 {
+		t.Fatalf("the watch began at cursor %d, want %d (the first after what was there)", cursors[0], history+1)
+	}
+	// The log from the first cursor the watch saw to its last, as this
+	// process's engine (the new host) keeps it.
+	logWatch, err := cl.Watch(ctx, strconv.FormatUint(cursors[0]-1, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logWatch.Close()
+	last := cursors[len(cursors)-1]
+	var want []uint64
+	for {
+		ev, err := logWatch.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := strconv.ParseUint(ev.Cursor, 10, 64)
+		want = append(want, c)
+		if c >= last {
+			break
+		}
+	}
+	if fmt.Sprint(cursors) != fmt.Sprint(want) {
+		t.Fatalf("the watch across the takeover saw cursors\n%v\nthe log has\n%v", cursors, want)
+	}
+}
+
+// lastCursorOf reads the log from its start up to the final event of task
+// id, and returns that event's cursor.
+func lastCursorOf(t *testing.T, l *Local, id string) uint64 {
+	t.Helper()
+	w, err := l.Watch(context.Background(), a2a.CursorStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for {
+		ev, err := w.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, ok := ev.Event.(*a2a.StatusUpdateEvent); ok && st.TaskID == id && st.Status.State.Terminal() {
+			c, err := strconv.ParseUint(ev.Cursor, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
 	}
 }
