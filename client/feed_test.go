@@ -698,17 +698,18 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 	for _, mode := range []struct {
 		name  string
 		tweak func(*Options, string)
+		poll  bool
 	}{
-		{"engine-direct", nil}, // the ceiling: the engine's own Watch, in process
-		{"feed", func(o *Options, _ string) {}},
+		{"engine-direct", nil, false}, // the ceiling: the engine's own Watch, in process
+		{"feed", func(o *Options, _ string) {}, false},
 		{"feed+journal", func(o *Options, dir string) {
 			o.NoJournal = false
 			o.JournalPath = filepath.Join(dir, "journal.db")
-		}},
+		}, false},
 		{"poll-100ms", func(o *Options, _ string) {
 			o.NoWatchFeed = true
 			o.WatchInterval = 100 * time.Millisecond
-		}},
+		}, true},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ts := startFeedServer(b, feedServerOpts{})
@@ -731,6 +732,7 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 			defer w.Close()
 			const tasks, burst = 32, 50
 			ended := map[string]bool{}
+			seenCursor := map[string]bool{}
 			events := 0
 			var lag time.Duration // from a task's end to the watcher seeing it
 			b.ResetTimer()
@@ -750,6 +752,12 @@ func BenchmarkWatchFeedVsPoll(b *testing.B) {
 						b.Fatalf("Recv: %v", err)
 					}
 					events++
+					if !mode.poll {
+						if seenCursor[ev.Cursor] {
+							b.Fatalf("cursor %s delivered twice", ev.Cursor)
+						}
+						seenCursor[ev.Cursor] = true
+					}
 					var id string
 					var st a2a.TaskState
 					switch e := ev.Event.(type) {
