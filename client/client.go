@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/google/uuid"
+
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
 )
@@ -237,6 +239,7 @@ func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 	}
 	r := *req
 	r.Tenant = c.tenant(r.Tenant)
+	r.Message.ID = messageID(r.Message.ID)
 	timeout := c.opts.SendTimeout
 	if r.Config.ReturnImmediately {
 		timeout = c.opts.Timeout
@@ -254,6 +257,16 @@ func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 	return out, nil
 }
 
+// messageID is id, or a new one when the caller left it empty: the spec
+// requires messageId (a2a-go refuses a message without one), and agents
+// use it to recognise a retried message.
+func messageID(id string) string {
+	if id != "" {
+		return id
+	}
+	return uuid.NewString()
+}
+
 // Stream sends a message and follows the task it starts or continues.
 func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, error) {
 	if req == nil {
@@ -261,6 +274,7 @@ func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 	}
 	r := *req
 	r.Tenant = c.tenant(r.Tenant)
+	r.Message.ID = messageID(r.Message.ID)
 	s := c.newTaskStream(ctx, wire.MethodStream)
 	if err := s.start(&r); err != nil {
 		return nil, c.wrap("stream", err)

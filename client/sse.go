@@ -36,8 +36,9 @@ type eventReader struct {
 
 	// dropCut discards a last event the body ended in the middle of (no
 	// blank line after it), as the SSE spec says, where the scanner would
-	// hand it over as if complete. The Watch feed sets it: a cut "id:"
-	// line would move lastID past an event never received.
+	// hand it over as if complete. The Watch feed and task streams set it:
+	// a cut "id:" line would move lastID past an event never received, and
+	// a cut event is a drop to recover from, not a malformed event.
 	dropCut bool
 	src     *untilNewline
 	rest    [][]byte // events left in the scanner after the body ended

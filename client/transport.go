@@ -135,7 +135,11 @@ func (t *transport) openStream(ctx context.Context, m wire.Method, params any) (
 		return nil, nil, derr
 	}
 	t.conn.set(ConnState{Kind: Connected})
-	return resp, newEventReader(resp.Body, t.maxEvent), nil
+	// A connection cut in the middle of an event is a drop (resubscribe),
+	// not a malformed event that would end the stream.
+	rd := newEventReader(resp.Body, t.maxEvent)
+	rd.dropCut = true
+	return resp, rd, nil
 }
 
 func contentType(resp *http.Response) string {
