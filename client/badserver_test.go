@@ -275,3 +275,45 @@ func TestHeadersAndVersionHeader(t *testing.T) {
 		t.Error("ParseHeaders accepted a line without a colon")
 	}
 }
+
+// TestStreamCutInsideEvent: a connection that ends in the middle of an
+// event is a drop, so the stream resubscribes and reaches the end instead
+// of failing on a half event.
+func TestStreamCutInsideEvent(t *testing.T) {
+	submitted := `{"jsonrpc":"2.0","id":1,"result":{"task":{"id":"t1","contextId":"c1","status":{"state":"TASK_STATE_WORKING"}}}}`
+	done := `{"jsonrpc":"2.0","id":1,"result":{"task":{"id":"t1","contextId":"c1","status":{"state":"TASK_STATE_COMPLETED"}}}}`
+	c, _ := badServer(t, "1.0", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case strings.Contains(string(body), `"SendStreamingMessage"`):
+			writeSSE(w, submitted)
+			_, _ = io.WriteString(w, `data: {"jsonrpc":"2.0","id":1,"result":{"statusUp`)
+		case strings.Contains(string(body), `"SubscribeToTask"`):
+			writeSSE(w, done)
+		default: // GetTask
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, done)
+		}
+	})
+	s, err := c.Stream(testCtx(t), msg("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var last a2a.TaskState
+	for {
+		ev, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Recv after a cut inside an event: %v", err)
+		}
+		if task, ok := ev.Event.(*a2a.Task); ok {
+			last = task.Status.State
+		}
+	}
+	if last != a2a.StateCompleted {
+		t.Fatalf("last state %s, want completed", last)
+	}
+}
