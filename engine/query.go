@@ -208,7 +208,7 @@ func (e *Engine) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 		for {
 			released := e.seq.releasedCursor()
 			if pos, ok := e.seq.goLive(released); ok {
-				s.scan, s.live, s.pos = released, true, pos
+				s.scan, s.start, s.live, s.pos = released, released, true, pos
 				break
 			}
 		}
@@ -221,6 +221,6 @@ func (e *Engine) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 	if released := e.seq.releasedCursor(); c > released {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "watch: cursor %d is ahead of the log (last %d)", c, released)
 	}
-	s.scan = c
+	s.scan, s.start = c, c
 	return s, nil
 }

@@ -316,13 +316,21 @@ type watchStream struct {
 
 	// scan: every event up to this cursor was delivered (or never existed).
 	scan uint64
-	live bool
-	pos  uint64
-	out  eventQueue
-	buf  []LoggedEvent
+	// start is scan when Watch returned: see StartCursor.
+	start uint64
+	live  bool
+	pos   uint64
+	out   eventQueue
+	buf   []LoggedEvent
 }
 
 const watchReplayBatch = 512
+
+// StartCursor is the cursor the stream starts after: for a Watch from now,
+// the log's position when Watch returned. A server passes it on (an SSE
+// id-only event), so a client whose connection drops before the first
+// event resumes from there instead of from a later "now", missing nothing.
+func (s *watchStream) StartCursor() string { return strconv.FormatUint(s.start, 10) }
 
 func (s *watchStream) Close() error {
 	s.closeOnce.Do(func() { close(s.closeCh) })

@@ -58,6 +58,10 @@ func (s *sseWriter) event(id, event string, data []byte) error {
 	return s.write(b)
 }
 
+// idOnly writes an event with an id and no data: it sets the client's
+// last event ID and dispatches nothing.
+func (s *sseWriter) idOnly(id string) error { return s.write([]byte("id: " + id + "\n\n")) }
+
 // comment writes a keep-alive comment line.
 func (s *sseWriter) comment() error { return s.write([]byte(": keep-alive\n\n")) }
 
@@ -261,13 +265,26 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 		if e.Code == a2a.CodeInvalidParams {
 			status = http.StatusBadRequest
 		}
-		http.Error(w, "watch: "+e.Message, status)
+		msg := e.Message
+		if !strings.HasPrefix(msg, "watch") {
+			msg = "watch: " + msg
+		}
+		http.Error(w, msg, status)
 		return
 	}
 	ch := pump(st)
 	defer func() { _ = st.Close(); drain(ch) }()
 	ri := infoFrom(r.Context())
 	sw := newSSEWriter(w, s.opts.StreamWriteTimeout)
+	// A feed from now starts with an id-only event (SSE moves the client's
+	// last event ID without dispatching anything), so a client cut off
+	// before the first event resumes from where it started, not from a
+	// later now.
+	if sc, ok := st.(interface{ StartCursor() string }); ok && cursor == "" {
+		if err := sw.idOnly(sc.StartCursor()); err != nil {
+			return
+		}
+	}
 	codec := wire.V10()
 	tick := time.NewTicker(s.opts.KeepAlive)
 	defer tick.Stop()

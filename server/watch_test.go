@@ -193,3 +193,59 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatalf("first line on a quiet feed: %q %v", line, err)
 	}
 }
+
+// TestWatchFromNowStartsWithItsCursor: a feed from now first sends an
+// id-only event with the log position it starts after, so a client cut off
+// before any event resumes from there and misses nothing sent meanwhile.
+func TestWatchFromNowStartsWithItsCursor(t *testing.T) {
+	ts := startServer(t, server.Options{})
+	ctx := testCtx(t)
+	v10 := http.Header{"A2A-Version": {"1.0"}}
+	send := func(text string) string {
+		t.Helper()
+		_, r := post(t, ts.URL+"/", "application/json", v10, []byte(`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"`+text+`","role":"ROLE_USER","parts":[{"text":"echo `+text+`"}]}}}`))
+		if r.Error != nil {
+			t.Fatalf("send %s: %+v", text, r.Error)
+		}
+		return string(r.Result)
+	}
+	send("before")
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+server.WatchPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(resp.Body).ReadString('\n')
+	resp.Body.Close() // cut before any event
+	if err != nil || !strings.HasPrefix(first, "id: ") {
+		t.Fatalf("first line %q (%v), want an id-only event", first, err)
+	}
+	start := strings.TrimSpace(first[4:])
+	// The engine's own Watch from the start ends its replay at that cursor.
+	all, err := ts.eng.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	var last string
+	for last != start {
+		ev, err := all.Recv()
+		if err != nil {
+			t.Fatalf("engine log ended before cursor %s: %v", start, err)
+		}
+		last = ev.Cursor
+	}
+
+	after := send("meanwhile")
+	resumed := openWatch(t, ctx, ts.URL, start, nil)
+	defer resumed.Body.Close()
+	var got sseEvent
+	_ = readSSE(resumed.Body, func(ev sseEvent) bool { got = ev; return false })
+	if !strings.Contains(got.data, "echo meanwhile") || strings.Contains(got.data, "before") {
+		t.Fatalf("resumed from %s: first event %s, want the task sent meanwhile (%.80s)", start, got.data, after)
+	}
+}
