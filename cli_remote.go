@@ -157,6 +157,11 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 	line("docs", clean(card.DocumentationURL, 500))
 	line("dialect", fmt.Sprintf("A2A v%s at %s", d.Version, clean(d.Endpoint, 500)))
 	line("why", clean(d.Reason, 500))
+	if d.WatchFeed != "" {
+		line("watch", "live feed of every task at "+clean(d.WatchFeed, 500)+" (the dashboard follows it instead of polling)")
+	} else {
+		line("watch", "no live feed: the dashboard polls for changes")
+	}
 
 	var caps []string
 	if card.Capabilities.Streaming {

@@ -83,7 +83,7 @@ func TestRemoteHeadersFromFlagAndEnvironment(t *testing.T) {
 func TestDiscoverCommand(t *testing.T) {
 	peer := testpeer.Start(t, testpeer.Options{})
 	r := remoteRun(t, nil, exitOK, "discover", peer.URL())
-	for _, want := range []string{"go-peer", "A2A v1.0 at " + peer.URL(), "first JSONRPC interface", "streaming", "Scripted behaviours", "* JSONRPC", "v0.3"} {
+	for _, want := range []string{"go-peer", "A2A v1.0 at " + peer.URL(), "first JSONRPC interface", "streaming", "Scripted behaviours", "* JSONRPC", "v0.3", "no live feed"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("discover output lacks %q:\n%s", want, r.stdout)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/server"
 )
 
 // lockedBuffer is a stderr that the serving goroutine writes while the test
@@ -86,7 +87,15 @@ func TestServeCommand(t *testing.T) {
 	if _, err := anon.Get(ctx, a2a.GetRequest{ID: "x"}); err == nil || errors.Is(err, a2a.ErrTaskNotFound) {
 		t.Fatalf("get without token: %v, want an auth error", err)
 	}
+	if feed := anon.Discovery().WatchFeed; feed != base+server.WatchPath {
+		t.Errorf("discovered watch feed %q, want %s", feed, base+server.WatchPath)
+	}
 	anon.Close()
+	var out strings.Builder
+	dc := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }}
+	if code := dc.main(ctx, []string{"discover", base}); code != exitOK || !strings.Contains(out.String(), "live feed of every task at "+base+server.WatchPath) {
+		t.Errorf("discover exit %d:\n%s", code, out.String())
+	}
 	cl, err := client.New(ctx, base, client.Options{NoJournal: true, Headers: http.Header{"Authorization": {"Bearer tok"}}})
 	if err != nil {
 		t.Fatalf("client: %v", err)
