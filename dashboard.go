@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -76,9 +77,23 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 			return c.fail(err)
 		}
 		conn := make(chan ui.ConnState, 64)
+		// The header says how changes arrive once connected; the client
+		// exists only after New, which may already report states.
+		var clRef atomic.Pointer[client.Client]
+		uiState := func(s client.ConnState) ui.ConnState {
+			text := s.String()
+			if c := clRef.Load(); c != nil && s.Kind == client.Connected {
+				if c.LiveFeed() {
+					text += " · live feed"
+				} else {
+					text += " · polling for changes"
+				}
+			}
+			return ui.ConnState{Text: text, OK: s.Kind == client.Connected || s.Kind == client.Polling}
+		}
 		copts.OnConnState = func(s client.ConnState) {
 			select { // never block the client: a dropped state is followed by the next
-			case conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}:
+			case conn <- uiState(s):
 			default:
 			}
 		}
@@ -86,9 +101,9 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return c.fail(unreachable(fmt.Errorf("reach the agent at %s: %w", url, err)))
 		}
+		clRef.Store(cl)
 		// The state before the first change: New reached the agent.
-		s := cl.ConnState()
-		conn <- ui.ConnState{Text: s.String(), OK: s.Kind == client.Connected || s.Kind == client.Polling}
+		conn <- uiState(cl.ConnState())
 		name := "remote agent"
 		if d := cl.Discovery(); d.Card != nil && d.Card.Name != "" {
 			name = d.Card.Name

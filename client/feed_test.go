@@ -610,6 +610,9 @@ func TestFeedFallsBackToPolling(t *testing.T) {
 			})
 		}})
 		c := dialFeed(t, ts.URL, func(o *Options) { o.WatchInterval = 20 * time.Millisecond })
+		if !c.LiveFeed() {
+			t.Fatalf("LiveFeed false before the feed was tried")
+		}
 		for range 2 {
 			w, err := c.Watch(testCtx(t), "")
 			if err != nil {
@@ -628,10 +631,16 @@ func TestFeedFallsBackToPolling(t *testing.T) {
 		if n := feedHits.Load(); n != 1 {
 			t.Errorf("the feed was tried %d times, want once", n)
 		}
+		if c.LiveFeed() {
+			t.Errorf("LiveFeed true after the feed answered 404")
+		}
 	})
 	t.Run("NoWatchFeed", func(t *testing.T) {
 		ts := startFeedServer(t, feedServerOpts{})
 		c := dialFeed(t, ts.URL, func(o *Options) { o.NoWatchFeed = true })
+		if c.LiveFeed() {
+			t.Errorf("LiveFeed true with NoWatchFeed")
+		}
 		w, err := c.Watch(testCtx(t), "")
 		if err != nil {
 			t.Fatalf("watch: %v", err)

@@ -46,7 +46,7 @@ const maxWatchSubscriptions = 32
 // Either way every task the watch reveals is remembered (SeenTasks, and
 // the journal the first time the task is seen).
 func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
-	if c.disc.WatchFeed != "" && !c.opts.NoWatchFeed && !c.feedAbsent.Load() {
+	if c.LiveFeed() {
 		s, err := c.watchFeed(ctx, cursor)
 		if err == nil {
 			return s, nil
@@ -62,6 +62,12 @@ func (c *Client) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 		c.feedAbsent.Store(true)
 	}
 	return c.watchPolling(ctx, cursor)
+}
+
+// LiveFeed reports whether Watch follows the agent's live feed (the card
+// advertises it and it has not turned out missing) rather than polling.
+func (c *Client) LiveFeed() bool {
+	return c.disc.WatchFeed != "" && !c.opts.NoWatchFeed && !c.feedAbsent.Load()
 }
 
 // watchPolling is Watch by polling; see Watch.

@@ -153,7 +153,7 @@ func TestEndToEndServe(t *testing.T) {
 	sp := startServe(t, bin, db, env)
 
 	tm := startTmux(t, append([]string{"NO_COLOR=1"}, env...), bin, sp.url)
-	tm.waitFor("a2atop demo agent", "A2A v1.0", "connected")
+	tm.waitFor("a2atop demo agent", "A2A v1.0", "connected · live feed")
 	captures := map[string]string{}
 
 	tm.newTask("echo hi")

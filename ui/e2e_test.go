@@ -299,7 +299,7 @@ func TestEndToEndRemote(t *testing.T) {
 	data := t.TempDir()
 	tm := startTmux(t, []string{"NO_COLOR=1", "XDG_DATA_HOME=" + data}, bin, peer.URL())
 	captures := map[string]string{}
-	tm.waitFor("go-peer", "A2A v")
+	tm.waitFor("go-peer", "A2A v", "polling for changes")
 
 	tm.newTask("echo hi")
 	tm.waitFor("✓ 1 done")
