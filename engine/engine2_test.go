@@ -411,14 +411,20 @@ func TestCloseRequeuesRunningTasks(t *testing.T) {
 	if txt := rec.Task.Status.Message.Text(); !strings.HasPrefix(txt, "queued (position ") || !strings.Contains(txt, engine.ReasonStopped) {
 		t.Errorf("status after close = %q", txt)
 	}
-	attempts := make(chan int, 1)
+	if !rec.Stopped {
+		t.Errorf("record after close: Stopped not set")
+	}
+	reqs := make(chan engine.Request, 1)
 	e2, _ := newEngineOn(t, store, engine.ExecutorFunc(func(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
-		attempts <- req.Attempt
+		reqs <- *req
 		return pub.Complete(ctx, "done")
 	}), engine.Options{})
 	done := waitState(t, e2, task.ID, a2a.StateCompleted)
-	if a := <-attempts; a != 1 {
-		t.Errorf("resumed with Attempt %d, want 1", a)
+	if req := <-reqs; req.Attempt != 1 || !req.Resumed {
+		t.Errorf("resumed with Attempt %d Resumed %v, want 1 true", req.Attempt, req.Resumed)
+	}
+	if rec, err := store.Get(context.Background(), task.ID); err != nil || rec.Stopped {
+		t.Errorf("record after the resumed run: %v, Stopped still set", err)
 	}
 	for _, line := range timelineTexts(t, e2, done.ID) {
 		if strings.Contains(line, "interrupted") {

@@ -46,6 +46,11 @@ type Request struct {
 	// Attempt counts executions for this Message, from 1; retries and
 	// restarts raise it, and an answer to a question starts again at 1.
 	Attempt int
+	// Resumed is set when an earlier execution of this attempt was stopped
+	// part-way by a clean engine Close (a2atop quit, or handed its store to
+	// another a2atop): the work may have been partly done already, so an
+	// executor whose work is not safe to repeat should not simply redo it.
+	Resumed bool
 }
 
 // Publisher is how an executor reports progress. Every method checks the

@@ -30,6 +30,8 @@ type queueItem struct {
 	// fresh: a new task's first execution, where Reply may answer the send
 	// with a plain Message.
 	fresh bool
+	// resumed: the execution a clean Close stopped continues (Request.Resumed).
+	resumed bool
 }
 
 // runQueue is FIFO within three priority levels. Guarded by Engine.mu.
@@ -291,7 +293,7 @@ func (e *Engine) resume(ctx context.Context) error {
 func (e *Engine) resumeOne(ctx context.Context, en *taskEntry) error {
 	rec := en.rec
 	task := rec.Task
-	it := &queueItem{entry: en, prio: rec.Priority, attempt: rec.Attempts + 1, msg: lastUserMessage(task), statusID: newID()}
+	it := &queueItem{entry: en, prio: rec.Priority, attempt: rec.Attempts + 1, msg: lastUserMessage(task), statusID: newID(), resumed: rec.Stopped}
 	wasRunning := rec.Running || task.Status.State == a2a.StateWorking
 	if wasRunning {
 		if rec.Attempts >= e.opts.MaxAttempts {

@@ -96,7 +96,7 @@ func (e *Engine) run(it *queueItem) {
 			ev := e.status(en.rec.Task, a2a.StateWorking, "", note)
 			n := attempt
 			_, err := e.hold(en, change{events: []a2a.Event{ev}, start: it.fresh && attempt == 1,
-				update: func(r *Record) { r.Running = true; r.Attempts = n }})
+				update: func(r *Record) { r.Running = true; r.Attempts = n; r.Stopped = false }})
 			if err != nil {
 				en.mu.Unlock()
 				e.log.Error("start execution", "task", en.id, "err", err)
@@ -112,7 +112,8 @@ func (e *Engine) run(it *queueItem) {
 		ex.closed = false
 		en.run = ex
 		en.flushErr = nil
-		req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: attempt}
+		req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: attempt, Resumed: it.resumed}
+		it.resumed = false // a retry after this execution is a new attempt
 		pub := &publisher{e: e, en: en, ex: ex}
 		ctx := ex.ctx
 		en.mu.Unlock()
@@ -233,7 +234,7 @@ func (e *Engine) stopRun(en *taskEntry, ex *execution, next int) {
 		pos := e.queue.n + int(e.stoppedRuns.Add(1))
 		e.mu.Unlock()
 		c = change{events: []a2a.Event{e.status(task, a2a.StateSubmitted, "", queuedText(pos, ReasonStopped))}, stopping: true,
-			update: func(r *Record) { r.Running = false; r.Attempts = max(next-1, 0) }}
+			update: func(r *Record) { r.Running = false; r.Attempts = max(next-1, 0); r.Stopped = true }}
 	}
 	if err := e.commit(e.ctx, en, c); err != nil {
 		e.log.Error("record the stop of an execution", "task", en.id, "err", err)

@@ -66,6 +66,10 @@ type Record struct {
 	// Running is true while an execution is in progress: a task found
 	// running after a restart was interrupted.
 	Running bool
+	// Stopped is true when a clean Close stopped the task's execution and
+	// put it back in the queue: the next execution continues that one
+	// (Request.Resumed) without counting as a new attempt.
+	Stopped bool
 }
 
 // Priority orders queued tasks; higher runs first.

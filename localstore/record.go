@@ -15,7 +15,7 @@ import (
 //	created, updated   varint UnixNano (zeroTimeNanos for the zero time)
 //	attempts, priority varint
 //	lastSeq            uvarint
-//	flags              byte (flagRunning)
+//	flags              byte (flagRunning, flagStopped)
 //	state, contextID   lp strings, and the status time (varint): the index
 //	                   entry (with updated), so that Commit and Sweep find the
 //	                   old index keys without decoding the task
@@ -32,6 +32,7 @@ const (
 	eventFormat  = 1
 
 	flagRunning = 1 << 0
+	flagStopped = 1 << 1
 )
 
 var errTrailing = errors.New("bad header")
@@ -43,6 +44,7 @@ type header struct {
 	priority         engine.Priority
 	lastSeq          uint64
 	running          bool
+	stopped          bool
 	entry            indexEntry
 }
 
@@ -54,6 +56,7 @@ func headerOf(r *engine.Record) header {
 		priority: r.Priority,
 		lastSeq:  r.LastSeq,
 		running:  r.Running,
+		stopped:  r.Stopped,
 		entry:    entryOf(r),
 	}
 }
@@ -79,6 +82,9 @@ func encodeRecord(r *engine.Record) ([]byte, error) {
 	var flags byte
 	if h.running {
 		flags |= flagRunning
+	}
+	if h.stopped {
+		flags |= flagStopped
 	}
 	b = append(b, flags)
 	b = appendLP(b, h.entry.state)
@@ -120,6 +126,7 @@ func decodeHeader(id string, v []byte) (header, []byte, error) {
 		return h, nil, errTrailing
 	}
 	h.running = b[0]&flagRunning != 0
+	h.stopped = b[0]&flagStopped != 0
 	b = b[1:]
 	h.attempts, h.priority = int(attempts), engine.Priority(prio)
 	h.entry.id = id
@@ -156,6 +163,7 @@ func decodeRecord(id string, v []byte) (*engine.Record, error) {
 		Priority: h.priority,
 		LastSeq:  h.lastSeq,
 		Running:  h.running,
+		Stopped:  h.stopped,
 	}, nil
 }
 

@@ -133,10 +133,14 @@ func (e *Exec) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 	if strings.ContainsRune(command, 0) {
 		return pub.Reject(ctx, "exec: the command contains a NUL byte")
 	}
+	// A shell command is not known to be safe to run twice: after a
+	// restart, a retry, or a2atop stopping it part-way (quit, or handing
+	// the store to another a2atop), say so instead of running it again.
 	if req.Attempt > 1 {
-		// A shell command is not known to be safe to run twice: after a
-		// restart or a retry, say so instead of running it again.
 		return pub.Fail(ctx, fmt.Sprintf("exec: not running the command again (attempt %d): it was interrupted; send it again to re-run it", req.Attempt))
+	}
+	if req.Resumed {
+		return pub.Fail(ctx, "exec: not running the command again: a2atop stopped while it ran; send it again to re-run it")
 	}
 
 	chunks := make(chan outputChunk)

@@ -67,6 +67,7 @@ type change struct {
 	meta          a2a.Metadata
 	msgIDs        []string
 	running       bool
+	stopped       bool
 }
 
 // commit stores one status change of a task as one event.
@@ -82,7 +83,7 @@ func (f *fixture) commit(c change) *engine.Record {
 	}
 	task := &a2a.Task{ID: c.id, ContextID: c.contextID, Status: status, Metadata: c.meta}
 	prev := f.recs[c.id]
-	rec := &engine.Record{Task: task, Created: c.at, Updated: c.at, Running: c.running, Attempts: 1}
+	rec := &engine.Record{Task: task, Created: c.at, Updated: c.at, Running: c.running, Stopped: c.stopped, Attempts: 1}
 	if prev != nil {
 		rec.Created = prev.Created
 	}
@@ -139,8 +140,16 @@ func testCommitGet(t *testing.T, s engine.Store) {
 	if !got.Created.Equal(base) || !got.Updated.Equal(base.Add(time.Second)) {
 		t.Errorf("created/updated = %v/%v", got.Created, got.Updated)
 	}
-	if got.LastSeq != 2 || !got.Running || got.Attempts != 1 {
-		t.Errorf("bookkeeping = seq %d running %v attempts %d", got.LastSeq, got.Running, got.Attempts)
+	if got.LastSeq != 2 || !got.Running || got.Stopped || got.Attempts != 1 {
+		t.Errorf("bookkeeping = seq %d running %v stopped %v attempts %d", got.LastSeq, got.Running, got.Stopped, got.Attempts)
+	}
+	// A clean Close's stop is kept for the next engine.
+	f.commit(change{id: "a", state: a2a.StateSubmitted, at: base.Add(2 * time.Second), stopped: true})
+	if got, err = s.Get(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got.Running || !got.Stopped {
+		t.Errorf("after a stop: running %v stopped %v, want false true", got.Running, got.Stopped)
 	}
 }
 
