@@ -263,7 +263,7 @@ func (c *cli) openLocal(ctx context.Context, f *serviceFlags, onRole func(locals
 	if path == ":memory:" {
 		store := engine.NewMemoryStore()
 		if f.readOnly {
-			return &storeReader{store: store, card: card}, store.Close, nil, nil
+			return localshare.ReadOnlyService(store, card), store.Close, nil, nil
 		}
 		eng, err := engine.New(store, exec, engine.Options{})
 		if err != nil {

@@ -19,6 +19,12 @@ type storeReader struct {
 
 var _ a2a.Service = (*storeReader)(nil)
 
+// ReadOnlyService serves Get and List from store and Card from card, and
+// refuses the rest: what a2atop get and list use on a store no engine runs.
+func ReadOnlyService(store engine.Store, card a2a.AgentCard) a2a.Service {
+	return &storeReader{store: store, card: card}
+}
+
 func (r *storeReader) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
 	return engine.Reader{Store: r.store}.Get(ctx, req)
 }
