@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // JSON-RPC error codes, standard and A2A-specific.
@@ -99,7 +100,10 @@ func AsError(err error) *Error {
 		if err.Error() == e.Error() {
 			return e
 		}
-		return &Error{Code: e.Code, Message: err.Error(), Data: e.Data}
+		// The wrapped text ends with the inner error's "(code)"; the
+		// result's Error adds it again, so drop it from the message.
+		msg := strings.TrimSuffix(err.Error(), fmt.Sprintf(" (%d)", e.Code))
+		return &Error{Code: e.Code, Message: msg, Data: e.Data}
 	}
 	return &Error{Code: CodeInternal, Message: err.Error()}
 }

@@ -47,8 +47,12 @@ func TestAsError(t *testing.T) {
 	data := json.RawMessage(`[1]`)
 	inner := &Error{Code: CodeTaskNotFound, Message: "task not found", Data: data}
 	e := AsError(fmt.Errorf("cancel t9: %w", inner))
-	if e.Code != CodeTaskNotFound || e.Message != "cancel t9: task not found (-32001)" || string(e.Data) != "[1]" {
+	if e.Code != CodeTaskNotFound || e.Message != "cancel t9: task not found" || string(e.Data) != "[1]" {
 		t.Errorf("wrapped: %#v", e)
+	}
+	// The code shows once, not once per layer.
+	if got := e.Error(); got != "cancel t9: task not found (-32001)" {
+		t.Errorf("wrapped Error() = %q", got)
 	}
 	if e := AsError(io.ErrUnexpectedEOF); e.Code != CodeInternal || e.Message != "unexpected EOF" {
 		t.Errorf("plain error: %#v", e)

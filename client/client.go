@@ -386,5 +386,9 @@ func (c *Client) Subscribe(ctx context.Context, taskID string) (a2a.Stream, erro
 // wrap says what was being done; protocol errors keep the server's own
 // words after it, and errors.Is on their code still works.
 func (c *Client) wrap(what string, err error) error {
+	// An a2atop server's message already names the operation the same way.
+	if strings.HasPrefix(err.Error(), what+": ") {
+		return err
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
 	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/server"
 )
 
 var dialects = []string{a2a.Version10, a2a.Version03}
@@ -311,5 +315,30 @@ func TestListV10AndUnsupportedV03(t *testing.T) {
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {
 		t.Errorf("anonymous list: %v, want unauthenticated", err)
+	}
+}
+
+// TestErrorTextOnce: a not-found from an a2atop server reads once, not with
+// the operation and the code repeated by each layer.
+func TestErrorTextOnce(t *testing.T) {
+	store := engine.NewMemoryStore()
+	eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(eng, server.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); _ = srv.Close(); _ = eng.Close(); _ = store.Close() })
+	c, err := New(testCtx(t), ts.URL, Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Get(testCtx(t), a2a.GetRequest{ID: "nope"})
+	if !errors.Is(err, a2a.ErrTaskNotFound) {
+		t.Fatalf("get: %v", err)
+	}
+	if got := err.Error(); strings.Count(got, "get task nope") != 1 || strings.Count(got, "(-32001)") != 1 {
+		t.Errorf("error text %q repeats itself", got)
 	}
 }
