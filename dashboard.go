@@ -123,9 +123,10 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		// where a remote dashboard shows its connection, and follows a
 		// takeover when the host leaves.
 		conn := make(chan ui.ConnState, 16)
+		wantAgent, wantDir := sf.agentIdentity()
 		onRole := func(r localshare.Role) {
 			select { // never block the takeover: a dropped state is followed by the next
-			case conn <- roleState(r):
+			case conn <- roleState(r, wantAgent, wantDir):
 			default:
 			}
 		}
@@ -136,7 +137,7 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Target = "local · " + path
 		if loc != nil {
-			conn <- roleState(loc.Role())
+			conn <- roleState(loc.Role(), wantAgent, wantDir)
 			opts.Conn = conn
 		} else {
 			opts.Target = "local · " + orDemo(sf.agent) + " agent · " + path
@@ -154,8 +155,10 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// roleState is the header's words for the local engine's side.
-func roleState(r localshare.Role) ui.ConnState {
+// roleState is the header's words for the local engine's side. A
+// dashboard given another agent than the host runs says so there: the
+// notice the CLI prints would be hidden behind the screen.
+func roleState(r localshare.Role, wantAgent, wantDir string) ui.ConnState {
 	agent := describeAgent(orDemo(r.Agent), r.Workdir) + " agent"
 	switch r.Kind {
 	case localshare.Host:
@@ -164,7 +167,11 @@ func roleState(r localshare.Role) ui.ConnState {
 		}
 		return ui.ConnState{Text: "hosting the engine · " + agent, OK: true}
 	case localshare.Client:
-		return ui.ConnState{Text: fmt.Sprintf("engine of a2atop pid %d · %s", r.PID, agent), OK: true}
+		text := fmt.Sprintf("engine of a2atop pid %d · %s", r.PID, agent)
+		if orDemo(r.Agent) != wantAgent || r.Workdir != wantDir {
+			text += " (not your --agent " + describeAgent(wantAgent, wantDir) + ")"
+		}
+		return ui.ConnState{Text: text, OK: true}
 	}
 	return ui.ConnState{Text: r.String(), OK: false}
 }
