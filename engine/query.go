@@ -144,7 +144,7 @@ func (e *Engine) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
 	}
 	en, err := e.lockLoaded(ctx, taskID)
 	if err != nil {
-		return nil, fmt.Errorf("cancel: %w", err)
+		return nil, fmt.Errorf("cancel task %s: %w", taskID, err)
 	}
 	t := en.rec.Task
 	switch st := t.Status.State; {

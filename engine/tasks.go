@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -177,6 +178,9 @@ func (e *Engine) lockLoaded(ctx context.Context, id string) (*taskEntry, error) 
 		if err != nil {
 			en.mu.Unlock()
 			e.release(en)
+			if errors.Is(err, a2a.ErrTaskNotFound) {
+				return nil, err // it names the task already
+			}
 			return nil, fmt.Errorf("task %s: %w", id, err)
 		}
 		en.rec = rec
