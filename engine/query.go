@@ -61,9 +61,15 @@ func (e *Engine) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 	return Reader{e.store}.List(ctx, req)
 }
 
+// The engine and its Reader keep every event of a task.
+var (
+	_ a2a.TimelineSource = (*Engine)(nil)
+	_ a2a.TimelineSource = Reader{}
+)
+
 // Timeline returns a task's event log: every change, in order, with its
 // time, for the dashboard.
-func (e *Engine) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
+func (e *Engine) Timeline(ctx context.Context, taskID string) ([]a2a.TimelineEvent, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -125,12 +131,16 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 }
 
 // Timeline returns a stored task's event log.
-func (r Reader) Timeline(ctx context.Context, taskID string) ([]LoggedEvent, error) {
+func (r Reader) Timeline(ctx context.Context, taskID string) ([]a2a.TimelineEvent, error) {
 	evs, err := r.Store.Events(ctx, taskID, 0)
 	if err != nil {
 		return nil, fmt.Errorf("timeline of task %s: %w", taskID, err)
 	}
-	return evs, nil
+	out := make([]a2a.TimelineEvent, len(evs))
+	for i, ev := range evs {
+		out[i] = a2a.TimelineEvent{Seq: ev.Seq, Time: ev.Time, Event: ev.Event}
+	}
+	return out, nil
 }
 
 // Cancel stops a task: a queued or waiting task ends canceled at once; a

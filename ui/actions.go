@@ -88,7 +88,7 @@ func (m *Model) getCmd(id string) tea.Cmd {
 }
 
 func (m *Model) timelineCmd(id string) tea.Cmd {
-	src, ok := m.svc.(TimelineSource)
+	src, ok := m.svc.(a2a.TimelineSource)
 	if !ok {
 		return nil
 	}

@@ -10,25 +10,24 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/a2atop/a2atop/engine"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 )
 
-// timelineService adds the local engine's TimelineSource to the fake.
+// timelineService adds the local engine's a2a.TimelineSource to the fake.
 type timelineService struct{ *fakeService }
 
-func (s timelineService) Timeline(ctx context.Context, id string) ([]engine.LoggedEvent, error) {
+func (s timelineService) Timeline(ctx context.Context, id string) ([]a2a.TimelineEvent, error) {
 	at := testNow.Add(-3 * time.Minute)
 	msg := func(text string) *a2a.Message {
 		return &a2a.Message{ID: text, Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(text)}}
 	}
-	return []engine.LoggedEvent{
-		{TaskID: id, Seq: 1, Time: at, Event: &a2a.Task{ID: id, Status: a2a.TaskStatus{State: a2a.StateSubmitted, Message: msg("queued: position 2 of 2")}}},
-		{TaskID: id, Seq: 2, Time: at.Add(1500 * time.Millisecond), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: at.Add(1500 * time.Millisecond), Message: msg("attempt 1")}}},
-		{TaskID: id, Seq: 3, Time: at.Add(2 * time.Second), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: at.Add(2 * time.Second), Message: msg("retrying after: flaky failure (attempt 2 of 3)")}}},
-		{TaskID: id, Seq: 4, Time: at.Add(3 * time.Second), Event: &a2a.ArtifactUpdateEvent{TaskID: id, Artifact: a2a.Artifact{ID: "art-1", Name: "answer"}}},
-		{TaskID: id, Seq: 5, Time: at.Add(4 * time.Second), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: at.Add(4 * time.Second), Message: msg("echoed")}}},
+	return []a2a.TimelineEvent{
+		{Seq: 1, Time: at, Event: &a2a.Task{ID: id, Status: a2a.TaskStatus{State: a2a.StateSubmitted, Message: msg("queued: position 2 of 2")}}},
+		{Seq: 2, Time: at.Add(1500 * time.Millisecond), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: at.Add(1500 * time.Millisecond), Message: msg("attempt 1")}}},
+		{Seq: 3, Time: at.Add(2 * time.Second), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: at.Add(2 * time.Second), Message: msg("retrying after: flaky failure (attempt 2 of 3)")}}},
+		{Seq: 4, Time: at.Add(3 * time.Second), Event: &a2a.ArtifactUpdateEvent{TaskID: id, Artifact: a2a.Artifact{ID: "art-1", Name: "answer"}}},
+		{Seq: 5, Time: at.Add(4 * time.Second), Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: at.Add(4 * time.Second), Message: msg("echoed")}}},
 	}, nil
 }
 

@@ -15,7 +15,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/a2atop/a2atop/engine"
 )
 
 // Options configure the dashboard.
@@ -47,13 +46,6 @@ type ConnState struct {
 	Text string
 	// OK is false while the agent cannot be reached.
 	OK bool
-}
-
-// TimelineSource is implemented by services that keep every event of a
-// task (the local engine): the detail pane's timeline then shows all of
-// them with their times, not only what the dashboard saw live.
-type TimelineSource interface {
-	Timeline(ctx context.Context, taskID string) ([]engine.LoggedEvent, error)
 }
 
 type focusArea int

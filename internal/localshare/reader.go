@@ -17,7 +17,10 @@ type storeReader struct {
 	card  a2a.AgentCard
 }
 
-var _ a2a.Service = (*storeReader)(nil)
+var (
+	_ a2a.Service        = (*storeReader)(nil)
+	_ a2a.TimelineSource = (*storeReader)(nil)
+)
 
 // ReadOnlyService serves Get and List from store and Card from card, and
 // refuses the rest: what a2atop get and list use on a store no engine runs.
@@ -31,6 +34,11 @@ func (r *storeReader) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, e
 
 func (r *storeReader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
 	return engine.Reader{Store: r.store}.List(ctx, req)
+}
+
+// Timeline reads the task's event log from the store, as the engine would.
+func (r *storeReader) Timeline(ctx context.Context, taskID string) ([]a2a.TimelineEvent, error) {
+	return engine.Reader{Store: r.store}.Timeline(ctx, taskID)
 }
 
 func (r *storeReader) Card(ctx context.Context) (*a2a.AgentCard, error) {

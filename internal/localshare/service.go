@@ -70,10 +70,13 @@ func (l *Local) Card(ctx context.Context) (*a2a.AgentCard, error) {
 	return do(ctx, l, func(d *delegate) (*a2a.AgentCard, error) { return d.svc.Card(ctx) })
 }
 
+// Local passes the engine's timeline on, wherever the engine runs.
+var _ a2a.TimelineSource = (*Local)(nil)
+
 // Timeline is a task's whole event log, from the engine here or the
 // host's (the dashboard's timeline tab).
-func (l *Local) Timeline(ctx context.Context, taskID string) ([]engine.LoggedEvent, error) {
-	return do(ctx, l, func(d *delegate) ([]engine.LoggedEvent, error) {
+func (l *Local) Timeline(ctx context.Context, taskID string) ([]a2a.TimelineEvent, error) {
+	return do(ctx, l, func(d *delegate) ([]a2a.TimelineEvent, error) {
 		switch {
 		case d.host != nil:
 			return d.host.eng.Timeline(ctx, taskID)

@@ -12,18 +12,17 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
-	"github.com/a2atop/a2atop/engine"
 )
 
 // maxTimelineBytes bounds a timeline response a client reads.
 const maxTimelineBytes = 256 << 20
 
 // timelineEntry is one logged event on the wire: the event in A2A v1.0
-// StreamResponse JSON.
+// StreamResponse JSON. (Hosts before a2a.TimelineEvent also sent the
+// event's global "cursor"; no reader used it, and decoding ignores it.)
 type timelineEntry struct {
 	TaskID string          `json:"taskId"`
 	Seq    uint64          `json:"seq"`
-	Cursor uint64          `json:"cursor"`
 	Time   time.Time       `json:"time"`
 	Event  json.RawMessage `json:"event"`
 }
@@ -34,7 +33,8 @@ func (h *host) serveTimeline(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only", http.StatusMethodNotAllowed)
 		return
 	}
-	evs, err := h.eng.Timeline(r.Context(), r.URL.Query().Get("task"))
+	taskID := r.URL.Query().Get("task")
+	evs, err := h.eng.Timeline(r.Context(), taskID)
 	if err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, a2a.ErrTaskNotFound) {
@@ -51,7 +51,7 @@ func (h *host) serveTimeline(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		out = append(out, timelineEntry{TaskID: ev.TaskID, Seq: ev.Seq, Cursor: ev.Cursor, Time: ev.Time, Event: b})
+		out = append(out, timelineEntry{TaskID: taskID, Seq: ev.Seq, Time: ev.Time, Event: b})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
@@ -59,7 +59,7 @@ func (h *host) serveTimeline(w http.ResponseWriter, r *http.Request) {
 
 // fetchTimeline reads a task's event log from the host at the other end
 // of hc.
-func fetchTimeline(ctx context.Context, hc *http.Client, taskID string) ([]engine.LoggedEvent, error) {
+func fetchTimeline(ctx context.Context, hc *http.Client, taskID string) ([]a2a.TimelineEvent, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+TimelinePath[1:]+"?task="+url.QueryEscape(taskID), nil)
 	if err != nil {
 		return nil, err
@@ -84,13 +84,13 @@ func fetchTimeline(ctx context.Context, hc *http.Client, taskID string) ([]engin
 		return nil, fmt.Errorf("timeline of %s: %w", taskID, err)
 	}
 	codec := wire.V10()
-	out := make([]engine.LoggedEvent, 0, len(in))
+	out := make([]a2a.TimelineEvent, 0, len(in))
 	for _, e := range in {
 		ev, err := codec.DecodeEvent(e.Event)
 		if err != nil {
 			return nil, fmt.Errorf("timeline of %s: event %d: %w", taskID, e.Seq, err)
 		}
-		out = append(out, engine.LoggedEvent{TaskID: e.TaskID, Seq: e.Seq, Cursor: e.Cursor, Time: e.Time, Event: ev})
+		out = append(out, a2a.TimelineEvent{Seq: e.Seq, Time: e.Time, Event: ev})
 	}
 	return out, nil
 }
