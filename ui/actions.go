@@ -220,7 +220,7 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case cardMsg:
-		m.card, m.cardErr = msg.card, msg.err
+		m.agent = agentInfo(msg)
 		return nil
 	case sentMsg:
 		return m.onSent(msg)
@@ -239,13 +239,13 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 	case savedMsg:
 		return m.onSaved(msg)
 	case detailFetchMsg:
-		if msg.gen != m.detailGen || msg.id != m.selectedID {
+		if msg.gen != m.detailGen || msg.id != m.table.selectedID {
 			return nil
 		}
 		return m.fetchDetail()
 	case flashExpiredMsg:
-		if msg.gen == m.flashGen {
-			m.flash = ""
+		if msg.gen == m.flash.gen {
+			m.flash.text = ""
 		}
 		return nil
 	}
@@ -253,60 +253,40 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) fetchDetail() tea.Cmd {
-	if m.selectedID == "" {
+	id := m.table.selectedID
+	if id == "" {
 		return nil
 	}
-	m.detail.clear(m.selectedID)
+	m.detail.clear(id)
 	m.detail.loading = true
-	return tea.Batch(m.getCmd(m.selectedID), m.timelineCmd(m.selectedID))
+	return tea.Batch(m.getCmd(id), m.timelineCmd(id))
 }
 
 // onList adds a page of tasks and asks for the next one.
 func (m *Model) onList(msg listMsg) tea.Cmd {
-	if msg.gen != m.listGen {
+	tbl := m.sizedTable()
+	if msg.gen != tbl.listGen {
 		return nil
 	}
 	if msg.err != nil {
-		m.loading = false
+		tbl.loading = false
 		return m.setFlash("list tasks: "+msg.err.Error(), true)
 	}
-	prevID, prevScreen := m.selectedID, m.cursor-m.offset
-	changed := make(map[*row]struct{}, len(msg.page.Tasks))
-	for _, t := range msg.page.Tasks {
-		if t == nil || t.ID == "" {
-			continue
+	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
+		for _, t := range msg.page.Tasks {
+			if t != nil && t.ID != "" {
+				b.change(t.ID, func(r *row) { r.applyTask(t, m.com.Now) })
+			}
 		}
-		r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
-		changed[r] = struct{}{}
-	}
-	m.loaded += len(msg.page.Tasks)
-	m.rows.merge(changed)
-	m.reselect(prevID, prevScreen)
-	var cmds []tea.Cmd
-	if m.selectedID != prevID {
-		cmds = append(cmds, m.selectionChanged())
-	}
-	if msg.page.NextPageToken != "" && m.loaded < m.opts.MaxInitialTasks {
+	})
+	tbl.loaded += len(msg.page.Tasks)
+	cmds := []tea.Cmd{m.moved(moved)}
+	if msg.page.NextPageToken != "" && tbl.loaded < m.opts.MaxInitialTasks {
 		cmds = append(cmds, m.listCmd(msg.gen, msg.page.NextPageToken))
 	} else {
-		m.loading = false
+		tbl.loading = false
 	}
 	return tea.Batch(cmds...)
-}
-
-// applySnapshot folds a task snapshot returned by a call into its row.
-func (m *Model) applySnapshot(t *a2a.Task) tea.Cmd {
-	prevID, prevScreen := m.selectedID, m.cursor-m.offset
-	r := m.rows.change(t.ID, m.now, func(r *row) { r.applyTask(t, m.now) })
-	m.rows.merge(map[*row]struct{}{r: {}})
-	m.reselect(prevID, prevScreen)
-	if t.ID == m.detail.taskID {
-		m.detail.dirty = true
-	}
-	if m.selectedID != prevID {
-		return m.selectionChanged()
-	}
-	return nil
 }
 
 func (m *Model) onSent(msg sentMsg) tea.Cmd {
@@ -329,15 +309,12 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 		return tea.Batch(snapCmd, m.setFlash("answer sent to "+shortID(t.ID), false))
 	}
 	// Select the new task: clear a filter that would hide it.
-	if m.rows.indexOf(t.ID) < 0 && (m.rows.text != "" || m.rows.state != filterAll) {
-		m.rows.text, m.rows.state = "", filterAll
-		m.filterInput.SetValue("")
-		m.rows.rebuild()
+	tbl := m.sizedTable()
+	if tbl.rows.indexOf(t.ID) < 0 && (tbl.rows.text != "" || tbl.rows.state != filterAll) {
+		tbl.clearFilters()
+		m.dialogs.filter.input.SetValue("")
 	}
-	if i := m.rows.indexOf(t.ID); i >= 0 {
-		m.cursor = i
-	}
-	return tea.Batch(snapCmd, m.afterCursorMove(), m.setFlash("created task "+shortID(t.ID), false))
+	return tea.Batch(snapCmd, m.moved(tbl.selectID(t.ID)), m.setFlash("created task "+shortID(t.ID), false))
 }
 
 // shortID is the 8 characters a row shows of a task id. For UUIDs it is

@@ -30,8 +30,8 @@ func loadRows(m *Model, n int) {
 func benchView(b *testing.B, n int) {
 	m := newTestModel(b, newFakeService(), 120, 40, func(o *Options) { o.NoColor = false })
 	loadRows(m, n)
-	m.cursor = len(m.rows.visible) / 2
-	m.afterCursorMove()
+	m.table.cursor = len(m.table.rows.visible) / 2
+	m.moved(m.sizedTable().afterCursorMove())
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -22,8 +24,12 @@ var tabNames = [numTabs]string{"Timeline", "Artifacts", "History"}
 
 // detailPane shows the selected task in full. It holds the only full task
 // the dashboard keeps; the tab body is laid out in Update (refresh) and
-// only sliced in View.
+// only sliced in View. It draws with the shared styles and clock, its own
+// size, and the selected task's row (set by the root with setRow).
 type detailPane struct {
+	com *Common
+	row *row // the table's row of taskID, for the head; nil before it exists
+
 	taskID      string
 	task        *a2a.Task
 	timeline    []timelineEntry // from the service's TimelineSource
@@ -35,8 +41,9 @@ type detailPane struct {
 	offset int
 	artIdx int
 
-	width, height int // of the last layout
+	width, height int // the whole pane, border included
 	bodyHeight    int
+	focused       bool
 
 	lines    []string // the current tab's body, laid out
 	artStart []int    // line where each artifact starts (artifacts tab)
@@ -50,7 +57,47 @@ func (d *detailPane) clear(id string) {
 	if d.taskID == id && d.task != nil {
 		return
 	}
-	*d = detailPane{tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, taskID: id, dirty: true}
+	*d = detailPane{com: d.com, row: d.row, tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, focused: d.focused, taskID: id, dirty: true}
+}
+
+// SetSize sets the pane's size, border included.
+func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h }
+
+// SetFocused draws the border of the focused pane.
+func (d *detailPane) SetFocused(focused bool) { d.focused = focused }
+
+// setRow gives the pane the table's row of the task it shows (state, ids,
+// times, and the timeline seen live when the service keeps none).
+func (d *detailPane) setRow(r *row) { d.row = r }
+
+// ShortHelp is the pane's part of the keymap, for the help line.
+func (d *detailPane) ShortHelp() []key.Binding { return d.com.Keys.detailHelp() }
+
+// navigate handles the pane's own keys (scrolling, picking an artifact);
+// handled is false for a key that is not the pane's.
+func (d *detailPane) navigate(msg tea.KeyPressMsg) (handled bool) {
+	k := d.com.Keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.scroll(-1)
+	case key.Matches(msg, k.Down):
+		d.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		d.scroll(-max(d.bodyHeight-1, 1))
+	case key.Matches(msg, k.PageDown):
+		d.scroll(max(d.bodyHeight-1, 1))
+	case key.Matches(msg, k.Top):
+		d.scrollTo(0)
+	case key.Matches(msg, k.Bottom):
+		d.scrollTo(1 << 30)
+	case key.Matches(msg, k.PrevArtifact):
+		d.pickArtifact(-1)
+	case key.Matches(msg, k.NextArtifact):
+		d.pickArtifact(1)
+	default:
+		return false
+	}
+	return true
 }
 
 func (d *detailPane) setTask(t *a2a.Task) {
@@ -129,29 +176,26 @@ func (d *detailPane) pickArtifact(delta int) {
 }
 
 // refresh lays the tab body out again when the task, the tab or the size
-// changed. It runs at the end of Update, never in View.
-func (d *detailPane) refresh(m *Model) {
-	l := m.layoutFor()
-	if !l.showDetail {
-		return
-	}
-	innerW := max(l.detailW-2, 1)
+// changed. It runs at the end of Update (while the pane shows), never in
+// View.
+func (d *detailPane) refresh() {
+	innerW := max(d.width-2, 1)
 	if !d.dirty && innerW == d.laidW {
 		return
 	}
 	d.laidW = innerW
 	d.dirty = false
-	d.lines, d.artStart = d.layoutTab(m, innerW)
+	d.lines, d.artStart = d.layoutTab(innerW)
 	if d.jumpToArtifact && d.artIdx < len(d.artStart) {
 		d.offset = d.artStart[d.artIdx]
 	}
 	d.jumpToArtifact = false
-	d.bodyHeight = max(l.detailH-2-d.headLines(m, innerW, max(l.detailH-2, 1)), 1)
+	d.bodyHeight = max(d.height-2-len(d.head(innerW, max(d.height-2, 1))), 1)
 	d.scrollTo(d.offset)
 }
 
-func (d *detailPane) layoutTab(m *Model, w int) ([]string, []int) {
-	st := m.styles
+func (d *detailPane) layoutTab(w int) ([]string, []int) {
+	st := d.com.Styles
 	if d.task == nil {
 		switch {
 		case d.err != nil:
@@ -167,10 +211,8 @@ func (d *detailPane) layoutTab(m *Model, w int) ([]string, []int) {
 		return layoutHistory(d.task.History, w, st), nil
 	}
 	entries := d.timeline
-	if !d.hasTimeline {
-		if r := m.rows.byID[d.taskID]; r != nil {
-			entries = r.timeline
-		}
+	if !d.hasTimeline && d.row != nil {
+		entries = d.row.timeline
 	}
 	return layoutTimeline(entries, w, st, d.hasTimeline), nil
 }
@@ -371,15 +413,16 @@ func wrapLines(s string, w int) []string {
 	return strings.Split(ansi.Wrap(s, w, ""), "\n")
 }
 
-// view draws the pane in a w×h box.
-func (d *detailPane) view(m *Model, w, h int, focused bool) string {
-	st := m.styles
+// View draws the pane in its box.
+func (d *detailPane) View() string {
+	st := d.com.Styles
+	w, h := d.width, d.height
 	box := st.Border
-	if focused {
+	if d.focused {
 		box = st.FocusBorder
 	}
 	innerW, innerH := max(w-2, 1), max(h-2, 1)
-	head := d.head(m, innerW, innerH)
+	head := d.head(innerW, innerH)
 	bodyH := innerH - len(head)
 	end := min(d.offset+bodyH, len(d.lines))
 	body := d.lines[min(d.offset, end):end]
@@ -388,21 +431,16 @@ func (d *detailPane) view(m *Model, w, h int, focused bool) string {
 	return box.Width(w).Height(h).Render(content)
 }
 
-func (d *detailPane) headLines(m *Model, innerW, innerH int) int {
-	return len(d.head(m, innerW, innerH))
-}
-
 // head is the part of the pane above the tab body: state, ids, times,
 // metadata, the latest status text, and the tab bar.
-func (d *detailPane) head(m *Model, innerW, innerH int) []string {
-	st := m.styles
+func (d *detailPane) head(innerW, innerH int) []string {
+	st := d.com.Styles
 	var head []string
-	r := m.rows.byID[d.taskID]
-	if r != nil {
+	if r := d.row; r != nil {
 		head = append(head, st.State(r.state).Render(stateSymbol(r.state)+" "+string(r.state))+"  "+st.Bold.Render(cut(r.id, innerW-len(string(r.state))-4)))
 		if innerH >= 8 {
 			head = append(head, cut(st.Muted.Render("context ")+r.contextID, innerW))
-			head = append(head, cut(st.Muted.Render("created ")+fmtTime(r.created)+st.Muted.Render("  updated ")+fmtTime(r.updated)+" ("+age(m.now, r.updated)+" ago)", innerW))
+			head = append(head, cut(st.Muted.Render("created ")+fmtTime(r.created)+st.Muted.Render("  updated ")+fmtTime(r.updated)+" ("+age(d.com.Now, r.updated)+" ago)", innerW))
 		}
 		if innerH >= 10 && r.meta != "" {
 			head = append(head, cut(st.Muted.Render("metadata ")+colorJSON(r.meta, st), innerW))

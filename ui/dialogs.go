@@ -4,53 +4,301 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
 )
 
-// dialogView draws the open dialog box above the status line.
-func (m *Model) dialogView() string {
-	st := m.styles
-	w := m.width
-	var content string
-	switch m.dialog {
-	case dialogAnswer:
-		r := m.answerFor
-		title, question := "Answer", ""
-		if r != nil {
-			verb := "Answer"
-			if r.state == a2a.StateAuthRequired {
-				verb = "Authenticate"
-			}
-			title = fmt.Sprintf("%s task %s", verb, shortID(r.id))
-			question = r.text
-		}
-		content = st.Title.Render(cut(title, w-4)) + "\n" + st.Badge.Render(cut(question, w-4)) + "\n" + m.answerBox.View()
-	case dialogCompose:
-		content = st.Title.Render("New task") + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata)") + "\n" + m.composeBox.View() + "\n" + m.composeMeta.View()
-	case dialogSave:
-		name := ""
-		if m.pendingSave != nil {
-			name = m.pendingSave.name
-		}
-		content = st.Title.Render(cut("Save artifact as "+name, w-4)) + "\n" + m.saveInput.View()
-	default:
-		return ""
+type dialogKind int
+
+const (
+	dialogNone dialogKind = iota
+	dialogFilter
+	dialogAnswer
+	dialogCompose
+	dialogConfirmCancel
+	dialogSave
+	dialogConfirmOverwrite
+	dialogHelp
+	dialogAgent
+)
+
+// dialogs holds which dialog is open and each dialog with its inputs.
+// Which keys a dialog takes is the root's routing (input.go); what a
+// dialog holds and draws is its own.
+type dialogs struct {
+	open    dialogKind
+	filter  filterDialog
+	answer  answerDialog
+	compose composeDialog
+	save    saveDialog
+}
+
+func newDialogs(com *Common) dialogs {
+	d := dialogs{
+		filter:  filterDialog{input: textinput.New()},
+		answer:  answerDialog{com: com, box: newTextArea("type the answer")},
+		compose: composeDialog{com: com, box: newTextArea("message to the agent, e.g. `slow 5`"), meta: textinput.New()},
+		save:    saveDialog{com: com, input: textinput.New()},
 	}
+	d.filter.input.Prompt = "/"
+	d.filter.input.Placeholder = "filter by id, status text, metadata"
+	d.save.input.Prompt = "save to folder: "
+	d.compose.meta.Prompt = "metadata: "
+	d.compose.meta.Placeholder = "k=v k2=v2 (optional)"
+	return d
+}
+
+func newTextArea(placeholder string) textarea.Model {
+	ta := textarea.New()
+	ta.Placeholder = placeholder
+	ta.ShowLineNumbers = false
+	ta.Prompt = "│ "
+	ta.SetHeight(3)
+	// enter sends; ctrl+j or alt+enter starts a new line.
+	ta.KeyMap.InsertNewline.SetKeys("ctrl+j", "alt+enter")
+	ta.CharLimit = 64 << 10
+	return ta
+}
+
+// SetSize fits every dialog's inputs to a screen of w×h.
+func (d *dialogs) SetSize(w, h int) {
+	inner := max(w-4, 10)
+	boxH := 3
+	if h < 16 {
+		boxH = 1
+	}
+	d.filter.input.SetWidth(max(w-2, 5))
+	d.save.input.SetWidth(max(inner-16, 5))
+	d.compose.meta.SetWidth(max(inner-10, 5))
+	for _, ta := range []*textarea.Model{&d.answer.box, &d.compose.box} {
+		ta.SetWidth(inner)
+		ta.SetHeight(boxH)
+	}
+	d.answer.width, d.compose.width, d.save.width = w, w, w
+}
+
+// setStyles gives the inputs their styles, with a steady cursor: no blink
+// timer running under every dialog.
+func (d *dialogs) setStyles(dark, color bool) {
+	ta := textarea.DefaultStyles(dark)
+	ti := textinput.DefaultStyles(dark)
+	if !color {
+		ta = textarea.Styles{Cursor: textarea.CursorStyle{Shape: tea.CursorBlock}}
+		ti = textinput.Styles{Cursor: textinput.CursorStyle{Shape: tea.CursorBlock}}
+	}
+	ta.Cursor.Blink = false
+	ti.Cursor.Blink = false
+	d.answer.box.SetStyles(ta)
+	d.compose.box.SetStyles(ta)
+	d.filter.input.SetStyles(ti)
+	d.save.input.SetStyles(ti)
+	d.compose.meta.SetStyles(ti)
+}
+
+// Height is the number of lines the open dialog's box takes above the
+// status line (the filter and the confirmations use the status line).
+func (d *dialogs) Height() int {
+	switch d.open {
+	case dialogAnswer:
+		return 2 + 2 + d.answer.box.Height()
+	case dialogCompose:
+		return 2 + 1 + d.compose.box.Height() + 1
+	case dialogSave:
+		return 2 + 2
+	}
+	return 0
+}
+
+// View draws the open dialog's box.
+func (d *dialogs) View() string {
+	switch d.open {
+	case dialogAnswer:
+		return d.answer.View()
+	case dialogCompose:
+		return d.compose.View()
+	case dialogSave:
+		return d.save.View()
+	}
+	return ""
+}
+
+// ShortHelp is the open dialog's part of the keymap, for the help line;
+// nil when no dialog is open.
+func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
+	switch d.open {
+	case dialogAnswer:
+		return []key.Binding{k.Submit, k.Newline, k.Close}
+	case dialogCompose:
+		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
+	case dialogSave, dialogFilter:
+		return []key.Binding{k.Submit, k.Close}
+	case dialogConfirmCancel, dialogConfirmOverwrite:
+		return []key.Binding{k.Confirm, k.Deny}
+	case dialogHelp, dialogAgent:
+		return []key.Binding{k.Back, k.Quit}
+	}
+	return nil
+}
+
+// paste sends pasted text to the open dialog's focused input. filtered
+// reports that the filter text may have changed.
+func (d *dialogs) paste(msg tea.PasteMsg) (cmd tea.Cmd, filtered bool) {
+	switch d.open {
+	case dialogFilter:
+		return d.filter.update(msg), true
+	case dialogAnswer:
+		return d.answer.update(msg), false
+	case dialogCompose:
+		return d.compose.update(msg), false
+	case dialogSave:
+		d.save.input, cmd = d.save.input.Update(msg)
+	}
+	return cmd, false
+}
+
+// filterDialog is the text filter on the status line.
+type filterDialog struct{ input textinput.Model }
+
+func (d *filterDialog) update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	d.input, cmd = d.input.Update(msg)
+	return cmd
+}
+
+// answerDialog is the answer box for a task that waits on the user.
+type answerDialog struct {
+	com   *Common
+	box   textarea.Model
+	task  *row // the task answered
+	width int
+}
+
+func (d *answerDialog) open(r *row) tea.Cmd {
+	d.task = r
+	d.box.Reset()
+	return d.box.Focus()
+}
+
+func (d *answerDialog) update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	d.box, cmd = d.box.Update(msg)
+	return cmd
+}
+
+func (d *answerDialog) View() string {
+	st, w := d.com.Styles, d.width
+	title, question := "Answer", ""
+	if r := d.task; r != nil {
+		verb := "Answer"
+		if r.state == a2a.StateAuthRequired {
+			verb = "Authenticate"
+		}
+		title = fmt.Sprintf("%s task %s", verb, shortID(r.id))
+		question = r.text
+	}
+	content := st.Title.Render(cut(title, w-4)) + "\n" + st.Badge.Render(cut(question, w-4)) + "\n" + d.box.View()
 	return st.Dialog.Width(w).Render(content)
+}
+
+// composeDialog is the new-task form: the message, and optional metadata.
+type composeDialog struct {
+	com    *Common
+	box    textarea.Model
+	meta   textinput.Model
+	onMeta bool // the metadata field has focus
+	width  int
+}
+
+func (d *composeDialog) open() tea.Cmd {
+	d.onMeta = false
+	d.meta.Blur()
+	return d.box.Focus()
+}
+
+func (d *composeDialog) close() {
+	d.box.Blur()
+	d.meta.Blur()
+}
+
+// reset empties both fields after a send.
+func (d *composeDialog) reset() {
+	d.box.Reset()
+	d.meta.SetValue("")
+}
+
+// nextField moves the focus between the message and the metadata.
+func (d *composeDialog) nextField() tea.Cmd {
+	d.onMeta = !d.onMeta
+	if d.onMeta {
+		d.box.Blur()
+		return d.meta.Focus()
+	}
+	d.meta.Blur()
+	return d.box.Focus()
+}
+
+// update sends a key or a paste to the focused field.
+func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	if d.onMeta {
+		d.meta, cmd = d.meta.Update(msg)
+	} else {
+		d.box, cmd = d.box.Update(msg)
+	}
+	return cmd
+}
+
+func (d *composeDialog) View() string {
+	st := d.com.Styles
+	content := st.Title.Render("New task") + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata)") + "\n" + d.box.View() + "\n" + d.meta.View()
+	return st.Dialog.Width(d.width).Render(content)
+}
+
+// saveDialog asks for the folder to save an artifact in, and then, when
+// the file exists, whether to overwrite it (dialogConfirmOverwrite).
+type saveDialog struct {
+	com   *Common
+	input textinput.Model
+	job   *saveJob // the artifact being saved
+	width int
+}
+
+func (d *saveDialog) open(job *saveJob, dir string) tea.Cmd {
+	d.job = job
+	d.input.SetValue(dir)
+	d.input.CursorEnd()
+	return d.input.Focus()
+}
+
+func (d *saveDialog) View() string {
+	st := d.com.Styles
+	name := ""
+	if d.job != nil {
+		name = d.job.name
+	}
+	content := st.Title.Render(cut("Save artifact as "+name, d.width-4)) + "\n" + d.input.View()
+	return st.Dialog.Width(d.width).Render(content)
+}
+
+// agentInfo is the agent card view: the card once loaded, or why not.
+type agentInfo struct {
+	card *a2a.AgentCard
+	err  error
 }
 
 // agentView draws the agent card: who the agent is, where it listens,
 // what it can do.
-func (m *Model) agentView(h int) string {
-	st := m.styles
-	w := m.width
-	if m.card == nil {
-		if m.cardErr != nil {
-			return st.Error.Render(cut("✗ agent card: "+cleanLine(m.cardErr.Error(), 500), w))
+func (a agentInfo) View(st Styles, w, h int) string {
+	if a.card == nil {
+		if a.err != nil {
+			return st.Error.Render(cut("✗ agent card: "+cleanLine(a.err.Error(), 500), w))
 		}
 		return st.Muted.Render("loading the agent card…")
 	}
-	c := m.card
+	c := a.card
 	var lines []string
 	add := func(s string) { lines = append(lines, wrapLines(s, w)...) }
 	add(st.Title.Render(cleanLine(c.Name, 200)) + st.Muted.Render("  "+cleanLine(c.Version, 50)))

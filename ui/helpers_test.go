@@ -179,10 +179,10 @@ func seeded(t testing.TB, w, h int, opts ...func(*Options)) (*fakeService, *Mode
 
 func selectID(t testing.TB, m *Model, id string) {
 	t.Helper()
-	i := m.rows.indexOf(id)
+	i := m.table.rows.indexOf(id)
 	if i < 0 {
 		t.Fatalf("task %s is not visible", id)
 	}
-	m.cursor = i
-	drain(t, m, m.afterCursorMove(), fireDetail)
+	m.table.cursor = i
+	drain(t, m, m.moved(m.sizedTable().afterCursorMove()), fireDetail)
 }

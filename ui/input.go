@@ -5,7 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/a2atop/a2atop/a2a"
 )
 
 // updateKey routes a key by focus: an open dialog gets every key (only
@@ -15,7 +14,7 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return m.quit()
 	}
-	switch m.dialog {
+	switch m.dialogs.open {
 	case dialogFilter:
 		return m.keyFilter(msg)
 	case dialogAnswer:
@@ -29,11 +28,11 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	case dialogConfirmOverwrite:
 		return m.keyConfirmOverwrite(msg)
 	case dialogHelp, dialogAgent:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
+		switch k := m.com.Keys; {
+		case key.Matches(msg, k.Quit):
 			return m.quit()
-		case key.Matches(msg, m.keys.Back, m.keys.Help, m.keys.Agent):
-			m.dialog = dialogNone
+		case key.Matches(msg, k.Back, k.Help, k.Agent):
+			m.dialogs.open = dialogNone
 		}
 		return nil
 	}
@@ -54,27 +53,27 @@ func (m *Model) quit() tea.Cmd {
 // keyGlobal handles the keys that mean the same with the table or the
 // detail pane focused.
 func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
-	k := m.keys
+	k := m.com.Keys
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit(), true
 	case key.Matches(msg, k.Help):
-		m.dialog = dialogHelp
+		m.dialogs.open = dialogHelp
 		return nil, true
 	case key.Matches(msg, k.Agent):
-		m.dialog = dialogAgent
-		if m.card == nil {
+		m.dialogs.open = dialogAgent
+		if m.agent.card == nil {
 			return m.cardCmd(), true
 		}
 		return nil, true
 	case key.Matches(msg, k.Filter):
-		m.dialog = dialogFilter
-		return m.filterInput.Focus(), true
+		m.dialogs.open = dialogFilter
+		return m.dialogs.filter.input.Focus(), true
 	case key.Matches(msg, k.StateFilter):
-		m.rows.state = (m.rows.state + 1) % numStateFilters
+		m.table.rows.state = (m.table.rows.state + 1) % numStateFilters
 		return m.refilter(), true
 	case key.Matches(msg, k.Sort):
-		m.rows.order = (m.rows.order + 1) % numSortOrders
+		m.table.rows.order = (m.table.rows.order + 1) % numSortOrders
 		return m.refilter(), true
 	case key.Matches(msg, k.Reload):
 		return m.reload(), true
@@ -97,16 +96,14 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Answer):
 		return m.openAnswer(), true
 	case key.Matches(msg, k.Cancel):
-		if r := m.selected(); r != nil && !r.state.Terminal() {
-			m.dialog = dialogConfirmCancel
+		if r := m.table.selected(); r != nil && !r.state.Terminal() {
+			m.dialogs.open = dialogConfirmCancel
 			return nil, true
 		}
 		return m.setFlash("select a task that is not finished to cancel it", true), true
 	case key.Matches(msg, k.New):
-		m.dialog = dialogCompose
-		m.composeOnMeta = false
-		m.composeMeta.Blur()
-		return m.composeBox.Focus(), true
+		m.dialogs.open = dialogCompose
+		return m.dialogs.compose.open(), true
 	}
 	return nil, false
 }
@@ -118,40 +115,44 @@ func (m *Model) ensureDetail() tea.Cmd {
 		m.layout = layoutAuto
 		m.setSize(m.width, m.height)
 	}
-	if m.detail.task == nil && m.selectedID != "" && !m.detail.loading {
+	if m.detail.task == nil && m.table.selectedID != "" && !m.detail.loading {
 		return m.fetchDetail()
 	}
 	return nil
 }
 
+// sizedTable is the table sized for the screen as it is now: the rows it
+// shows depend on the open dialog, the focus and the selection, which
+// change within one Update.
+func (m *Model) sizedTable() *taskTable {
+	m.sizeComponents()
+	return &m.table
+}
+
+// moved follows a selection change of the table with the detail pane.
+func (m *Model) moved(selectionChanged bool) tea.Cmd {
+	if selectionChanged {
+		return m.selectionChanged()
+	}
+	return nil
+}
+
 func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys
-	page := max(m.tableRows()-1, 1)
+	if handled, changed := m.sizedTable().navigate(msg); handled {
+		return m.moved(changed)
+	}
+	k := m.com.Keys
 	switch {
-	case key.Matches(msg, k.Up):
-		return m.moveCursor(-1)
-	case key.Matches(msg, k.Down):
-		return m.moveCursor(1)
-	case key.Matches(msg, k.PageUp):
-		return m.moveCursor(-page)
-	case key.Matches(msg, k.PageDown):
-		return m.moveCursor(page)
-	case key.Matches(msg, k.Top):
-		m.cursor = 0
-		return m.afterCursorMove()
-	case key.Matches(msg, k.Bottom):
-		m.cursor = len(m.rows.visible) - 1
-		return m.afterCursorMove()
 	case key.Matches(msg, k.Open):
-		if m.selected() == nil {
+		if m.table.selected() == nil {
 			return nil
 		}
 		m.focus = focusDetail
 		return m.ensureDetail()
 	case key.Matches(msg, k.Back):
-		if m.rows.text != "" {
-			m.filterInput.SetValue("")
-			m.rows.text = ""
+		if m.table.rows.text != "" {
+			m.dialogs.filter.input.SetValue("")
+			m.table.rows.text = ""
 			return m.refilter()
 		}
 	}
@@ -159,26 +160,13 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys
+	if m.detail.navigate(msg) {
+		return nil
+	}
+	k := m.com.Keys
 	switch {
 	case key.Matches(msg, k.Back):
 		m.focus = focusTable
-	case key.Matches(msg, k.Up):
-		m.detail.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.detail.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.detail.scroll(-max(m.detail.bodyHeight-1, 1))
-	case key.Matches(msg, k.PageDown):
-		m.detail.scroll(max(m.detail.bodyHeight-1, 1))
-	case key.Matches(msg, k.Top):
-		m.detail.scrollTo(0)
-	case key.Matches(msg, k.Bottom):
-		m.detail.scrollTo(1 << 30)
-	case key.Matches(msg, k.PrevArtifact):
-		m.detail.pickArtifact(-1)
-	case key.Matches(msg, k.NextArtifact):
-		m.detail.pickArtifact(1)
 	case key.Matches(msg, k.Save):
 		return m.openSave()
 	case key.Matches(msg, k.Copy):
@@ -187,181 +175,134 @@ func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// refilter rebuilds the visible list after a filter or sort change and
-// keeps the selection when the selected task still shows.
-func (m *Model) refilter() tea.Cmd {
-	prev := m.selectedID
-	m.rows.rebuild()
-	if i := m.rows.indexOf(prev); i >= 0 {
-		m.cursor = i
-	}
-	return m.afterCursorMove()
-}
+// refilter rebuilds the visible list after a filter or sort change.
+func (m *Model) refilter() tea.Cmd { return m.moved(m.sizedTable().refilter()) }
 
 // reload forgets nothing but asks for every task again.
 func (m *Model) reload() tea.Cmd {
-	m.listGen++
-	m.loaded = 0
-	m.loading = true
-	cmds := []tea.Cmd{m.listCmd(m.listGen, ""), m.setFlash("reloading tasks", false)}
-	if m.detailVisible() && m.selectedID != "" {
+	m.table.listGen++
+	m.table.loaded = 0
+	m.table.loading = true
+	cmds := []tea.Cmd{m.listCmd(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
+	if m.detailVisible() && m.table.selectedID != "" {
 		cmds = append(cmds, m.fetchDetail())
 	}
 	return tea.Batch(cmds...)
 }
 
 func (m *Model) keyFilter(msg tea.KeyPressMsg) tea.Cmd {
+	f := &m.dialogs.filter
 	switch msg.String() {
 	case "esc":
-		m.filterInput.SetValue("")
-		m.filterInput.Blur()
-		m.dialog = dialogNone
-		m.rows.text = ""
+		f.input.SetValue("")
+		f.input.Blur()
+		m.dialogs.open = dialogNone
+		m.table.rows.text = ""
 		return m.refilter()
 	case "enter":
-		m.filterInput.Blur()
-		m.dialog = dialogNone
+		f.input.Blur()
+		m.dialogs.open = dialogNone
 		return nil
 	}
-	var cmd tea.Cmd
-	m.filterInput, cmd = m.filterInput.Update(msg)
-	return tea.Batch(cmd, m.setFilterText(m.filterInput.Value()))
+	return tea.Batch(f.update(msg), m.setFilterText(f.input.Value()))
 }
 
 func (m *Model) setFilterText(s string) tea.Cmd {
 	s = strings.ToLower(strings.TrimSpace(s))
-	if s == m.rows.text {
+	if s == m.table.rows.text {
 		return nil
 	}
-	m.rows.text = s
+	m.table.rows.text = s
 	return m.refilter()
 }
 
 // openAnswer opens the answer box for the selected task, or for the task
 // that has waited longest when the selected one is not waiting.
 func (m *Model) openAnswer() tea.Cmd {
-	r := m.selected()
+	r := m.table.selected()
 	if r == nil || !r.state.Interrupted() {
-		r = m.oldestWaiting()
+		r = m.table.rows.oldestWaiting()
 		if r == nil {
 			return m.setFlash("no task is waiting for an answer", true)
 		}
-		if i := m.rows.indexOf(r.id); i >= 0 {
-			m.cursor = i
+		if i := m.table.rows.indexOf(r.id); i >= 0 {
+			m.table.cursor = i
 		}
 	}
-	m.answerFor = r
-	m.answerBox.Reset()
-	m.dialog = dialogAnswer
-	return tea.Batch(m.afterCursorMove(), m.answerBox.Focus())
-}
-
-func (m *Model) oldestWaiting() *row {
-	var best *row
-	for _, r := range m.rows.byID {
-		if r.state.Interrupted() && (best == nil || r.updated.Before(best.updated) || (r.updated.Equal(best.updated) && r.id < best.id)) {
-			best = r
-		}
-	}
-	return best
+	m.dialogs.open = dialogAnswer
+	focus := m.dialogs.answer.open(r)
+	return tea.Batch(m.moved(m.sizedTable().afterCursorMove()), focus)
 }
 
 func (m *Model) keyAnswer(msg tea.KeyPressMsg) tea.Cmd {
+	a := &m.dialogs.answer
 	switch msg.String() {
 	case "esc":
-		m.answerBox.Blur()
-		m.dialog = dialogNone
+		a.box.Blur()
+		m.dialogs.open = dialogNone
 		return nil
 	case "enter":
-		text := strings.TrimSpace(m.answerBox.Value())
-		r := m.answerFor
+		text := strings.TrimSpace(a.box.Value())
+		r := a.task
 		if text == "" || r == nil {
 			return m.setFlash("type an answer first (esc closes)", true)
 		}
-		m.answerBox.Blur()
-		m.dialog = dialogNone
+		a.box.Blur()
+		m.dialogs.open = dialogNone
 		return tea.Batch(m.sendCmd(text, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
 	}
-	var cmd tea.Cmd
-	m.answerBox, cmd = m.answerBox.Update(msg)
-	return cmd
+	return a.update(msg)
 }
 
 func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
+	c := &m.dialogs.compose
 	switch msg.String() {
 	case "esc":
-		m.composeBox.Blur()
-		m.composeMeta.Blur()
-		m.dialog = dialogNone
+		c.close()
+		m.dialogs.open = dialogNone
 		return nil
 	case "tab", "shift+tab":
-		m.composeOnMeta = !m.composeOnMeta
-		if m.composeOnMeta {
-			m.composeBox.Blur()
-			return m.composeMeta.Focus()
-		}
-		m.composeMeta.Blur()
-		return m.composeBox.Focus()
+		return c.nextField()
 	case "enter":
-		text := strings.TrimSpace(m.composeBox.Value())
+		text := strings.TrimSpace(c.box.Value())
 		if text == "" {
 			return m.setFlash("type a message first (esc closes)", true)
 		}
-		md, err := parseMetadata(m.composeMeta.Value())
+		md, err := parseMetadata(c.meta.Value())
 		if err != nil {
 			return m.setFlash(err.Error(), true)
 		}
-		m.composeBox.Reset()
-		m.composeMeta.SetValue("")
-		m.composeBox.Blur()
-		m.composeMeta.Blur()
-		m.dialog = dialogNone
+		c.reset()
+		c.close()
+		m.dialogs.open = dialogNone
 		return m.sendCmd(text, "", "", md)
 	}
-	var cmd tea.Cmd
-	if m.composeOnMeta {
-		m.composeMeta, cmd = m.composeMeta.Update(msg)
-	} else {
-		m.composeBox, cmd = m.composeBox.Update(msg)
-	}
-	return cmd
+	return c.update(msg)
 }
 
 func (m *Model) keyConfirmCancel(msg tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, m.keys.Confirm):
-		m.dialog = dialogNone
-		if r := m.selected(); r != nil {
+	switch k := m.com.Keys; {
+	case key.Matches(msg, k.Confirm):
+		m.dialogs.open = dialogNone
+		if r := m.table.selected(); r != nil {
 			return tea.Batch(m.cancelCmd(r.id), m.setFlash("canceling "+shortID(r.id), false))
 		}
-	case key.Matches(msg, m.keys.Deny):
-		m.dialog = dialogNone
+	case key.Matches(msg, k.Deny):
+		m.dialogs.open = dialogNone
 	}
 	return nil
 }
 
 func (m *Model) updatePaste(msg tea.PasteMsg) tea.Cmd {
-	var cmd tea.Cmd
-	switch m.dialog {
-	case dialogFilter:
-		m.filterInput, cmd = m.filterInput.Update(msg)
-		return tea.Batch(cmd, m.setFilterText(m.filterInput.Value()))
-	case dialogAnswer:
-		m.answerBox, cmd = m.answerBox.Update(msg)
-	case dialogCompose:
-		if m.composeOnMeta {
-			m.composeMeta, cmd = m.composeMeta.Update(msg)
-		} else {
-			m.composeBox, cmd = m.composeBox.Update(msg)
-		}
-	case dialogSave:
-		m.saveInput, cmd = m.saveInput.Update(msg)
+	cmd, filtered := m.dialogs.paste(msg)
+	if filtered {
+		return tea.Batch(cmd, m.setFilterText(m.dialogs.filter.input.Value()))
 	}
 	return cmd
 }
 
 func (m *Model) updateWheel(msg tea.MouseWheelMsg) tea.Cmd {
-	if m.dialog != dialogNone {
+	if m.dialogs.open != dialogNone {
 		return nil
 	}
 	mouse := msg.Mouse()
@@ -378,33 +319,26 @@ func (m *Model) updateWheel(msg tea.MouseWheelMsg) tea.Cmd {
 		m.detail.scroll(delta)
 		return nil
 	}
-	return m.moveCursor(delta)
+	return m.moved(m.sizedTable().moveCursor(delta))
 }
 
 func (m *Model) updateClick(msg tea.MouseClickMsg) tea.Cmd {
 	mouse := msg.Mouse()
-	if m.dialog != dialogNone || mouse.Button != tea.MouseLeft {
+	if m.dialogs.open != dialogNone || mouse.Button != tea.MouseLeft {
 		return nil
 	}
 	if m.inDetail(mouse.X, mouse.Y) {
 		m.focus = focusDetail
 		return nil
 	}
-	lay := m.layoutFor()
-	rowY := mouse.Y - lay.tableTop - 1 // the column header line
-	if mouse.X >= lay.tableWidth || rowY < 0 || rowY >= lay.tableRows {
+	lay := m.sizeComponents()
+	if mouse.X >= lay.tableWidth {
 		return nil
 	}
-	i := m.offset + rowY
-	if i >= len(m.rows.visible) {
+	i := m.table.rowAt(mouse.Y - lay.tableTop - 1) // below the column header
+	if i < 0 {
 		return nil
 	}
 	m.focus = focusTable
-	m.cursor = i
-	return m.afterCursorMove()
+	return m.moved(m.sizedTable().selectIndex(i))
 }
-
-// waitingRows counts the tasks that wait on the user (for the status bar).
-func (m *Model) waitingRows() int { return m.rows.waiting() }
-
-var _ = a2a.StateWorking

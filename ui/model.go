@@ -1,8 +1,10 @@
 // Package ui is a2atop's dashboard: a Bubble Tea v2 program over any
-// a2a.Service. The root Model owns the state and is the only one to return
-// a tea.View; the table, the detail pane and the dialogs are plain structs
-// that draw strings. Live data enters only as messages (see pump.go), and
-// every service call runs in a tea.Cmd that reports back with a message.
+// a2a.Service. The root Model routes messages and is the only one to return
+// a tea.View; its components (the task table, the detail pane, the dialogs)
+// are plain structs that share one Common (styles, keys, clock), get their
+// size with SetSize and draw strings with View. Live data enters only as
+// messages (see pump.go), and every service call runs in a tea.Cmd that
+// reports back with a message.
 package ui
 
 import (
@@ -10,8 +12,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/textarea"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
@@ -55,20 +55,6 @@ const (
 	focusDetail
 )
 
-type dialogKind int
-
-const (
-	dialogNone dialogKind = iota
-	dialogFilter
-	dialogAnswer
-	dialogCompose
-	dialogConfirmCancel
-	dialogSave
-	dialogConfirmOverwrite
-	dialogHelp
-	dialogAgent
-)
-
 // layoutMode says where the detail pane goes.
 type layoutMode int
 
@@ -80,61 +66,51 @@ const (
 	numLayouts
 )
 
-// Model is the dashboard's root model.
+// Model is the dashboard's root model. It owns the components (the task
+// table, the detail pane, the dialogs), routes messages to them by family,
+// makes the service calls, and is the only one to return a tea.View.
 type Model struct {
-	ctx    context.Context
-	svc    a2a.Service
-	opts   Options
-	keys   KeyMap
-	styles Styles
-	dark   bool
+	ctx  context.Context
+	svc  a2a.Service
+	opts Options
+	com  *Common // shared with every component
+	help help.Model
+	dark bool
 
 	width, height int
-	now           time.Time
-	frame         int
 	tickGen       int
 
-	rows       *rowSet
-	cursor     int
-	offset     int
-	selectedID string
+	table   taskTable
+	detail  detailPane
+	dialogs dialogs
+	focus   focusArea
+	layout  layoutMode
 
-	focus  focusArea
-	dialog dialogKind
-	layout layoutMode
-	detail detailPane
-
-	filterInput   textinput.Model
-	answerBox     textarea.Model
-	answerFor     *row
-	composeBox    textarea.Model
-	composeMeta   textinput.Model
-	composeOnMeta bool
-	saveInput     textinput.Model
-	pendingSave   *saveJob
-	help          help.Model
-
-	card    *a2a.AgentCard
-	cardErr error
-
-	conn       *ConnState
-	watchErr   error
-	watchRetry time.Duration
-
-	flash    string
-	flashErr bool
-	flashGen int
-
+	agent       agentInfo
+	live        liveState
+	flash       flash
 	termFocused bool // false only after the terminal reported a blur
-	loading     bool
-	loaded      int
-	listGen     int
 	detailGen   int
 	quitting    bool
 
 	// after schedules a message (tea.Tick); tests replace it to fire
 	// timers by hand.
 	after func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+}
+
+// liveState is the health of the dashboard's live data, for the header.
+type liveState struct {
+	conn       *ConnState
+	watchErr   error
+	watchRetry time.Duration
+}
+
+// flash is the transient message on the status line; gen ties it to its
+// expiry timer.
+type flash struct {
+	text string
+	err  bool
+	gen  int
 }
 
 // New returns the dashboard over svc. ctx bounds every call the dashboard
@@ -149,78 +125,45 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 	if opts.MaxInitialTasks <= 0 {
 		opts.MaxInitialTasks = 20000
 	}
+	com := &Common{Keys: DefaultKeyMap(opts.ReadOnly), Now: opts.Now()}
 	m := &Model{
 		ctx:         ctx,
 		svc:         svc,
 		opts:        opts,
-		keys:        DefaultKeyMap(opts.ReadOnly),
+		com:         com,
 		dark:        true,
-		rows:        newRowSet(),
+		table:       newTaskTable(com),
+		detail:      detailPane{com: com},
+		dialogs:     newDialogs(com),
 		width:       80,
 		height:      24,
 		termFocused: true,
 		help:        help.New(),
 		after:       tea.Tick,
 	}
-	m.now = opts.Now()
-	m.filterInput = textinput.New()
-	m.filterInput.Prompt = "/"
-	m.filterInput.Placeholder = "filter by id, status text, metadata"
-	m.saveInput = textinput.New()
-	m.saveInput.Prompt = "save to folder: "
-	m.composeMeta = textinput.New()
-	m.composeMeta.Prompt = "metadata: "
-	m.composeMeta.Placeholder = "k=v k2=v2 (optional)"
-	m.answerBox = newTextArea("type the answer")
-	m.composeBox = newTextArea("message to the agent, e.g. `slow 5`")
 	m.setStyles(true)
 	m.setSize(m.width, m.height)
 	return m
 }
 
-func newTextArea(placeholder string) textarea.Model {
-	ta := textarea.New()
-	ta.Placeholder = placeholder
-	ta.ShowLineNumbers = false
-	ta.Prompt = "│ "
-	ta.SetHeight(3)
-	// enter sends; ctrl+j or alt+enter starts a new line.
-	ta.KeyMap.InsertNewline.SetKeys("ctrl+j", "alt+enter")
-	ta.CharLimit = 64 << 10
-	return ta
-}
-
 func (m *Model) setStyles(dark bool) {
 	m.dark = dark
-	m.styles = NewStyles(dark, !m.opts.NoColor)
+	m.com.Styles = NewStyles(dark, !m.opts.NoColor)
 	m.help.Styles = help.DefaultStyles(dark)
 	if m.opts.NoColor {
 		m.help.Styles = help.Styles{ShortKey: lipgloss.NewStyle().Bold(true), FullKey: lipgloss.NewStyle().Bold(true)}
 	}
-	// A steady cursor: no blink timer running under every dialog.
-	ta := textarea.DefaultStyles(dark)
-	ti := textinput.DefaultStyles(dark)
-	if m.opts.NoColor {
-		ta = textarea.Styles{Cursor: textarea.CursorStyle{Shape: tea.CursorBlock}}
-		ti = textinput.Styles{Cursor: textinput.CursorStyle{Shape: tea.CursorBlock}}
-	}
-	ta.Cursor.Blink = false
-	m.answerBox.SetStyles(ta)
-	m.composeBox.SetStyles(ta)
-	ti.Cursor.Blink = false
-	m.filterInput.SetStyles(ti)
-	m.saveInput.SetStyles(ti)
-	m.composeMeta.SetStyles(ti)
+	m.dialogs.setStyles(dark, !m.opts.NoColor)
 	m.detail.dirty = true
 }
 
 // Init asks the terminal for its background, loads the first page of
 // tasks and the agent card, and starts the clock.
 func (m *Model) Init() tea.Cmd {
-	m.loading = true
+	m.table.loading = true
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		m.listCmd(m.listGen, ""),
+		m.listCmd(m.table.listGen, ""),
 		m.cardCmd(),
 		m.tickCmd(),
 	)
@@ -235,7 +178,7 @@ type tickMsg struct {
 func (m *Model) tickCmd() tea.Cmd {
 	gen := m.tickGen
 	interval := time.Second
-	if m.rows.counts[a2a.StateWorking] > 0 || m.rows.counts[a2a.StateSubmitted] > 0 {
+	if m.table.rows.counts[a2a.StateWorking] > 0 || m.table.rows.counts[a2a.StateSubmitted] > 0 {
 		interval = 120 * time.Millisecond
 	}
 	now := m.opts.Now
@@ -246,7 +189,9 @@ func (m *Model) tickCmd() tea.Cmd {
 // and mouse by focus, live data, and replies to the dashboard's own calls.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
-	m.detail.refresh(m)
+	if l := m.sizeComponents(); l.showDetail {
+		m.detail.refresh()
+	}
 	return m, cmd
 }
 
@@ -268,8 +213,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != m.tickGen {
 			return nil
 		}
-		m.now = msg.at
-		m.frame++
+		m.com.Now = msg.at
+		m.com.Frame++
 		return m.tickCmd()
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
@@ -282,12 +227,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case eventsMsg:
 		return m.applyEvents(msg.events)
 	case watchStateMsg:
-		m.watchErr, m.watchRetry = msg.err, msg.retryIn
+		m.live.watchErr, m.live.watchRetry = msg.err, msg.retryIn
 		return nil
 	case connMsg:
 		c := ConnState(msg)
 		c.Text = cleanLine(c.Text, 200)
-		m.conn = &c
+		m.live.conn = &c
 		return nil
 	default:
 		return m.updateReply(msg)
@@ -298,35 +243,31 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 func (m *Model) setSize(w, h int) {
 	m.width, m.height = max(w, 1), max(h, 1)
 	m.help.SetWidth(m.width)
-	inner := max(m.width-4, 10)
-	m.filterInput.SetWidth(max(m.width-2, 5))
-	m.saveInput.SetWidth(max(inner-16, 5))
-	m.composeMeta.SetWidth(max(inner-10, 5))
-	m.answerBox.SetWidth(inner)
-	m.composeBox.SetWidth(inner)
-	boxH := 3
-	if m.height < 16 {
-		boxH = 1
-	}
-	m.answerBox.SetHeight(boxH)
-	m.composeBox.SetHeight(boxH)
-	m.keepCursorVisible()
+	m.dialogs.SetSize(m.width, m.height)
+	m.sizeComponents()
+	m.table.keepCursorVisible()
 	m.detail.dirty = true
 }
 
-// selected returns the row under the cursor, or nil.
-func (m *Model) selected() *row {
-	if m.cursor < 0 || m.cursor >= len(m.rows.visible) {
-		return nil
-	}
-	return m.rows.visible[m.cursor]
+// sizeComponents gives the table and the detail pane their place on the
+// screen as it is now. The table's rows depend on the open dialog, the
+// focus and whether a task is selected, so the root sizes it again before
+// every cursor move, not only on a window change.
+func (m *Model) sizeComponents() screenLayout {
+	l := m.layoutFor()
+	m.table.SetSize(l.tableWidth, l.tableRows)
+	m.table.SetFocused(m.focus == focusTable && m.dialogs.open == dialogNone)
+	m.detail.SetSize(l.detailW, l.detailH)
+	m.detail.SetFocused(m.focus == focusDetail)
+	m.detail.setRow(m.table.rows.byID[m.detail.taskID])
+	return l
 }
 
 func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
-	m.flash = cleanLine(text, 500)
-	m.flashErr = isErr
-	m.flashGen++
-	gen := m.flashGen
+	m.flash.text = cleanLine(text, 500)
+	m.flash.err = isErr
+	m.flash.gen++
+	gen := m.flash.gen
 	d := 4 * time.Second
 	if isErr {
 		d = 8 * time.Second

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/termsafe"
 	"github.com/google/uuid"
 )
 
@@ -25,7 +26,7 @@ type row struct {
 	artifacts     []string // artifact ids seen (bounded); count is len
 	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
 	timeline      []timelineEntry
-	// hidden marks a row taken out of the visible list during a merge.
+	// mark flags a row taken out of the visible list during a merge.
 	mark bool
 }
 
@@ -121,7 +122,7 @@ func (r *row) setStatus(st a2a.TaskStatus, at time.Time) {
 		state = a2a.StateUnknown
 	}
 	if state != r.state || text != r.text {
-		r.addTimeline(timelineEntry{at: at, state: state, text: cutBytes(text, maxTimelineText)})
+		r.addTimeline(timelineEntry{at: at, state: state, text: termsafe.TruncateBytes(text, maxTimelineText)})
 	}
 	r.state = state
 	r.text = text
@@ -147,7 +148,7 @@ func (r *row) addArtifact(id string) {
 	if slices.Contains(r.artifacts, id) || len(r.artifacts) >= maxArtifactIDs {
 		return
 	}
-	r.artifacts = append(r.artifacts, cutBytes(id, maxIDText))
+	r.artifacts = append(r.artifacts, termsafe.TruncateBytes(id, maxIDText))
 }
 
 func (r *row) addTimeline(e timelineEntry) {
@@ -157,8 +158,6 @@ func (r *row) addTimeline(e timelineEntry) {
 	}
 	r.timeline = append(r.timeline, e)
 }
-
-func cutBytes(s string, n int) string { return truncateBytes(s, n) }
 
 // eventTime is when an event happened, as well as the UI can tell.
 func eventTime(se a2a.StreamEvent, now time.Time) time.Time {
@@ -406,6 +405,17 @@ func (s *rowSet) indexOf(id string) int {
 		}
 	}
 	return -1
+}
+
+// oldestWaiting is the task that has waited on the user longest, or nil.
+func (s *rowSet) oldestWaiting() *row {
+	var best *row
+	for _, r := range s.byID {
+		if r.state.Interrupted() && (best == nil || r.updated.Before(best.updated) || (r.updated.Equal(best.updated) && r.id < best.id)) {
+			best = r
+		}
+	}
+	return best
 }
 
 func (s *rowSet) waiting() int {

@@ -26,8 +26,6 @@ func cleanBlock(s string, max int) string {
 	return strings.ReplaceAll(termsafe.Block(s, max), "\t", "    ")
 }
 
-func truncateBytes(s string, n int) string { return termsafe.TruncateBytes(s, n) }
-
 // fit cuts an already clean one-line string to width cells, with an
 // ellipsis when it had to cut, and pads it to exactly width.
 func fit(s string, width int) string {

@@ -118,47 +118,45 @@ func (m *Model) openSave() tea.Cmd {
 		return cmd
 	}
 	data, ext := artifactBytes(*a)
-	m.pendingSave = &saveJob{name: safeFileName(a.Name, "artifact-"+shortID(a.ID), ext), data: data}
-	m.saveInput.SetValue(m.opts.SaveDir)
-	m.saveInput.CursorEnd()
-	m.dialog = dialogSave
-	return m.saveInput.Focus()
+	m.dialogs.open = dialogSave
+	return m.dialogs.save.open(&saveJob{name: safeFileName(a.Name, "artifact-"+shortID(a.ID), ext), data: data}, m.opts.SaveDir)
 }
 
 func (m *Model) keySave(msg tea.KeyPressMsg) tea.Cmd {
+	d := &m.dialogs.save
 	switch msg.String() {
 	case "esc":
-		m.saveInput.Blur()
-		m.dialog = dialogNone
-		m.pendingSave = nil
+		d.input.Blur()
+		m.dialogs.open = dialogNone
+		d.job = nil
 		return nil
 	case "enter":
-		dir := strings.TrimSpace(m.saveInput.Value())
+		dir := strings.TrimSpace(d.input.Value())
 		if dir == "" {
 			dir = "."
 		}
-		m.saveInput.Blur()
-		m.dialog = dialogNone
-		job := *m.pendingSave
+		d.input.Blur()
+		m.dialogs.open = dialogNone
+		job := *d.job
 		job.dir = dir
 		m.opts.SaveDir = dir
 		return saveCmd(&job)
 	}
 	var cmd tea.Cmd
-	m.saveInput, cmd = m.saveInput.Update(msg)
+	d.input, cmd = d.input.Update(msg)
 	return cmd
 }
 
 func (m *Model) keyConfirmOverwrite(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "y":
-		m.dialog = dialogNone
-		job := *m.pendingSave
+		m.dialogs.open = dialogNone
+		job := *m.dialogs.save.job
 		job.overwrite = true
 		return saveCmd(&job)
 	case "n", "esc":
-		m.dialog = dialogNone
-		m.pendingSave = nil
+		m.dialogs.open = dialogNone
+		m.dialogs.save.job = nil
 		return m.setFlash("not saved", false)
 	}
 	return nil
@@ -193,13 +191,13 @@ func saveCmd(job *saveJob) tea.Cmd {
 func (m *Model) onSaved(msg savedMsg) tea.Cmd {
 	switch {
 	case msg.exists:
-		m.pendingSave = msg.job
-		m.dialog = dialogConfirmOverwrite
+		m.dialogs.save.job = msg.job
+		m.dialogs.open = dialogConfirmOverwrite
 		return nil
 	case msg.err != nil:
 		return m.setFlash(msg.err.Error(), true)
 	}
-	m.pendingSave = nil
+	m.dialogs.save.job = nil
 	return m.setFlash(fmt.Sprintf("saved %s (%s)", msg.job.path(), humanBytes(len(msg.job.data))), false)
 }
 

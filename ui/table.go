@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
 )
 
@@ -29,13 +31,195 @@ func columnsFor(width int) tableColumns {
 	return c
 }
 
-// tableView draws the column header and the visible rows only: its cost
+// taskTable is the task list: it owns the rows (with their filter and
+// sort), the cursor, the scroll offset, the selection and the paging of the
+// initial load. Every change to the rows goes through change, the one path
+// that merges changed rows and keeps the selected task under the cursor.
+// Columns, sorting and paging belong here.
+type taskTable struct {
+	com  *Common
+	rows *rowSet
+
+	cursor     int
+	offset     int
+	selectedID string
+
+	width, height int  // height: task rows shown, without the column header
+	focused       bool // the selection is drawn as a whole reversed line
+
+	// The initial load: List pages are asked for one after the other;
+	// listGen drops the pages of a load a reload replaced.
+	loading bool
+	loaded  int
+	listGen int
+}
+
+func newTaskTable(com *Common) taskTable {
+	return taskTable{com: com, rows: newRowSet()}
+}
+
+// SetSize sets the table's width and the number of task rows it shows. It
+// does not scroll: keepCursorVisible does, where the dashboard asks.
+func (t *taskTable) SetSize(width, rows int) { t.width, t.height = width, rows }
+
+// SetFocused draws the selection as the whole reversed line (focused) or
+// as a mark only.
+func (t *taskTable) SetFocused(focused bool) { t.focused = focused }
+
+// ShortHelp is the table's part of the keymap, for the help line.
+func (t *taskTable) ShortHelp() []key.Binding { return t.com.Keys.tableHelp() }
+
+// selected returns the row under the cursor, or nil.
+func (t *taskTable) selected() *row {
+	if t.cursor < 0 || t.cursor >= len(t.rows.visible) {
+		return nil
+	}
+	return t.rows.visible[t.cursor]
+}
+
+// rowBatch collects the rows one change touches.
+type rowBatch struct {
+	set     *rowSet
+	now     time.Time
+	changed map[*row]struct{}
+}
+
+// change runs f on the row of id (creating it) and marks it for merging.
+func (b *rowBatch) change(id string, f func(r *row)) *row {
+	r := b.set.change(id, b.now, f)
+	b.changed[r] = struct{}{}
+	return r
+}
+
+// change is the one way rows change: f folds snapshots or events into
+// rows through the batch; the changed rows are merged back in place, and
+// the selected task stays under the cursor at the same screen row (or, if
+// it no longer shows, the cursor stays at its index). It reports whether
+// the selection changed.
+func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (selectionChanged bool) {
+	prevID, prevScreen := t.selectedID, t.cursor-t.offset
+	b := &rowBatch{set: t.rows, now: now, changed: make(map[*row]struct{}, sizeHint)}
+	f(b)
+	t.rows.merge(b.changed)
+	if prevID != "" {
+		if i := t.rows.indexOf(prevID); i >= 0 {
+			t.cursor = i
+			t.offset = t.cursor - prevScreen
+			t.keepCursorVisible()
+			return false
+		}
+	}
+	t.keepCursorVisible()
+	return t.syncSelection(prevID)
+}
+
+// refilter rebuilds the visible list after a filter or sort change and
+// keeps the selection when the selected task still shows.
+func (t *taskTable) refilter() (selectionChanged bool) {
+	t.rows.rebuild()
+	if i := t.rows.indexOf(t.selectedID); i >= 0 {
+		t.cursor = i
+	}
+	return t.afterCursorMove()
+}
+
+// clearFilters shows every task again.
+func (t *taskTable) clearFilters() {
+	t.rows.text, t.rows.state = "", filterAll
+	t.rows.rebuild()
+}
+
+// moveCursor moves the selection by delta rows.
+func (t *taskTable) moveCursor(delta int) (selectionChanged bool) {
+	t.cursor += delta
+	return t.afterCursorMove()
+}
+
+// selectIndex puts the cursor on visible row i.
+func (t *taskTable) selectIndex(i int) (selectionChanged bool) {
+	t.cursor = i
+	return t.afterCursorMove()
+}
+
+// selectID puts the cursor on task id if it shows.
+func (t *taskTable) selectID(id string) (selectionChanged bool) {
+	if i := t.rows.indexOf(id); i >= 0 {
+		t.cursor = i
+	}
+	return t.afterCursorMove()
+}
+
+func (t *taskTable) afterCursorMove() (selectionChanged bool) {
+	t.keepCursorVisible()
+	return t.syncSelection(t.selectedID)
+}
+
+// syncSelection makes the selection the task under the cursor.
+func (t *taskTable) syncSelection(prev string) (changed bool) {
+	t.selectedID = ""
+	if r := t.selected(); r != nil {
+		t.selectedID = r.id
+	}
+	return t.selectedID != prev
+}
+
+// keepCursorVisible clamps the cursor and scrolls the table to show it.
+func (t *taskTable) keepCursorVisible() {
+	n := len(t.rows.visible)
+	t.cursor = max(0, min(t.cursor, n-1))
+	h := max(t.height, 1)
+	if t.offset > t.cursor {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+h {
+		t.offset = t.cursor - h + 1
+	}
+	t.offset = max(0, min(t.offset, n-h))
+	t.offset = max(t.offset, 0)
+}
+
+// navigate handles the table's own keys (cursor movement). handled is
+// false for a key that is not the table's.
+func (t *taskTable) navigate(msg tea.KeyPressMsg) (handled, selectionChanged bool) {
+	k := t.com.Keys
+	page := max(t.height-1, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		return true, t.moveCursor(-1)
+	case key.Matches(msg, k.Down):
+		return true, t.moveCursor(1)
+	case key.Matches(msg, k.PageUp):
+		return true, t.moveCursor(-page)
+	case key.Matches(msg, k.PageDown):
+		return true, t.moveCursor(page)
+	case key.Matches(msg, k.Top):
+		return true, t.selectIndex(0)
+	case key.Matches(msg, k.Bottom):
+		return true, t.selectIndex(len(t.rows.visible) - 1)
+	}
+	return false, false
+}
+
+// rowAt is the index of the visible row drawn y lines below the column
+// header, or -1.
+func (t *taskTable) rowAt(y int) int {
+	if y < 0 || y >= t.height {
+		return -1
+	}
+	if i := t.offset + y; i < len(t.rows.visible) {
+		return i
+	}
+	return -1
+}
+
+// View draws the column header and the visible rows only: its cost
 // depends on the height, not on the number of tasks.
-func (m *Model) tableView(width, height int) string {
+func (t *taskTable) View() string {
+	width, height := t.width, t.height+1
 	if height <= 0 || width <= 0 {
 		return ""
 	}
-	st := m.styles
+	st := t.com.Styles
 	c := columnsFor(width)
 	var b strings.Builder
 	head := "  " + fit("ID", c.id) + " " + fit("STATE", c.state) + " " + fit("AGE", c.age) + " "
@@ -47,29 +231,28 @@ func (m *Model) tableView(width, height int) string {
 	}
 	head += "STATUS"
 	b.WriteString(st.TableHead.Render(fit(head, width)))
-	rows := height - 1
-	if len(m.rows.visible) == 0 {
+	if len(t.rows.visible) == 0 {
 		b.WriteString("\n")
 		msg := "no tasks yet: press n to send the agent a message"
-		if len(m.rows.byID) > 0 {
+		if len(t.rows.byID) > 0 {
 			msg = "no task matches the filter (f cycles state filters, / edits text, esc clears)"
 		}
-		if m.loading {
+		if t.loading {
 			msg = "loading tasks…"
 		}
 		b.WriteString(st.Muted.Render(cut(msg, width)))
 		return b.String()
 	}
-	end := min(m.offset+rows, len(m.rows.visible))
-	for i := m.offset; i < end; i++ {
+	end := min(t.offset+t.height, len(t.rows.visible))
+	for i := t.offset; i < end; i++ {
 		b.WriteString("\n")
-		b.WriteString(m.rowView(m.rows.visible[i], c, width, i == m.cursor))
+		b.WriteString(t.rowView(t.rows.visible[i], c, width, i == t.cursor))
 	}
 	return b.String()
 }
 
-func (m *Model) rowView(r *row, c tableColumns, width int, selected bool) string {
-	st := m.styles
+func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) string {
+	st := t.com.Styles
 	mark := " "
 	switch {
 	case selected:
@@ -79,10 +262,10 @@ func (m *Model) rowView(r *row, c tableColumns, width int, selected bool) string
 	}
 	sym := stateSymbol(r.state)
 	if r.state == a2a.StateWorking {
-		sym = spinnerFrames[m.frame%len(spinnerFrames)]
+		sym = spinnerFrames[t.com.Frame%len(spinnerFrames)]
 	}
 	stateCell := st.State(r.state).Render(fit(sym+" "+stateName(r.state), c.state))
-	line := mark + " " + fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(m.now, r.updated), c.age) + " "
+	line := mark + " " + fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.updated), c.age) + " "
 	if c.art > 0 {
 		n := ""
 		if len(r.artifacts) > 0 {
@@ -104,7 +287,7 @@ func (m *Model) rowView(r *row, c tableColumns, width int, selected bool) string
 	}
 	line += text
 	if selected {
-		if m.focus == focusTable && m.dialog == dialogNone {
+		if t.focused {
 			return st.Selected.Render(fit(stripStyles(line), width))
 		}
 		return st.SelectedMark.Render(mark) + line[len(mark):]

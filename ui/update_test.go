@@ -16,8 +16,8 @@ import (
 )
 
 func visibleIDs(m *Model) []string {
-	ids := make([]string, len(m.rows.visible))
-	for i, r := range m.rows.visible {
+	ids := make([]string, len(m.table.rows.visible))
+	for i, r := range m.table.rows.visible {
 		ids[i] = r.id
 	}
 	return ids
@@ -29,11 +29,11 @@ func TestInitialLoadNewestFirst(t *testing.T) {
 	if got := visibleIDs(m); !slices.Equal(got, want) {
 		t.Fatalf("order = %v, want %v", got, want)
 	}
-	if m.selectedID != "task-submitted-5" || m.loading {
-		t.Fatalf("selected %q loading %v", m.selectedID, m.loading)
+	if m.table.selectedID != "task-submitted-5" || m.table.loading {
+		t.Fatalf("selected %q loading %v", m.table.selectedID, m.table.loading)
 	}
-	if m.rows.waiting() != 2 || m.rows.counts[a2a.StateWorking] != 1 {
-		t.Fatalf("counts %v", m.rows.counts)
+	if m.table.rows.waiting() != 2 || m.table.rows.counts[a2a.StateWorking] != 1 {
+		t.Fatalf("counts %v", m.table.rows.counts)
 	}
 }
 
@@ -45,35 +45,35 @@ func TestInitialLoadPages(t *testing.T) {
 	}
 	m := newTestModel(t, f, 80, 24)
 	drain(t, m, m.Init(), nil)
-	if len(m.rows.byID) != 250 || m.loading {
-		t.Fatalf("loaded %d tasks, loading %v", len(m.rows.byID), m.loading)
+	if len(m.table.rows.byID) != 250 || m.table.loading {
+		t.Fatalf("loaded %d tasks, loading %v", len(m.table.rows.byID), m.table.loading)
 	}
-	if m.rows.visible[0].id != "t0000" {
-		t.Fatalf("first row %s", m.rows.visible[0].id)
+	if m.table.rows.visible[0].id != "t0000" {
+		t.Fatalf("first row %s", m.table.rows.visible[0].id)
 	}
 }
 
 func TestNavigationKeys(t *testing.T) {
 	_, m := seeded(t, 80, 12)
-	n := len(m.rows.visible)
+	n := len(m.table.rows.visible)
 	steps := []struct {
 		key  string
 		want int
 	}{
 		{"j", 1}, {"down", 2}, {"k", 1}, {"up", 0}, {"up", 0},
 		{"G", n - 1}, {"g", 0}, {"end", n - 1}, {"home", 0},
-		{"pgdown", min(m.tableRows()-1, n-1)}, {"pgup", 0},
+		{"pgdown", min(m.layoutFor().tableRows-1, n-1)}, {"pgup", 0},
 	}
 	for _, s := range steps {
 		press(t, m, s.key)
-		if m.cursor != s.want {
-			t.Fatalf("after %s cursor = %d, want %d", s.key, m.cursor, s.want)
+		if m.table.cursor != s.want {
+			t.Fatalf("after %s cursor = %d, want %d", s.key, m.table.cursor, s.want)
 		}
-		if m.selectedID != m.rows.visible[m.cursor].id {
-			t.Fatalf("after %s selected %s, cursor row %s", s.key, m.selectedID, m.rows.visible[m.cursor].id)
+		if m.table.selectedID != m.table.rows.visible[m.table.cursor].id {
+			t.Fatalf("after %s selected %s, cursor row %s", s.key, m.table.selectedID, m.table.rows.visible[m.table.cursor].id)
 		}
-		if m.cursor < m.offset || m.cursor >= m.offset+m.tableRows() {
-			t.Fatalf("after %s cursor %d outside view [%d,+%d)", s.key, m.cursor, m.offset, m.tableRows())
+		if m.table.cursor < m.table.offset || m.table.cursor >= m.table.offset+m.layoutFor().tableRows {
+			t.Fatalf("after %s cursor %d outside view [%d,+%d)", s.key, m.table.cursor, m.table.offset, m.layoutFor().tableRows)
 		}
 	}
 }
@@ -96,19 +96,19 @@ func TestSelectionFetchesDetailDebounced(t *testing.T) {
 func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 	_, m := seeded(t, 80, 10)
 	selectID(t, m, "task-done-3")
-	screenRow := m.cursor - m.offset
+	screenRow := m.table.cursor - m.table.offset
 	events := []a2a.StreamEvent{
 		{Event: task("brand-new", a2a.StateSubmitted, "queued", 0), Time: testNow},
 		{Event: &a2a.StatusUpdateEvent{TaskID: "task-failed-4", Status: a2a.TaskStatus{State: a2a.StateFailed, Timestamp: testNow}}},
 	}
 	drain(t, m, func() tea.Msg { return eventsMsg{events: events} }, nil)
-	if m.selectedID != "task-done-3" || m.rows.visible[m.cursor].id != "task-done-3" {
-		t.Fatalf("selection moved to %s (cursor row %s)", m.selectedID, m.rows.visible[m.cursor].id)
+	if m.table.selectedID != "task-done-3" || m.table.rows.visible[m.table.cursor].id != "task-done-3" {
+		t.Fatalf("selection moved to %s (cursor row %s)", m.table.selectedID, m.table.rows.visible[m.table.cursor].id)
 	}
-	if m.cursor-m.offset != screenRow {
-		t.Fatalf("selected row moved on screen from %d to %d", screenRow, m.cursor-m.offset)
+	if m.table.cursor-m.table.offset != screenRow {
+		t.Fatalf("selected row moved on screen from %d to %d", screenRow, m.table.cursor-m.table.offset)
 	}
-	if m.rows.visible[0].id != "brand-new" && m.rows.visible[0].id != "task-failed-4" {
+	if m.table.rows.visible[0].id != "brand-new" && m.table.rows.visible[0].id != "task-failed-4" {
 		t.Fatalf("newest activity not first: %v", visibleIDs(m))
 	}
 }
@@ -122,14 +122,14 @@ func TestEveryEventKind(t *testing.T) {
 	send := func(evs ...a2a.StreamEvent) {
 		drain(t, m, func() tea.Msg { return eventsMsg{events: evs} }, nil)
 	}
-	r := m.rows.byID["task-working-1"]
+	r := m.table.rows.byID["task-working-1"]
 
 	// Status update: new text, progress parsed, moved to the top.
 	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: r.id, ContextID: r.contextID,
 		Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow,
 			Message: &a2a.Message{ID: "s4", Parts: []a2a.Part{a2a.TextPart("step 4/5")}}}}})
-	if r.text != "step 4/5" || r.progress != 0.8 || m.rows.visible[0] != r {
-		t.Fatalf("status update: text %q progress %v first %s", r.text, r.progress, m.rows.visible[0].id)
+	if r.text != "step 4/5" || r.progress != 0.8 || m.table.rows.visible[0] != r {
+		t.Fatalf("status update: text %q progress %v first %s", r.text, r.progress, m.table.rows.visible[0].id)
 	}
 	// Artifact update, then an appended chunk: one artifact, growing.
 	send(a2a.StreamEvent{Event: &a2a.ArtifactUpdateEvent{TaskID: r.id, Artifact: a2a.Artifact{ID: "out", Name: "out.txt", Parts: []a2a.Part{a2a.TextPart("chunk one ")}}}, Time: testNow})
@@ -156,8 +156,8 @@ func TestEveryEventKind(t *testing.T) {
 	// any task changes nothing.
 	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "stranger", Status: a2a.TaskStatus{State: a2a.StateWorking}}},
 		a2a.StreamEvent{Event: &a2a.Message{ID: "loose", Role: a2a.RoleAgent}})
-	if m.rows.byID["stranger"] == nil || len(m.rows.byID) != 8 {
-		t.Fatalf("rows: %d", len(m.rows.byID))
+	if m.table.rows.byID["stranger"] == nil || len(m.table.rows.byID) != 8 {
+		t.Fatalf("rows: %d", len(m.table.rows.byID))
 	}
 	// The fallback timeline recorded the transitions seen.
 	var states []a2a.TaskState
@@ -176,8 +176,8 @@ func TestListSnapshotDoesNotOverrideNewerEvent(t *testing.T) {
 			Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: testNow}}}}}
 	}, nil)
 	old := task("task-working-1", a2a.StateWorking, "step 3/5", 2*time.Second)
-	drain(t, m, func() tea.Msg { return listMsg{gen: m.listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{old}}} }, nil)
-	if st := m.rows.byID["task-working-1"].state; st != a2a.StateCompleted {
+	drain(t, m, func() tea.Msg { return listMsg{gen: m.table.listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{old}}} }, nil)
+	if st := m.table.rows.byID["task-working-1"].state; st != a2a.StateCompleted {
 		t.Fatalf("older snapshot won: %s", st)
 	}
 }
@@ -185,32 +185,32 @@ func TestListSnapshotDoesNotOverrideNewerEvent(t *testing.T) {
 func TestAnswerPicksWaitingTaskAndSends(t *testing.T) {
 	f, m := seeded(t, 80, 24)
 	press(t, m, "a")
-	if m.dialog != dialogAnswer || m.answerFor == nil || m.answerFor.id != "task-auth-7" {
-		t.Fatalf("dialog %v for %+v", m.dialog, m.answerFor)
+	if m.dialogs.open != dialogAnswer || m.dialogs.answer.task == nil || m.dialogs.answer.task.id != "task-auth-7" {
+		t.Fatalf("dialog %v for %+v", m.dialogs.open, m.dialogs.answer.task)
 	}
-	if m.selectedID != "task-auth-7" {
-		t.Fatalf("selection did not follow the answer box: %s", m.selectedID)
+	if m.table.selectedID != "task-auth-7" {
+		t.Fatalf("selection did not follow the answer box: %s", m.table.selectedID)
 	}
 	press(t, m, "esc")
 	selectID(t, m, "task-input-2")
 	press(t, m, "a")
-	if m.answerFor.id != "task-input-2" {
-		t.Fatalf("answer bound to %s", m.answerFor.id)
+	if m.dialogs.answer.task.id != "task-input-2" {
+		t.Fatalf("answer bound to %s", m.dialogs.answer.task.id)
 	}
 	press(t, m, "enter") // empty: refused
-	if m.dialog != dialogAnswer || len(f.sent) != 0 {
+	if m.dialogs.open != dialogAnswer || len(f.sent) != 0 {
 		t.Fatal("empty answer was sent")
 	}
 	typeText(t, m, "2026-12-01 q?")
 	press(t, m, "enter")
-	if m.dialog != dialogNone || len(f.sent) != 1 {
-		t.Fatalf("dialog %v sent %d", m.dialog, len(f.sent))
+	if m.dialogs.open != dialogNone || len(f.sent) != 1 {
+		t.Fatalf("dialog %v sent %d", m.dialogs.open, len(f.sent))
 	}
 	req := f.sent[0]
 	if req.Message.TaskID != "task-input-2" || req.Message.ContextID != "ctx-task-input-2" || req.Message.Text() != "2026-12-01 q?" || req.Message.Role != a2a.RoleUser || !req.Config.ReturnImmediately {
 		t.Fatalf("request %+v", req)
 	}
-	if st := m.rows.byID["task-input-2"].state; st != a2a.StateWorking {
+	if st := m.table.rows.byID["task-input-2"].state; st != a2a.StateWorking {
 		t.Fatalf("state after answer %s", st)
 	}
 }
@@ -221,8 +221,8 @@ func TestAnswerWithNothingWaiting(t *testing.T) {
 	m := newTestModel(t, f, 80, 24)
 	drain(t, m, m.Init(), nil)
 	press(t, m, "a")
-	if m.dialog != dialogNone || !m.flashErr {
-		t.Fatalf("dialog %v flash %q", m.dialog, m.flash)
+	if m.dialogs.open != dialogNone || !m.flash.err {
+		t.Fatalf("dialog %v flash %q", m.dialogs.open, m.flash.text)
 	}
 }
 
@@ -231,8 +231,8 @@ func TestComposeNewTaskSelectsIt(t *testing.T) {
 	press(t, m, "f") // a filter that would hide the new task
 	press(t, m, "f", "f")
 	press(t, m, "n")
-	if m.dialog != dialogCompose {
-		t.Fatalf("dialog %v", m.dialog)
+	if m.dialogs.open != dialogCompose {
+		t.Fatalf("dialog %v", m.dialogs.open)
 	}
 	typeText(t, m, "slow 5")
 	press(t, m, "ctrl+j")
@@ -247,8 +247,8 @@ func TestComposeNewTaskSelectsIt(t *testing.T) {
 	if req.Message.Text() != "slow 5\nand more" || req.Metadata["priority"] != "high" || req.Metadata["owner"] != "me" || req.Message.TaskID != "" {
 		t.Fatalf("request %+v", req)
 	}
-	if m.selectedID != "new-task-01" || m.rows.state != filterAll {
-		t.Fatalf("selected %s filter %v", m.selectedID, m.rows.state)
+	if m.table.selectedID != "new-task-01" || m.table.rows.state != filterAll {
+		t.Fatalf("selected %s filter %v", m.table.selectedID, m.table.rows.state)
 	}
 }
 
@@ -259,11 +259,11 @@ func TestComposeBadMetadata(t *testing.T) {
 	press(t, m, "tab")
 	typeText(t, m, "novalue")
 	press(t, m, "enter")
-	if len(f.sent) != 0 || m.dialog != dialogCompose || !m.flashErr {
-		t.Fatalf("sent %d dialog %v flash %q", len(f.sent), m.dialog, m.flash)
+	if len(f.sent) != 0 || m.dialogs.open != dialogCompose || !m.flash.err {
+		t.Fatalf("sent %d dialog %v flash %q", len(f.sent), m.dialogs.open, m.flash.text)
 	}
 	press(t, m, "esc")
-	if m.dialog != dialogNone {
+	if m.dialogs.open != dialogNone {
 		t.Fatal("esc did not close")
 	}
 }
@@ -277,11 +277,11 @@ func TestTextInputKeepsKeys(t *testing.T) {
 			t.Fatal("q quit while typing")
 		}
 	}
-	if got := m.composeBox.Value(); got != "q?xj/" {
+	if got := m.dialogs.compose.box.Value(); got != "q?xj/" {
 		t.Fatalf("typed %q", got)
 	}
-	if m.dialog != dialogCompose {
-		t.Fatalf("dialog changed to %v", m.dialog)
+	if m.dialogs.open != dialogCompose {
+		t.Fatalf("dialog changed to %v", m.dialogs.open)
 	}
 	// ctrl+c still quits from a text box.
 	if !slices.ContainsFunc(press(t, m, "ctrl+c"), isQuit) {
@@ -305,27 +305,27 @@ func TestCancelConfirm(t *testing.T) {
 	f, m := seeded(t, 80, 24)
 	selectID(t, m, "task-working-1")
 	press(t, m, "x")
-	if m.dialog != dialogConfirmCancel {
-		t.Fatalf("dialog %v", m.dialog)
+	if m.dialogs.open != dialogConfirmCancel {
+		t.Fatalf("dialog %v", m.dialogs.open)
 	}
 	press(t, m, "n")
-	if m.dialog != dialogNone || len(f.canceled) != 0 {
+	if m.dialogs.open != dialogNone || len(f.canceled) != 0 {
 		t.Fatal("n canceled")
 	}
 	press(t, m, "x", "y")
 	if !slices.Equal(f.canceled, []string{"task-working-1"}) {
 		t.Fatalf("canceled %v", f.canceled)
 	}
-	if st := m.rows.byID["task-working-1"].state; st != a2a.StateCanceled {
+	if st := m.table.rows.byID["task-working-1"].state; st != a2a.StateCanceled {
 		t.Fatalf("state %s", st)
 	}
-	if m.selectedID != "task-working-1" {
-		t.Fatalf("selection moved to %s", m.selectedID)
+	if m.table.selectedID != "task-working-1" {
+		t.Fatalf("selection moved to %s", m.table.selectedID)
 	}
 	// A finished task cannot be canceled: the key says so.
 	press(t, m, "x")
-	if m.dialog != dialogNone || !m.flashErr {
-		t.Fatalf("dialog %v flash %q", m.dialog, m.flash)
+	if m.dialogs.open != dialogNone || !m.flash.err {
+		t.Fatalf("dialog %v flash %q", m.dialogs.open, m.flash.text)
 	}
 }
 
@@ -334,8 +334,8 @@ func TestCancelRaceReportsNotCancelable(t *testing.T) {
 	selectID(t, m, "task-working-1")
 	f.failNext = a2a.ErrNotCancelable
 	press(t, m, "x", "y")
-	if !m.flashErr || !strings.Contains(m.flash, "already finished") {
-		t.Fatalf("flash %q", m.flash)
+	if !m.flash.err || !strings.Contains(m.flash.text, "already finished") {
+		t.Fatalf("flash %q", m.flash.text)
 	}
 }
 
@@ -343,8 +343,8 @@ func TestReadOnlyHidesActions(t *testing.T) {
 	f, m := seeded(t, 80, 24, func(o *Options) { o.ReadOnly = true })
 	selectID(t, m, "task-input-2")
 	press(t, m, "a", "x", "n")
-	if m.dialog != dialogNone || len(f.sent)+len(f.canceled) != 0 {
-		t.Fatalf("read-only acted: dialog %v", m.dialog)
+	if m.dialogs.open != dialogNone || len(f.sent)+len(f.canceled) != 0 {
+		t.Fatalf("read-only acted: dialog %v", m.dialogs.open)
 	}
 	if v := ansi.Strip(m.View().Content); strings.Contains(v, "answer •") || strings.Contains(v, "new task") {
 		t.Fatalf("read-only help shows actions:\n%s", v)
@@ -359,8 +359,8 @@ func TestFilterText(t *testing.T) {
 		t.Fatalf("filtered = %v", got)
 	}
 	press(t, m, "enter")
-	if m.dialog != dialogNone || m.rows.text != "boom" {
-		t.Fatalf("dialog %v text %q", m.dialog, m.rows.text)
+	if m.dialogs.open != dialogNone || m.table.rows.text != "boom" {
+		t.Fatalf("dialog %v text %q", m.dialogs.open, m.table.rows.text)
 	}
 	// Metadata matches too; the filter survives live updates.
 	press(t, m, "/", "esc", "/")
@@ -373,8 +373,8 @@ func TestFilterText(t *testing.T) {
 		t.Fatalf("metadata filter = %v", got)
 	}
 	press(t, m, "esc") // esc in the table clears the text filter
-	if m.rows.text != "" || len(m.rows.visible) != 8 {
-		t.Fatalf("after esc: %q %d", m.rows.text, len(m.rows.visible))
+	if m.table.rows.text != "" || len(m.table.rows.visible) != 8 {
+		t.Fatalf("after esc: %q %d", m.table.rows.text, len(m.table.rows.visible))
 	}
 }
 
@@ -388,13 +388,13 @@ func TestStateFilterCycle(t *testing.T) {
 	}
 	for f := filterActive; f < numStateFilters; f++ {
 		press(t, m, "f")
-		if m.rows.state != f || !slices.Equal(visibleIDs(m), want[f]) {
-			t.Fatalf("filter %v shows %v", m.rows.state, visibleIDs(m))
+		if m.table.rows.state != f || !slices.Equal(visibleIDs(m), want[f]) {
+			t.Fatalf("filter %v shows %v", m.table.rows.state, visibleIDs(m))
 		}
 	}
 	press(t, m, "f")
-	if m.rows.state != filterAll || len(m.rows.visible) != 7 {
-		t.Fatalf("back to all: %v %d", m.rows.state, len(m.rows.visible))
+	if m.table.rows.state != filterAll || len(m.table.rows.visible) != 7 {
+		t.Fatalf("back to all: %v %d", m.table.rows.state, len(m.table.rows.visible))
 	}
 	// "waiting on me" picks up a task that starts waiting, live.
 	press(t, m, "f", "f")
@@ -409,24 +409,24 @@ func TestStateFilterCycle(t *testing.T) {
 func TestSortCycle(t *testing.T) {
 	_, m := seeded(t, 80, 24)
 	press(t, m, "o")
-	if m.rows.order != sortCreated {
-		t.Fatalf("order %v", m.rows.order)
+	if m.table.rows.order != sortCreated {
+		t.Fatalf("order %v", m.table.rows.order)
 	}
 	press(t, m, "o")
 	got := visibleIDs(m)
-	if m.rows.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
+	if m.table.rows.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
 		t.Fatalf("state order %v", got)
 	}
 	press(t, m, "o")
-	if m.rows.order != sortUpdated {
-		t.Fatalf("order %v", m.rows.order)
+	if m.table.rows.order != sortUpdated {
+		t.Fatalf("order %v", m.table.rows.order)
 	}
 }
 
 func TestHelpAndAgentViews(t *testing.T) {
 	_, m := seeded(t, 120, 40)
 	press(t, m, "?")
-	if m.dialog != dialogHelp {
+	if m.dialogs.open != dialogHelp {
 		t.Fatal("? did not open help")
 	}
 	v := ansi.Strip(m.View().Content)
@@ -436,11 +436,11 @@ func TestHelpAndAgentViews(t *testing.T) {
 		}
 	}
 	press(t, m, "esc", "i")
-	if m.dialog != dialogAgent || !strings.Contains(ansi.Strip(m.View().Content), "fake agent") {
-		t.Fatalf("agent view: %v", m.dialog)
+	if m.dialogs.open != dialogAgent || !strings.Contains(ansi.Strip(m.View().Content), "fake agent") {
+		t.Fatalf("agent view: %v", m.dialogs.open)
 	}
 	press(t, m, "i")
-	if m.dialog != dialogNone {
+	if m.dialogs.open != dialogNone {
 		t.Fatal("i did not close the agent view")
 	}
 }
@@ -467,8 +467,8 @@ func TestDetailTabsArtifactsSaveCopy(t *testing.T) {
 	press(t, m, "]", "]") // the JSON one
 	dir := m.opts.SaveDir
 	press(t, m, "w")
-	if m.dialog != dialogSave || m.pendingSave.name != "weather.json" {
-		t.Fatalf("save dialog %v %+v", m.dialog, m.pendingSave)
+	if m.dialogs.open != dialogSave || m.dialogs.save.job.name != "weather.json" {
+		t.Fatalf("save dialog %v %+v", m.dialogs.open, m.dialogs.save.job)
 	}
 	press(t, m, "enter")
 	body, err := os.ReadFile(filepath.Join(dir, "weather.json"))
@@ -478,8 +478,8 @@ func TestDetailTabsArtifactsSaveCopy(t *testing.T) {
 	// Saving again asks before overwriting; n keeps the file.
 	os.WriteFile(filepath.Join(dir, "weather.json"), []byte("keep"), 0o644)
 	press(t, m, "w", "enter")
-	if m.dialog != dialogConfirmOverwrite {
-		t.Fatalf("dialog %v", m.dialog)
+	if m.dialogs.open != dialogConfirmOverwrite {
+		t.Fatalf("dialog %v", m.dialogs.open)
 	}
 	press(t, m, "n")
 	if b, _ := os.ReadFile(filepath.Join(dir, "weather.json")); string(b) != "keep" {
@@ -513,15 +513,15 @@ func TestSaveErrorAndNoArtifact(t *testing.T) {
 	_, m := seeded(t, 160, 48)
 	selectID(t, m, "task-working-1")
 	press(t, m, "enter", "w")
-	if m.dialog != dialogNone || !m.flashErr {
-		t.Fatalf("save without artifact: dialog %v flash %q", m.dialog, m.flash)
+	if m.dialogs.open != dialogNone || !m.flash.err {
+		t.Fatalf("save without artifact: dialog %v flash %q", m.dialogs.open, m.flash.text)
 	}
 	selectID(t, m, "task-done-3")
 	press(t, m, "w")
-	m.saveInput.SetValue(filepath.Join(t.TempDir(), "no", "such", "dir"))
+	m.dialogs.save.input.SetValue(filepath.Join(t.TempDir(), "no", "such", "dir"))
 	press(t, m, "enter")
-	if !m.flashErr || !strings.Contains(m.flash, "save artifact") {
-		t.Fatalf("flash %q", m.flash)
+	if !m.flash.err || !strings.Contains(m.flash.text, "save artifact") {
+		t.Fatalf("flash %q", m.flash.text)
 	}
 }
 
@@ -543,20 +543,20 @@ func TestMouseWheelAndClick(t *testing.T) {
 	_, m := seeded(t, 80, 24)
 	_, cmd := m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown, X: 5, Y: 5})
 	drain(t, m, cmd, fireDetail)
-	if m.cursor != 3 {
-		t.Fatalf("wheel cursor %d", m.cursor)
+	if m.table.cursor != 3 {
+		t.Fatalf("wheel cursor %d", m.table.cursor)
 	}
 	l := m.layoutFor()
 	_, cmd = m.Update(tea.MouseClickMsg{Button: tea.MouseLeft, X: 3, Y: l.tableTop + 1 + 5})
 	drain(t, m, cmd, fireDetail)
-	if m.cursor != 5 || m.selectedID != m.rows.visible[5].id {
-		t.Fatalf("click cursor %d", m.cursor)
+	if m.table.cursor != 5 || m.table.selectedID != m.table.rows.visible[5].id {
+		t.Fatalf("click cursor %d", m.table.cursor)
 	}
 	// A click below the rows changes nothing.
 	_, cmd = m.Update(tea.MouseClickMsg{Button: tea.MouseLeft, X: 3, Y: l.tableTop + 1 + 20})
 	drain(t, m, cmd, fireDetail)
-	if m.cursor != 5 {
-		t.Fatalf("click outside moved to %d", m.cursor)
+	if m.table.cursor != 5 {
+		t.Fatalf("click outside moved to %d", m.table.cursor)
 	}
 }
 
@@ -617,24 +617,24 @@ func TestErrorsBecomeMessages(t *testing.T) {
 	f.failNext = errors.New("list exploded")
 	m := newTestModel(t, f, 80, 24)
 	drain(t, m, m.Init(), nil)
-	if !m.flashErr || !strings.Contains(m.flash, "list exploded") || m.loading {
-		t.Fatalf("flash %q loading %v", m.flash, m.loading)
+	if !m.flash.err || !strings.Contains(m.flash.text, "list exploded") || m.table.loading {
+		t.Fatalf("flash %q loading %v", m.flash.text, m.table.loading)
 	}
 	f.failNext = errors.New("send exploded")
 	press(t, m, "n")
 	typeText(t, m, "echo")
 	press(t, m, "enter")
-	if !strings.Contains(m.flash, "send exploded") {
-		t.Fatalf("flash %q", m.flash)
+	if !strings.Contains(m.flash.text, "send exploded") {
+		t.Fatalf("flash %q", m.flash.text)
 	}
 	// The flash expires with its own timer only.
-	gen := m.flashGen
+	gen := m.flash.gen
 	m.Update(flashExpiredMsg{gen: gen - 1})
-	if m.flash == "" {
+	if m.flash.text == "" {
 		t.Fatal("stale expiry cleared the flash")
 	}
 	m.Update(flashExpiredMsg{gen: gen})
-	if m.flash != "" {
+	if m.flash.text != "" {
 		t.Fatal("flash did not expire")
 	}
 	// A failing Get shows in the detail pane, a stale reply is dropped.
@@ -659,13 +659,13 @@ func TestLayoutToggleAndResizeKeepSelection(t *testing.T) {
 	selectID(t, m, "task-failed-4")
 	for range numLayouts {
 		press(t, m, "z")
-		if m.selectedID != "task-failed-4" {
+		if m.table.selectedID != "task-failed-4" {
 			t.Fatalf("layout %v lost the selection", m.layout)
 		}
 	}
 	for _, size := range [][2]int{{40, 10}, {20, 5}, {1, 1}, {300, 100}, {80, 24}} {
 		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-		if m.selectedID != "task-failed-4" || m.rows.visible[m.cursor].id != "task-failed-4" {
+		if m.table.selectedID != "task-failed-4" || m.table.rows.visible[m.table.cursor].id != "task-failed-4" {
 			t.Fatalf("resize %v lost the selection", size)
 		}
 		v := m.View().Content
@@ -684,11 +684,11 @@ func TestTickAdvancesClockAndDropsStale(t *testing.T) {
 	_, m := seeded(t, 80, 24)
 	later := testNow.Add(time.Minute)
 	m.Update(tickMsg{gen: m.tickGen + 1, at: later})
-	if !m.now.Equal(testNow) {
+	if !m.com.Now.Equal(testNow) {
 		t.Fatal("stale tick applied")
 	}
 	_, cmd := m.Update(tickMsg{gen: m.tickGen, at: later})
-	if !m.now.Equal(later) || cmd == nil {
+	if !m.com.Now.Equal(later) || cmd == nil {
 		t.Fatal("tick not applied or not re-armed")
 	}
 }
@@ -698,8 +698,8 @@ func TestBackgroundColorAndPaste(t *testing.T) {
 	m.Update(tea.BackgroundColorMsg{})
 	press(t, m, "/")
 	m.Update(tea.PasteMsg{Content: "boom"})
-	if m.rows.text != "boom" {
-		t.Fatalf("paste into filter: %q", m.rows.text)
+	if m.table.rows.text != "boom" {
+		t.Fatalf("paste into filter: %q", m.table.rows.text)
 	}
 }
 
@@ -727,8 +727,8 @@ func TestFirstTaskFromReplySelectsAndLoadsDetail(t *testing.T) {
 	press(t, m, "n")
 	typeText(t, m, "echo hi")
 	press(t, m, "enter")
-	if m.selectedID != "new-task-01" || m.detail.taskID != "new-task-01" || m.detail.task == nil {
-		t.Fatalf("selected %q detail %q task %v", m.selectedID, m.detail.taskID, m.detail.task)
+	if m.table.selectedID != "new-task-01" || m.detail.taskID != "new-task-01" || m.detail.task == nil {
+		t.Fatalf("selected %q detail %q task %v", m.table.selectedID, m.detail.taskID, m.detail.task)
 	}
 }
 

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"charm.land/bubbles/v2/key"
 	"fmt"
 	"strings"
 
@@ -28,31 +27,19 @@ type screenLayout struct {
 
 const sideMinWidth = 110
 
-func (m *Model) dialogHeight() int {
-	switch m.dialog {
-	case dialogAnswer:
-		return 2 + 2 + m.answerBox.Height()
-	case dialogCompose:
-		return 2 + 1 + m.composeBox.Height() + 1
-	case dialogSave:
-		return 2 + 2
-	}
-	return 0
-}
-
 func (m *Model) layoutFor() screenLayout {
 	var l screenLayout
 	l.top = 1
 	if m.height >= 12 {
 		l.top = 2
 	}
-	l.dialog = m.dialogHeight()
+	l.dialog = m.dialogs.Height()
 	l.body = max(m.height-l.top-2-l.dialog, 1)
 	l.tableTop = l.top
 	l.tableWidth = m.width
 	l.showTable = true
 
-	hasSel := m.selectedID != ""
+	hasSel := m.table.selectedID != ""
 	switch {
 	case m.layout == layoutOff || !hasSel:
 	case (m.layout == layoutSide || (m.layout == layoutAuto && m.width >= sideMinWidth)) && m.width >= 60:
@@ -79,8 +66,6 @@ func (m *Model) layoutFor() screenLayout {
 	return l
 }
 
-func (m *Model) tableRows() int { return m.layoutFor().tableRows }
-
 func (m *Model) detailVisible() bool { return m.layoutFor().showDetail }
 
 func (m *Model) inDetail(x, y int) bool {
@@ -96,15 +81,12 @@ func (m *Model) View() tea.View {
 	if !m.opts.NoMouse {
 		v.MouseMode = tea.MouseModeCellMotion
 	}
-	waiting := m.rows.waiting()
+	waiting := m.table.rows.waiting()
 	v.WindowTitle = "a2atop"
 	if waiting > 0 && !m.termFocused {
 		v.WindowTitle = fmt.Sprintf("a2atop (%d waiting on you)", waiting)
 	}
 	v.ProgramStatus = m.programStatus(waiting)
-	if c := m.inputCursor(); c != nil {
-		v.Cursor = c
-	}
 	return v
 }
 
@@ -112,45 +94,44 @@ func (m *Model) View() tea.View {
 // running or waiting on the user.
 func (m *Model) programStatus(waiting int) *tea.ProgramStatus {
 	ps := &tea.ProgramStatus{App: "a2atop", Title: "a2atop", State: tea.ProgramStateIdle}
+	counts := m.table.rows.counts
 	switch {
 	case m.quitting:
 	case waiting > 0:
 		ps.State = tea.ProgramStateBlocked
 		ps.Kind = tea.ProgramStatusKindQuestion
-		if m.rows.counts[a2a.StateInputRequired] == 0 {
+		if counts[a2a.StateInputRequired] == 0 {
 			ps.Kind = tea.ProgramStatusKindAuth
 		}
 		ps.Message = fmt.Sprintf("%d task(s) waiting on you", waiting)
-	case m.rows.counts[a2a.StateWorking]+m.rows.counts[a2a.StateSubmitted] > 0:
+	case counts[a2a.StateWorking]+counts[a2a.StateSubmitted] > 0:
 		ps.State = tea.ProgramStateWorking
-		ps.Message = fmt.Sprintf("%d task(s) running", m.rows.counts[a2a.StateWorking]+m.rows.counts[a2a.StateSubmitted])
+		ps.Message = fmt.Sprintf("%d task(s) running", counts[a2a.StateWorking]+counts[a2a.StateSubmitted])
 	}
 	return ps
 }
 
-// inputCursor is the real cursor of the focused text input, if any. The
-// inputs use virtual cursors, so nothing is needed here.
-func (m *Model) inputCursor() *tea.Cursor { return nil }
-
 func (m *Model) render() string {
-	l := m.layoutFor()
+	// The same sizes Update gave the components; set again for callers
+	// (tests, benchmarks) that changed the model without Update.
+	l := m.sizeComponents()
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.headerLine())
 	if l.top == 2 {
 		lines = append(lines, m.statsLine())
 	}
 	var body string
-	switch m.dialog {
+	switch m.dialogs.open {
 	case dialogHelp:
-		body = m.helpView(l.body)
+		body = m.helpView()
 	case dialogAgent:
-		body = m.agentView(l.body)
+		body = m.agent.View(m.com.Styles, m.width, l.body)
 	default:
 		body = m.bodyView(l)
 	}
 	lines = append(lines, padBlock(body, m.width, l.body)...)
 	if l.dialog > 0 {
-		lines = append(lines, padBlock(m.dialogView(), m.width, l.dialog)...)
+		lines = append(lines, padBlock(m.dialogs.View(), m.width, l.dialog)...)
 	}
 	lines = append(lines, m.statusLine(), m.helpLine())
 	for i, s := range lines {
@@ -180,13 +161,12 @@ func padBlock(s string, w, h int) []string {
 func (m *Model) bodyView(l screenLayout) string {
 	var table string
 	if l.showTable {
-		table = m.tableView(l.tableWidth, l.tableRows+1)
+		table = m.table.View()
 	}
 	if !l.showDetail {
 		return table
 	}
-	m.detail.width, m.detail.height = l.detailW, l.detailH
-	detail := m.detail.view(m, l.detailW, l.detailH, m.focus == focusDetail)
+	detail := m.detail.View()
 	switch {
 	case !l.showTable:
 		return detail
@@ -200,102 +180,95 @@ func (m *Model) bodyView(l screenLayout) string {
 }
 
 func (m *Model) headerLine() string {
-	st := m.styles
+	st := m.com.Styles
 	parts := []string{st.Header.Render("a2atop")}
 	if m.opts.Target != "" {
 		parts = append(parts, st.HeaderTarget.Render(cleanLine(m.opts.Target, 300)))
 	}
 	switch {
-	case m.watchErr != nil:
-		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", m.watchRetry, cleanLine(m.watchErr.Error(), 200))))
-	case m.conn != nil && !m.conn.OK:
-		parts = append(parts, st.Error.Render("✗ "+m.conn.Text))
-	case m.conn != nil:
-		parts = append(parts, st.Info.Render("● "+m.conn.Text))
+	case m.live.watchErr != nil:
+		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", m.live.watchRetry, cleanLine(m.live.watchErr.Error(), 200))))
+	case m.live.conn != nil && !m.live.conn.OK:
+		parts = append(parts, st.Error.Render("✗ "+m.live.conn.Text))
+	case m.live.conn != nil:
+		parts = append(parts, st.Info.Render("● "+m.live.conn.Text))
 	default:
 		parts = append(parts, st.Info.Render("● live"))
 	}
-	if n := m.rows.waiting(); n > 0 {
+	if n := m.table.rows.waiting(); n > 0 {
 		parts = append(parts, st.Badge.Render(fmt.Sprintf("◆ %d waiting on you (a: answer)", n)))
 	}
 	return strings.Join(parts, st.Muted.Render(" │ "))
 }
 
 func (m *Model) statsLine() string {
-	st := m.styles
+	st := m.com.Styles
+	rows := m.table.rows
 	var parts []string
 	for _, s := range a2a.States() {
-		if n := m.rows.counts[s]; n > 0 {
+		if n := rows.counts[s]; n > 0 {
 			parts = append(parts, st.State(s).Render(fmt.Sprintf("%s %d %s", stateSymbol(s), n, stateName(s))))
 		}
 	}
 	if len(parts) == 0 {
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
-	shown := fmt.Sprintf("%d/%d shown", len(m.rows.visible), len(m.rows.byID))
-	if m.loading {
+	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byID))
+	if m.table.loading {
 		shown += ", loading…"
 	}
-	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", m.rows.state, m.rows.order, shown))
-	if m.rows.text != "" {
-		info += st.Muted.Render(" · /" + cleanLine(m.rows.text, 60))
+	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", rows.state, rows.order, shown))
+	if rows.text != "" {
+		info += st.Muted.Render(" · /" + cleanLine(rows.text, 60))
 	}
 	return strings.Join(parts, "  ") + info
 }
 
 func (m *Model) statusLine() string {
-	st := m.styles
-	switch m.dialog {
+	st := m.com.Styles
+	switch m.dialogs.open {
 	case dialogFilter:
-		return m.filterInput.View()
+		return m.dialogs.filter.input.View()
 	case dialogConfirmCancel:
-		if r := m.selected(); r != nil {
+		if r := m.table.selected(); r != nil {
 			return st.Badge.Render(fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40)))
 		}
 	case dialogConfirmOverwrite:
-		if m.pendingSave != nil {
-			return st.Badge.Render(fmt.Sprintf("%s exists: overwrite? y/n", cleanLine(m.pendingSave.path(), 200)))
+		if job := m.dialogs.save.job; job != nil {
+			return st.Badge.Render(fmt.Sprintf("%s exists: overwrite? y/n", cleanLine(job.path(), 200)))
 		}
 	}
-	if m.flash != "" {
-		if m.flashErr {
-			return st.Error.Render("✗ " + m.flash)
+	if m.flash.text != "" {
+		if m.flash.err {
+			return st.Error.Render("✗ " + m.flash.text)
 		}
-		return st.Info.Render("✓ " + m.flash)
+		return st.Info.Render("✓ " + m.flash.text)
 	}
-	if m.rows.text != "" {
-		return st.Muted.Render("filter /" + cleanLine(m.rows.text, 200) + " (esc clears)")
+	if text := m.table.rows.text; text != "" {
+		return st.Muted.Render("filter /" + cleanLine(text, 200) + " (esc clears)")
 	}
 	return ""
 }
 
+// helpLine is the short help of whatever has the keys: the open dialog,
+// else the focused pane.
 func (m *Model) helpLine() string {
-	bindings := m.keys.tableHelp()
+	bindings := m.dialogs.ShortHelp(m.com.Keys)
 	switch {
-	case m.dialog == dialogAnswer:
-		bindings = m.keysFor(m.keys.Submit, m.keys.Newline, m.keys.Close)
-	case m.dialog == dialogCompose:
-		bindings = m.keysFor(m.keys.Submit, m.keys.Newline, m.keys.NextField, m.keys.Close)
-	case m.dialog == dialogSave:
-		bindings = m.keysFor(m.keys.Submit, m.keys.Close)
-	case m.dialog == dialogFilter:
-		bindings = m.keysFor(m.keys.Submit, m.keys.Close)
-	case m.dialog == dialogConfirmCancel || m.dialog == dialogConfirmOverwrite:
-		bindings = m.keysFor(m.keys.Confirm, m.keys.Deny)
-	case m.dialog == dialogHelp || m.dialog == dialogAgent:
-		bindings = m.keysFor(m.keys.Back, m.keys.Quit)
+	case bindings != nil:
 	case m.focus == focusDetail && m.detailVisible():
-		bindings = m.keys.detailHelp()
+		bindings = m.detail.ShortHelp()
+	default:
+		bindings = m.table.ShortHelp()
 	}
 	return m.help.ShortHelpView(bindings)
 }
 
-func (m *Model) keysFor(b ...key.Binding) []key.Binding { return b }
-
-func (m *Model) helpView(h int) string {
-	title := m.styles.Title.Render("Keys") + m.styles.Muted.Render("  (esc closes)")
-	legend := m.styles.Muted.Render("states: ○ submitted  ⠋ working  ? input needed  ! auth needed  ✓ done  ✗ failed  ⊘ canceled  ⊗ rejected  ◆ waiting on you")
-	groups := m.keys.FullHelp()
+func (m *Model) helpView() string {
+	st := m.com.Styles
+	title := st.Title.Render("Keys") + st.Muted.Render("  (esc closes)")
+	legend := st.Muted.Render("states: ○ submitted  ⠋ working  ? input needed  ! auth needed  ✓ done  ✗ failed  ⊘ canceled  ⊗ rejected  ◆ waiting on you")
+	groups := m.com.Keys.FullHelp()
 	half := (len(groups) + 1) / 2
 	return title + "\n\n" + m.help.FullHelpView(groups[:half]) + "\n\n" + m.help.FullHelpView(groups[half:]) + "\n\n" + ansi.Wrap(legend, m.width, "")
 }
