@@ -52,48 +52,52 @@ type (
 	}
 )
 
-func (m *Model) call() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(m.ctx, callTimeout)
+// serviceCalls builds the Cmds that call the service: each runs off the
+// Update loop, is bounded by callTimeout, and reports back with a message.
+type serviceCalls struct {
+	ctx context.Context // the dashboard's: canceled when it stops
+	svc a2a.Service
 }
 
-func (m *Model) listCmd(gen int, token string) tea.Cmd {
-	svc := m.svc
+func (c serviceCalls) call() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, callTimeout)
+}
+
+func (c serviceCalls) list(gen int, token string) tea.Cmd {
 	zero := 0
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
-		page, err := svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
+		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
 		return listMsg{gen: gen, page: page, err: err}
 	}
 }
 
-func (m *Model) cardCmd() tea.Cmd {
-	svc := m.svc
+func (c serviceCalls) card() tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
-		card, err := svc.Card(ctx)
+		card, err := c.svc.Card(ctx)
 		return cardMsg{card: card, err: err}
 	}
 }
 
-func (m *Model) getCmd(id string) tea.Cmd {
-	svc := m.svc
+func (c serviceCalls) get(id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
-		t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
+		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id})
 		return taskMsg{id: id, task: t, err: err}
 	}
 }
 
-func (m *Model) timelineCmd(id string) tea.Cmd {
-	src, ok := m.svc.(a2a.TimelineSource)
+func (c serviceCalls) timeline(id string) tea.Cmd {
+	src, ok := c.svc.(a2a.TimelineSource)
 	if !ok {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
 		evs, err := src.Timeline(ctx, id)
 		if err != nil {
@@ -147,8 +151,7 @@ func roleName(r a2a.Role) string {
 
 // sendCmd sends text as a new task (taskID empty) or as the answer to
 // task taskID. It returns as soon as the service accepted the message.
-func (m *Model) sendCmd(text, taskID, contextID string, md a2a.Metadata) tea.Cmd {
-	svc := m.svc
+func (c serviceCalls) send(text, taskID, contextID string, md a2a.Metadata) tea.Cmd {
 	req := &a2a.SendRequest{
 		Message: a2a.Message{
 			ID:        uuid.NewString(),
@@ -161,19 +164,18 @@ func (m *Model) sendCmd(text, taskID, contextID string, md a2a.Metadata) tea.Cmd
 		Metadata: md,
 	}
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
-		res, err := svc.Send(ctx, req)
+		res, err := c.svc.Send(ctx, req)
 		return sentMsg{answer: taskID != "", taskID: taskID, res: res, err: err}
 	}
 }
 
-func (m *Model) cancelCmd(id string) tea.Cmd {
-	svc := m.svc
+func (c serviceCalls) cancel(id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := m.call()
+		ctx, cancel := c.call()
 		defer cancel()
-		t, err := svc.Cancel(ctx, id)
+		t, err := c.svc.Cancel(ctx, id)
 		return canceledMsg{id: id, task: t, err: err}
 	}
 }
@@ -259,7 +261,7 @@ func (m *Model) fetchDetail() tea.Cmd {
 	}
 	m.detail.clear(id)
 	m.detail.loading = true
-	return tea.Batch(m.getCmd(id), m.timelineCmd(id))
+	return tea.Batch(m.calls.get(id), m.calls.timeline(id))
 }
 
 // onList adds a page of tasks and asks for the next one.
@@ -282,7 +284,7 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 	tbl.loaded += len(msg.page.Tasks)
 	cmds := []tea.Cmd{m.moved(moved)}
 	if msg.page.NextPageToken != "" && tbl.loaded < m.opts.MaxInitialTasks {
-		cmds = append(cmds, m.listCmd(msg.gen, msg.page.NextPageToken))
+		cmds = append(cmds, m.calls.list(msg.gen, msg.page.NextPageToken))
 	} else {
 		tbl.loading = false
 	}

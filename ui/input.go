@@ -63,7 +63,7 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Agent):
 		m.dialogs.open = dialogAgent
 		if m.agent.card == nil {
-			return m.cardCmd(), true
+			return m.calls.card(), true
 		}
 		return nil, true
 	case key.Matches(msg, k.Filter):
@@ -183,7 +183,7 @@ func (m *Model) reload() tea.Cmd {
 	m.table.listGen++
 	m.table.loaded = 0
 	m.table.loading = true
-	cmds := []tea.Cmd{m.listCmd(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
+	cmds := []tea.Cmd{m.calls.list(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
 	if m.detailVisible() && m.table.selectedID != "" {
 		cmds = append(cmds, m.fetchDetail())
 	}
@@ -249,7 +249,7 @@ func (m *Model) keyAnswer(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		a.box.Blur()
 		m.dialogs.open = dialogNone
-		return tea.Batch(m.sendCmd(text, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+		return tea.Batch(m.calls.send(text, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
 	}
 	return a.update(msg)
 }
@@ -275,7 +275,7 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return m.sendCmd(text, "", "", md)
+		return m.calls.send(text, "", "", md)
 	}
 	return c.update(msg)
 }
@@ -285,7 +285,7 @@ func (m *Model) keyConfirmCancel(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Confirm):
 		m.dialogs.open = dialogNone
 		if r := m.table.selected(); r != nil {
-			return tea.Batch(m.cancelCmd(r.id), m.setFlash("canceling "+shortID(r.id), false))
+			return tea.Batch(m.calls.cancel(r.id), m.setFlash("canceling "+shortID(r.id), false))
 		}
 	case key.Matches(msg, k.Deny):
 		m.dialogs.open = dialogNone

@@ -70,12 +70,11 @@ const (
 // table, the detail pane, the dialogs), routes messages to them by family,
 // makes the service calls, and is the only one to return a tea.View.
 type Model struct {
-	ctx  context.Context
-	svc  a2a.Service
-	opts Options
-	com  *Common // shared with every component
-	help help.Model
-	dark bool
+	calls serviceCalls
+	opts  Options
+	com   *Common // shared with every component
+	help  help.Model
+	dark  bool
 
 	width, height int
 	tickGen       int
@@ -127,8 +126,7 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 	}
 	com := &Common{Keys: DefaultKeyMap(opts.ReadOnly), Now: opts.Now()}
 	m := &Model{
-		ctx:         ctx,
-		svc:         svc,
+		calls:       serviceCalls{ctx: ctx, svc: svc},
 		opts:        opts,
 		com:         com,
 		dark:        true,
@@ -163,8 +161,8 @@ func (m *Model) Init() tea.Cmd {
 	m.table.loading = true
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		m.listCmd(m.table.listGen, ""),
-		m.cardCmd(),
+		m.calls.list(m.table.listGen, ""),
+		m.calls.card(),
 		m.tickCmd(),
 	)
 }
