@@ -289,7 +289,7 @@ type agentInfo struct {
 	err  error
 }
 
-// agentView draws the agent card: who the agent is, where it listens,
+// View draws the agent card: who the agent is, where it listens,
 // what it can do.
 func (a agentInfo) View(st Styles, w, h int) string {
 	if a.card == nil {
