@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -231,7 +231,7 @@ func TestExitStatuses(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"send", "--bogus", "echo"}, "flag provided but not defined: -bogus"},
+		{[]string{"send", "--bogus", "echo"}, "unknown flag: --bogus"},
 		{[]string{"send"}, "missing TEXT"},
 		{[]string{"send", "--meta", "novalue", "echo", "x"}, "want KEY=VALUE"},
 		{[]string{"send", "--meta", "=v", "echo", "x"}, "want KEY=VALUE"},
