@@ -123,6 +123,10 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 	root.SetVersionTemplate("a2atop {{.Version}}\n")
 	root.PersistentPreRun = func(*cobra.Command, []string) { *ran = true }
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "shorthand") {
+			// pflag reads -json as -j -s -o -n.
+			err = fmt.Errorf("%w; long flags take two dashes (--json, not -json)", err)
+		}
 		if cmd == root {
 			return usageErr("%v (see `a2atop --help`)", err)
 		}
@@ -171,6 +175,13 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 		if cmd.Name() == "completion" {
 			cmd.Use = "completion bash|zsh|fish|powershell"
 			cmd.Short = "print a shell's tab-completion script"
+			// Without a shell cobra would print help and exit 0.
+			cmd.RunE = func(_ *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageErr("completion: unknown shell %q: use bash, zsh, fish or powershell", clean(args[0], 40))
+				}
+				return usageErr("completion: name the shell: bash, zsh, fish or powershell")
+			}
 		}
 	}
 	return root
