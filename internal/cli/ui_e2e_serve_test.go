@@ -140,10 +140,10 @@ func TestEndToEndServe(t *testing.T) {
 	tm.WaitFor("a2atop demo agent", "A2A v1.0", "connected · live feed")
 	captures := map[string]string{}
 
-	newTask(tm, "echo hi")
+	newTask(t, tm, "echo hi")
 	tm.WaitFor("echoed", "✓ 1 done")
-	newTask(tm, "slow 5")
-	newTask(tm, "ask")
+	newTask(t, tm, "slow 5")
+	newTask(t, tm, "ask")
 	tm.WaitFor("What is the target date?", "waiting on you")
 
 	// Another client sends a task while the dashboard watches.
@@ -160,7 +160,7 @@ func TestEndToEndServe(t *testing.T) {
 	tm.Keys("Enter")
 	tm.WaitFor("Target date recorded")
 
-	newTask(tm, "forever")
+	newTask(t, tm, "forever")
 	tm.WaitFor("runs until canceled")
 	tm.Keys("/")
 	tm.Text("tick")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +25,33 @@ import (
 // terminal (tmux), drive it with keys and read the screen back. They need
 // tmux: without it they skip, except in CI (CI set), where they fail.
 
-// newTask opens the compose box, types text and sends it.
-func newTask(tm *tmux.Term, text string) {
+var createdFlash = regexp.MustCompile(`created task (\S+)`)
+
+// newTask opens the compose box, types text and sends it, and waits for
+// the flash naming the new task. The flash of the previous task may still
+// show: waiting for any "created task" would let the next send overtake
+// this one, and this one's answer would then move the selection back.
+func newTask(t *testing.T, tm *tmux.Term, text string) {
+	t.Helper()
+	before := ""
+	if m := createdFlash.FindStringSubmatch(tm.Screen()); m != nil {
+		before = m[1]
+	}
 	tm.Keys("n")
 	tm.WaitFor("New task")
 	tm.Text(text)
 	tm.Keys("Enter")
-	tm.WaitFor("created task")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := tm.Screen()
+		if m := createdFlash.FindStringSubmatch(s); m != nil && m[1] != before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no flash for the new task %q; screen:\n%s", text, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestEndToEndLocal drives the real binary on a temporary bbolt file:
@@ -45,12 +66,12 @@ func TestEndToEndLocal(t *testing.T) {
 	tm.WaitFor("a2atop", "no tasks yet")
 	captures := map[string]string{}
 
-	newTask(tm, "echo hi")
+	newTask(t, tm, "echo hi")
 	tm.WaitFor("echoed")
-	newTask(tm, "slow 5")
-	newTask(tm, "ask")
+	newTask(t, tm, "slow 5")
+	newTask(t, tm, "ask")
 	tm.WaitFor("What is the target date?", "waiting on you")
-	newTask(tm, "forever")
+	newTask(t, tm, "forever")
 	captures["list"] = tm.WaitFor("runs until canceled", "done after 5 steps")
 
 	tm.Keys("a")
@@ -163,10 +184,10 @@ func TestEndToEndRemote(t *testing.T) {
 	captures := map[string]string{}
 	tm.WaitFor("go-peer", "A2A v", "polling for changes")
 
-	newTask(tm, "echo hi")
+	newTask(t, tm, "echo hi")
 	tm.WaitFor("✓ 1 done")
-	newTask(tm, "slow 5")
-	newTask(tm, "ask")
+	newTask(t, tm, "slow 5")
+	newTask(t, tm, "ask")
 	captures["list"] = tm.WaitFor(testpeer.Question, "waiting on you", "✓ 2 done")
 
 	tm.Keys("a")
@@ -174,7 +195,7 @@ func TestEndToEndRemote(t *testing.T) {
 	tm.Text("2026-12-01")
 	tm.Keys("Enter")
 	tm.WaitFor("✓ 3 done")
-	newTask(tm, "forever")
+	newTask(t, tm, "forever")
 	tm.WaitFor("tick")
 
 	tm.Keys("/")
