@@ -78,30 +78,7 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 		line("watch", "no live feed: the dashboard polls for changes")
 	}
 
-	var caps []string
-	if card.Capabilities.Streaming {
-		caps = append(caps, "streaming")
-	}
-	if card.Capabilities.PushNotifications {
-		caps = append(caps, "push notifications")
-	}
-	if card.Capabilities.StateTransitionHistory {
-		caps = append(caps, "state transition history")
-	}
-	if card.SupportsExtendedCard {
-		caps = append(caps, "extended card")
-	}
-	for _, e := range card.Capabilities.Extensions {
-		ext := "extension " + clean(e.URI, 300)
-		if e.Required {
-			ext += " (required)"
-		}
-		caps = append(caps, ext)
-	}
-	if len(caps) == 0 {
-		caps = append(caps, "none declared")
-	}
-	line("capabilities", strings.Join(caps, ", "))
+	line("capabilities", strings.Join(capabilities(card), ", "))
 	if len(card.DefaultInputModes) > 0 || len(card.DefaultOutputModes) > 0 {
 		line("modes", "in "+cleanJoin(card.DefaultInputModes)+"; out "+cleanJoin(card.DefaultOutputModes))
 	}
@@ -143,6 +120,34 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// capabilities lists what a card declares, cleaned, for people.
+func capabilities(card *a2a.AgentCard) []string {
+	var caps []string
+	if card.Capabilities.Streaming {
+		caps = append(caps, "streaming")
+	}
+	if card.Capabilities.PushNotifications {
+		caps = append(caps, "push notifications")
+	}
+	if card.Capabilities.StateTransitionHistory {
+		caps = append(caps, "state transition history")
+	}
+	if card.SupportsExtendedCard {
+		caps = append(caps, "extended card")
+	}
+	for _, e := range card.Capabilities.Extensions {
+		ext := "extension " + clean(e.URI, 300)
+		if e.Required {
+			ext += " (required)"
+		}
+		caps = append(caps, ext)
+	}
+	if len(caps) == 0 {
+		caps = append(caps, "none declared")
+	}
+	return caps
 }
 
 func cleanJoin(ss []string) string {
