@@ -173,8 +173,8 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	for _, cmd := range root.Commands() {
 		if cmd.Name() == "completion" {
-			cmd.Use = "completion bash|zsh|fish|powershell"
-			cmd.Short = "print a shell's tab-completion script"
+			cmd.Use = "completion SHELL"
+			cmd.Short = "print the tab-completion script for SHELL: bash, zsh, fish or powershell"
 			// Without a shell cobra would print help and exit 0.
 			cmd.RunE = func(_ *cobra.Command, args []string) error {
 				if len(args) > 0 {
@@ -243,6 +243,8 @@ keeps nothing) and --agent demo|exec (exec runs each message as a shell
 command in --workdir DIR; never the default), or --url URL (or $A2ATOP_URL)
 with --protocol, --header, --ca-cert and --insecure for a remote agent.
 
+Dashboard flags:
+%s
 Examples:
   a2atop send echo hello               the demo agent echoes; prints the task
   a2atop send --stream slow 5          progress events as they happen
@@ -252,7 +254,7 @@ Examples:
   a2atop send --json echo hi | jq .    A2A v1.0 JSON, one object per line
   source <(a2atop completion bash)     tab completion (also zsh, fish)
 
-%s`, helpFooter)
+%s`, flagUsages(root.Flags()), helpFooter)
 }
 
 // printUsage is a subcommand's --help: usage, summary, flags, exit statuses.
@@ -264,15 +266,21 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintf(w, "\n%s", helpFooter)
 }
 
-// flagUsages lists a flag set without cobra's own --help flag.
+// flagUsages lists a flag set in the order the flags were added (the
+// target's first), without cobra's own --help flag.
 func flagUsages(fs *pflag.FlagSet) string {
-	var shown pflag.FlagSet
+	shown := pflag.NewFlagSet("", pflag.ContinueOnError)
+	shown.SortFlags = false
+	was := fs.SortFlags
+	fs.SortFlags = false
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Name != "help" {
 			shown.AddFlag(f)
 		}
 	})
-	return shown.FlagUsages()
+	fs.SortFlags = was
+	// pflag spells a switch --json[=true|false]; blanks keep the columns.
+	return strings.ReplaceAll(shown.FlagUsages(), "[=true|false]", "             ")
 }
 
 func capitalize(s string) string {

@@ -33,7 +33,7 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 			return 0, usageErr("discover: %v", err)
 		}
 		if t.remote.insecure {
-			fmt.Fprintln(c.stderr, "a2atop: warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic")
+			c.warnInsecure()
 		}
 		d, err := client.Discover(ctx, t.remote.url, t.remote.clientOptions())
 		if err != nil {

@@ -212,20 +212,11 @@ func (c *cli) openTarget(ctx context.Context, t target, hooks openHooks) (*opene
 
 // openRemote connects to a remote agent.
 func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client.ConnState)) (*opened, error) {
-	headers, err := client.ParseHeaders(r.headers...)
-	if err != nil {
-		return nil, usageErr("%v", err)
-	}
 	if r.insecure {
-		fmt.Fprintln(c.stderr, "a2atop: warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic")
+		c.warnInsecure()
 	}
-	opts := client.Options{
-		Protocol:    r.protocol,
-		Headers:     http.Header(headers),
-		CACertFile:  r.caCert,
-		Insecure:    r.insecure,
-		OnConnState: onConn,
-	}
+	opts := r.clientOptions()
+	opts.OnConnState = onConn
 	cl, err := client.New(ctx, r.url, opts)
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))
@@ -233,7 +224,11 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 	return &opened{svc: cl, close: cl.Close, remote: cl}, nil
 }
 
-// clientOptions is the part of a remote target that discovery needs.
+func (c *cli) warnInsecure() {
+	fmt.Fprintln(c.stderr, "a2atop: warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic")
+}
+
+// clientOptions is how the client reaches the agent.
 func (r remoteTarget) clientOptions() client.Options {
 	headers, _ := client.ParseHeaders(r.headers...) // checked by resolve
 	return client.Options{Protocol: r.protocol, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
