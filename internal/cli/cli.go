@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,9 @@ func usageErr(format string, args ...any) error {
 
 func unreachable(err error) error { return &exitError{code: exitUnreachable, err: err} }
 
+// longFlagWithOneDash finds pflag's complaint about -json, read as -j -s -o -n.
+var longFlagWithOneDash = regexp.MustCompile(`in -[^-\s]{2,}`)
+
 // errInterrupted ends a wait cut short by SIGINT.
 var errInterrupted = errors.New("interrupted: stopped waiting (the task was not canceled)")
 
@@ -120,10 +124,12 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.Version = Version
+	// Defined here, cobra's would also take -v.
+	root.Flags().Bool("version", false, "print the version")
 	root.SetVersionTemplate("a2atop {{.Version}}\n")
 	root.PersistentPreRun = func(*cobra.Command, []string) { *ran = true }
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		if strings.Contains(err.Error(), "shorthand") {
+		if strings.Contains(err.Error(), "shorthand") && longFlagWithOneDash.MatchString(err.Error()) {
 			// pflag reads -json as -j -s -o -n.
 			err = fmt.Errorf("%w; long flags take two dashes (--json, not -json)", err)
 		}
