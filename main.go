@@ -2,28 +2,24 @@
 // (Agent2Agent protocol) tasks live, on an in-process engine or a remote agent.
 //
 // Without a subcommand it opens the dashboard; the subcommands (send, get,
-// list, cancel, subscribe) do the same work without the screen, for scripts.
+// list, cancel, subscribe, ...) do the same work without the screen, for
+// scripts. The command line lives in internal/cli; this file only hands it
+// the process.
 package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/a2atop/a2atop/internal/cli"
 )
 
-const version = "0.1.0-dev"
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// run is the whole program minus the process: tests call it in-process.
-// SIGINT and SIGTERM cancel the context a command waits on.
-func run(args []string, stdout, stderr io.Writer) int {
+	// SIGINT and SIGTERM cancel the context a command waits on.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c := &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	return c.main(ctx, args)
+	code := cli.Run(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
+	stop()
+	os.Exit(code)
 }

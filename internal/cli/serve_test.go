@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/internal/testkit/binary"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -161,7 +162,7 @@ func TestServeRefusesUnsafeSetups(t *testing.T) {
 // open Watch stream, exits 0 and leaves the store closed and readable.
 func TestServeBinarySIGTERM(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "tasks.db")
-	cmd := exec.Command(buildBinary(t), "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd := exec.Command(binary.Build(t), "serve", "--addr", "127.0.0.1:0", "--db", db)
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -231,7 +231,7 @@ func TestExitStatuses(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"send", "--bogus", "echo"}, "flag provided but not defined: -bogus"},
+		{[]string{"send", "--bogus", "echo"}, "unknown flag: --bogus"},
 		{[]string{"send"}, "missing TEXT"},
 		{[]string{"send", "--meta", "novalue", "echo", "x"}, "want KEY=VALUE"},
 		{[]string{"send", "--meta", "=v", "echo", "x"}, "want KEY=VALUE"},
@@ -242,6 +242,8 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"send", "--agent", "exec", "--workdir", "/no/such/dir", "true"}, "--workdir"},
 		{[]string{"send", "--stream", "--no-wait", "echo", "x"}, "do not go together"},
 		{[]string{"help", "nothing"}, "unknown subcommand"},
+		{[]string{"list", "-json"}, "long flags take two dashes"},
+		{[]string{"send", "--db", ":memory:", "--header", "X: y", "echo", "hi"}, "--header applies to a remote agent"},
 	}
 	for _, u := range usage {
 		r := mustRun(t, db, exitUsage, u.args...)

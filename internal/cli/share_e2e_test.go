@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package cli
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit/binary"
 )
 
 // background is an a2atop process the test started and waits for.
@@ -42,7 +43,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // test if it is still running.
 func startBinary(t *testing.T, db string, args ...string) *background {
 	t.Helper()
-	b := &background{cmd: exec.Command(buildBinary(t), args...), done: make(chan struct{})}
+	b := &background{cmd: exec.Command(binary.Build(t), args...), done: make(chan struct{})}
 	b.cmd.Env = append(os.Environ(), "A2ATOP_DB="+db)
 	b.cmd.Stdout = lockedWriter{&b.mu, &b.out}
 	b.cmd.Stderr = lockedWriter{&b.mu, &b.err}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -74,9 +74,8 @@ func (p *jsonPrinter) listDone(int) error                   { return nil }
 // humanPrinter writes aligned text. Everything an agent wrote is cleaned of
 // terminal control sequences and capped before it is printed.
 type humanPrinter struct {
-	w    io.Writer
-	tw   *tabwriter.Writer
-	rows int
+	w  io.Writer
+	tw *tabwriter.Writer
 }
 
 const labelWidth = 10
@@ -316,7 +315,6 @@ func (p *humanPrinter) listed(t *a2a.Task, first bool) error {
 	// Tabs inside a field would break the columns.
 	status = strings.ReplaceAll(status, "\t", " ")
 	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", strings.ReplaceAll(oneLine(clean(t.ID, 200)), "\t", " "), t.Status.State, updated, status)
-	p.rows++
 	return err
 }
 

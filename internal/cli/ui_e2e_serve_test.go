@@ -1,36 +1,20 @@
-package ui
+//go:build unix
+
+package cli
 
 import (
-	"bytes"
 	"encoding/json"
+	"github.com/a2atop/a2atop/internal/testkit/binary"
+	"github.com/a2atop/a2atop/internal/testkit/tmux"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// lockedBuffer collects a child process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // serveProc is a running `a2atop serve`.
 type serveProc struct {
@@ -145,22 +129,22 @@ func taskState(task map[string]any) string {
 // CLI meanwhile all show live; then the CLI reads them back over --url,
 // and the store after serve stops.
 func TestEndToEndServe(t *testing.T) {
-	needTmux(t)
-	bin := a2atopBinary(t)
+	tmux.Need(t)
+	bin := binary.Build(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "serve.db")
 	env := []string{"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "A2ATOP_URL="}
 	sp := startServe(t, bin, db, env)
 
-	tm := startTmux(t, append([]string{"NO_COLOR=1"}, env...), bin, sp.url)
-	tm.waitFor("a2atop demo agent", "A2A v1.0", "connected · live feed")
+	tm := tmux.Start(t, append([]string{"NO_COLOR=1"}, env...), bin, sp.url)
+	tm.WaitFor("a2atop demo agent", "A2A v1.0", "connected · live feed")
 	captures := map[string]string{}
 
-	tm.newTask("echo hi")
-	tm.waitFor("echoed", "✓ 1 done")
-	tm.newTask("slow 5")
-	tm.newTask("ask")
-	tm.waitFor("What is the target date?", "waiting on you")
+	newTask(t, tm, "echo hi")
+	tm.WaitFor("echoed", "✓ 1 done")
+	newTask(t, tm, "slow 5")
+	newTask(t, tm, "ask")
+	tm.WaitFor("What is the target date?", "waiting on you")
 
 	// Another client sends a task while the dashboard watches.
 	send := exec.Command(bin, "send", "--url", sp.url, "slow 3")
@@ -168,27 +152,27 @@ func TestEndToEndServe(t *testing.T) {
 	if out, err := send.CombinedOutput(); err != nil {
 		t.Fatalf("a2atop send --url: %v\n%s", err, out)
 	}
-	captures["list"] = tm.waitFor("done after 3 steps", "done after 5 steps")
+	captures["list"] = tm.WaitFor("done after 3 steps", "done after 5 steps")
 
-	tm.keys("a")
-	tm.waitFor("Answer task")
-	tm.text("2026-12-01")
-	tm.keys("Enter")
-	tm.waitFor("Target date recorded")
+	tm.Keys("a")
+	tm.WaitFor("Answer task")
+	tm.Text("2026-12-01")
+	tm.Keys("Enter")
+	tm.WaitFor("Target date recorded")
 
-	tm.newTask("forever")
-	tm.waitFor("runs until canceled")
-	tm.keys("/")
-	tm.text("tick")
-	tm.keys("Enter")
-	tm.waitFor("filter /tick")
-	tm.keys("x")
-	tm.waitFor("? y/n")
-	tm.keys("y")
-	captures["canceled"] = tm.waitFor("⊘ 1 canceled")
-	tm.escape("· /tick")
-	tm.keys("q")
-	tm.waitFor("A2ATOP-EXITED-0")
+	newTask(t, tm, "forever")
+	tm.WaitFor("runs until canceled")
+	tm.Keys("/")
+	tm.Text("tick")
+	tm.Keys("Enter")
+	tm.WaitFor("filter /tick")
+	tm.Keys("x")
+	tm.WaitFor("? y/n")
+	tm.Keys("y")
+	captures["canceled"] = tm.WaitFor("⊘ 1 canceled")
+	tm.Escape("· /tick")
+	tm.Keys("q")
+	tm.WaitFor(tmux.Exited + "0")
 
 	if dir := os.Getenv("A2ATOP_E2E_CAPTURES"); dir != "" {
 		for name, s := range captures {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,84 +11,92 @@ import (
 
 	"github.com/a2atop/a2atop/internal/localshare"
 	"github.com/a2atop/a2atop/server"
+	"github.com/spf13/cobra"
 )
 
 // serveShutdownGrace is how long in-flight unary requests (a blocking
 // send) get to finish after SIGINT/SIGTERM before they are cut.
 const serveShutdownGrace = 5 * time.Second
 
-// serve publishes the local engine as an A2A server until SIGINT/SIGTERM.
-func (c *cli) serve(ctx context.Context, args []string) (int, error) {
-	fs := c.newFlagSet("serve")
-	var sf serviceFlags
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`; an address other than loopback needs --token or --insecure-no-auth")
-	token := fs.String("token", "", "require `T` as \"Authorization: Bearer T\" on every endpoint but the agent card (default $A2ATOP_TOKEN)")
-	insecure := fs.Bool("insecure-no-auth", false, "allow a non-loopback --addr without --token: anyone who can reach it can run tasks")
-	publicURL := fs.String("public-url", "", "JSON-RPC `URL` the agent card advertises (default: the URL the card was fetched on)")
-	verbose := fs.Bool("v", false, "log one line per request to stderr")
-	rest, handled, err := c.parse(fs, args, false)
-	if handled || err != nil {
-		return exitOK, err
+// serveCommand publishes the local engine as an A2A server until
+// SIGINT/SIGTERM. Its target is always local: a remote agent named in
+// $A2ATOP_URL for the other commands does not apply.
+func (c *cli) serveCommand(status *int) *cobra.Command {
+	cmd := &cobra.Command{Use: "serve [flags]", Short: "publish the local engine as an A2A server (JSON-RPC + SSE, both dialects)"}
+	fs := cmd.Flags()
+	tf := addTargetFlags(fs, localKind)
+	var o serveOptions
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; an address other than loopback needs --token or --insecure-no-auth")
+	fs.StringVar(&o.token, "token", "", "require `T` as \"Authorization: Bearer T\" on every endpoint but the agent card (default $A2ATOP_TOKEN)")
+	fs.BoolVar(&o.insecure, "insecure-no-auth", false, "allow a non-loopback --addr without --token: anyone who can reach it can run tasks")
+	fs.StringVar(&o.publicURL, "public-url", "", "JSON-RPC `URL` the agent card advertises (default: the URL the card was fetched on)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log one line per request to stderr")
+	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if len(args) > 0 {
+			return 0, usageErr("serve: unexpected argument %q (see `a2atop serve --help`)", clean(args[0], 80))
+		}
+		t, err := tf.resolve("", c.getenv)
+		if err != nil {
+			return 0, err
+		}
+		return c.serve(ctx, t, o)
+	})
+	return cmd
+}
+
+type serveOptions struct {
+	addr, token, publicURL string
+	insecure, verbose      bool
+}
+
+func (c *cli) serve(ctx context.Context, t target, o serveOptions) (int, error) {
+	if o.token == "" {
+		o.token = strings.TrimSpace(c.getenv("A2ATOP_TOKEN"))
 	}
-	if len(rest) > 0 {
-		return 0, usageErr("serve: unexpected argument %q (see `a2atop serve --help`)", clean(rest[0], 80))
-	}
-	if *token == "" {
-		*token = strings.TrimSpace(c.getenv("A2ATOP_TOKEN"))
-	}
-	loopback, err := isLoopbackAddr(*addr)
+	loopback, err := isLoopbackAddr(o.addr)
 	if err != nil {
-		return 0, usageErr("serve: --addr %q: %v", clean(*addr, 80), err)
+		return 0, usageErr("serve: --addr %q: %v", clean(o.addr, 80), err)
 	}
-	if !loopback && sf.agent == "exec" && *token == "" {
-		return 0, usageErr("serve: --agent exec runs shell commands: on %s (not loopback) it needs --token", clean(*addr, 80))
+	if !loopback && t.local.agent == "exec" && o.token == "" {
+		return 0, usageErr("serve: --agent exec runs shell commands: on %s (not loopback) it needs --token", clean(o.addr, 80))
 	}
-	if !loopback && *token == "" && !*insecure {
-		return 0, usageErr("serve: %s is not a loopback address: give --token T, or --insecure-no-auth to serve it unauthenticated", clean(*addr, 80))
+	if !loopback && o.token == "" && !o.insecure {
+		return 0, usageErr("serve: %s is not a loopback address: give --token T, or --insecure-no-auth to serve it unauthenticated", clean(o.addr, 80))
 	}
 
 	level := slog.LevelWarn
-	if *verbose {
+	if o.verbose {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return 0, fmt.Errorf("serve: listen: %w", err)
 	}
-	// serve publishes the local engine: a remote agent named in the
-	// environment for the other commands does not apply.
-	local := *c
-	local.getenv = func(k string) string {
-		if k == "A2ATOP_URL" {
-			return ""
-		}
-		return c.getenv(k)
-	}
 	// On a store another a2atop holds, serve publishes that process's
 	// engine through its socket (and hosts it itself if that one leaves).
-	svc, closeService, loc, err := local.openLocal(ctx, &sf, nil)
+	op, err := c.openTarget(ctx, t, openHooks{})
 	if err != nil {
 		_ = ln.Close()
 		return 0, err
 	}
-	agent := orDemo(sf.agent)
+	svc, closeService, loc := op.svc, op.close, op.local
+	agent := orDemo(t.local.agent)
 	if loc != nil {
 		if r := loc.Role(); r.Kind == localshare.Client {
 			agent = orDemo(r.Agent)
 			fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d: serving its engine through %s\n", loc.Path(), r.PID, r.Socket)
 		}
 	}
-	srv := server.New(svc, server.Options{Logger: logger, Token: *token, PublicURL: *publicURL})
+	srv := server.New(svc, server.Options{Logger: logger, Token: o.token, PublicURL: o.publicURL})
 	hs := server.HTTPServer(srv, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
 	base := "http://" + ln.Addr().String()
 	auth := "no auth"
-	if *token != "" {
+	if o.token != "" {
 		auth = "bearer token required"
 	}
 	fmt.Fprintf(c.stderr, "a2atop: serving the %s agent at %s/ (%s; card %s%s, watch feed %s%s); Ctrl-C stops\n",
@@ -117,13 +125,6 @@ func (c *cli) serve(ctx context.Context, args []string) (int, error) {
 	}
 	fmt.Fprintln(c.stderr, "a2atop: stopped")
 	return exitOK, nil
-}
-
-func orDemo(agent string) string {
-	if agent == "" {
-		return "demo"
-	}
-	return agent
 }
 
 // isLoopbackAddr reports whether a listen address binds loopback only.

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package cli
 
 import (
 	"bytes"
@@ -9,53 +9,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit/binary"
 )
-
-// The real binary, built once for the end-to-end tests.
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-	binaryDir  string
-)
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binaryOnce.Do(func() {
-		binaryDir, binaryErr = os.MkdirTemp("", "a2atop-e2e-")
-		if binaryErr != nil {
-			return
-		}
-		binaryPath = filepath.Join(binaryDir, "a2atop")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
-		if err != nil {
-			binaryErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if binaryErr != nil {
-		t.Fatal(binaryErr)
-	}
-	return binaryPath
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
-	}
+	binary.Remove()
 	os.Exit(code)
 }
 
 // runBinary runs the built a2atop against db and checks its exit status.
 func runBinary(t *testing.T, db string, wantCode int, args ...string) cliRun {
 	t.Helper()
-	cmd := exec.Command(buildBinary(t), args...)
+	cmd := exec.Command(binary.Build(t), args...)
 	cmd.Env = append(os.Environ(), "A2ATOP_DB="+db)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -129,7 +100,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 func TestBinarySIGINTStopsWaiting(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "tasks.db")
-	cmd := exec.Command(buildBinary(t), "send", "forever")
+	cmd := exec.Command(binary.Build(t), "send", "forever")
 	cmd.Env = append(os.Environ(), "A2ATOP_DB="+db)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/spf13/cobra"
+
+	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/internal/localshare"
+	"github.com/a2atop/a2atop/ui"
+)
+
+// dashboardCommand is the root command: without a subcommand a2atop opens
+// the dashboard, on the local engine (the store and agent the subcommands
+// use: --db, --agent, --workdir) or on a remote agent given as a URL
+// argument, --url or $A2ATOP_URL (with --protocol, --header, --ca-cert,
+// --insecure).
+func (c *cli) dashboardCommand(status *int) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "a2atop [flags] [URL]",
+		Short: "open the dashboard on the local engine, or on the remote agent at URL",
+		Args: func(_ *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1:
+				return usageErr("one agent URL at most, got %d arguments", len(args))
+			case len(args) == 1 && !strings.Contains(args[0], "://"):
+				if strings.HasPrefix(args[0], "-") {
+					return usageErr("unexpected argument %q: the dashboard takes flags and an agent URL; run `a2atop help` for the subcommands", clean(args[0], 80))
+				}
+				return usageErr("unknown subcommand %q; run `a2atop help` for the list", clean(args[0], 80))
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	tf := addTargetFlags(fs, localKind|remoteKind)
+	var opts ui.Options
+	fs.BoolVar(&opts.ReadOnly, "read-only", false, "hide answer, cancel and new task")
+	fs.BoolVar(&opts.NoMouse, "no-mouse", false, "turn mouse reporting off (wheel scroll and click to select)")
+	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		url := ""
+		if len(args) == 1 {
+			url = args[0]
+		}
+		t, err := tf.resolve(url, c.getenv)
+		if err != nil {
+			return 0, err
+		}
+		opts.NoColor = c.getenv("NO_COLOR") != ""
+		if wd, err := os.Getwd(); err == nil {
+			opts.SaveDir = wd
+		}
+		return c.dashboard(ctx, t, opts)
+	})
+	return cmd
+}
+
+// dashboard runs the dashboard on t until the user quits.
+func (c *cli) dashboard(ctx context.Context, t target, opts ui.Options) (int, error) {
+	conn := make(chan ui.ConnState, 64)
+	// A dropped state is followed by the next: never block the client or
+	// a takeover.
+	report := func(s ui.ConnState) {
+		select {
+		case conn <- s:
+		default:
+		}
+	}
+	// The header says how changes arrive once connected; the client
+	// exists only after it is opened, and may already report states.
+	var remote atomic.Pointer[client.Client]
+	remoteState := func(s client.ConnState) ui.ConnState {
+		text := s.String()
+		if cl := remote.Load(); cl != nil && s.Kind == client.Connected {
+			if cl.LiveFeed() {
+				text += " · live feed"
+			} else {
+				text += " · polling for changes"
+			}
+		}
+		return ui.ConnState{Text: text, OK: s.Kind == client.Connected || s.Kind == client.Polling}
+	}
+	// The local engine's side (hosting it, or using another a2atop's)
+	// shows where a remote dashboard shows its connection, and follows a
+	// takeover when the host leaves.
+	wantAgent, wantDir := agentIdentity(t.local)
+	op, err := c.openTarget(ctx, t, openHooks{
+		onConn: func(s client.ConnState) { report(remoteState(s)) },
+		onRole: func(r localshare.Role) { report(roleState(r, wantAgent, wantDir)) },
+	})
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case op.remote != nil:
+		remote.Store(op.remote)
+		conn <- remoteState(op.remote.ConnState()) // the state before the first change: the agent was reached
+		name := "remote agent"
+		if d := op.remote.Discovery(); d.Card != nil && d.Card.Name != "" {
+			name = d.Card.Name
+		}
+		opts.Target = fmt.Sprintf("%s · %s · A2A v%s", name, op.remote.Endpoint(), op.remote.Version())
+		opts.Conn = conn
+	case op.local != nil:
+		conn <- roleState(op.local.Role(), wantAgent, wantDir)
+		opts.Target = "local · " + op.path
+		opts.Conn = conn
+	default: // a store in memory: no one to share it with
+		opts.Target = "local · " + orDemo(t.local.agent) + " agent · " + op.path
+	}
+	runErr := ui.Run(ctx, op.svc, opts)
+	closeErr := op.close()
+	if runErr != nil {
+		return 0, runErr
+	}
+	if closeErr != nil {
+		fmt.Fprintf(c.stderr, "a2atop: closing: %s\n", oneLine(closeErr.Error()))
+		return exitTaskFailed, nil
+	}
+	return exitOK, nil
+}
+
+// roleState is the header's words for the local engine's side. A
+// dashboard given another agent than the host runs says so there: the
+// notice the CLI prints would be hidden behind the screen.
+func roleState(r localshare.Role, wantAgent, wantDir string) ui.ConnState {
+	agent := describeAgent(orDemo(r.Agent), r.Workdir) + " agent"
+	switch r.Kind {
+	case localshare.Host:
+		if r.Socket == "" {
+			return ui.ConnState{Text: "hosting the engine · " + agent + " · not shared", OK: true}
+		}
+		return ui.ConnState{Text: "hosting the engine · " + agent, OK: true}
+	case localshare.Client:
+		text := fmt.Sprintf("engine of a2atop pid %d · %s", r.PID, agent)
+		if orDemo(r.Agent) != wantAgent || r.Workdir != wantDir {
+			text += " (not your --agent " + describeAgent(wantAgent, wantDir) + ")"
+		}
+		return ui.ConnState{Text: text, OK: true}
+	}
+	return ui.ConnState{Text: r.String(), OK: false}
+}

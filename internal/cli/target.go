@@ -1,0 +1,395 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/spf13/pflag"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/localshare"
+)
+
+// A target is what a command acts on: the local engine on its store, or a
+// remote A2A agent. Every command that reaches tasks (the subcommands,
+// serve, discover and the dashboard) gets its target the same way: one
+// targetFlags registered on its flag set, resolved once into a target, and
+// opened by openTarget.
+//
+// Room to grow: a target named in a config file becomes another source
+// for resolve (a Name field, filled in before the flags override it); a
+// --binding flag and auth flags become fields of remoteTarget registered
+// with kind remoteKind; several targets at once (a fleet dashboard,
+// `list -A`) are a []target, each opened by openTarget with its own
+// connection.
+type target struct {
+	kind   targetKind
+	local  localTarget  // when kind is localKind
+	remote remoteTarget // when kind is remoteKind
+}
+
+type targetKind int
+
+const (
+	localKind  targetKind = 1 << iota // the in-process engine on a store
+	remoteKind                        // a remote agent at a URL
+)
+
+func (k targetKind) String() string {
+	switch k {
+	case localKind:
+		return "the local engine"
+	case remoteKind:
+		return "a remote agent (--url or a URL argument)"
+	}
+	return "no target"
+}
+
+// localTarget is the local engine: its store and the agent that runs new
+// tasks.
+type localTarget struct {
+	db      string // --db as given; "" means $A2ATOP_DB, else the default path
+	agent   string // demo or exec
+	workdir string // the exec agent's directory; "" means the current one
+	// readOnly is set by commands that only read (get, list): the store is
+	// then read without starting the engine, so no task is resumed.
+	readOnly bool
+}
+
+// remoteTarget is an agent reached over the network.
+type remoteTarget struct {
+	url      string
+	protocol string   // "", 1.0 or 0.3
+	headers  []string // "Name: value", from $A2ATOP_HEADERS and --header
+	caCert   string
+	insecure bool
+}
+
+// targetFlags are the flags that choose and describe a target. Each flag
+// belongs to one kind; a flag given for a target of another kind is a
+// usage error naming it.
+type targetFlags struct {
+	fs    *pflag.FlagSet
+	kinds targetKind // the kinds this command can open
+	local localTarget
+	url   string
+	// the remote flags as given
+	protocol string
+	headers  headerList
+	caCert   string
+	insecure bool
+}
+
+// flagKinds says which kind of target each target flag describes.
+var flagKinds = map[string]targetKind{
+	"db": localKind, "agent": localKind, "workdir": localKind,
+	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
+}
+
+// addTargetFlags registers the flags of the target kinds a command can
+// open on fs.
+func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
+	f := &targetFlags{fs: fs, kinds: kinds}
+	if kinds&localKind != 0 {
+		fs.StringVar(&f.local.db, "db", "", "task store `PATH` (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
+		fs.StringVar(&f.local.agent, "agent", "demo", "built-in agent that runs new tasks: `demo` or exec (runs each message as a shell command)")
+		fs.StringVar(&f.local.workdir, "workdir", "", "working `DIR` of the exec agent (default the current directory)")
+	}
+	if kinds&remoteKind != 0 {
+		fs.StringVar(&f.url, "url", "", "act on the remote A2A agent at `URL` (base or agent card URL; default $A2ATOP_URL) instead of the local engine")
+		fs.StringVar(&f.protocol, "protocol", "", "remote dialect `1.0|0.3` (default: what the agent card offers, 1.0 preferred)")
+		fs.Var(&f.headers, "header", "send `'Name: value'` with every remote request (repeatable; also $A2ATOP_HEADERS, one per line)")
+		fs.StringVar(&f.caCert, "ca-cert", "", "trust the PEM certificates in `FILE` as well as the system roots")
+		fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (unsafe)")
+	}
+	return f
+}
+
+// resolve chooses the target: a remote agent when a URL is given (as
+// positionalURL, --url or $A2ATOP_URL, in that order of strength) and the
+// command can reach one, else the local engine. A flag given for the other
+// kind is a usage error naming it.
+func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) (target, error) {
+	url := ""
+	if f.kinds&remoteKind != 0 {
+		if positionalURL != "" && f.url != "" {
+			return target{}, usageErr("give the agent URL once: as an argument or with --url")
+		}
+		url = firstNonEmpty(positionalURL, f.url, strings.TrimSpace(getenv("A2ATOP_URL")))
+	}
+	kind := localKind
+	if url != "" || f.kinds&localKind == 0 {
+		kind = remoteKind
+	}
+	if err := f.refuseOtherKinds(kind); err != nil {
+		return target{}, err
+	}
+	if kind == localKind {
+		return target{kind: localKind, local: f.local}, nil
+	}
+	if url == "" {
+		return target{}, usageErr("missing the agent URL (give it as an argument, with --url or in $A2ATOP_URL)")
+	}
+	switch f.protocol {
+	case "", "1.0", "0.3":
+	default:
+		return target{}, usageErr("--protocol %q: use 1.0 or 0.3", clean(f.protocol, 40))
+	}
+	headers := append([]string{getenv("A2ATOP_HEADERS")}, f.headers...)
+	if _, err := client.ParseHeaders(headers...); err != nil {
+		return target{}, usageErr("%v", err)
+	}
+	return target{kind: remoteKind, remote: remoteTarget{
+		url: url, protocol: f.protocol, headers: headers, caCert: f.caCert, insecure: f.insecure,
+	}}, nil
+}
+
+// refuseOtherKinds fails on the first flag (in name order) that was given
+// and describes a target of another kind than kind.
+func (f *targetFlags) refuseOtherKinds(kind targetKind) error {
+	var err error
+	f.fs.Visit(func(fl *pflag.Flag) {
+		if k, ok := flagKinds[fl.Name]; ok && k != kind && err == nil {
+			err = usageErr("--%s applies to %s, not to %s", fl.Name, k, kind)
+		}
+	})
+	return err
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// opened is a target ready to use.
+type opened struct {
+	svc   a2a.Service
+	close func() error
+	// local is the local engine's role on a shared store; nil for a remote
+	// agent or a store in memory.
+	local *localshare.Local
+	// remote is the client of a remote agent; nil for the local engine.
+	remote *client.Client
+	// path is the local store's path.
+	path string
+}
+
+// openHooks let the dashboard follow a target's connection.
+type openHooks struct {
+	// onRole hears every change of the local engine's role; nil prints a
+	// takeover on stderr.
+	onRole func(localshare.Role)
+	// onConn hears a remote client's connection states. It must not block.
+	onConn func(client.ConnState)
+}
+
+// openTarget opens t. A store on disk is shared between a2atop processes
+// (package localshare): the first to open it hosts the engine and serves it
+// on a socket beside the file, the others use that socket. Errors reaching
+// the store or the agent are exit status 3.
+func (c *cli) openTarget(ctx context.Context, t target, hooks openHooks) (*opened, error) {
+	switch t.kind {
+	case localKind:
+		return c.openLocal(ctx, t.local, hooks.onRole)
+	case remoteKind:
+		return c.openRemote(ctx, t.remote, hooks.onConn)
+	}
+	return nil, fmt.Errorf("open target: unknown kind %d", t.kind)
+}
+
+// openRemote connects to a remote agent.
+func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client.ConnState)) (*opened, error) {
+	if r.insecure {
+		c.warnInsecure()
+	}
+	opts := r.clientOptions()
+	opts.OnConnState = onConn
+	cl, err := client.New(ctx, r.url, opts)
+	if err != nil {
+		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))
+	}
+	return &opened{svc: cl, close: cl.Close, remote: cl}, nil
+}
+
+func (c *cli) warnInsecure() {
+	fmt.Fprintln(c.stderr, "a2atop: warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic")
+}
+
+// clientOptions is how the client reaches the agent.
+func (r remoteTarget) clientOptions() client.Options {
+	headers, _ := client.ParseHeaders(r.headers...) // checked by resolve
+	return client.Options{Protocol: r.protocol, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
+}
+
+// openLocal opens the local engine on its store. onRole, when set, hears
+// every role change.
+func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localshare.Role)) (*opened, error) {
+	exec, err := c.executor(l)
+	if err != nil {
+		return nil, err
+	}
+	var card a2a.AgentCard
+	if d, ok := exec.(engine.Describer); ok {
+		card = d.Card()
+	}
+	path, isDefault, err := c.dbPath(l.db)
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	if path == ":memory:" {
+		return c.openMemory(l, exec, card)
+	}
+	if isDefault {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
+		}
+	}
+	agent, workdir := agentIdentity(l)
+	var built atomic.Bool
+	if onRole == nil {
+		onRole = func(r localshare.Role) {
+			if r.Kind == localshare.Host {
+				fmt.Fprintf(c.stderr, "a2atop: the engine's host left; this a2atop now runs the tasks of %s\n", path)
+			}
+		}
+	}
+	loc, err := localshare.Open(ctx, path, localshare.Options{
+		NewExecutor: func() (engine.Executor, error) {
+			if built.CompareAndSwap(false, true) { // the one built above, to check the flags
+				return exec, nil
+			}
+			return c.executor(l)
+		},
+		Agent:    agent,
+		Workdir:  workdir,
+		ReadOnly: l.readOnly,
+		Card:     card,
+		Getenv:   c.getenv,
+		Warn:     func(msg string) { fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(msg)) },
+		OnRole:   onRole,
+	})
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	if r := loc.Role(); r.Kind == localshare.Client && !l.readOnly && (r.Agent != agent || r.Workdir != workdir) {
+		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
+			path, r.PID, describeAgent(r.Agent, r.Workdir), describeAgent(agent, workdir))
+	}
+	return &opened{svc: loc, close: loc.Close, local: loc, path: path}, nil
+}
+
+// openMemory runs the engine on a store that keeps nothing (--db :memory:).
+func (c *cli) openMemory(l localTarget, exec engine.Executor, card a2a.AgentCard) (*opened, error) {
+	store := engine.NewMemoryStore()
+	if l.readOnly {
+		return &opened{svc: localshare.ReadOnlyService(store, card), close: store.Close, path: ":memory:"}, nil
+	}
+	eng, err := engine.New(store, exec, engine.Options{})
+	if err != nil {
+		return nil, unreachable(fmt.Errorf("start the engine in memory: %w", err))
+	}
+	return &opened{svc: eng, close: func() error { return errors.Join(eng.Close(), store.Close()) }, path: ":memory:"}, nil
+}
+
+// executor builds the chosen agent; a bad choice is a usage error.
+func (c *cli) executor(l localTarget) (engine.Executor, error) {
+	switch l.agent {
+	case "demo", "":
+		if l.workdir != "" {
+			return nil, usageErr("--workdir only applies to --agent exec")
+		}
+		return agents.NewDemo(), nil
+	case "exec":
+		dir := l.workdir
+		if dir == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return nil, fmt.Errorf("exec agent: current directory: %w", err)
+			}
+			dir = wd
+		}
+		ex, err := agents.NewExec(dir, agents.ExecOptions{})
+		if err != nil {
+			return nil, usageErr("--workdir: %v", err)
+		}
+		return ex, nil
+	default:
+		return nil, usageErr("unknown --agent %q: use demo or exec", clean(l.agent, 80))
+	}
+}
+
+// dbPath resolves --db, $A2ATOP_DB and the default location.
+func (c *cli) dbPath(flagValue string) (path string, isDefault bool, err error) {
+	if flagValue != "" {
+		return flagValue, false, nil
+	}
+	if p := c.getenv("A2ATOP_DB"); p != "" {
+		return p, false, nil
+	}
+	dir := c.getenv("XDG_DATA_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home := c.getenv("HOME")
+		if home == "" {
+			return "", false, errors.New("no --db given and no $HOME for the default store: give --db PATH or set $A2ATOP_DB")
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "a2atop", "tasks.db"), true, nil
+}
+
+// agentIdentity is the agent flags as the host describes them to
+// clients: the exec agent with its absolute working directory.
+func agentIdentity(l localTarget) (agent, workdir string) {
+	agent = orDemo(l.agent)
+	if agent != "exec" {
+		return agent, ""
+	}
+	dir := l.workdir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return agent, dir
+}
+
+func describeAgent(agent, workdir string) string {
+	if workdir == "" {
+		return agent
+	}
+	return agent + " (in " + workdir + ")"
+}
+
+func orDemo(agent string) string {
+	if agent == "" {
+		return "demo"
+	}
+	return agent
+}
+
+// headerList collects repeated --header values, checked as they come.
+type headerList []string
+
+func (h *headerList) String() string { return strings.Join(*h, ", ") }
+func (h *headerList) Type() string   { return "header" }
+func (h *headerList) Set(s string) error {
+	if _, _, err := client.ParseHeader(s); err != nil {
+		return err
+	}
+	*h = append(*h, s)
+	return nil
+}

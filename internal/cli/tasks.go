@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// The task commands: send, get, list, cancel, subscribe. Each opens its
+// target from the same targetFlags (local engine or remote agent).
+
+// maxStdinText bounds a message read from stdin (`send -`).
+const maxStdinText = 64 << 20
+
+// withTarget opens the target and runs fn on its service, then shuts it
+// down; a failure to shut down cleanly is reported and turns success into 1.
+func (c *cli) withTarget(ctx context.Context, t target, fn func(a2a.Service) (int, error)) (int, error) {
+	op, err := c.openTarget(ctx, t, openHooks{})
+	if err != nil {
+		return 0, err
+	}
+	code, err := fn(op.svc)
+	if cerr := op.close(); cerr != nil {
+		fmt.Fprintf(c.stderr, "a2atop: closing the task store: %s\n", oneLine(cerr.Error()))
+		if err == nil && code == exitOK {
+			code = exitTaskFailed
+		}
+	}
+	return code, err
+}
+
+// waitErr turns an error from a wait into errInterrupted when the user
+// interrupted it.
+func waitErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())) {
+		return errInterrupted
+	}
+	return err
+}
+
+// stateCode is the exit status for a task's state.
+func stateCode(s a2a.TaskState) int {
+	switch s {
+	case a2a.StateFailed, a2a.StateCanceled, a2a.StateRejected:
+		return exitTaskFailed
+	}
+	return exitOK
+}
+
+// metaFlag collects repeated --meta k=v.
+type metaFlag struct{ m a2a.Metadata }
+
+func (f *metaFlag) String() string { return "" }
+func (f *metaFlag) Type() string   { return "meta" }
+
+func (f *metaFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	k = strings.TrimSpace(k)
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", clean(s, 80))
+	}
+	if f.m == nil {
+		f.m = a2a.Metadata{}
+	}
+	f.m[k] = v
+	return nil
+}
+
+func (c *cli) sendCommand(status *int) *cobra.Command {
+	cmd := &cobra.Command{Use: "send [flags] TEXT|-", Short: "send a message: start a task, or answer one with --task"}
+	fs := cmd.Flags()
+	// TEXT is the rest of the arguments, flags included: `send slow -3`.
+	fs.SetInterspersed(false)
+	tf := addTargetFlags(fs, localKind|remoteKind)
+	stream := fs.Bool("stream", false, "print every event as it happens")
+	noWait := fs.Bool("no-wait", false, "return as soon as the task exists")
+	jsonOut := fs.Bool("json", false, "print A2A v1.0 JSON, one object per line")
+	taskID := fs.String("task", "", "answer the input-required task `ID` instead of starting a new one")
+	var meta metaFlag
+	fs.Var(&meta, "meta", "message metadata `KEY=VALUE` (repeatable; priority=high|normal|low orders the queue)")
+	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if *stream && *noWait {
+			return 0, usageErr("send: --stream and --no-wait do not go together")
+		}
+		t, err := tf.resolve("", c.getenv)
+		if err != nil {
+			return 0, err
+		}
+		text, err := c.messageText(args)
+		if err != nil {
+			return 0, err
+		}
+		msg := a2a.Message{
+			ID:     uuid.NewString(),
+			Role:   a2a.RoleUser,
+			TaskID: strings.TrimSpace(*taskID),
+			Parts:  []a2a.Part{a2a.TextPart(text)},
+		}
+		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
+		out := c.printer(*jsonOut)
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
+			if *stream {
+				s, err := svc.Stream(ctx, req)
+				if err != nil {
+					return 0, waitErr(ctx, err)
+				}
+				return c.follow(ctx, svc, s, out)
+			}
+			return c.sendAndPrint(ctx, svc, req, out)
+		})
+	})
+	return cmd
+}
+
+// sendAndPrint sends without streaming and prints the answer.
+func (c *cli) sendAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRequest, out printer) (int, error) {
+	res, err := svc.Send(ctx, req)
+	if err != nil {
+		return 0, waitErr(ctx, err)
+	}
+	if res.Message != nil {
+		return exitOK, out.message(res.Message)
+	}
+	if res.Task == nil {
+		return 0, errors.New("the service returned neither a task nor a message")
+	}
+	if err := out.task(res.Task); err != nil {
+		return 0, err
+	}
+	if req.Config.ReturnImmediately {
+		return exitOK, nil
+	}
+	return stateCode(res.Task.Status.State), nil
+}
+
+func (c *cli) messageText(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", usageErr("send: missing TEXT (the message to send; `-` reads it from stdin)")
+	}
+	text := strings.Join(args, " ")
+	if len(args) == 1 && args[0] == "-" {
+		b, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinText+1))
+		if err != nil {
+			return "", usageErr("send: read the message from stdin: %v", err)
+		}
+		if len(b) > maxStdinText {
+			return "", usageErr("send: the message on stdin is larger than %d MiB", maxStdinText>>20)
+		}
+		text = string(b)
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", usageErr("send: the message text is empty")
+	}
+	if !utf8.ValidString(text) {
+		return "", usageErr("send: the message text is not valid UTF-8")
+	}
+	return text, nil
+}
+
+// maxResyncs bounds how often follow re-subscribes after falling behind.
+const maxResyncs = 5
+
+// follow prints a stream's events until it ends and returns the exit status
+// of the task they add up to. A reader that falls behind (a slow pipe) is
+// told so by the stream; follow then subscribes again, which starts with
+// the task's current snapshot, so nothing printed at the end is stale.
+func (c *cli) follow(ctx context.Context, svc a2a.Service, s a2a.Stream, out printer) (int, error) {
+	defer func() { s.Close() }()
+	var task *a2a.Task
+	var reply *a2a.Message
+	resyncs := 0
+	for {
+		ev, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, a2a.ErrLagged) && task != nil && resyncs < maxResyncs {
+			resyncs++
+			s.Close()
+			fmt.Fprintf(c.stderr, "a2atop: fell behind the event stream; following task %s again from its current state\n", oneLine(clean(task.ID, 200)))
+			if s, err = svc.Subscribe(ctx, task.ID); err != nil {
+				return 0, waitErr(ctx, err)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, waitErr(ctx, err)
+		}
+		if err := out.event(ev); err != nil {
+			return 0, err
+		}
+		if m, ok := ev.Event.(*a2a.Message); ok && (m.TaskID == "" || task == nil) {
+			// An answer without a task: nothing more comes.
+			reply = m
+			continue
+		}
+		if next, err := a2a.Apply(task, ev.Event); err == nil {
+			task = next
+		}
+	}
+	if task == nil {
+		if reply != nil {
+			return exitOK, out.doneMessage(reply)
+		}
+		return exitOK, nil
+	}
+	return stateCode(task.Status.State), out.done(task)
+}
+
+// idCommand is a command on one task ID (get, cancel, subscribe): the
+// target flags, --json, and run on the opened service.
+func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool,
+	run func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: name + " [flags] ID", Short: short}
+	fs := cmd.Flags()
+	tf := addTargetFlags(fs, localKind|remoteKind)
+	tf.local.readOnly = readOnly
+	jsonOut := fs.Bool("json", false, jsonHelp)
+	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		id, err := oneID(name, args)
+		if err != nil {
+			return 0, err
+		}
+		t, err := tf.resolve("", c.getenv)
+		if err != nil {
+			return 0, err
+		}
+		out := c.printer(*jsonOut)
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return run(ctx, svc, id, out) })
+	})
+	return cmd
+}
+
+// oneID checks that args is exactly one task id.
+func oneID(name string, args []string) (string, error) {
+	switch {
+	case len(args) == 0:
+		return "", usageErr("%s: missing the task ID", name)
+	case len(args) > 1:
+		return "", usageErr("%s: one task ID expected, got %d arguments", name, len(args))
+	case strings.TrimSpace(args[0]) == "":
+		return "", usageErr("%s: the task ID is empty", name)
+	}
+	return strings.TrimSpace(args[0]), nil
+}
+
+func (c *cli) getCommand(status *int) *cobra.Command {
+	return c.idCommand(status, "get", "show a task", "print the task as A2A v1.0 JSON", true,
+		func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error) {
+			t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
+			if err != nil {
+				return 0, err
+			}
+			return exitOK, out.task(t)
+		})
+}
+
+func (c *cli) cancelCommand(status *int) *cobra.Command {
+	return c.idCommand(status, "cancel", "cancel a task", "print the task as A2A v1.0 JSON", false,
+		func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error) {
+			t, err := svc.Cancel(ctx, id)
+			if err != nil {
+				return 0, waitErr(ctx, err)
+			}
+			return exitOK, out.task(t)
+		})
+}
+
+func (c *cli) subscribeCommand(status *int) *cobra.Command {
+	return c.idCommand(status, "subscribe", "follow a task's events until it ends or waits for input", "print one A2A v1.0 StreamResponse per event", false,
+		func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error) {
+			s, err := svc.Subscribe(ctx, id)
+			if err != nil {
+				return 0, waitErr(ctx, err)
+			}
+			return c.follow(ctx, svc, s, out)
+		})
+}
+
+func (c *cli) listCommand(status *int) *cobra.Command {
+	cmd := &cobra.Command{Use: "list [flags]", Short: "list tasks, newest first"}
+	fs := cmd.Flags()
+	tf := addTargetFlags(fs, localKind|remoteKind)
+	tf.local.readOnly = true
+	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line")
+	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
+	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if len(args) > 0 {
+			return 0, usageErr("list: unexpected argument %q", clean(args[0], 80))
+		}
+		var state a2a.TaskState
+		if *stateFlag != "" {
+			state = a2a.ParseState(*stateFlag)
+			if state == a2a.StateUnknown {
+				return 0, usageErr("list: unknown --state %q", clean(*stateFlag, 80))
+			}
+		}
+		t, err := tf.resolve("", c.getenv)
+		if err != nil {
+			return 0, err
+		}
+		out := c.printer(*jsonOut)
+		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
+	})
+	return cmd
+}
+
+// listAll prints every page of a listing.
+func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer) (int, error) {
+	seen := map[string]bool{}
+	n := 0
+	for {
+		page, err := svc.List(ctx, req)
+		if err != nil {
+			return 0, waitErr(ctx, err)
+		}
+		for _, t := range page.Tasks {
+			if err := out.listed(t, n == 0); err != nil {
+				return 0, err
+			}
+			n++
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		if seen[page.NextPageToken] {
+			return 0, errors.New("list: the service repeated a page token; stopping")
+		}
+		seen[page.NextPageToken] = true
+		req.PageToken = page.NextPageToken
+	}
+	return exitOK, out.listDone(n)
+}
