@@ -280,9 +280,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	// last event ID without dispatching anything), so a client cut off
 	// before the first event resumes from where it started, not from a
 	// later now.
-	if sc, ok := st.(interface{ StartCursor() string }); ok && cursor == "" {
-		if err := sw.idOnly(sc.StartCursor()); err != nil {
-			return
+	if cs, ok := st.(a2a.CursorStream); ok && cursor == "" {
+		if start := cs.StartCursor(); start != "" {
+			if err := sw.idOnly(start); err != nil {
+				return
+			}
 		}
 	}
 	codec := wire.V10()
