@@ -25,14 +25,14 @@ import (
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 )
 
 // The differential interop test runs one set of scripts, through one
 // client, against two servers: ours (server.New over the engine with the
-// demo agent) and a server built on the a2a-go v2.4.0 SDK (testpeer, which
+// demo agent) and a server built on the a2a-go v2.4.0 SDK (a2apeer, which
 // plays the same demo agent). Each script writes a transcript of what the
 // client saw, with what legitimately differs normalised away (ids,
 // timestamps, server-made message ids); the two transcripts must be equal,
@@ -821,7 +821,7 @@ var knownDifferences = map[string]knownDifference{
 // targetPair is our server (over a memory store, or a bbolt file) and the
 // SDK's, each fresh.
 func targetPair(t *testing.T, bbolt bool) (ours, sdkURL string) {
-	peer := testpeer.Start(t, testpeer.Options{Demo: true, Step: 5 * time.Millisecond})
+	peer := a2apeer.Start(t, a2apeer.Options{Demo: true, Step: 5 * time.Millisecond})
 	if !bbolt {
 		return startServer(t, server.Options{}).URL, peer.URL()
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	testpeer "github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
 // The end-to-end tests run the real a2atop binary in a real terminal
