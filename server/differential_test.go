@@ -743,6 +743,9 @@ type knownDifference struct {
 	clients   []string // the client/dialect pairs it shows for; nil = all
 	ours, sdk string
 	why       string
+	// sdkMaySpeakOurs: a2a-go's answer depends on timing inside a2a-go, and
+	// its other answer is ours (the one the spec asks for): both pass.
+	sdkMaySpeakOurs bool
 }
 
 // sdkClientOnly: the a2a-go client in both dialects (a2atop's client
@@ -769,6 +772,14 @@ var knownDifferences = map[string]knownDifference{
 		why: "the spec allows SubscribeToTask on any task not in a terminal state: ours sends the snapshot and ends, " +
 			"as a stream ends at input-required; a2a-go answers TaskNotFound for a task that exists (no active execution). " +
 			"a2atop's client reads the task first and does not subscribe, so it sees the same from both",
+		// a2a-go answers -32001 only once its execution of the task is torn
+		// down, which happens on its own goroutine after the blocking send
+		// has already returned input-required; until then it sends the
+		// snapshot and ends, exactly as ours does (measured: 14 runs of 150
+		// with -race). Nothing on the wire tells the two
+		// moments apart, so both answers pass: a2a-go's TaskNotFound, and
+		// the snapshot the spec asks for.
+		sdkMaySpeakOurs: true,
 	},
 	"subscribe completed": {
 		clients: sdkClientOnly,
@@ -929,7 +940,8 @@ func compareTranscripts(t *testing.T, client string, ours, theirs *transcript) {
 		t.Logf("%s %s: %s", client, step, o)
 		kd, known := knownDifferences[step]
 		if known && (kd.clients == nil || slices.Contains(kd.clients, client)) {
-			if o != kd.ours || s != kd.sdk {
+			sdkOK := s == kd.sdk || (kd.sdkMaySpeakOurs && s == kd.ours)
+			if o != kd.ours || !sdkOK {
 				t.Errorf("%s: %q: documented difference (%s) changed:\n  ours: %s\n  want: %s\n  sdk:  %s\n  want: %s", client, step, kd.why, o, kd.ours, s, kd.sdk)
 			}
 			continue
