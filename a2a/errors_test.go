@@ -20,8 +20,14 @@ func TestErrorsIsByCode(t *testing.T) {
 	if !errors.Is(wrapped, ErrTaskNotFound) {
 		t.Error("errors.Is must see through wrapping")
 	}
-	if errors.Is(io.EOF, ErrTaskNotFound) || errors.Is(ErrLagged, ErrInternal) {
-		t.Error("plain errors are not protocol errors")
+	// A protocol error is its code and nothing else: its Is method (the
+	// one errors.Is consults, on the error's side) matches no plain error
+	// and no other code.
+	if errors.Is(ErrTaskNotFound, io.EOF) || errors.Is(ErrInternal, ErrLagged) {
+		t.Error("a protocol error must not match a plain error")
+	}
+	if errors.Is(wrapped, ErrNotCancelable) || errors.Is(wrapped, ErrInternal) {
+		t.Error("a protocol error must not match another code")
 	}
 	if e := ErrorFromCode(-32099, "", nil); e.Message != "error" || e.Code != -32099 {
 		t.Errorf("unknown code: %#v", e)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
 // badServer serves handler at "/" and 404s the card, so the client must be
@@ -233,7 +233,7 @@ func TestBadStreams(t *testing.T) {
 
 // TestTenMiBEvent streams a 10 MiB artifact from the real peer in one event.
 func TestTenMiBEvent(t *testing.T) {
-	peer := testpeer.Start(t, testpeer.Options{})
+	peer := a2apeer.Start(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			c := dial(t, peer.URL(), v)

@@ -12,7 +12,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -87,7 +87,7 @@ func artifactText(task *a2a.Task, name string) string {
 }
 
 func TestDiscoverChoosesDialect(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	for _, tc := range []struct{ force, want, reason string }{
 		{"", "1.0", "v1.0: first JSONRPC interface in supportedInterfaces"},
 		{"1.0", "1.0", "forced"},
@@ -112,7 +112,7 @@ func TestDiscoverChoosesDialect(t *testing.T) {
 }
 
 func TestBlockingSendGetAndErrors(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -135,7 +135,7 @@ func TestBlockingSendGetAndErrors(t *testing.T) {
 			}
 			// Failure is a task state, not an error.
 			res, err = c.Send(ctx, msg("fail"))
-			if err != nil || res.Task.Status.State != a2a.StateFailed || res.Task.Status.Message.Text() != testpeer.FailMessage {
+			if err != nil || res.Task.Status.State != a2a.StateFailed || res.Task.Status.Message.Text() != a2apeer.FailMessage {
 				t.Fatalf("fail: %v %+v", err, res)
 			}
 			// Error codes.
@@ -164,7 +164,7 @@ func TestBlockingSendGetAndErrors(t *testing.T) {
 }
 
 func TestStreamingSendSlowAndData(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -193,10 +193,10 @@ func TestStreamingSendSlowAndData(t *testing.T) {
 			if data.Kind != a2a.PartData || !strings.Contains(string(data.Data), `"pi":3.14`) {
 				t.Errorf("data part: %+v", data)
 			}
-			if bytesPart.Kind != a2a.PartFile || string(bytesPart.File.Bytes) != testpeer.FileBytes || bytesPart.File.Name != "hello.txt" {
+			if bytesPart.Kind != a2a.PartFile || string(bytesPart.File.Bytes) != a2apeer.FileBytes || bytesPart.File.Name != "hello.txt" {
 				t.Errorf("file bytes part: %+v", bytesPart.File)
 			}
-			if urlPart.Kind != a2a.PartFile || urlPart.File.URI != testpeer.FileURL {
+			if urlPart.Kind != a2a.PartFile || urlPart.File.URI != a2apeer.FileURL {
 				t.Errorf("file url part: %+v", urlPart.File)
 			}
 		})
@@ -204,7 +204,7 @@ func TestStreamingSendSlowAndData(t *testing.T) {
 }
 
 func TestAnswerInputRequired(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -214,7 +214,7 @@ func TestAnswerInputRequired(t *testing.T) {
 				t.Fatal(err)
 			}
 			task, _ := drainStream(t, s)
-			if task.Status.State != a2a.StateInputRequired || task.Status.Message.Text() != testpeer.Question {
+			if task.Status.State != a2a.StateInputRequired || task.Status.Message.Text() != a2apeer.Question {
 				t.Fatalf("ask: %s %q", task.Status.State, task.Status.Message.Text())
 			}
 			answer := msg("2026-12-01")
@@ -243,7 +243,7 @@ func TestAnswerInputRequired(t *testing.T) {
 }
 
 func TestCancelRunningTask(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -291,7 +291,7 @@ func TestCancelRunningTask(t *testing.T) {
 }
 
 func TestListV10AndUnsupportedV03(t *testing.T) {
-	p := testpeer.Start(t, testpeer.Options{})
+	p := a2apeer.Start(t, a2apeer.Options{})
 	if err := p.Seed(testCtx(t), 7); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestListV10AndUnsupportedV03(t *testing.T) {
 	if _, err := c03.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnsupported) {
 		t.Errorf("v0.3 list: %v, want unsupported", err)
 	}
-	anon := testpeer.Start(t, testpeer.Options{Anonymous: true})
+	anon := a2apeer.Start(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {
 		t.Errorf("anonymous list: %v, want unauthenticated", err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
 // cutProxy is a TCP proxy on 127.0.0.1 that can cut every connection and
@@ -156,7 +156,7 @@ func (l *stateLog) seen() []ConnKind {
 func TestStreamSurvivesCutAndRefusal(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := testpeer.Start(t, testpeer.Options{Step: 30 * time.Millisecond})
+			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
 			proxy := startProxy(t, peer.Addr())
 			log := newStateLog()
 			opts := fastOpts(v)
@@ -226,7 +226,7 @@ func TestStreamSurvivesCutAndRefusal(t *testing.T) {
 func TestStreamSurvivesPeerRestart(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := testpeer.Start(t, testpeer.Options{Step: 30 * time.Millisecond})
+			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
 			c := dial(t, peer.URL(), v)
 			s, err := c.Stream(testCtx(t), msg("slow 8"))
 			if err != nil {
@@ -272,7 +272,7 @@ func TestPollsWhenAgentCannotResubscribe(t *testing.T) {
 	}
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := testpeer.Start(t, testpeer.Options{Step: 30 * time.Millisecond, Wrap: refuse})
+			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond, Wrap: refuse})
 			proxy := startProxy(t, peer.Addr())
 			log := newStateLog()
 			opts := fastOpts(v)
@@ -306,7 +306,7 @@ func TestPollsWhenAgentCannotResubscribe(t *testing.T) {
 }
 
 func TestGivesUpWhenAgentStaysAway(t *testing.T) {
-	peer := testpeer.Start(t, testpeer.Options{Step: 30 * time.Millisecond})
+	peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
 	proxy := startProxy(t, peer.Addr())
 	log := newStateLog()
 	opts := fastOpts("1.0")

@@ -21,7 +21,7 @@ import (
 	"github.com/a2atop/a2atop/a2a/wire"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 	"github.com/google/uuid"
@@ -235,7 +235,7 @@ func TestDiscoveryFindsWatchFeed(t *testing.T) {
 	if got, want := c.Discovery().WatchFeed, ts.URL+server.WatchPath; got != want {
 		t.Fatalf("WatchFeed = %q, want %q", got, want)
 	}
-	peer := testpeer.Start(t, testpeer.Options{})
+	peer := a2apeer.Start(t, a2apeer.Options{})
 	if got := dial(t, peer.URL(), "").Discovery().WatchFeed; got != "" {
 		t.Fatalf("a2a-go peer: WatchFeed = %q, want none", got)
 	}
@@ -581,7 +581,7 @@ func TestFeedIdleConnectionIsReplaced(t *testing.T) {
 // peer), or whose advertised feed answers 404, is watched by polling.
 func TestFeedFallsBackToPolling(t *testing.T) {
 	t.Run("a2a-go peer", func(t *testing.T) {
-		peer := testpeer.Start(t, testpeer.Options{})
+		peer := a2apeer.Start(t, a2apeer.Options{})
 		c := dialFeed(t, peer.URL(), func(o *Options) { o.WatchInterval = 20 * time.Millisecond })
 		w, err := c.Watch(testCtx(t), "")
 		if err != nil {

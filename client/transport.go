@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -202,11 +201,4 @@ func oneLine(s string, max int) string {
 		s = s[:max] + "…"
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-// drain closes a body after reading a little of it, so the connection can
-// be reused when that is cheap.
-func drain(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, 4096)
-	body.Close()
 }

@@ -4,7 +4,10 @@
 // Concurrency: each task has one writer at a time (its taskEntry's mutex):
 // an event is folded into the task with a2a.Apply, numbered (per-task Seq,
 // global Cursor), committed to the store, then published to the task's
-// readers; Watch readers get events through the sequencer, in cursor order.
+// readers (tasks.go: fold, the one step both write paths share); Watch
+// readers get events through the sequencer, in cursor order. An execution
+// runs on its own goroutine, an attempt at a time (run.go: startAttempt and
+// settle hold the task's mutex, Execute runs without it).
 // The executor's publishes are pipelined: they are folded and numbered at
 // once, and the task's flusher goroutine commits all that is pending in one
 // store commit before publishing it (tasks.go: enqueue, flush); the

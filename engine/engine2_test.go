@@ -14,6 +14,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 func TestCancel(t *testing.T) {
@@ -159,7 +160,7 @@ func TestQueueOrderAndPositions(t *testing.T) {
 	want := map[string]int{"high1": 1, "high2": 2, "norm1": 3, "norm2": 4, "low1": 5}
 	for name, pos := range want {
 		text := fmt.Sprintf("queued (position %d)", pos)
-		eventually(t, name+" to show "+text, func() bool {
+		testkit.Eventually(t, name+" to show "+text, func() bool {
 			task := get(t, e, ids[name])
 			return task.Status.State == a2a.StateSubmitted && statusText(task) == text
 		})
@@ -277,7 +278,7 @@ func TestRetention(t *testing.T) {
 	waiting := send(t, e, textMsg("ask"))
 	now.Add(int64(2 * time.Hour))
 	fresh := send(t, e, textMsg("fresh"))
-	eventually(t, "the old task to be swept", func() bool {
+	testkit.Eventually(t, "the old task to be swept", func() bool {
 		_, err := e.Get(context.Background(), a2a.GetRequest{ID: old.ID})
 		return errors.Is(err, a2a.ErrTaskNotFound)
 	})
@@ -291,7 +292,7 @@ func TestRetainCount(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, send(t, e, textMsg(fmt.Sprint(i))).ID)
 	}
-	eventually(t, "only 2 tasks to remain", func() bool {
+	testkit.Eventually(t, "only 2 tasks to remain", func() bool {
 		page, err := e.List(context.Background(), a2a.ListRequest{})
 		return err == nil && len(page.Tasks) == 2
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/testkit"
 	"github.com/google/uuid"
 )
 
@@ -423,7 +424,7 @@ func TestAnswerBeforeAskerReturns(t *testing.T) {
 		}
 		done <- res.Task
 	}()
-	eventually(t, "the answer to be recorded", func() bool { return get(t, e, task.ID).Status.State != a2a.StateInputRequired })
+	testkit.Eventually(t, "the answer to be recorded", func() bool { return get(t, e, task.ID).Status.State != a2a.StateInputRequired })
 	g.open()
 	got := <-done
 	if got == nil || got.Status.State != a2a.StateCompleted || statusText(got) != "answered now" {

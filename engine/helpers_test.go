@@ -11,6 +11,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 const waitLimit = 10 * time.Second
@@ -55,18 +56,6 @@ func sendNoWait(t *testing.T, e *engine.Engine, msg a2a.Message) *a2a.Task {
 	return res.Task
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func get(t *testing.T, e *engine.Engine, id string) *a2a.Task {
 	t.Helper()
 	task, err := e.Get(context.Background(), a2a.GetRequest{ID: id})
@@ -79,7 +68,7 @@ func get(t *testing.T, e *engine.Engine, id string) *a2a.Task {
 func waitState(t *testing.T, e *engine.Engine, id string, want a2a.TaskState) *a2a.Task {
 	t.Helper()
 	var task *a2a.Task
-	eventually(t, "task "+id+" to be "+string(want), func() bool {
+	testkit.Eventually(t, "task "+id+" to be "+string(want), func() bool {
 		task = get(t, e, id)
 		return task.Status.State == want
 	})

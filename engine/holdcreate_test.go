@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 // countingStore counts commits and can fail the next one.
@@ -95,7 +96,7 @@ func TestBlockingSendCommitsOnce(t *testing.T) {
 	if _, err := store.Get(ctx, r2.Task.ID); err != nil {
 		t.Errorf("a ReturnImmediately task is not stored when Send returns: %v", err)
 	}
-	eventually(t, "the second task completes", func() bool {
+	testkit.Eventually(t, "the second task completes", func() bool {
 		rec, err := store.Get(ctx, r2.Task.ID)
 		return err == nil && rec.Task.Status.State == a2a.StateCompleted
 	})
@@ -183,7 +184,7 @@ func TestHeldCreationStoreFailure(t *testing.T) {
 	if _, ok, _ := store.TaskForMessage(ctx, "m"); ok {
 		t.Error("the lost creation's message id is stored")
 	}
-	eventually(t, "the engine drops the lost task's state", func() bool {
+	testkit.Eventually(t, "the engine drops the lost task's state", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.entries) == 0 && e.running == 0
@@ -212,7 +213,7 @@ func TestHeldCreationIsStoredWithoutPublish(t *testing.T) {
 	}
 	defer e.Close()
 	go e.Send(context.Background(), &a2a.SendRequest{Message: holdMsg("slow", "hi")})
-	eventually(t, "the running task is stored", func() bool {
+	testkit.Eventually(t, "the running task is stored", func() bool {
 		page, err := store.List(context.Background(), ListQuery{})
 		return err == nil && len(page.Records) == 1 && page.Records[0].Task.Status.State == a2a.StateWorking
 	})
@@ -224,16 +225,5 @@ func waitFor(t *testing.T, ch <-chan struct{}) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out")
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

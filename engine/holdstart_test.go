@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 // taskCommits counts store commits per task.
@@ -77,7 +78,7 @@ func TestQueuedStartCommitsWithFirstPublish(t *testing.T) {
 		t.Fatalf("queued task %s with %d commits, want submitted after 1", res.Task.Status.State, store.of(id))
 	}
 	close(open)
-	eventually(t, "the queued task completes", func() bool {
+	testkit.Eventually(t, "the queued task completes", func() bool {
 		rec, err := store.Get(ctx, id)
 		return err == nil && rec.Task.Status.State == a2a.StateCompleted
 	})
@@ -129,7 +130,7 @@ func TestQueuedStartIsStoredWithoutPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, entered)
-	eventually(t, "the second task is stored as working", func() bool {
+	testkit.Eventually(t, "the second task is stored as working", func() bool {
 		rec, err := store.Get(ctx, second.Task.ID)
 		return err == nil && rec.Task.Status.State == a2a.StateWorking && rec.Running
 	})

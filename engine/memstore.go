@@ -275,7 +275,6 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 		return nil, errStoreClosed
 	}
 	ix := s.all
-	total := ix.live
 	switch {
 	case q.State != "":
 		ix = s.byState[q.State]
@@ -286,7 +285,7 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 		return &ListResult{}, nil
 	}
 	s.compact(ix)
-	total = ix.live
+	total := ix.live
 	filtered := (q.State != "" && q.ContextID != "") || !q.UpdatedAfter.IsZero() || q.Text != ""
 	if filtered {
 		total = -1

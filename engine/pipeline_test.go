@@ -12,6 +12,7 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 // heldStore is a memory store whose commits the test can hold back or fail,
@@ -196,7 +197,7 @@ func TestProgressBackPressure(t *testing.T) {
 	}), engine.Options{})
 	task := sendNoWait(t, e, textMsg("go"))
 	waitChan(t, store.held, "the first progress commit")
-	eventually(t, "1024 publishes to return", func() bool { return returned.Load() >= 1024 })
+	testkit.Eventually(t, "1024 publishes to return", func() bool { return returned.Load() >= 1024 })
 	close(store.release)
 	waitState(t, e, task.ID, a2a.StateCompleted)
 	if o := overrun.Load(); o != 0 {

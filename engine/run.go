@@ -33,155 +33,226 @@ type execution struct {
 	interrupted bool
 }
 
-// run executes a queue item: Execute, then the retries its errors allow.
+// run executes a queue item: attempts of Execute, as many as the errors
+// allow. Each attempt is three steps: startAttempt (under en.mu: wait for
+// the previous execution, record the task working), the executor's call
+// (no lock held), settle (under en.mu: record how the attempt ended).
 func (e *Engine) run(it *queueItem) {
 	defer e.runs.Done()
 	en := it.entry
 	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: newID(), replyOK: it.fresh}
-	defer func() {
-		en.mu.Lock()
-		if en.run == ex {
-			en.run = nil
-		}
-		en.mu.Unlock()
-		close(ex.done)
-		e.releaseSlot(ex)
-		e.release(en)
-	}()
-	attempt, note, started := it.attempt, it.note, it.started
-	fromQueue := !started
+	defer e.endRun(en, ex)
+	a := attemptPlan{n: it.attempt, note: it.note, started: it.started, fromQueue: !it.started, resumed: it.resumed}
 	for {
-		en.mu.Lock()
-		if !en.held { // a held creation goes with the executor's first publish
-			en.drain()
+		call, ok := e.startAttempt(it, en, ex, a)
+		if !ok {
+			return
 		}
-		// One execution per task at a time: an answer can arrive before the
-		// run that asked the question has returned from Execute.
-		for en.run != nil && en.run != ex {
-			prev := en.run
-			en.mu.Unlock()
-			select {
-			case <-prev.done:
-			case <-e.ctx.Done():
-				if !fromQueue { // the answer already set the task working
-					en.mu.Lock()
-					e.stopRun(en, ex, attempt)
-					en.mu.Unlock()
-				}
-				return
-			}
+		err := e.callExecute(call.ctx, call.req, call.pub)
+		out := e.settle(en, ex, a.n, err)
+		if !out.retry {
+			return
+		}
+		e.waitRetry(ex, out.delay)
+		a = a.next(err, e.opts.MaxAttempts)
+	}
+}
+
+// attemptPlan is how the next attempt of a run starts.
+type attemptPlan struct {
+	n int // the attempt's number, from 1
+	// note is the text of the attempt's working status (why it runs again).
+	note string
+	// started: the task is working already (the send's first commit set it
+	// so, or an answer did): no working update to record.
+	started bool
+	// fromQueue: the run came from the queue, so the task must still be
+	// submitted when it starts (a cancel may have ended it meanwhile).
+	fromQueue bool
+	resumed   bool // Request.Resumed
+}
+
+// next is the plan of the retry after an attempt that failed with err.
+func (a attemptPlan) next(err error, maxAttempts int) attemptPlan {
+	n := a.n + 1
+	return attemptPlan{n: n, note: fmt.Sprintf("attempt %d/%d after error: %v", n, maxAttempts, err)}
+}
+
+// attemptCall is what an attempt calls Execute with.
+type attemptCall struct {
+	ctx context.Context
+	req *Request
+	pub Publisher
+}
+
+// outcome is how an attempt ended, as far as its run is concerned: the
+// task ended (or waits for its user, or the engine stopped), or the error
+// is retried after delay.
+type outcome struct {
+	retry bool
+	delay time.Duration
+}
+
+// endRun lets the task and the run's slot go when the run returns.
+func (e *Engine) endRun(en *taskEntry, ex *execution) {
+	en.mu.Lock()
+	if en.run == ex {
+		en.run = nil
+	}
+	en.mu.Unlock()
+	close(ex.done)
+	e.releaseSlot(ex)
+	e.release(en)
+}
+
+// startAttempt prepares attempt a of execution ex: it waits until no other
+// execution of the task runs, checks the task may still run, records it
+// working and makes ex the task's execution. false: the run ends here (what
+// had to be recorded is recorded).
+func (e *Engine) startAttempt(it *queueItem, en *taskEntry, ex *execution, a attemptPlan) (attemptCall, bool) {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if !en.held { // a held creation goes with the executor's first publish
+		en.drain()
+	}
+	if !e.awaitPrevious(en, ex, a) {
+		return attemptCall{}, false
+	}
+	if !a.started && !e.markWorking(it, en, ex, a) {
+		return attemptCall{}, false
+	}
+	if en.tip() == nil { // its held creation was already lost
+		return attemptCall{}, false
+	}
+	ex.ctx, ex.cancel = context.WithCancel(e.ctx)
+	ex.closed = false
+	en.run = ex
+	en.flushErr = nil
+	req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: a.n, Resumed: a.resumed}
+	return attemptCall{ctx: ex.ctx, req: req, pub: &publisher{e: e, en: en, ex: ex}}, true
+}
+
+// awaitPrevious waits until the task has no execution but ex: an answer can
+// arrive before the run that asked the question has returned from Execute.
+// It releases en.mu while waiting. false: the engine closed meanwhile.
+// Caller holds en.mu.
+func (e *Engine) awaitPrevious(en *taskEntry, ex *execution, a attemptPlan) bool {
+	for en.run != nil && en.run != ex {
+		prev := en.run
+		en.mu.Unlock()
+		select {
+		case <-prev.done:
 			en.mu.Lock()
-		}
-		if !started {
-			st := en.rec.Task.Status.State
-			ok := !e.closed.Load() && !ex.canceled && !st.Terminal() && !st.Interrupted()
-			if fromQueue {
-				ok = ok && st == a2a.StateSubmitted
+		case <-e.ctx.Done():
+			en.mu.Lock()
+			if !a.fromQueue { // the answer already set the task working
+				e.stopRun(en, ex, a.n)
 			}
-			if !ok {
-				if e.closed.Load() && !fromQueue {
-					// Closed while waiting to retry: attempt-1 failed for real.
-					e.stopRun(en, ex, attempt)
-				} else if ex.canceled && !st.Terminal() && !e.closed.Load() {
-					e.finishCanceled(en, ReasonCanceled)
-				}
-				en.mu.Unlock()
-				return
-			}
-			// The working update goes with the executor's first publish
-			// (see hold): one store commit instead of two, and the slot is
-			// not spent waiting for a commit of its own. Nothing is
-			// acknowledged before it is durable; if it is lost in a crash,
-			// the task is still submitted and runs again on restart.
-			ev := e.status(en.rec.Task, a2a.StateWorking, "", note)
-			n := attempt
-			_, err := e.hold(en, change{events: []a2a.Event{ev}, start: it.fresh && attempt == 1,
-				update: func(r *Record) { r.Running = true; r.Attempts = n; r.Stopped = false }})
-			if err != nil {
-				en.mu.Unlock()
-				e.log.Error("start execution", "task", en.id, "err", err)
-				return
-			}
+			return false
 		}
-		if en.tip() == nil { // its held creation was already lost
-			en.mu.Unlock()
-			return
-		}
-		started, fromQueue = false, false
-		ex.ctx, ex.cancel = context.WithCancel(e.ctx)
-		ex.closed = false
-		en.run = ex
-		en.flushErr = nil
-		req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: attempt, Resumed: it.resumed}
-		it.resumed = false // a retry after this execution is a new attempt
-		pub := &publisher{e: e, en: en, ex: ex}
-		ctx := ex.ctx
-		en.mu.Unlock()
+	}
+	return true
+}
 
-		err := e.callExecute(ctx, req, pub)
-
-		en.mu.Lock()
-		ex.cancel()
-		ex.closed = true
-		en.drain() // the attempt's last events reach the store first
-		if en.rec == nil {
-			// Its held creation was lost (see holdCreation): the task does
-			// not exist and its Send has failed.
-			en.mu.Unlock()
-			return
-		}
-		if e.closed.Load() {
-			e.stopRun(en, ex, attempt)
-			en.mu.Unlock()
-			return
-		}
-		task := en.rec.Task
-		st := task.Status.State
-		var final a2a.Event
-		switch {
-		case st.Terminal():
-			// The executor ended it, or the cancel grace ran out.
-		case ex.canceled:
+// markWorking checks that the task may start attempt a and records it
+// working. false: it may not (closed, canceled, ended or waiting for its
+// user), and the run ends. Caller holds en.mu.
+func (e *Engine) markWorking(it *queueItem, en *taskEntry, ex *execution, a attemptPlan) bool {
+	st := en.rec.Task.Status.State
+	closed := e.closed.Load()
+	ok := !closed && !ex.canceled && !st.Terminal() && !st.Interrupted()
+	if a.fromQueue {
+		ok = ok && st == a2a.StateSubmitted
+	}
+	if !ok {
+		if closed && !a.fromQueue {
+			// Closed while waiting to retry: attempt-1 failed for real.
+			e.stopRun(en, ex, a.n)
+		} else if ex.canceled && !st.Terminal() && !closed {
 			e.finishCanceled(en, ReasonCanceled)
-		case en.flushErr != nil:
-			// Events the executor published were lost: what it did is not
-			// what the task shows, so the task fails (if the store works).
-			final = e.status(task, a2a.StateFailed, "", fmt.Sprintf("events of this execution were lost: %v", en.flushErr))
-		case ex.interrupted:
-			// Asked its user; an answer may already have started the next run.
-			if err != nil {
-				e.log.Warn("executor returned an error after asking its user", "task", en.id, "err", err)
-			}
-		case err == nil:
-			final = e.status(task, a2a.StateCompleted, "", "")
-		case IsRetryable(err) && attempt < e.opts.MaxAttempts:
-			delay := e.backoff(attempt)
-			ev := e.status(task, a2a.StateWorking, ex.progressID,
-				fmt.Sprintf("attempt %d/%d failed: %v; retrying in %s", attempt, e.opts.MaxAttempts, err, delay))
-			if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{ev}}); cerr != nil {
-				e.log.Error("record retry", "task", en.id, "err", cerr)
-			}
-			en.mu.Unlock()
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ex.stop:
-			case <-e.ctx.Done():
-			}
-			t.Stop()
-			attempt++
-			note = fmt.Sprintf("attempt %d/%d after error: %v", attempt, e.opts.MaxAttempts, err)
-			continue
-		default:
-			final = e.status(task, a2a.StateFailed, "", err.Error())
 		}
-		if final != nil {
-			if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{final}}); cerr != nil {
-				e.log.Error("finish task", "task", en.id, "err", cerr)
-			}
+		return false
+	}
+	// The working update goes with the executor's first publish (see
+	// hold): one store commit instead of two, and the slot is not spent
+	// waiting for a commit of its own. Nothing is acknowledged before it is
+	// durable; if it is lost in a crash, the task is still submitted and
+	// runs again on restart.
+	ev := e.status(en.rec.Task, a2a.StateWorking, "", a.note)
+	n := a.n
+	_, err := e.hold(en, change{events: []a2a.Event{ev}, start: it.fresh && n == 1,
+		update: func(r *Record) { r.Running = true; r.Attempts = n; r.Stopped = false }})
+	if err != nil {
+		e.log.Error("start execution", "task", en.id, "err", err)
+		return false
+	}
+	return true
+}
+
+// settle records how attempt n of ex ended, Execute having returned err:
+// completed, failed, canceled, waiting for its user, stopped by Close, or
+// to be retried.
+func (e *Engine) settle(en *taskEntry, ex *execution, n int, err error) outcome {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	ex.cancel()
+	ex.closed = true
+	en.drain() // the attempt's last events reach the store first
+	if en.rec == nil {
+		// Its held creation was lost (see holdCreation): the task does not
+		// exist and its Send has failed.
+		return outcome{}
+	}
+	if e.closed.Load() {
+		e.stopRun(en, ex, n)
+		return outcome{}
+	}
+	task := en.rec.Task
+	var final a2a.Event
+	switch {
+	case task.Status.State.Terminal():
+		// The executor ended it, or the cancel grace ran out.
+	case ex.canceled:
+		e.finishCanceled(en, ReasonCanceled)
+	case en.flushErr != nil:
+		// Events the executor published were lost: what it did is not what
+		// the task shows, so the task fails (if the store works).
+		final = e.status(task, a2a.StateFailed, "", fmt.Sprintf("events of this execution were lost: %v", en.flushErr))
+	case ex.interrupted:
+		// Asked its user; an answer may already have started the next run.
+		if err != nil {
+			e.log.Warn("executor returned an error after asking its user", "task", en.id, "err", err)
 		}
-		en.mu.Unlock()
-		return
+	case err == nil:
+		final = e.status(task, a2a.StateCompleted, "", "")
+	case IsRetryable(err) && n < e.opts.MaxAttempts:
+		delay := e.backoff(n)
+		ev := e.status(task, a2a.StateWorking, ex.progressID,
+			fmt.Sprintf("attempt %d/%d failed: %v; retrying in %s", n, e.opts.MaxAttempts, err, delay))
+		if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{ev}}); cerr != nil {
+			e.log.Error("record retry", "task", en.id, "err", cerr)
+		}
+		return outcome{retry: true, delay: delay}
+	default:
+		final = e.status(task, a2a.StateFailed, "", err.Error())
+	}
+	if final != nil {
+		if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{final}}); cerr != nil {
+			e.log.Error("finish task", "task", en.id, "err", cerr)
+		}
+	}
+	return outcome{}
+}
+
+// waitRetry waits out a retry's delay; a cancel or Close cuts it short
+// (the next startAttempt sees why).
+func (e *Engine) waitRetry(ex *execution, delay time.Duration) {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ex.stop:
+	case <-e.ctx.Done():
 	}
 }
 

@@ -326,10 +326,10 @@ type watchStream struct {
 
 const watchReplayBatch = 512
 
+var _ a2a.CursorStream = (*watchStream)(nil)
+
 // StartCursor is the cursor the stream starts after: for a Watch from now,
-// the log's position when Watch returned. A server passes it on (an SSE
-// id-only event), so a client whose connection drops before the first
-// event resumes from there instead of from a later "now", missing nothing.
+// the log's position when Watch returned (see a2a.CursorStream).
 func (s *watchStream) StartCursor() string { return strconv.FormatUint(s.start, 10) }
 
 func (s *watchStream) Close() error {

@@ -221,19 +221,41 @@ func (e *Engine) commit(ctx context.Context, en *taskEntry, c change) error {
 	} else if e.closed.Load() {
 		return ErrClosed
 	}
-	base := en.rec
+	rec, g, err := e.fold(en, en.rec, c)
+	if err != nil {
+		return err
+	}
+	err = e.store.Commit(context.WithoutCancel(ctx), &Commit{Record: rec, Events: g.logged, MessageIDs: g.msgIDs})
+	e.seq.done(g.first, len(g.logged), g.logged, err == nil)
+	if err != nil {
+		return fmt.Errorf("task %s: store: %w", en.id, err)
+	}
+	en.rec = rec
+	if en.bc != nil && en.readers > 0 {
+		e.fanOut(en, []*pendingGroup{g})
+	}
+	return nil
+}
+
+// fold applies c's events with a2a.Apply on top of base (or of c.created,
+// a new task's initial record) and numbers them: per-task Seq after base's
+// LastSeq, global cursors from the sequencer. It returns the record after
+// the change and the change as a group of logged events. The caller owes
+// the sequencer seq.done for the group's cursors, whether the store takes
+// the events or not. It is the one fold of both write paths: commit
+// (synchronous) and sequencePending (pipelined). Caller holds en.mu.
+func (e *Engine) fold(en *taskEntry, base *Record, c change) (*Record, *pendingGroup, error) {
+	var task *a2a.Task
 	if c.created != nil {
 		base = c.created
-	}
-	task := base.Task
-	if c.created != nil {
-		task = nil
+	} else {
+		task = base.Task
 	}
 	var err error
 	steps := make([]*a2a.Task, len(c.events))
 	for i, ev := range c.events {
 		if task, err = a2a.Apply(task, ev); err != nil {
-			return fmt.Errorf("task %s: %w", en.id, err)
+			return nil, nil, fmt.Errorf("task %s: %w", en.id, err)
 		}
 		steps[i] = task
 	}
@@ -244,37 +266,16 @@ func (e *Engine) commit(ctx context.Context, en *taskEntry, c change) error {
 	if c.update != nil {
 		c.update(&rec)
 	}
-	if st := task.Status.State; st.Terminal() || st.Interrupted() {
+	if isFinal(task) {
 		rec.Running = false
 	}
-	logged := make([]LoggedEvent, len(c.events))
-	first := e.seq.assign(len(c.events))
+	g := &pendingGroup{first: e.seq.assign(len(c.events)), logged: make([]LoggedEvent, len(c.events)), steps: steps,
+		reply: c.reply, start: c.start, msgIDs: c.msgIDs}
 	for i, ev := range c.events {
 		rec.LastSeq++
-		logged[i] = LoggedEvent{TaskID: en.id, Seq: rec.LastSeq, Cursor: first + uint64(i), Time: now, Event: ev}
+		g.logged[i] = LoggedEvent{TaskID: en.id, Seq: rec.LastSeq, Cursor: g.first + uint64(i), Time: now, Event: ev}
 	}
-	err = e.store.Commit(context.WithoutCancel(ctx), &Commit{Record: &rec, Events: logged, MessageIDs: c.msgIDs})
-	e.seq.done(first, len(logged), logged, err == nil)
-	if err != nil {
-		return fmt.Errorf("task %s: store: %w", en.id, err)
-	}
-	en.rec = &rec
-	if en.bc != nil && en.readers > 0 {
-		items := make([]taskItem, len(logged))
-		for i, l := range logged {
-			items[i] = taskItem{
-				ev:    a2a.StreamEvent{Event: l.Event, Seq: l.Seq, Time: l.Time},
-				task:  steps[i],
-				start: c.start,
-			}
-		}
-		last := &items[len(items)-1]
-		st := task.Status.State
-		last.final = st.Terminal() || st.Interrupted()
-		last.reply = c.reply
-		en.bc.publish(items...)
-	}
-	return nil
+	return &rec, g, nil
 }
 
 // status builds a status update of task t. Texts with the same msgID
@@ -314,41 +315,14 @@ func (e *Engine) enqueue(en *taskEntry, c change, wait bool) (*pendingGroup, err
 // c.created, a new task's initial record) and appends it to the pending
 // events, without starting the flusher. Caller holds en.mu.
 func (e *Engine) sequencePending(en *taskEntry, c change, wait bool) (*pendingGroup, error) {
-	base := en.tip()
-	var task *a2a.Task
-	if c.created != nil {
-		base = c.created
-	} else {
-		task = base.Task
-	}
-	var err error
-	steps := make([]*a2a.Task, len(c.events))
-	for i, ev := range c.events {
-		if task, err = a2a.Apply(task, ev); err != nil {
-			return nil, fmt.Errorf("task %s: %w", en.id, err)
-		}
-		steps[i] = task
-	}
-	now := e.now()
-	rec := *base
-	rec.Task = task
-	rec.Updated = now
-	if c.update != nil {
-		c.update(&rec)
-	}
-	if st := task.Status.State; st.Terminal() || st.Interrupted() {
-		rec.Running = false
-	}
-	g := &pendingGroup{first: e.seq.assign(len(c.events)), logged: make([]LoggedEvent, len(c.events)), steps: steps,
-		reply: c.reply, start: c.start, msgIDs: c.msgIDs}
-	for i, ev := range c.events {
-		rec.LastSeq++
-		g.logged[i] = LoggedEvent{TaskID: en.id, Seq: rec.LastSeq, Cursor: g.first + uint64(i), Time: now, Event: ev}
+	rec, g, err := e.fold(en, en.tip(), c)
+	if err != nil {
+		return nil, err
 	}
 	if wait {
 		g.done = make(chan struct{})
 	}
-	en.head = &rec
+	en.head = rec
 	en.pending = append(en.pending, g)
 	en.unpersisted += len(c.events)
 	return g, nil

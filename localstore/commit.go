@@ -10,6 +10,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Group commit. One writer goroutine owns every write transaction. It takes
@@ -252,7 +253,7 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 // compares it with the writer.
 func (s *Store) commitViaBatch(p *prepared) error {
 	err := s.db.Batch(func(tx *bolt.Tx) error { return apply(tx, p) })
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err

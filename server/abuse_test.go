@@ -19,6 +19,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/testkit"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -32,7 +33,7 @@ type realServer struct {
 	addr string
 	hs   *http.Server
 	srv  *server.Server
-	log  *syncBuffer
+	log  *testkit.Buffer
 }
 
 // startRealServer serves with HTTPServer's configuration; tweak, when
@@ -46,7 +47,7 @@ func startRealServer(t *testing.T, opts server.Options, tweak func(*http.Server)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	if opts.Logger == nil {
 		opts.Logger = logger
@@ -160,7 +161,7 @@ func TestSlowlorisHeaders(t *testing.T) {
 		}()
 	}
 	sendEcho(t, rs.url, "while slowloris")
-	eventually(t, "every slowloris connection to be cut off", func() bool { return cut.Load() == n })
+	testkit.Eventually(t, "every slowloris connection to be cut off", func() bool { return cut.Load() == n })
 	sendEcho(t, rs.url, "after slowloris")
 }
 
@@ -211,7 +212,7 @@ func hugeBody(t *testing.T, rs *realServer, chunked bool) {
 			}
 		}
 	}()
-	eventually(t, "the body to start streaming", func() bool { return written.Load() > 1<<20 })
+	testkit.Eventually(t, "the body to start streaming", func() bool { return written.Load() > 1<<20 })
 	sendEcho(t, rs.url, "while a huge body streams")
 
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -293,7 +294,7 @@ func TestAbuseOnRealServer(t *testing.T) {
 	if _, err := io.WriteString(silent, "GET "+server.WatchPath+"?cursor=0 HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the silent stream to open", func() bool { return rs.srv.OpenStreams() == 1 })
+	testkit.Eventually(t, "the silent stream to open", func() bool { return rs.srv.OpenStreams() == 1 })
 	big := strings.Repeat("y", 2<<20)
 	for i := 0; rs.srv.OpenStreams() > 0; i++ {
 		if i == 64 {

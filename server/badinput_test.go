@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -195,7 +196,7 @@ func TestStreamCap(t *testing.T) {
 	ctx := testCtx(t)
 	held := openWatch(t, ctx, ts.URL, "", nil)
 	defer held.Body.Close()
-	eventually(t, "the first stream to hold its slot", func() bool { return ts.srv.OpenStreams() == 1 })
+	testkit.Eventually(t, "the first stream to hold its slot", func() bool { return ts.srv.OpenStreams() == 1 })
 
 	resp, err := http.Get(ts.URL + server.WatchPath)
 	if err != nil {
@@ -216,7 +217,7 @@ func TestStreamCap(t *testing.T) {
 		t.Fatalf("send past the stream cap: %+v", r.Error)
 	}
 	held.Body.Close()
-	eventually(t, "the slot to be released", func() bool { return ts.srv.OpenStreams() == 0 })
+	testkit.Eventually(t, "the slot to be released", func() bool { return ts.srv.OpenStreams() == 0 })
 }
 
 // TestClientThatNeverReads: a stream whose client never reads does not stop
@@ -232,7 +233,7 @@ func TestClientThatNeverReads(t *testing.T) {
 	if _, err := io.WriteString(conn, "GET "+server.WatchPath+"?cursor=0 HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the silent stream to open", func() bool { return ts.srv.OpenStreams() == 1 })
+	testkit.Eventually(t, "the silent stream to open", func() bool { return ts.srv.OpenStreams() == 1 })
 	ctx := testCtx(t)
 	c := sdkClients(t, ts)["1.0"]
 	for i := range 30 {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 )
@@ -52,7 +52,7 @@ func BenchmarkBlockingSend(b *testing.B) {
 			}
 			return benchOurs(b, ls)
 		}},
-		{"sdk", func(b *testing.B) string { return testpeer.Start(b, testpeer.Options{}).URL() }},
+		{"sdk", func(b *testing.B) string { return a2apeer.Start(b, a2apeer.Options{}).URL() }},
 	}
 	for _, tg := range targets {
 		for _, conc := range []int{1, 16} {
@@ -123,7 +123,7 @@ func BenchmarkStreamEvents(b *testing.B) {
 			}
 			return benchOurs(b, ls)
 		}},
-		{"sdk", "burst 600", func(b *testing.B) string { return testpeer.Start(b, testpeer.Options{}).URL() }},
+		{"sdk", "burst 600", func(b *testing.B) string { return a2apeer.Start(b, a2apeer.Options{}).URL() }},
 	}
 	for _, tg := range targets {
 		b.Run(tg.name, func(b *testing.B) {

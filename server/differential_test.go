@@ -25,14 +25,14 @@ import (
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 )
 
 // The differential interop test runs one set of scripts, through one
 // client, against two servers: ours (server.New over the engine with the
-// demo agent) and a server built on the a2a-go v2.4.0 SDK (testpeer, which
+// demo agent) and a server built on the a2a-go v2.4.0 SDK (a2apeer, which
 // plays the same demo agent). Each script writes a transcript of what the
 // client saw, with what legitimately differs normalised away (ids,
 // timestamps, server-made message ids); the two transcripts must be equal,
@@ -743,6 +743,9 @@ type knownDifference struct {
 	clients   []string // the client/dialect pairs it shows for; nil = all
 	ours, sdk string
 	why       string
+	// sdkMaySpeakOurs: a2a-go's answer depends on timing inside a2a-go, and
+	// its other answer is ours (the one the spec asks for): both pass.
+	sdkMaySpeakOurs bool
 }
 
 // sdkClientOnly: the a2a-go client in both dialects (a2atop's client
@@ -769,6 +772,14 @@ var knownDifferences = map[string]knownDifference{
 		why: "the spec allows SubscribeToTask on any task not in a terminal state: ours sends the snapshot and ends, " +
 			"as a stream ends at input-required; a2a-go answers TaskNotFound for a task that exists (no active execution). " +
 			"a2atop's client reads the task first and does not subscribe, so it sees the same from both",
+		// a2a-go answers -32001 only once its execution of the task is torn
+		// down, which happens on its own goroutine after the blocking send
+		// has already returned input-required; until then it sends the
+		// snapshot and ends, exactly as ours does (measured: 14 runs of 150
+		// with -race). Nothing on the wire tells the two
+		// moments apart, so both answers pass: a2a-go's TaskNotFound, and
+		// the snapshot the spec asks for.
+		sdkMaySpeakOurs: true,
 	},
 	"subscribe completed": {
 		clients: sdkClientOnly,
@@ -821,7 +832,7 @@ var knownDifferences = map[string]knownDifference{
 // targetPair is our server (over a memory store, or a bbolt file) and the
 // SDK's, each fresh.
 func targetPair(t *testing.T, bbolt bool) (ours, sdkURL string) {
-	peer := testpeer.Start(t, testpeer.Options{Demo: true, Step: 5 * time.Millisecond})
+	peer := a2apeer.Start(t, a2apeer.Options{Demo: true, Step: 5 * time.Millisecond})
 	if !bbolt {
 		return startServer(t, server.Options{}).URL, peer.URL()
 	}
@@ -929,7 +940,8 @@ func compareTranscripts(t *testing.T, client string, ours, theirs *transcript) {
 		t.Logf("%s %s: %s", client, step, o)
 		kd, known := knownDifferences[step]
 		if known && (kd.clients == nil || slices.Contains(kd.clients, client)) {
-			if o != kd.ours || s != kd.sdk {
+			sdkOK := s == kd.sdk || (kd.sdkMaySpeakOurs && s == kd.ours)
+			if o != kd.ours || !sdkOK {
 				t.Errorf("%s: %q: documented difference (%s) changed:\n  ours: %s\n  want: %s\n  sdk:  %s\n  want: %s", client, step, kd.why, o, kd.ours, s, kd.sdk)
 			}
 			continue

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit"
 	"github.com/a2atop/a2atop/server"
 )
 
@@ -87,7 +88,7 @@ func TestSlowReaderCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close() // never read
-	eventually(t, "the stream to open", func() bool { return ts.srv.OpenStreams() == 1 })
+	testkit.Eventually(t, "the stream to open", func() bool { return ts.srv.OpenStreams() == 1 })
 	// Big events fill the socket buffers (a few MiB on loopback).
 	big := strings.Repeat("x", 4<<20)
 	ctx := testCtx(t)
@@ -97,7 +98,7 @@ func TestSlowReaderCutOff(t *testing.T) {
 			t.Fatalf("send: %v", err)
 		}
 	}
-	eventually(t, "the non-reading stream to be cut off", func() bool { return ts.srv.OpenStreams() == 0 })
+	testkit.Eventually(t, "the non-reading stream to be cut off", func() bool { return ts.srv.OpenStreams() == 0 })
 	if !strings.Contains(ts.log.String(), "watch cut off") {
 		t.Fatalf("the stream ended, but not by the write timeout: %s", ts.log.String())
 	}
@@ -150,7 +151,7 @@ func TestCloseEndsStreams(t *testing.T) {
 	defer stream.Body.Close()
 	watch := openWatch(t, testCtx(t), ts.URL, "", nil)
 	defer watch.Body.Close()
-	eventually(t, "both streams to open", func() bool { return ts.srv.OpenStreams() == 2 })
+	testkit.Eventually(t, "both streams to open", func() bool { return ts.srv.OpenStreams() == 2 })
 	if err := ts.srv.Close(); err != nil {
 		t.Fatal(err)
 	}

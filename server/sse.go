@@ -126,13 +126,7 @@ func (s *Server) errTooManyStreams() *a2a.Error {
 func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wire.Codec, req *wire.Request) {
 	ri := infoFrom(r.Context())
 	if !s.acquireStream() {
-		w.Header().Set("Retry-After", "1")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		e := s.errTooManyStreams()
-		ri.errCode = e.Code
-		out, _ := codec.EncodeError(req.ID, e)
-		_, _ = w.Write(out)
+		s.refuseRPCStream(w, ri, codec, req)
 		return
 	}
 	defer s.releaseStream()
@@ -204,6 +198,13 @@ func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wi
 			return
 		}
 	}
+	s.relay(sw, ch, write)
+}
+
+// relay hands what the pump brings to write until write says stop, with a
+// keep-alive comment whenever the stream has been quiet for KeepAlive (so
+// proxies and clients do not take a waiting stream for a dead one).
+func (s *Server) relay(sw *sseWriter, ch <-chan recvResult, write func(recvResult) bool) {
 	tick := time.NewTicker(s.opts.KeepAlive)
 	defer tick.Stop()
 	for {
@@ -219,6 +220,18 @@ func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wi
 			tick.Reset(s.opts.KeepAlive)
 		}
 	}
+}
+
+// refuseRPCStream answers a stream past MaxStreams: 503 with a JSON-RPC
+// error, and Retry-After.
+func (s *Server) refuseRPCStream(w http.ResponseWriter, ri *reqInfo, codec wire.Codec, req *wire.Request) {
+	w.Header().Set("Retry-After", "1")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	e := s.errTooManyStreams()
+	ri.errCode = e.Code
+	out, _ := codec.EncodeError(req.ID, e)
+	_, _ = w.Write(out)
 }
 
 // withFinal marks a v0.3 status update that ends the stream (terminal or
@@ -259,17 +272,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	st, err := s.svc.Watch(ctx, cursor)
 	if err != nil {
-		e := a2a.AsError(err)
-		infoFrom(r.Context()).errCode = e.Code
-		status := http.StatusInternalServerError
-		if e.Code == a2a.CodeInvalidParams {
-			status = http.StatusBadRequest
-		}
-		msg := e.Message
-		if !strings.HasPrefix(msg, "watch") {
-			msg = "watch: " + msg
-		}
-		http.Error(w, msg, status)
+		watchFailed(w, r, err)
 		return
 	}
 	ch := pump(st)
@@ -280,46 +283,59 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	// last event ID without dispatching anything), so a client cut off
 	// before the first event resumes from where it started, not from a
 	// later now.
-	if sc, ok := st.(interface{ StartCursor() string }); ok && cursor == "" {
-		if err := sw.idOnly(sc.StartCursor()); err != nil {
-			return
+	if cs, ok := st.(a2a.CursorStream); ok && cursor == "" {
+		if start := cs.StartCursor(); start != "" {
+			if err := sw.idOnly(start); err != nil {
+				return
+			}
 		}
 	}
 	codec := wire.V10()
-	tick := time.NewTicker(s.opts.KeepAlive)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if err := sw.comment(); err != nil {
-				return
+	s.relay(sw, ch, func(res recvResult) bool {
+		if res.err != nil {
+			if !errors.Is(res.err, io.EOF) && ctx.Err() == nil {
+				ri.errCode = watchEnded(sw, res.err)
 			}
-		case res := <-ch:
-			if res.err != nil {
-				if errors.Is(res.err, io.EOF) || ctx.Err() != nil {
-					return
-				}
-				// The client resumes from its last id; tell it why it ended.
-				e := a2a.AsError(res.err)
-				if errors.Is(res.err, a2a.ErrLagged) {
-					e = a2a.NewError(a2a.ErrInternal, "%v", res.err)
-				}
-				ri.errCode = e.Code
-				data, _ := json.Marshal(map[string]any{"code": e.Code, "message": e.Message})
-				_ = sw.event("", "error", data)
-				return
-			}
-			out, err := codec.EncodeEvent(res.ev.Event)
-			if err != nil {
-				s.log.Warn("watch: encode event", "cursor", res.ev.Cursor, "err", err)
-				continue
-			}
-			if err := sw.event(res.ev.Cursor, "", out); err != nil {
-				s.log.Info("watch cut off", "err", err)
-				return
-			}
-			ri.events++
-			tick.Reset(s.opts.KeepAlive)
+			return false
 		}
+		out, err := codec.EncodeEvent(res.ev.Event)
+		if err != nil {
+			s.log.Warn("watch: encode event", "cursor", res.ev.Cursor, "err", err)
+			return true
+		}
+		if err := sw.event(res.ev.Cursor, "", out); err != nil {
+			s.log.Info("watch cut off", "err", err)
+			return false
+		}
+		ri.events++
+		return true
+	})
+}
+
+// watchFailed answers a Watch the service refused, before any event: a
+// plain HTTP error (400 for a bad cursor).
+func watchFailed(w http.ResponseWriter, r *http.Request, err error) {
+	e := a2a.AsError(err)
+	infoFrom(r.Context()).errCode = e.Code
+	status := http.StatusInternalServerError
+	if e.Code == a2a.CodeInvalidParams {
+		status = http.StatusBadRequest
 	}
+	msg := e.Message
+	if !strings.HasPrefix(msg, "watch") {
+		msg = "watch: " + msg
+	}
+	http.Error(w, msg, status)
+}
+
+// watchEnded tells a feed's client why it ends (an "error" event), and
+// returns the code: the client resumes from its last id.
+func watchEnded(sw *sseWriter, err error) int {
+	e := a2a.AsError(err)
+	if errors.Is(err, a2a.ErrLagged) {
+		e = a2a.NewError(a2a.ErrInternal, "%v", err)
+	}
+	data, _ := json.Marshal(map[string]any{"code": e.Code, "message": e.Message})
+	_ = sw.event("", "error", data)
+	return e.Code
 }

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/server"
 )
 
 // TestWireDifferential sends the same raw requests to our server and to the
-// a2a-go SDK server (testpeer in demo mode) and compares what comes back
+// a2a-go SDK server (a2apeer in demo mode) and compares what comes back
 // on the wire, below what any client library smooths over: HTTP status,
 // content type, JSON-RPC ids, error codes and ErrorInfo data, the result's
 // shape, and for streams each event's shape, state, v0.3 final flag and
@@ -25,7 +25,7 @@ import (
 func TestWireDifferential(t *testing.T) {
 	t.Parallel()
 	ours := startServer(t, server.Options{}).URL + "/"
-	peer := testpeer.Start(t, testpeer.Options{Demo: true, Step: 5 * time.Millisecond}).URL()
+	peer := a2apeer.Start(t, a2apeer.Options{Demo: true, Step: 5 * time.Millisecond}).URL()
 
 	v10 := http.Header{"A2A-Version": {"1.0"}}
 	msg03 := func(id, text string) string {

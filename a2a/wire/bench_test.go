@@ -17,7 +17,11 @@ import (
 // way a client does, with our codec and with the a2a-go v2.4.0 SDK's own
 // client path: its JSON-RPC envelope with a json.RawMessage result, then
 // a2a.StreamResponse (v1.0), or the legacy v0.3 event plus a2av0.ToV1Event
-// (v0.3). The SDK's envelope is private; sdkEnvelope is the same shape
+// (v0.3), as a2av0's JSON-RPC client does. That legacy event type lives in
+// the v0.3 module github.com/a2aproject/a2a-go, which a2av0 itself imports:
+// the module is in the build of every test that runs an a2a-go peer
+// (internal/testkit/a2apeer), so go.mod would list it (as indirect) even
+// without this import. The SDK's envelope is private; sdkEnvelope is the same shape
 // except that its id is raw JSON (the SDK's is a string, which cannot hold
 // the numeric ids of these transcripts).
 

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 const envOrphanDir = "A2ATOP_EXEC_ORPHAN_DIR"
@@ -57,7 +57,7 @@ func TestExecCommandDiesWithA2atop(t *testing.T) {
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 
 	var pid int
-	waitUntil(t, "the command to write its pid", func() bool {
+	testkit.Eventually(t, "the command to write its pid", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "pid"))
 		if err != nil {
 			return false
@@ -73,7 +73,7 @@ func TestExecCommandDiesWithA2atop(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = child.Wait()
-	waitUntil(t, fmt.Sprintf("command %d to die with its a2atop", pid), func() bool { return !processRunning(pid) })
+	testkit.Eventually(t, fmt.Sprintf("command %d to die with its a2atop", pid), func() bool { return !processRunning(pid) })
 }
 
 // processRunning reports whether pid is alive; a zombie (dead, waiting for
@@ -90,15 +90,4 @@ func processRunning(pid int) bool {
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

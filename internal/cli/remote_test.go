@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	testpeer "github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
 // remoteRun runs the CLI against a remote agent with a private journal.

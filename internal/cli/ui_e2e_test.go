@@ -16,9 +16,9 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
+	testpeer "github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/internal/testkit/binary"
 	"github.com/a2atop/a2atop/internal/testkit/tmux"
-	"github.com/a2atop/a2atop/internal/testpeer"
 )
 
 // The dashboard's end-to-end tests run the real a2atop binary in a real
@@ -174,7 +174,7 @@ func storeStates(t *testing.T, out []byte) map[string]string {
 }
 
 // TestEndToEndRemote does the same against a real a2a-go v2.4.0 server
-// (internal/testpeer) in remote mode, then checks the tasks on the server.
+// (internal/testkit/a2apeer) in remote mode, then checks the tasks on the server.
 func TestEndToEndRemote(t *testing.T) {
 	tmux.Need(t)
 	bin := binary.Build(t)

@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/testkit"
 )
 
 // waitWorking waits until the host lists a working task and returns it.
 func waitWorking(t *testing.T, l *Local) *a2a.Task {
 	t.Helper()
 	var task *a2a.Task
-	waitFor(t, "a working task", func() bool {
+	testkit.Eventually(t, "a working task", func() bool {
 		page, err := l.List(context.Background(), a2a.ListRequest{State: a2a.StateWorking})
 		if err != nil || len(page.Tasks) == 0 {
 			return false
@@ -82,7 +83,7 @@ func TestOneClientHostsTheOthersConnect(t *testing.T) {
 	if err := host.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a new host", func() bool {
+	testkit.Eventually(t, "a new host", func() bool {
 		ka, kb := a.Role().Kind, b.Role().Kind
 		return (ka == Host && kb == Client) || (ka == Client && kb == Host)
 	})
@@ -199,7 +200,7 @@ func TestConcurrentSendsSurviveATakeover(t *testing.T) {
 			})
 		}
 	}
-	waitFor(t, "every send to be working", func() bool {
+	testkit.Eventually(t, "every send to be working", func() bool {
 		page, err := host.List(ctx, a2a.ListRequest{State: a2a.StateWorking})
 		return err == nil && len(page.Tasks) == 2*perClient
 	})

@@ -21,19 +21,6 @@ import (
 	"github.com/a2atop/a2atop/localstore"
 )
 
-// waitFor polls cond until it holds, failing the test after a generous
-// bound (a safety net, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func demoOptions(t testing.TB) Options {
 	return Options{
 		NewExecutor: func() (engine.Executor, error) {

@@ -1,6 +1,7 @@
 package localshare
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -32,7 +33,10 @@ func runChild(mode, sock string) int {
 		return 2
 	}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		Dial: func(string, string) (net.Conn, error) { return net.Dial("unix", sock) },
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
 	}}
 	resp, err := hc.Get(baseURL + HostPath[1:])
 	if err != nil {

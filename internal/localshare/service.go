@@ -139,7 +139,33 @@ func (l *Local) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 		}
 		return s, err
 	}
-	return rs.open()
+	if _, err := rs.open(); err != nil {
+		return nil, err
+	}
+	return &watchStream{resumeStream: rs, start: rs.startCursor()}, nil
+}
+
+// watchStream is Watch's resumeStream: it passes on where it started
+// (a2a.CursorStream), which serve's /events sends first.
+type watchStream struct {
+	*resumeStream
+	start string
+}
+
+var _ a2a.CursorStream = (*watchStream)(nil)
+
+func (s *watchStream) StartCursor() string { return s.start }
+
+// startCursor is where a Watch just opened starts: the cursor its stream
+// knows, else the one reopen followed from (the cursor asked for, or the
+// host's current cursor). Call it before the first Recv.
+func (s *resumeStream) startCursor() string {
+	if cs, ok := s.cur.(a2a.CursorStream); ok {
+		if c := cs.StartCursor(); c != "" {
+			return c
+		}
+	}
+	return s.cursor
 }
 
 // subscribeOrSnapshot follows a task again after a host change. A task

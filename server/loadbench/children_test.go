@@ -22,7 +22,7 @@ import (
 
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/localstore"
 	"github.com/a2atop/a2atop/server"
 )
@@ -236,7 +236,7 @@ func TestSDKPeerChild(t *testing.T) {
 	if os.Getenv(envChild) != "sdk" {
 		t.Skip("runs only as the SDK server's child process")
 	}
-	peer := testpeer.Start(t, testpeer.Options{})
+	peer := a2apeer.Start(t, a2apeer.Options{})
 	serveUntilEOF(t, peer.URL())
 }
 

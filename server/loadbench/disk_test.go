@@ -12,7 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/a2atop/a2atop/internal/loadgen"
+	"github.com/a2atop/a2atop/internal/testkit/loadgen"
 )
 
 // BenchmarkDiskSync: the floor under one durable task on this disk, for

@@ -1,8 +1,8 @@
 // Package loadbench holds the side-by-side load benchmarks of issue 7: one
-// load generator (internal/loadgen, raw v1.0 JSON-RPC over keep-alive HTTP)
+// load generator (internal/testkit/loadgen, raw v1.0 JSON-RPC over keep-alive HTTP)
 // against `a2atop serve` with the memory store, `a2atop serve` with a bbolt
 // file (fsync on), and a server built on the a2a-go v2.4.0 SDK with its
-// in-memory store (internal/testpeer). Each server runs in its own child
+// in-memory store (internal/testkit/a2apeer). Each server runs in its own child
 // process, so its resident memory is its own. All run the same echo and
 // burst commands.
 //

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/a2atop/a2atop/internal/loadgen"
+	"github.com/a2atop/a2atop/internal/testkit/loadgen"
 )
 
 // streams is the number of concurrent streams of BenchmarkStreamEvents.

@@ -1,4 +1,4 @@
-// Package testpeer runs a real A2A agent for tests: the official a2a-go
+// Package a2apeer runs a real A2A agent for tests: the official a2a-go
 // v2.4.0 SDK server, speaking JSON-RPC in both wire dialects at one URL,
 // with a scripted executor. It is what a2atop's remote client, dashboard and
 // server tests talk to instead of a protocol mock.
@@ -32,7 +32,7 @@
 // forever, data): the same status texts, artifact names, ids and texts, in
 // the order a2atop's engine publishes them, so that a differential test
 // compares the servers rather than two agents.
-package testpeer
+package a2apeer
 
 import (
 	"bytes"
@@ -117,7 +117,7 @@ func Start(tb testing.TB, opts Options) *Peer {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("testpeer: listen: %v", err)
+		tb.Fatalf("a2apeer: listen: %v", err)
 	}
 	p.addr = ln.Addr().String()
 	base := "http://" + p.addr + "/"
@@ -199,7 +199,7 @@ func (p *Peer) Restart() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil {
-		p.tb.Fatalf("testpeer: listen again on %s: %v", p.addr, err)
+		p.tb.Fatalf("a2apeer: listen again on %s: %v", p.addr, err)
 	}
 	p.serve(ln)
 }
@@ -220,7 +220,7 @@ func (p *Peer) Seed(ctx context.Context, n int) error {
 			Artifacts: []*a2a.Artifact{{ID: a2a.NewArtifactID(), Name: "echo", Parts: a2a.ContentParts{a2a.NewTextPart(text)}}},
 		}
 		if _, err := p.store.Create(ctx, task); err != nil {
-			return fmt.Errorf("testpeer: seed task %d: %w", i, err)
+			return fmt.Errorf("a2apeer: seed task %d: %w", i, err)
 		}
 	}
 	return nil

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/a2atop/a2atop/internal/testpeer"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
 // The client against the a2a-go SDK server: every request kind it makes.
 func TestClientAgainstSDKPeer(t *testing.T) {
-	peer := testpeer.Start(t, testpeer.Options{})
+	peer := a2apeer.Start(t, a2apeer.Options{})
 	c := New(peer.URL(), 4)
 	defer c.Close()
 	ctx := context.Background()

@@ -1,4 +1,4 @@
-package testpeer
+package a2apeer
 
 import (
 	"context"
