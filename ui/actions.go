@@ -21,42 +21,47 @@ const (
 // stale reply (the user moved on) is recognised and dropped.
 type (
 	listMsg struct {
-		gen  int
-		page *a2a.ListPage
-		err  error
+		agent int
+		gen   int
+		page  *a2a.ListPage
+		err   error
 	}
 	taskMsg struct {
-		id   string
+		key  rowKey
 		task *a2a.Task
 		err  error
 	}
 	timelineMsg struct {
-		id      string
+		key     rowKey
 		entries []timelineEntry
 		err     error
 	}
 	cardMsg struct {
-		card *a2a.AgentCard
-		err  error
+		agent int
+		card  *a2a.AgentCard
+		err   error
 	}
 	sentMsg struct {
+		agent  int
 		answer bool // an answer to a question, not a new task
 		taskID string
 		res    *a2a.SendResult
 		err    error
 	}
 	canceledMsg struct {
-		id   string
-		task *a2a.Task
-		err  error
+		agent int
+		id    string
+		task  *a2a.Task
+		err   error
 	}
 )
 
 // serviceCalls builds the Cmds that call the service: each runs off the
 // Update loop, is bounded by callTimeout, and reports back with a message.
 type serviceCalls struct {
-	ctx context.Context // the dashboard's: canceled when it stops
-	svc a2a.Service
+	ctx   context.Context // the dashboard's: canceled when it stops
+	svc   a2a.Service
+	agent int // the agent's index in the fleet, carried by every reply
 }
 
 func (c serviceCalls) call() (context.Context, context.CancelFunc) {
@@ -69,7 +74,7 @@ func (c serviceCalls) list(gen int, token string) tea.Cmd {
 		ctx, cancel := c.call()
 		defer cancel()
 		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
-		return listMsg{gen: gen, page: page, err: err}
+		return listMsg{agent: c.agent, gen: gen, page: page, err: err}
 	}
 }
 
@@ -78,7 +83,7 @@ func (c serviceCalls) card() tea.Cmd {
 		ctx, cancel := c.call()
 		defer cancel()
 		card, err := c.svc.Card(ctx)
-		return cardMsg{card: card, err: err}
+		return cardMsg{agent: c.agent, card: card, err: err}
 	}
 }
 
@@ -87,7 +92,7 @@ func (c serviceCalls) get(id string) tea.Cmd {
 		ctx, cancel := c.call()
 		defer cancel()
 		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id})
-		return taskMsg{id: id, task: t, err: err}
+		return taskMsg{key: rowKey{c.agent, id}, task: t, err: err}
 	}
 }
 
@@ -101,7 +106,7 @@ func (c serviceCalls) timeline(id string) tea.Cmd {
 		defer cancel()
 		evs, err := src.Timeline(ctx, id)
 		if err != nil {
-			return timelineMsg{id: id, err: err}
+			return timelineMsg{key: rowKey{c.agent, id}, err: err}
 		}
 		entries := make([]timelineEntry, 0, len(evs))
 		for _, ev := range evs {
@@ -109,7 +114,7 @@ func (c serviceCalls) timeline(id string) tea.Cmd {
 				entries = append(entries, e)
 			}
 		}
-		return timelineMsg{id: id, entries: entries}
+		return timelineMsg{key: rowKey{c.agent, id}, entries: entries}
 	}
 }
 
@@ -167,7 +172,7 @@ func (c serviceCalls) send(text, taskID, contextID string, md a2a.Metadata) tea.
 		ctx, cancel := c.call()
 		defer cancel()
 		res, err := c.svc.Send(ctx, req)
-		return sentMsg{answer: taskID != "", taskID: taskID, res: res, err: err}
+		return sentMsg{agent: c.agent, answer: taskID != "", taskID: taskID, res: res, err: err}
 	}
 }
 
@@ -176,7 +181,7 @@ func (c serviceCalls) cancel(id string) tea.Cmd {
 		ctx, cancel := c.call()
 		defer cancel()
 		t, err := c.svc.Cancel(ctx, id)
-		return canceledMsg{id: id, task: t, err: err}
+		return canceledMsg{agent: c.agent, id: id, task: t, err: err}
 	}
 }
 
@@ -204,7 +209,7 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 	case listMsg:
 		return m.onList(msg)
 	case taskMsg:
-		if msg.id != m.detail.taskID {
+		if msg.key != m.detail.key {
 			return nil
 		}
 		if msg.err != nil {
@@ -214,7 +219,7 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 		m.detail.setTask(msg.task)
 		return nil
 	case timelineMsg:
-		if msg.id != m.detail.taskID {
+		if msg.key != m.detail.key {
 			return nil
 		}
 		if msg.err == nil {
@@ -222,7 +227,9 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case cardMsg:
-		m.agent = agentInfo(msg)
+		if a := m.agentAt(msg.agent); a != nil {
+			a.info = agentInfo{card: msg.card, err: msg.err}
+		}
 		return nil
 	case sentMsg:
 		return m.onSent(msg)
@@ -235,13 +242,13 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 		}
 		var cmd tea.Cmd
 		if msg.task != nil {
-			cmd = m.applySnapshot(msg.task)
+			cmd = m.applySnapshot(msg.agent, msg.task)
 		}
 		return tea.Batch(cmd, m.setFlash("canceled task "+shortID(msg.id), false))
 	case savedMsg:
 		return m.onSaved(msg)
 	case detailFetchMsg:
-		if msg.gen != m.detailGen || msg.id != m.table.selectedID {
+		if msg.gen != m.detailGen || msg.key != m.table.selectedKey {
 			return nil
 		}
 		return m.fetchDetail()
@@ -255,38 +262,55 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) fetchDetail() tea.Cmd {
-	id := m.table.selectedID
-	if id == "" {
+	key := m.table.selectedKey
+	a := m.agentAt(key.agent)
+	if key.id == "" || a == nil || !a.open() {
 		return nil
 	}
-	m.detail.clear(id)
+	m.detail.clear(key)
 	m.detail.loading = true
-	return tea.Batch(m.calls.get(id), m.calls.timeline(id))
+	return tea.Batch(a.calls.get(key.id), a.calls.timeline(key.id))
 }
 
 // onList adds a page of tasks and asks for the next one.
 func (m *Model) onList(msg listMsg) tea.Cmd {
-	tbl := m.sizedTable()
-	if msg.gen != tbl.listGen {
+	a := m.agentAt(msg.agent)
+	if a == nil || msg.gen != a.listGen {
 		return nil
 	}
+	tbl := m.sizedTable()
 	if msg.err != nil {
-		tbl.loading = false
+		a.loading = false
+		tbl.loading = m.anyLoading()
+		if m.fleetMode() {
+			a.live.listErr = msg.err
+			return m.setFlash(m.com.agentName(a.index)+": list tasks: "+msg.err.Error(), true)
+		}
 		return m.setFlash("list tasks: "+msg.err.Error(), true)
 	}
+	a.live.listErr = nil
 	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
 		for _, t := range msg.page.Tasks {
 			if t != nil && t.ID != "" {
-				b.change(t.ID, func(r *row) { r.applyTask(t, m.com.Now) })
+				b.change(rowKey{a.index, t.ID}, func(r *row) { r.applyTask(t, m.com.Now) })
+			}
+		}
+		// The store's recent history feeds the pulse: tasks first seen
+		// here were started (and maybe failed) when their times say.
+		for _, r := range b.created {
+			a.pulse.add(m.com.Now, r.created, false)
+			if r.state == a2a.StateFailed {
+				a.pulse.add(m.com.Now, r.updated, true)
 			}
 		}
 	})
-	tbl.loaded += len(msg.page.Tasks)
+	a.loaded += len(msg.page.Tasks)
 	cmds := []tea.Cmd{m.moved(moved)}
-	if msg.page.NextPageToken != "" && tbl.loaded < m.opts.MaxInitialTasks {
-		cmds = append(cmds, m.calls.list(msg.gen, msg.page.NextPageToken))
+	if msg.page.NextPageToken != "" && a.loaded < m.opts.MaxInitialTasks {
+		cmds = append(cmds, a.calls.list(msg.gen, msg.page.NextPageToken))
 	} else {
-		tbl.loading = false
+		a.loading = false
+		tbl.loading = m.anyLoading()
 	}
 	return tea.Batch(cmds...)
 }
@@ -306,17 +330,26 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 		return nil
 	}
 	t := msg.res.Task
-	snapCmd := m.applySnapshot(t)
+	snapCmd := m.applySnapshot(msg.agent, t)
 	if msg.answer {
 		return tea.Batch(snapCmd, m.setFlash("answer sent to "+shortID(t.ID), false))
 	}
 	// Select the new task: clear a filter that would hide it.
 	tbl := m.sizedTable()
-	if tbl.rows.indexOf(t.ID) < 0 && (tbl.rows.text != "" || tbl.rows.state != filterAll) {
+	key := rowKey{msg.agent, t.ID}
+	if tbl.rows.indexOf(key) < 0 && (tbl.rows.text != "" || tbl.rows.state != filterAll) {
 		tbl.clearFilters()
 		m.dialogs.filter.input.SetValue("")
 	}
-	return tea.Batch(snapCmd, m.moved(tbl.selectID(t.ID)), m.setFlash("created task "+shortID(t.ID), false))
+	if tbl.rows.indexOf(key) < 0 && tbl.rows.scope != allAgents {
+		tbl.rows.scope = allAgents
+		tbl.rows.rebuild()
+	}
+	what := "created task " + shortID(t.ID)
+	if m.fleetMode() {
+		what += " on " + m.com.agentName(msg.agent)
+	}
+	return tea.Batch(snapCmd, m.moved(tbl.selectKey(key)), m.setFlash(what, false))
 }
 
 // shortID is the 8 characters a row shows of a task id. For UUIDs it is

@@ -23,7 +23,7 @@ func loadRows(m *Model, n int) {
 					Message: &a2a.Message{ID: fmt.Sprint("m", i), Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("step %d/10 of a task doing work", i%10))}}},
 			}})
 		}
-		m.applyEvents(evs)
+		m.applyEvents(0, evs)
 	}
 }
 
@@ -61,7 +61,7 @@ func BenchmarkApplyEvents(b *testing.B) {
 		loadRows(m, tasks)
 		b.StartTimer()
 		for i := 0; i < events; i += batch {
-			m.applyEvents(evs[i : i+batch])
+			m.applyEvents(0, evs[i : i+batch])
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")

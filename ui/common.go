@@ -14,4 +14,7 @@ type Common struct {
 	Now time.Time
 	// Frame advances the working spinner, once per tick.
 	Frame int
+	// Agents names the fleet's agents, by index, for the AGENT column and
+	// the agents strip; one agent hides the column.
+	Agents []agentLabel
 }

@@ -28,9 +28,9 @@ var tabNames = [numTabs]string{"Timeline", "Artifacts", "History"}
 // size, and the selected task's row (set by the root with setRow).
 type detailPane struct {
 	com *Common
-	row *row // the table's row of taskID, for the head; nil before it exists
+	row *row // the table's row of key, for the head; nil before it exists
 
-	taskID      string
+	key         rowKey // the agent and task shown
 	task        *a2a.Task
 	timeline    []timelineEntry // from the service's TimelineSource
 	hasTimeline bool
@@ -53,11 +53,11 @@ type detailPane struct {
 	jumpToArtifact bool
 }
 
-func (d *detailPane) clear(id string) {
-	if d.taskID == id && d.task != nil {
+func (d *detailPane) clear(key rowKey) {
+	if d.key == key && d.task != nil {
 		return
 	}
-	*d = detailPane{com: d.com, row: d.row, tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, focused: d.focused, taskID: id, dirty: true}
+	*d = detailPane{com: d.com, row: d.row, tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, focused: d.focused, key: key, dirty: true}
 }
 
 // SetSize sets the pane's size, border included.

@@ -23,6 +23,9 @@ const (
 	dialogConfirmOverwrite
 	dialogHelp
 	dialogAgent
+	dialogAgents    // the fleet's agents view (agents.go)
+	dialogCommand   // the ":" command line (command.go)
+	dialogPickAgent // which agent gets a new task (agents.go)
 )
 
 // dialogs holds which dialog is open and each dialog with its inputs.
@@ -133,8 +136,10 @@ func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
 		return []key.Binding{k.Submit, k.Newline, k.Close}
 	case dialogCompose:
 		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
-	case dialogSave, dialogFilter:
+	case dialogSave, dialogFilter, dialogCommand, dialogPickAgent:
 		return []key.Binding{k.Submit, k.Close}
+	case dialogAgents:
+		return []key.Binding{k.Up, k.Down, k.Open, k.Scope, k.Agent, k.Back}
 	case dialogConfirmCancel, dialogConfirmOverwrite:
 		return []key.Binding{k.Confirm, k.Deny}
 	case dialogHelp, dialogAgent:

@@ -10,7 +10,11 @@ import (
 // applyEvents folds a batch of live events into the rows (and into the
 // selected task's detail), keeps the cursor on the same task, and rings the
 // bell when a task starts waiting on a user who is looking elsewhere.
-func (m *Model) applyEvents(events []a2a.StreamEvent) tea.Cmd {
+func (m *Model) applyEvents(agent int, events []a2a.StreamEvent) tea.Cmd {
+	a := m.agentAt(agent)
+	if a == nil {
+		return nil
+	}
 	newlyWaiting := 0
 	moved := m.sizedTable().change(m.com.Now, min(len(events), 1024), func(b *rowBatch) {
 		for _, se := range events {
@@ -21,16 +25,26 @@ func (m *Model) applyEvents(events []a2a.StreamEvent) tea.Cmd {
 			if id == "" {
 				continue
 			}
-			r := b.change(id, func(r *row) {
-				was := r.state.Interrupted()
+			at := eventTime(se, m.com.Now)
+			r := b.change(rowKey{agent, id}, func(r *row) {
+				was := r.state
 				r.applyEvent(se, m.com.Now)
-				if !was && r.state.Interrupted() {
+				if !was.Interrupted() && r.state.Interrupted() {
 					newlyWaiting++
 				}
+				if was != a2a.StateFailed && r.state == a2a.StateFailed {
+					a.pulse.add(m.com.Now, at, true)
+				}
 			})
-			if r.id == m.detail.taskID {
+			if at.After(a.lastEvent) {
+				a.lastEvent = at
+			}
+			if r.key == m.detail.key {
 				m.detail.applyLive(se, m.com.Now)
 			}
+		}
+		for _, r := range b.created {
+			a.pulse.add(m.com.Now, r.created, false)
 		}
 	})
 	var cmds []tea.Cmd
@@ -41,11 +55,12 @@ func (m *Model) applyEvents(events []a2a.StreamEvent) tea.Cmd {
 }
 
 // applySnapshot folds a task snapshot returned by a call into its row.
-func (m *Model) applySnapshot(t *a2a.Task) tea.Cmd {
+func (m *Model) applySnapshot(agent int, t *a2a.Task) tea.Cmd {
+	key := rowKey{agent, t.ID}
 	moved := m.sizedTable().change(m.com.Now, 1, func(b *rowBatch) {
-		b.change(t.ID, func(r *row) { r.applyTask(t, m.com.Now) })
+		b.change(key, func(r *row) { r.applyTask(t, m.com.Now) })
 	})
-	if t.ID == m.detail.taskID {
+	if key == m.detail.key {
 		m.detail.dirty = true
 	}
 	return m.moved(moved)
@@ -55,17 +70,17 @@ func (m *Model) applySnapshot(t *a2a.Task) tea.Cmd {
 // settled (holding j must not send a Get per row).
 type detailFetchMsg struct {
 	gen int
-	id  string
+	key rowKey
 }
 
 // selectionChanged resets the detail pane and schedules the fetch of the
 // newly selected task.
 func (m *Model) selectionChanged() tea.Cmd {
 	m.detailGen++
-	m.detail.clear(m.table.selectedID)
-	if m.table.selectedID == "" || !m.detailVisible() {
+	m.detail.clear(m.table.selectedKey)
+	if m.table.selectedKey.id == "" || !m.detailVisible() {
 		return nil
 	}
-	gen, id := m.detailGen, m.table.selectedID
-	return m.after(debounce, func(_ time.Time) tea.Msg { return detailFetchMsg{gen: gen, id: id} })
+	gen, key := m.detailGen, m.table.selectedKey
+	return m.after(debounce, func(_ time.Time) tea.Msg { return detailFetchMsg{gen: gen, key: key} })
 }

@@ -179,7 +179,7 @@ func seeded(t testing.TB, w, h int, opts ...func(*Options)) (*fakeService, *Mode
 
 func selectID(t testing.TB, m *Model, id string) {
 	t.Helper()
-	i := m.table.rows.indexOf(id)
+	i := m.table.rows.indexOf(rowKey{id: id})
 	if i < 0 {
 		t.Fatalf("task %s is not visible", id)
 	}

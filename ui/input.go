@@ -27,6 +27,12 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.keySave(msg)
 	case dialogConfirmOverwrite:
 		return m.keyConfirmOverwrite(msg)
+	case dialogCommand:
+		return m.keyCommand(msg)
+	case dialogAgents:
+		return m.keyAgents(msg)
+	case dialogPickAgent:
+		return m.keyPickAgent(msg)
 	case dialogHelp, dialogAgent:
 		switch k := m.com.Keys; {
 		case key.Matches(msg, k.Quit):
@@ -62,10 +68,18 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return nil, true
 	case key.Matches(msg, k.Agent):
 		m.dialogs.open = dialogAgent
-		if m.agent.card == nil {
-			return m.calls.card(), true
+		a := m.agentAt(m.focusedAgent())
+		m.agentsView.card = a.index
+		if a.info.card == nil && a.open() {
+			return a.calls.card(), true
 		}
 		return nil, true
+	case key.Matches(msg, k.Agents):
+		return m.openAgentsView(), true
+	case key.Matches(msg, k.Command):
+		return m.openCommand(), true
+	case key.Matches(msg, k.Scope):
+		return m.scopeTo(int(msg.String()[0]) - '1'), true // "0" is allAgents
 	case key.Matches(msg, k.Filter):
 		m.dialogs.open = dialogFilter
 		return m.dialogs.filter.input.Focus(), true
@@ -97,13 +111,15 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return m.openAnswer(), true
 	case key.Matches(msg, k.Cancel):
 		if r := m.table.selected(); r != nil && !r.state.Terminal() {
+			if _, refuse := m.agentForAction(r.agent, "cancel"); refuse != nil {
+				return refuse, true
+			}
 			m.dialogs.open = dialogConfirmCancel
 			return nil, true
 		}
 		return m.setFlash("select a task that is not finished to cancel it", true), true
 	case key.Matches(msg, k.New):
-		m.dialogs.open = dialogCompose
-		return m.dialogs.compose.open(), true
+		return m.openNew(), true
 	}
 	return nil, false
 }
@@ -115,7 +131,7 @@ func (m *Model) ensureDetail() tea.Cmd {
 		m.layout = layoutAuto
 		m.setSize(m.width, m.height)
 	}
-	if m.detail.task == nil && m.table.selectedID != "" && !m.detail.loading {
+	if m.detail.task == nil && m.table.selectedKey.id != "" && !m.detail.loading {
 		return m.fetchDetail()
 	}
 	return nil
@@ -178,13 +194,16 @@ func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
 // refilter rebuilds the visible list after a filter or sort change.
 func (m *Model) refilter() tea.Cmd { return m.moved(m.sizedTable().refilter()) }
 
-// reload forgets nothing but asks for every task again.
+// reload forgets nothing but asks every agent in scope for every task
+// again.
 func (m *Model) reload() tea.Cmd {
-	m.table.listGen++
-	m.table.loaded = 0
-	m.table.loading = true
-	cmds := []tea.Cmd{m.calls.list(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
-	if m.detailVisible() && m.table.selectedID != "" {
+	cmds := []tea.Cmd{m.setFlash("reloading tasks", false)}
+	for _, a := range m.fleet {
+		if m.table.rows.scope == allAgents || m.table.rows.scope == a.index {
+			cmds = append(cmds, m.loadAgent(a))
+		}
+	}
+	if m.detailVisible() && m.table.selectedKey.id != "" {
 		cmds = append(cmds, m.fetchDetail())
 	}
 	return tea.Batch(cmds...)
@@ -225,9 +244,12 @@ func (m *Model) openAnswer() tea.Cmd {
 		if r == nil {
 			return m.setFlash("no task is waiting for an answer", true)
 		}
-		if i := m.table.rows.indexOf(r.id); i >= 0 {
+		if i := m.table.rows.indexOf(r.key); i >= 0 {
 			m.table.cursor = i
 		}
+	}
+	if _, refuse := m.agentForAction(r.agent, "answer"); refuse != nil {
+		return refuse
 	}
 	m.dialogs.open = dialogAnswer
 	focus := m.dialogs.answer.open(r)
@@ -247,9 +269,13 @@ func (m *Model) keyAnswer(msg tea.KeyPressMsg) tea.Cmd {
 		if text == "" || r == nil {
 			return m.setFlash("type an answer first (esc closes)", true)
 		}
+		ag, refuse := m.agentForAction(r.agent, "answer")
+		if refuse != nil {
+			return refuse
+		}
 		a.box.Blur()
 		m.dialogs.open = dialogNone
-		return tea.Batch(m.calls.send(text, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+		return tea.Batch(ag.calls.send(text, r.key.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
 	}
 	return a.update(msg)
 }
@@ -272,10 +298,14 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		if err != nil {
 			return m.setFlash(err.Error(), true)
 		}
+		ag, refuse := m.agentForAction(m.lastNew, "new task")
+		if refuse != nil {
+			return refuse
+		}
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return m.calls.send(text, "", "", md)
+		return ag.calls.send(text, "", "", md)
 	}
 	return c.update(msg)
 }
@@ -285,7 +315,11 @@ func (m *Model) keyConfirmCancel(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Confirm):
 		m.dialogs.open = dialogNone
 		if r := m.table.selected(); r != nil {
-			return tea.Batch(m.calls.cancel(r.id), m.setFlash("canceling "+shortID(r.id), false))
+			ag, refuse := m.agentForAction(r.agent, "cancel")
+			if refuse != nil {
+				return refuse
+			}
+			return tea.Batch(ag.calls.cancel(r.key.id), m.setFlash("canceling "+shortID(r.id), false))
 		}
 	case key.Matches(msg, k.Deny):
 		m.dialogs.open = dialogNone

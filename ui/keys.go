@@ -18,6 +18,9 @@ type KeyMap struct {
 	Filter, StateFilter, Sort, Reload key.Binding
 	// Views.
 	Agent, Help, Quit key.Binding
+	// The fleet: the agents view, the ":" command line, scope by number.
+	// Enabled only when the dashboard watches several agents.
+	Agents, Command, Scope key.Binding
 	// Dialogs.
 	Submit, Newline, Close, Confirm, Deny, NextField key.Binding
 }
@@ -57,6 +60,10 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
+		Agents:  key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "agents")),
+		Command: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command (:agent NAME|all)")),
+		Scope:   key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9/0", "one agent/all")),
+
 		Submit:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		Newline:   key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
 		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
@@ -64,6 +71,10 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Deny:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
 		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
 	}
+	// The fleet's keys wait for a second agent (NewFleet).
+	k.Agents.SetEnabled(false)
+	k.Command.SetEnabled(false)
+	k.Scope.SetEnabled(false)
 	if readOnly {
 		k.Answer.SetEnabled(false)
 		k.Cancel.SetEnabled(false)
@@ -92,7 +103,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Open, k.Back, k.NextTab, k.PrevTab, k.Layout},
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
 		{k.Answer, k.Cancel, k.New, k.Reload},
-		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Help, k.Quit},
+		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Agents, k.Command, k.Scope, k.Help, k.Quit},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}
 }

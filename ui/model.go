@@ -70,7 +70,9 @@ const (
 // table, the detail pane, the dialogs), routes messages to them by family,
 // makes the service calls, and is the only one to return a tea.View.
 type Model struct {
-	calls serviceCalls
+	// fleet is every agent the dashboard watches, in the order given;
+	// a single-target dashboard is a fleet of one.
+	fleet []*fleetAgent
 	opts  Options
 	com   *Common // shared with every component
 	help  help.Model
@@ -85,8 +87,12 @@ type Model struct {
 	focus   focusArea
 	layout  layoutMode
 
-	agent       agentInfo
-	live        liveState
+	// lastNew is the agent the last new task went to, the default when n
+	// asks which agent; agents and picker are the agents view's and the
+	// agent picker's cursors; command is the ":" line.
+	lastNew     int
+	agentsView  agentsView
+	command     commandLine
 	flash       flash
 	termFocused bool // false only after the terminal reported a blur
 	detailGen   int
@@ -102,6 +108,7 @@ type liveState struct {
 	conn       *ConnState
 	watchErr   error
 	watchRetry time.Duration
+	listErr    error // the last List failure, for the agents view
 }
 
 // flash is the transient message on the status line; gen ties it to its
@@ -115,6 +122,13 @@ type flash struct {
 // New returns the dashboard over svc. ctx bounds every call the dashboard
 // makes; cancel it to stop them.
 func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
+	return NewFleet(ctx, []Agent{{Service: svc, Conn: opts.Conn, ReadOnly: opts.ReadOnly, Target: opts.Target}}, opts)
+}
+
+// NewFleet returns the dashboard over several agents. Agents given with a
+// Service are open; the others are opened by their pumps (RunFleet), which
+// report with agentOpenedMsg.
+func NewFleet(ctx context.Context, agents []Agent, opts Options) *Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -125,8 +139,18 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 		opts.MaxInitialTasks = 20000
 	}
 	com := &Common{Keys: DefaultKeyMap(opts.ReadOnly), Now: opts.Now()}
+	com.Agents = newAgentLabels(agents, !opts.NoColor)
+	if len(agents) > 1 {
+		com.Keys.Agents.SetEnabled(true)
+		com.Keys.Command.SetEnabled(true)
+		com.Keys.Scope.SetEnabled(true)
+	}
+	fleet := make([]*fleetAgent, len(agents))
+	for i, a := range agents {
+		fleet[i] = &fleetAgent{index: i, readOnly: a.ReadOnly, target: a.Target, calls: serviceCalls{ctx: ctx, svc: a.Service, agent: i}}
+	}
 	m := &Model{
-		calls:       serviceCalls{ctx: ctx, svc: svc},
+		fleet:       fleet,
 		opts:        opts,
 		com:         com,
 		dark:        true,
@@ -159,12 +183,11 @@ func (m *Model) setStyles(dark bool) {
 // tasks and the agent card, and starts the clock.
 func (m *Model) Init() tea.Cmd {
 	m.table.loading = true
-	return tea.Batch(
-		tea.RequestBackgroundColor,
-		m.calls.list(m.table.listGen, ""),
-		m.calls.card(),
-		m.tickCmd(),
-	)
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	for _, a := range m.fleet {
+		cmds = append(cmds, m.loadAgent(a))
+	}
+	return tea.Batch(append(cmds, m.tickCmd())...)
 }
 
 // tickMsg advances the clock (ages) and the spinner.
@@ -223,14 +246,25 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.MouseClickMsg:
 		return m.updateClick(msg)
 	case eventsMsg:
-		return m.applyEvents(msg.events)
+		return m.applyEvents(msg.agent, msg.events)
 	case watchStateMsg:
-		m.live.watchErr, m.live.watchRetry = msg.err, msg.retryIn
+		if a := m.agentAt(msg.agent); a != nil {
+			a.live.watchErr, a.live.watchRetry = msg.err, msg.retryIn
+		}
 		return nil
 	case connMsg:
-		c := ConnState(msg)
+		c := msg.state
 		c.Text = cleanLine(c.Text, 200)
-		m.live.conn = &c
+		if a := m.agentAt(msg.agent); a != nil {
+			a.live.conn = &c
+		}
+		return nil
+	case agentOpenedMsg:
+		return m.onAgentOpened(msg)
+	case agentDownMsg:
+		if a := m.agentAt(msg.agent); a != nil && !a.open() {
+			a.openErr, a.openRetry = msg.err, msg.retryIn
+		}
 		return nil
 	default:
 		return m.updateReply(msg)
@@ -257,7 +291,7 @@ func (m *Model) sizeComponents() screenLayout {
 	m.table.SetFocused(m.focus == focusTable && m.dialogs.open == dialogNone)
 	m.detail.SetSize(l.detailW, l.detailH)
 	m.detail.SetFocused(m.focus == focusDetail)
-	m.detail.setRow(m.table.rows.byID[m.detail.taskID])
+	m.detail.setRow(m.table.rows.byKey[m.detail.key])
 	return l
 }
 

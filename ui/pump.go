@@ -16,18 +16,23 @@ import (
 // coalesces whatever arrives within one frame into one message, so the
 // screen redraws at most frameRate times a second whatever the event rate.
 type eventsMsg struct {
+	agent  int // index in the fleet
 	events []a2a.StreamEvent
 }
 
 // watchStateMsg reports the Watch stream's health: err is nil once events
 // flow (again); retryIn is the wait before the next attempt.
 type watchStateMsg struct {
+	agent   int
 	err     error
 	retryIn time.Duration
 }
 
-// connMsg carries the remote client's connection state.
-type connMsg ConnState
+// connMsg carries an agent's connection state.
+type connMsg struct {
+	agent int
+	state ConnState
+}
 
 const (
 	frameRate     = 30
@@ -49,13 +54,13 @@ func newPumps(parent context.Context) *pumps {
 	return &pumps{ctx: ctx, cancel: cancel}
 }
 
-func (p *pumps) goSafe(name string, send func(tea.Msg), f func()) {
+func (p *pumps) goSafe(agent int, name string, send func(tea.Msg), f func()) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer func() {
 			if r := recover(); r != nil {
-				send(watchStateMsg{err: fmt.Errorf("%s stopped: panic: %v\n%s", name, r, debug.Stack())})
+				send(watchStateMsg{agent: agent, err: fmt.Errorf("%s stopped: panic: %v\n%s", name, r, debug.Stack())})
 			}
 		}()
 		f()
@@ -69,19 +74,19 @@ func (p *pumps) Stop() {
 
 // watch follows svc.Watch from now on, resuming from the last cursor after
 // an error (with backoff), and sends batches of at most one per frame.
-func (p *pumps) watch(svc a2a.Service, send func(tea.Msg)) {
-	p.goSafe("watch", send, func() { watchLoop(p.ctx, svc, send) })
+func (p *pumps) watch(agent int, svc a2a.Service, send func(tea.Msg)) {
+	p.goSafe(agent, "watch", send, func() { watchLoop(p.ctx, agent, svc, send) })
 }
 
-func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
+func watchLoop(ctx context.Context, agent int, svc a2a.Service, send func(tea.Msg)) {
 	cursor := ""
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
 		stream, err := svc.Watch(ctx, cursor)
 		if err == nil {
-			send(watchStateMsg{})
+			send(watchStateMsg{agent: agent})
 			var last string
-			last, err = pumpStream(ctx, stream, send)
+			last, err = pumpStream(ctx, agent, stream, send)
 			if last != "" {
 				cursor = last
 				backoff = 250 * time.Millisecond
@@ -95,7 +100,7 @@ func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
 			// Nothing lost: Watch again from the last cursor at once.
 			continue
 		}
-		send(watchStateMsg{err: err, retryIn: backoff})
+		send(watchStateMsg{agent: agent, err: err, retryIn: backoff})
 		select {
 		case <-ctx.Done():
 			return
@@ -107,7 +112,7 @@ func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
 
 // pumpStream reads stream until it fails, coalescing events into one
 // eventsMsg per frame. It returns the cursor of the last event delivered.
-func pumpStream(ctx context.Context, stream a2a.Stream, send func(tea.Msg)) (string, error) {
+func pumpStream(ctx context.Context, agent int, stream a2a.Stream, send func(tea.Msg)) (string, error) {
 	type item struct {
 		ev  a2a.StreamEvent
 		err error
@@ -140,7 +145,7 @@ func pumpStream(ctx context.Context, stream a2a.Stream, send func(tea.Msg)) (str
 		if len(batch) == 0 {
 			return
 		}
-		send(eventsMsg{events: batch})
+		send(eventsMsg{agent: agent, events: batch})
 		cursor = batch[len(batch)-1].Cursor
 		batch = nil
 	}
@@ -164,12 +169,12 @@ func pumpStream(ctx context.Context, stream a2a.Stream, send func(tea.Msg)) (str
 	}
 }
 
-// conn forwards connection states from ch until it closes.
-func (p *pumps) conn(ch <-chan ConnState, send func(tea.Msg)) {
+// conn forwards an agent's connection states from ch until it closes.
+func (p *pumps) conn(agent int, ch <-chan ConnState, send func(tea.Msg)) {
 	if ch == nil {
 		return
 	}
-	p.goSafe("connection state", send, func() {
+	p.goSafe(agent, "connection state", send, func() {
 		for {
 			select {
 			case <-p.ctx.Done():
@@ -178,8 +183,62 @@ func (p *pumps) conn(ch <-chan ConnState, send func(tea.Msg)) {
 				if !ok {
 					return
 				}
-				send(connMsg(s))
+				send(connMsg{agent: agent, state: s})
 			}
 		}
 	})
+}
+
+// agent runs one agent of a fleet in its own goroutines: open it (retrying
+// with backoff, each failure reported to its strip entry), then forward its
+// connection state and follow its Watch stream. An agent opened here is
+// closed when the pumps stop.
+func (p *pumps) agent(i int, a Agent, send func(tea.Msg)) {
+	if a.Service != nil {
+		p.conn(i, a.Conn, send)
+		p.watch(i, a.Service, send)
+		return
+	}
+	if a.Open == nil {
+		return
+	}
+	p.goSafe(i, "open", send, func() {
+		op, ok := openLoop(p.ctx, i, a.Open, send)
+		if !ok {
+			return
+		}
+		if op.Close != nil {
+			defer func() { _ = op.Close() }()
+		}
+		send(agentOpenedMsg{agent: i, svc: op.Service, target: op.Target})
+		p.conn(i, op.Conn, send)
+		watchLoop(p.ctx, i, op.Service, send)
+	})
+}
+
+// openLoop calls open until it succeeds or ctx ends.
+func openLoop(ctx context.Context, agent int, open func(context.Context) (OpenedAgent, error), send func(tea.Msg)) (OpenedAgent, bool) {
+	backoff := time.Second
+	for {
+		op, err := open(ctx)
+		if err == nil && op.Service != nil {
+			return op, true
+		}
+		if op.Close != nil {
+			_ = op.Close()
+		}
+		if ctx.Err() != nil {
+			return OpenedAgent{}, false
+		}
+		if err == nil {
+			err = errors.New("opened without a service")
+		}
+		send(agentDownMsg{agent: agent, err: err, retryIn: backoff})
+		select {
+		case <-ctx.Done():
+			return OpenedAgent{}, false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
 }

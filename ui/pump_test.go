@@ -68,7 +68,7 @@ func TestPumpCoalescesInOrder(t *testing.T) {
 	stream := newChanStream(ctx, ch)
 	done := make(chan string)
 	go func() {
-		cursor, _ := pumpStream(ctx, stream, c.send)
+		cursor, _ := pumpStream(ctx, 0, stream, c.send)
 		done <- cursor
 	}()
 	msgs := c.waitFor(t, "every event", func(m []tea.Msg) bool { return countEvents(m) == n })
@@ -131,7 +131,7 @@ func TestWatchLoopRetriesAndResumes(t *testing.T) {
 	svc := &flakyWatch{fakeService: newFakeService()}
 	c := newCollector()
 	p := newPumps(context.Background())
-	p.watch(svc, c.send)
+	p.watch(0, svc, c.send)
 	msgs := c.waitFor(t, "the third Watch", func([]tea.Msg) bool {
 		svc.mu.Lock()
 		defer svc.mu.Unlock()
@@ -159,10 +159,10 @@ func TestConnPumpForwardsStates(t *testing.T) {
 	ch := make(chan ConnState, 1)
 	c := newCollector()
 	p := newPumps(context.Background())
-	p.conn(ch, c.send)
+	p.conn(0, ch, c.send)
 	ch <- ConnState{Text: "reconnecting in 1s"}
 	c.waitFor(t, "a connection state", func(m []tea.Msg) bool {
-		return len(m) == 1 && m[0].(connMsg).Text == "reconnecting in 1s"
+		return len(m) == 1 && m[0].(connMsg).state.Text == "reconnecting in 1s"
 	})
 	close(ch)
 	p.Stop()

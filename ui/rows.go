@@ -17,6 +17,8 @@ import (
 // filter and sort it. The full task is fetched with Get only for the
 // selected one.
 type row struct {
+	key           rowKey // the agent and the task id as the agent gave it
+	agent         int    // index of the agent in the fleet
 	id, contextID string
 	state         a2a.TaskState
 	text          string // latest status text, cleaned, at most maxRowText bytes
@@ -28,6 +30,13 @@ type row struct {
 	timeline      []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
+}
+
+// rowKey names a row: two agents of a fleet may use the same task id, so
+// the agent is part of every row's identity. The zero key names no row.
+type rowKey struct {
+	agent int
+	id    string
 }
 
 // timelineEntry is one state change or status message of a task.
@@ -271,7 +280,10 @@ func (s sortOrder) less(a, b *row) bool {
 	if !a.updated.Equal(b.updated) {
 		return a.updated.After(b.updated)
 	}
-	return a.id > b.id
+	if a.id != b.id {
+		return a.id > b.id
+	}
+	return a.agent < b.agent
 }
 
 func (s sortOrder) cmp(a, b *row) int {
@@ -288,9 +300,14 @@ func (s sortOrder) cmp(a, b *row) int {
 // per state. Changes arrive in batches; a batch costs O(visible + changed
 // log changed), not a full re-sort.
 type rowSet struct {
-	byID    map[string]*row
+	byKey   map[rowKey]*row
 	visible []*row
-	counts  map[a2a.TaskState]int
+	counts  map[a2a.TaskState]int // across the whole fleet, whatever the scope
+	// agentCounts are the counts of each agent, for the agents view.
+	agentCounts map[int]map[a2a.TaskState]int
+
+	// scope is the agent whose rows show, or allAgents.
+	scope int
 
 	text  string // lower-case filter text
 	state stateFilter
@@ -298,10 +315,33 @@ type rowSet struct {
 }
 
 func newRowSet() *rowSet {
-	return &rowSet{byID: map[string]*row{}, counts: map[a2a.TaskState]int{}}
+	return &rowSet{byKey: map[rowKey]*row{}, counts: map[a2a.TaskState]int{}, agentCounts: map[int]map[a2a.TaskState]int{}, scope: allAgents}
+}
+
+// allAgents is the scope that shows every agent's rows.
+const allAgents = -1
+
+// count adds d to the counts of state for r's agent and the fleet.
+func (s *rowSet) count(agent int, state a2a.TaskState, d int) {
+	s.counts[state] += d
+	if s.counts[state] <= 0 {
+		delete(s.counts, state)
+	}
+	ac := s.agentCounts[agent]
+	if ac == nil {
+		ac = map[a2a.TaskState]int{}
+		s.agentCounts[agent] = ac
+	}
+	ac[state] += d
+	if ac[state] <= 0 {
+		delete(ac, state)
+	}
 }
 
 func (s *rowSet) matches(r *row) bool {
+	if s.scope != allAgents && r.agent != s.scope {
+		return false
+	}
 	if !s.state.keep(r.state) {
 		return false
 	}
@@ -314,34 +354,31 @@ func (s *rowSet) matches(r *row) bool {
 		strings.Contains(strings.ToLower(r.contextID), s.text)
 }
 
-// get returns the row for id, creating it.
-func (s *rowSet) get(id string, now time.Time) (r *row, created bool) {
-	if r = s.byID[id]; r != nil {
+// get returns the row for key, creating it.
+func (s *rowSet) get(key rowKey, now time.Time) (r *row, created bool) {
+	if r = s.byKey[key]; r != nil {
 		return r, false
 	}
-	r = &row{id: cleanLine(id, maxIDText), state: a2a.StateUnknown, progress: -1, created: createdFromID(id)}
+	r = &row{key: key, agent: key.agent, id: cleanLine(key.id, maxIDText), state: a2a.StateUnknown, progress: -1, created: createdFromID(key.id)}
 	if r.created.IsZero() {
 		r.created = now
 	}
-	s.byID[id] = r
-	s.counts[r.state]++
+	s.byKey[key] = r
+	s.count(key.agent, r.state, 1)
 	return r, true
 }
 
-// change runs f on the row of id and keeps counts right; the caller merges
-// the changed rows afterwards.
-func (s *rowSet) change(id string, now time.Time, f func(r *row)) *row {
-	r, _ := s.get(id, now)
+// change runs f on the row of key and keeps counts right; the caller
+// merges the changed rows afterwards.
+func (s *rowSet) change(key rowKey, now time.Time, f func(r *row)) (r *row, created bool) {
+	r, created = s.get(key, now)
 	before := r.state
 	f(r)
 	if r.state != before {
-		s.counts[before]--
-		if s.counts[before] == 0 {
-			delete(s.counts, before)
-		}
-		s.counts[r.state]++
+		s.count(r.agent, before, -1)
+		s.count(r.agent, r.state, 1)
 	}
-	return r
+	return r, created
 }
 
 // merge puts changed rows back in place: they leave the visible list, and
@@ -350,7 +387,7 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 	if len(changed) == 0 {
 		return
 	}
-	if len(changed) > len(s.byID)/2 {
+	if len(changed) > len(s.byKey)/2 {
 		s.rebuild()
 		return
 	}
@@ -390,7 +427,7 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 // rebuild filters and sorts every row: after a filter or sort change.
 func (s *rowSet) rebuild() {
 	s.visible = s.visible[:0]
-	for _, r := range s.byID {
+	for _, r := range s.byKey {
 		if s.matches(r) {
 			s.visible = append(s.visible, r)
 		}
@@ -398,19 +435,23 @@ func (s *rowSet) rebuild() {
 	slices.SortFunc(s.visible, s.order.cmp)
 }
 
-func (s *rowSet) indexOf(id string) int {
+func (s *rowSet) indexOf(key rowKey) int {
 	for i, r := range s.visible {
-		if r.id == id {
+		if r.key == key {
 			return i
 		}
 	}
 	return -1
 }
 
-// oldestWaiting is the task that has waited on the user longest, or nil.
+// oldestWaiting is the task in scope that has waited on the user
+// longest, or nil.
 func (s *rowSet) oldestWaiting() *row {
 	var best *row
-	for _, r := range s.byID {
+	for _, r := range s.byKey {
+		if s.scope != allAgents && r.agent != s.scope {
+			continue
+		}
 		if r.state.Interrupted() && (best == nil || r.updated.Before(best.updated) || (r.updated.Equal(best.updated) && r.id < best.id)) {
 			best = r
 		}

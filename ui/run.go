@@ -12,13 +12,22 @@ import (
 // ctx ends. It owns the goroutines that pump the service's streams into
 // the program and stops them before it returns.
 func Run(ctx context.Context, svc a2a.Service, opts Options, progOpts ...tea.ProgramOption) error {
+	return RunFleet(ctx, []Agent{{Service: svc, Conn: opts.Conn, ReadOnly: opts.ReadOnly, Target: opts.Target}}, opts, progOpts...)
+}
+
+// RunFleet shows one dashboard over several agents. Each agent is opened
+// (when it has no Service yet) and followed in its own goroutines, so one
+// slow or unreachable agent delays nothing of the others; all of them are
+// stopped, and the agents they opened closed, before RunFleet returns.
+func RunFleet(ctx context.Context, agents []Agent, opts Options, progOpts ...tea.ProgramOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := New(ctx, svc, opts)
+	m := NewFleet(ctx, agents, opts)
 	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	pumps := newPumps(ctx)
-	pumps.watch(svc, p.Send)
-	pumps.conn(opts.Conn, p.Send)
+	for i, a := range agents {
+		pumps.agent(i, a, p.Send)
+	}
 	_, err := p.Run()
 	cancel()
 	pumps.Stop()

@@ -13,12 +13,17 @@ import (
 // tableColumns are the widths of the table's columns at a width; columns
 // that do not fit are dropped, narrowest value first.
 type tableColumns struct {
-	id, state, age, art, ctx, text int
+	agent, id, state, age, art, ctx, text int
 }
 
-func columnsFor(width int) tableColumns {
-	c := tableColumns{id: 8, state: 11, age: 4, art: 3, ctx: 8}
+// columnsFor lays the columns out; agentW is the AGENT column's width, 0
+// when the dashboard watches one agent (the column is hidden).
+func columnsFor(width, agentW int) tableColumns {
+	c := tableColumns{agent: agentW, id: 8, state: 11, age: 4, art: 3, ctx: 8}
 	used := 2 + c.id + 1 + c.state + 1 + c.age + 1 + c.art + 1 + c.ctx + 1
+	if c.agent > 0 {
+		used += c.agent + 1
+	}
 	if width-used < 24 {
 		c.ctx = 0
 		used -= 9
@@ -42,16 +47,14 @@ type taskTable struct {
 
 	cursor     int
 	offset     int
-	selectedID string
+	selectedKey rowKey // the selected row; the zero key when none
 
 	width, height int  // height: task rows shown, without the column header
 	focused       bool // the selection is drawn as a whole reversed line
 
-	// The initial load: List pages are asked for one after the other;
-	// listGen drops the pages of a load a reload replaced.
+	// loading is true while any agent's first List pages are coming in;
+	// each agent's paging is its own (fleetAgent).
 	loading bool
-	loaded  int
-	listGen int
 }
 
 func newTaskTable(com *Common) taskTable {
@@ -82,12 +85,16 @@ type rowBatch struct {
 	set     *rowSet
 	now     time.Time
 	changed map[*row]struct{}
+	created []*row // rows this batch made, for the agents' pulse
 }
 
-// change runs f on the row of id (creating it) and marks it for merging.
-func (b *rowBatch) change(id string, f func(r *row)) *row {
-	r := b.set.change(id, b.now, f)
+// change runs f on the row of key (creating it) and marks it for merging.
+func (b *rowBatch) change(key rowKey, f func(r *row)) *row {
+	r, created := b.set.change(key, b.now, f)
 	b.changed[r] = struct{}{}
+	if created {
+		b.created = append(b.created, r)
+	}
 	return r
 }
 
@@ -97,11 +104,11 @@ func (b *rowBatch) change(id string, f func(r *row)) *row {
 // it no longer shows, the cursor stays at its index). It reports whether
 // the selection changed.
 func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (selectionChanged bool) {
-	prevID, prevScreen := t.selectedID, t.cursor-t.offset
+	prevID, prevScreen := t.selectedKey, t.cursor-t.offset
 	b := &rowBatch{set: t.rows, now: now, changed: make(map[*row]struct{}, sizeHint)}
 	f(b)
 	t.rows.merge(b.changed)
-	if prevID != "" {
+	if prevID != (rowKey{}) {
 		if i := t.rows.indexOf(prevID); i >= 0 {
 			t.cursor = i
 			t.offset = t.cursor - prevScreen
@@ -117,7 +124,7 @@ func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (se
 // keeps the selection when the selected task still shows.
 func (t *taskTable) refilter() (selectionChanged bool) {
 	t.rows.rebuild()
-	if i := t.rows.indexOf(t.selectedID); i >= 0 {
+	if i := t.rows.indexOf(t.selectedKey); i >= 0 {
 		t.cursor = i
 	}
 	return t.afterCursorMove()
@@ -141,9 +148,9 @@ func (t *taskTable) selectIndex(i int) (selectionChanged bool) {
 	return t.afterCursorMove()
 }
 
-// selectID puts the cursor on task id if it shows.
-func (t *taskTable) selectID(id string) (selectionChanged bool) {
-	if i := t.rows.indexOf(id); i >= 0 {
+// selectKey puts the cursor on the row of key if it shows.
+func (t *taskTable) selectKey(key rowKey) (selectionChanged bool) {
+	if i := t.rows.indexOf(key); i >= 0 {
 		t.cursor = i
 	}
 	return t.afterCursorMove()
@@ -151,16 +158,16 @@ func (t *taskTable) selectID(id string) (selectionChanged bool) {
 
 func (t *taskTable) afterCursorMove() (selectionChanged bool) {
 	t.keepCursorVisible()
-	return t.syncSelection(t.selectedID)
+	return t.syncSelection(t.selectedKey)
 }
 
 // syncSelection makes the selection the task under the cursor.
-func (t *taskTable) syncSelection(prev string) (changed bool) {
-	t.selectedID = ""
+func (t *taskTable) syncSelection(prev rowKey) (changed bool) {
+	t.selectedKey = rowKey{}
 	if r := t.selected(); r != nil {
-		t.selectedID = r.id
+		t.selectedKey = r.key
 	}
-	return t.selectedID != prev
+	return t.selectedKey != prev
 }
 
 // keepCursorVisible clamps the cursor and scrolls the table to show it.
@@ -220,9 +227,13 @@ func (t *taskTable) View() string {
 		return ""
 	}
 	st := t.com.Styles
-	c := columnsFor(width)
+	c := columnsFor(width, t.agentWidth())
 	var b strings.Builder
-	head := "  " + fit("ID", c.id) + " " + fit("STATE", c.state) + " " + fit("AGE", c.age) + " "
+	head := "  "
+	if c.agent > 0 {
+		head += fit("AGENT", c.agent) + " "
+	}
+	head += fit("ID", c.id) + " " + fit("STATE", c.state) + " " + fit("AGE", c.age) + " "
 	if c.art > 0 {
 		head += fit("ART", c.art) + " "
 	}
@@ -234,7 +245,7 @@ func (t *taskTable) View() string {
 	if len(t.rows.visible) == 0 {
 		b.WriteString("\n")
 		msg := "no tasks yet: press n to send the agent a message"
-		if len(t.rows.byID) > 0 {
+		if len(t.rows.byKey) > 0 {
 			msg = "no task matches the filter (f cycles state filters, / edits text, esc clears)"
 		}
 		if t.loading {
@@ -265,7 +276,11 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 		sym = spinnerFrames[t.com.Frame%len(spinnerFrames)]
 	}
 	stateCell := st.State(r.state).Render(fit(sym+" "+stateName(r.state), c.state))
-	line := mark + " " + fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.updated), c.age) + " "
+	line := mark + " "
+	if c.agent > 0 {
+		line += t.com.agentLabel(r.agent, c.agent) + " "
+	}
+	line += fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.updated), c.age) + " "
 	if c.art > 0 {
 		n := ""
 		if len(r.artifacts) > 0 {

@@ -29,8 +29,8 @@ func TestInitialLoadNewestFirst(t *testing.T) {
 	if got := visibleIDs(m); !slices.Equal(got, want) {
 		t.Fatalf("order = %v, want %v", got, want)
 	}
-	if m.table.selectedID != "task-submitted-5" || m.table.loading {
-		t.Fatalf("selected %q loading %v", m.table.selectedID, m.table.loading)
+	if m.table.selectedKey.id != "task-submitted-5" || m.table.loading {
+		t.Fatalf("selected %q loading %v", m.table.selectedKey.id, m.table.loading)
 	}
 	if m.table.rows.waiting() != 2 || m.table.rows.counts[a2a.StateWorking] != 1 {
 		t.Fatalf("counts %v", m.table.rows.counts)
@@ -45,8 +45,8 @@ func TestInitialLoadPages(t *testing.T) {
 	}
 	m := newTestModel(t, f, 80, 24)
 	drain(t, m, m.Init(), nil)
-	if len(m.table.rows.byID) != 250 || m.table.loading {
-		t.Fatalf("loaded %d tasks, loading %v", len(m.table.rows.byID), m.table.loading)
+	if len(m.table.rows.byKey) != 250 || m.table.loading {
+		t.Fatalf("loaded %d tasks, loading %v", len(m.table.rows.byKey), m.table.loading)
 	}
 	if m.table.rows.visible[0].id != "t0000" {
 		t.Fatalf("first row %s", m.table.rows.visible[0].id)
@@ -69,8 +69,8 @@ func TestNavigationKeys(t *testing.T) {
 		if m.table.cursor != s.want {
 			t.Fatalf("after %s cursor = %d, want %d", s.key, m.table.cursor, s.want)
 		}
-		if m.table.selectedID != m.table.rows.visible[m.table.cursor].id {
-			t.Fatalf("after %s selected %s, cursor row %s", s.key, m.table.selectedID, m.table.rows.visible[m.table.cursor].id)
+		if m.table.selectedKey.id != m.table.rows.visible[m.table.cursor].id {
+			t.Fatalf("after %s selected %s, cursor row %s", s.key, m.table.selectedKey.id, m.table.rows.visible[m.table.cursor].id)
 		}
 		if m.table.cursor < m.table.offset || m.table.cursor >= m.table.offset+m.layoutFor().tableRows {
 			t.Fatalf("after %s cursor %d outside view [%d,+%d)", s.key, m.table.cursor, m.table.offset, m.layoutFor().tableRows)
@@ -102,8 +102,8 @@ func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 		{Event: &a2a.StatusUpdateEvent{TaskID: "task-failed-4", Status: a2a.TaskStatus{State: a2a.StateFailed, Timestamp: testNow}}},
 	}
 	drain(t, m, func() tea.Msg { return eventsMsg{events: events} }, nil)
-	if m.table.selectedID != "task-done-3" || m.table.rows.visible[m.table.cursor].id != "task-done-3" {
-		t.Fatalf("selection moved to %s (cursor row %s)", m.table.selectedID, m.table.rows.visible[m.table.cursor].id)
+	if m.table.selectedKey.id != "task-done-3" || m.table.rows.visible[m.table.cursor].id != "task-done-3" {
+		t.Fatalf("selection moved to %s (cursor row %s)", m.table.selectedKey.id, m.table.rows.visible[m.table.cursor].id)
 	}
 	if m.table.cursor-m.table.offset != screenRow {
 		t.Fatalf("selected row moved on screen from %d to %d", screenRow, m.table.cursor-m.table.offset)
@@ -122,7 +122,7 @@ func TestEveryEventKind(t *testing.T) {
 	send := func(evs ...a2a.StreamEvent) {
 		drain(t, m, func() tea.Msg { return eventsMsg{events: evs} }, nil)
 	}
-	r := m.table.rows.byID["task-working-1"]
+	r := m.table.rows.byKey[rowKey{id: "task-working-1"}]
 
 	// Status update: new text, progress parsed, moved to the top.
 	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: r.id, ContextID: r.contextID,
@@ -156,8 +156,8 @@ func TestEveryEventKind(t *testing.T) {
 	// any task changes nothing.
 	send(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "stranger", Status: a2a.TaskStatus{State: a2a.StateWorking}}},
 		a2a.StreamEvent{Event: &a2a.Message{ID: "loose", Role: a2a.RoleAgent}})
-	if m.table.rows.byID["stranger"] == nil || len(m.table.rows.byID) != 8 {
-		t.Fatalf("rows: %d", len(m.table.rows.byID))
+	if m.table.rows.byKey[rowKey{id: "stranger"}] == nil || len(m.table.rows.byKey) != 8 {
+		t.Fatalf("rows: %d", len(m.table.rows.byKey))
 	}
 	// The fallback timeline recorded the transitions seen.
 	var states []a2a.TaskState
@@ -176,8 +176,8 @@ func TestListSnapshotDoesNotOverrideNewerEvent(t *testing.T) {
 			Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: testNow}}}}}
 	}, nil)
 	old := task("task-working-1", a2a.StateWorking, "step 3/5", 2*time.Second)
-	drain(t, m, func() tea.Msg { return listMsg{gen: m.table.listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{old}}} }, nil)
-	if st := m.table.rows.byID["task-working-1"].state; st != a2a.StateCompleted {
+	drain(t, m, func() tea.Msg { return listMsg{gen: m.fleet[0].listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{old}}} }, nil)
+	if st := m.table.rows.byKey[rowKey{id: "task-working-1"}].state; st != a2a.StateCompleted {
 		t.Fatalf("older snapshot won: %s", st)
 	}
 }
@@ -188,8 +188,8 @@ func TestAnswerPicksWaitingTaskAndSends(t *testing.T) {
 	if m.dialogs.open != dialogAnswer || m.dialogs.answer.task == nil || m.dialogs.answer.task.id != "task-auth-7" {
 		t.Fatalf("dialog %v for %+v", m.dialogs.open, m.dialogs.answer.task)
 	}
-	if m.table.selectedID != "task-auth-7" {
-		t.Fatalf("selection did not follow the answer box: %s", m.table.selectedID)
+	if m.table.selectedKey.id != "task-auth-7" {
+		t.Fatalf("selection did not follow the answer box: %s", m.table.selectedKey.id)
 	}
 	press(t, m, "esc")
 	selectID(t, m, "task-input-2")
@@ -210,7 +210,7 @@ func TestAnswerPicksWaitingTaskAndSends(t *testing.T) {
 	if req.Message.TaskID != "task-input-2" || req.Message.ContextID != "ctx-task-input-2" || req.Message.Text() != "2026-12-01 q?" || req.Message.Role != a2a.RoleUser || !req.Config.ReturnImmediately {
 		t.Fatalf("request %+v", req)
 	}
-	if st := m.table.rows.byID["task-input-2"].state; st != a2a.StateWorking {
+	if st := m.table.rows.byKey[rowKey{id: "task-input-2"}].state; st != a2a.StateWorking {
 		t.Fatalf("state after answer %s", st)
 	}
 }
@@ -247,8 +247,8 @@ func TestComposeNewTaskSelectsIt(t *testing.T) {
 	if req.Message.Text() != "slow 5\nand more" || req.Metadata["priority"] != "high" || req.Metadata["owner"] != "me" || req.Message.TaskID != "" {
 		t.Fatalf("request %+v", req)
 	}
-	if m.table.selectedID != "new-task-01" || m.table.rows.state != filterAll {
-		t.Fatalf("selected %s filter %v", m.table.selectedID, m.table.rows.state)
+	if m.table.selectedKey.id != "new-task-01" || m.table.rows.state != filterAll {
+		t.Fatalf("selected %s filter %v", m.table.selectedKey.id, m.table.rows.state)
 	}
 }
 
@@ -316,11 +316,11 @@ func TestCancelConfirm(t *testing.T) {
 	if !slices.Equal(f.canceled, []string{"task-working-1"}) {
 		t.Fatalf("canceled %v", f.canceled)
 	}
-	if st := m.table.rows.byID["task-working-1"].state; st != a2a.StateCanceled {
+	if st := m.table.rows.byKey[rowKey{id: "task-working-1"}].state; st != a2a.StateCanceled {
 		t.Fatalf("state %s", st)
 	}
-	if m.table.selectedID != "task-working-1" {
-		t.Fatalf("selection moved to %s", m.table.selectedID)
+	if m.table.selectedKey.id != "task-working-1" {
+		t.Fatalf("selection moved to %s", m.table.selectedKey.id)
 	}
 	// A finished task cannot be canceled: the key says so.
 	press(t, m, "x")
@@ -549,7 +549,7 @@ func TestMouseWheelAndClick(t *testing.T) {
 	l := m.layoutFor()
 	_, cmd = m.Update(tea.MouseClickMsg{Button: tea.MouseLeft, X: 3, Y: l.tableTop + 1 + 5})
 	drain(t, m, cmd, fireDetail)
-	if m.table.cursor != 5 || m.table.selectedID != m.table.rows.visible[5].id {
+	if m.table.cursor != 5 || m.table.selectedKey.id != m.table.rows.visible[5].id {
 		t.Fatalf("click cursor %d", m.table.cursor)
 	}
 	// A click below the rows changes nothing.
@@ -594,11 +594,11 @@ func TestHeaderStates(t *testing.T) {
 	if !strings.Contains(header(), "● live") || !strings.Contains(header(), "2 waiting on you") {
 		t.Fatalf("header %q", header())
 	}
-	m.Update(connMsg{Text: "reconnecting in 2s", OK: false})
+	m.Update(connMsg{state: ConnState{Text: "reconnecting in 2s", OK: false}})
 	if !strings.Contains(header(), "✗ reconnecting in 2s") {
 		t.Fatalf("header %q", header())
 	}
-	m.Update(connMsg{Text: "connected", OK: true})
+	m.Update(connMsg{state: ConnState{Text: "connected", OK: true}})
 	if !strings.Contains(header(), "● connected") {
 		t.Fatalf("header %q", header())
 	}
@@ -643,12 +643,12 @@ func TestErrorsBecomeMessages(t *testing.T) {
 	selectID(t, m, "t1")
 	m.layout = layoutBelow
 	f.failNext = errors.New("get exploded")
-	m.detail.clear("")
+	m.detail.clear(rowKey{})
 	drain(t, m, m.fetchDetail(), nil)
 	if m.detail.err == nil {
 		t.Fatal("Get error not kept")
 	}
-	m.Update(taskMsg{id: "someone-else", task: task("someone-else", a2a.StateWorking, "", 0)})
+	m.Update(taskMsg{key: rowKey{id: "someone-else"}, task: task("someone-else", a2a.StateWorking, "", 0)})
 	if m.detail.task != nil {
 		t.Fatal("stale reply applied")
 	}
@@ -659,13 +659,13 @@ func TestLayoutToggleAndResizeKeepSelection(t *testing.T) {
 	selectID(t, m, "task-failed-4")
 	for range numLayouts {
 		press(t, m, "z")
-		if m.table.selectedID != "task-failed-4" {
+		if m.table.selectedKey.id != "task-failed-4" {
 			t.Fatalf("layout %v lost the selection", m.layout)
 		}
 	}
 	for _, size := range [][2]int{{40, 10}, {20, 5}, {1, 1}, {300, 100}, {80, 24}} {
 		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-		if m.table.selectedID != "task-failed-4" || m.table.rows.visible[m.table.cursor].id != "task-failed-4" {
+		if m.table.selectedKey.id != "task-failed-4" || m.table.rows.visible[m.table.cursor].id != "task-failed-4" {
 			t.Fatalf("resize %v lost the selection", size)
 		}
 		v := m.View().Content
@@ -727,8 +727,8 @@ func TestFirstTaskFromReplySelectsAndLoadsDetail(t *testing.T) {
 	press(t, m, "n")
 	typeText(t, m, "echo hi")
 	press(t, m, "enter")
-	if m.table.selectedID != "new-task-01" || m.detail.taskID != "new-task-01" || m.detail.task == nil {
-		t.Fatalf("selected %q detail %q task %v", m.table.selectedID, m.detail.taskID, m.detail.task)
+	if m.table.selectedKey.id != "new-task-01" || m.detail.key.id != "new-task-01" || m.detail.task == nil {
+		t.Fatalf("selected %q detail %q task %v", m.table.selectedKey.id, m.detail.key.id, m.detail.task)
 	}
 }
 

@@ -33,13 +33,16 @@ func (m *Model) layoutFor() screenLayout {
 	if m.height >= 12 {
 		l.top = 2
 	}
+	if m.fleetMode() && m.height >= 14 {
+		l.top = 3 // the agents strip
+	}
 	l.dialog = m.dialogs.Height()
 	l.body = max(m.height-l.top-2-l.dialog, 1)
 	l.tableTop = l.top
 	l.tableWidth = m.width
 	l.showTable = true
 
-	hasSel := m.table.selectedID != ""
+	hasSel := m.table.selectedKey.id != ""
 	switch {
 	case m.layout == layoutOff || !hasSel:
 	case (m.layout == layoutSide || (m.layout == layoutAuto && m.width >= sideMinWidth)) && m.width >= 60:
@@ -117,15 +120,20 @@ func (m *Model) render() string {
 	l := m.sizeComponents()
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.headerLine())
-	if l.top == 2 {
+	if l.top >= 2 {
 		lines = append(lines, m.statsLine())
+	}
+	if l.top >= 3 {
+		lines = append(lines, m.stripLine())
 	}
 	var body string
 	switch m.dialogs.open {
 	case dialogHelp:
 		body = m.helpView()
 	case dialogAgent:
-		body = m.agent.View(m.com.Styles, m.width, l.body)
+		body = m.fleet[m.agentsView.card].info.View(m.com.Styles, m.width, l.body)
+	case dialogAgents:
+		body = m.agentsBody(m.width, l.body)
 	default:
 		body = m.bodyView(l)
 	}
@@ -185,13 +193,16 @@ func (m *Model) headerLine() string {
 	if m.opts.Target != "" {
 		parts = append(parts, st.HeaderTarget.Render(cleanLine(m.opts.Target, 300)))
 	}
+	live := m.fleet[0].live
 	switch {
-	case m.live.watchErr != nil:
-		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", m.live.watchRetry, cleanLine(m.live.watchErr.Error(), 200))))
-	case m.live.conn != nil && !m.live.conn.OK:
-		parts = append(parts, st.Error.Render("✗ "+m.live.conn.Text))
-	case m.live.conn != nil:
-		parts = append(parts, st.Info.Render("● "+m.live.conn.Text))
+	case m.fleetMode():
+		parts = append(parts, m.fleetHealth())
+	case live.watchErr != nil:
+		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", live.watchRetry, cleanLine(live.watchErr.Error(), 200))))
+	case live.conn != nil && !live.conn.OK:
+		parts = append(parts, st.Error.Render("✗ "+live.conn.Text))
+	case live.conn != nil:
+		parts = append(parts, st.Info.Render("● "+live.conn.Text))
 	default:
 		parts = append(parts, st.Info.Render("● live"))
 	}
@@ -213,7 +224,14 @@ func (m *Model) statsLine() string {
 	if len(parts) == 0 {
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
-	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byID))
+	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byKey))
+	if m.fleetMode() {
+		scope := "all agents"
+		if rows.scope != allAgents {
+			scope = "agent " + m.com.agentName(rows.scope)
+		}
+		shown = "scope: " + scope + " · " + shown
+	}
 	if m.table.loading {
 		shown += ", loading…"
 	}
@@ -229,6 +247,10 @@ func (m *Model) statusLine() string {
 	switch m.dialogs.open {
 	case dialogFilter:
 		return m.dialogs.filter.input.View()
+	case dialogCommand:
+		return m.command.input.View()
+	case dialogPickAgent:
+		return m.pickLine()
 	case dialogConfirmCancel:
 		if r := m.table.selected(); r != nil {
 			return st.Badge.Render(fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40)))
@@ -271,4 +293,24 @@ func (m *Model) helpView() string {
 	groups := m.com.Keys.FullHelp()
 	half := (len(groups) + 1) / 2
 	return title + "\n\n" + m.help.FullHelpView(groups[:half]) + "\n\n" + m.help.FullHelpView(groups[half:]) + "\n\n" + ansi.Wrap(legend, m.width, "")
+}
+
+// fleetHealth is the header's summary of the fleet: how many agents are
+// up, and which are not.
+func (m *Model) fleetHealth() string {
+	st := m.com.Styles
+	up := 0
+	var down []string
+	for i, a := range m.fleet {
+		if ok, _ := a.health(); ok {
+			up++
+		} else {
+			down = append(down, m.com.agentName(i))
+		}
+	}
+	text := fmt.Sprintf("● %d/%d agents up", up, len(m.fleet))
+	if len(down) == 0 {
+		return st.Info.Render(text)
+	}
+	return st.Error.Render(fmt.Sprintf("✗ %d/%d agents up (down: %s)", up, len(m.fleet), strings.Join(down, ", ")))
 }
