@@ -61,7 +61,7 @@ func BenchmarkApplyEvents(b *testing.B) {
 		loadRows(m, tasks)
 		b.StartTimer()
 		for i := 0; i < events; i += batch {
-			m.applyEvents(0, evs[i : i+batch])
+			m.applyEvents(0, evs[i:i+batch])
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")

@@ -45,8 +45,8 @@ type taskTable struct {
 	com  *Common
 	rows *rowSet
 
-	cursor     int
-	offset     int
+	cursor      int
+	offset      int
 	selectedKey rowKey // the selected row; the zero key when none
 
 	width, height int  // height: task rows shown, without the column header
