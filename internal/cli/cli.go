@@ -50,6 +50,8 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// configPath is --config; "" means $A2ATOP_CONFIG or the XDG path.
+	configPath string
 }
 
 // exitError carries an exit status up to main with the one line to print.
@@ -126,6 +128,7 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 	root.Version = Version
 	// Defined here, cobra's would also take -v.
 	root.Flags().Bool("version", false, "print the version")
+	root.PersistentFlags().StringVar(&c.configPath, "config", "", "read the config file at `PATH` (default $A2ATOP_CONFIG, else $XDG_CONFIG_HOME/a2atop/config.yaml)")
 	root.SetVersionTemplate("a2atop {{.Version}}\n")
 	root.PersistentPreRun = func(*cobra.Command, []string) { *ran = true }
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
@@ -146,6 +149,7 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 		c.subscribeCommand(status),
 		c.discoverCommand(status),
 		c.serveCommand(status),
+		c.configCommand(status),
 		&cobra.Command{
 			Use: "version", Short: "print the version", Args: noArgs("version"),
 			Run: func(*cobra.Command, []string) { fmt.Fprintf(c.stdout, "a2atop %s\n", Version) },
@@ -225,6 +229,7 @@ same engine, and when its process exits another one takes over.
 `
 
 func (c *cli) printHelp(w io.Writer, root *cobra.Command) {
+	root.InheritedFlags() // merges the persistent --config into root.Flags()
 	fmt.Fprintf(w, `a2atop %s: watch and steer A2A (Agent2Agent) tasks.
 
 Usage:
@@ -265,6 +270,7 @@ Examples:
 
 // printUsage is a subcommand's --help: usage, summary, flags, exit statuses.
 func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
+	cmd.InheritedFlags() // merges --config into cmd.Flags(), as parsing does
 	fmt.Fprintf(w, "usage: a2atop %s\n\n%s.\n\nFlags:\n%s", cmd.Use, capitalize(cmd.Short), flagUsages(cmd.Flags()))
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")

@@ -15,23 +15,19 @@ import (
 )
 
 // dashboardCommand is the root command: without a subcommand a2atop opens
-// the dashboard, on the local engine (the store and agent the subcommands
-// use: --db, --agent, --workdir) or on a remote agent given as a URL
-// argument, --url or $A2ATOP_URL (with --protocol, --header, --ca-cert,
-// --insecure).
+// the dashboard on its targets: URLs, "local" (the local engine with --db,
+// --agent, --workdir) and agent or set names from the config file, all in
+// one dashboard. No argument opens the config's default set, else the
+// remote agent of --url or $A2ATOP_URL, else the local engine.
 func (c *cli) dashboardCommand(status *int) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "a2atop [flags] [URL]",
-		Short: "open the dashboard on the local engine, or on the remote agent at URL",
+		Use:   "a2atop [flags] [URL | local | NAME]...",
+		Short: "open the dashboard on the local engine, on remote agents, or on agents and sets named in the config file",
 		Args: func(_ *cobra.Command, args []string) error {
-			switch {
-			case len(args) > 1:
-				return usageErr("one agent URL at most, got %d arguments", len(args))
-			case len(args) == 1 && !strings.Contains(args[0], "://"):
-				if strings.HasPrefix(args[0], "-") {
-					return usageErr("unexpected argument %q: the dashboard takes flags and an agent URL; run `a2atop help` for the subcommands", clean(args[0], 80))
+			for _, a := range args {
+				if strings.HasPrefix(a, "-") {
+					return usageErr("unexpected argument %q: the dashboard takes flags and targets; run `a2atop help` for the subcommands", clean(a, 80))
 				}
-				return usageErr("unknown subcommand %q; run `a2atop help` for the list", clean(args[0], 80))
 			}
 			return nil
 		},
@@ -42,19 +38,37 @@ func (c *cli) dashboardCommand(status *int) *cobra.Command {
 	fs.BoolVar(&opts.ReadOnly, "read-only", false, "hide answer, cancel and new task")
 	fs.BoolVar(&opts.NoMouse, "no-mouse", false, "turn mouse reporting off (wheel scroll and click to select)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
-		url := ""
-		if len(args) == 1 {
-			url = args[0]
-		}
-		t, err := tf.resolve(url, c.getenv)
-		if err != nil {
-			return 0, err
-		}
 		opts.NoColor = c.getenv("NO_COLOR") != ""
 		if wd, err := os.Getwd(); err == nil {
 			opts.SaveDir = wd
 		}
-		return c.dashboard(ctx, t, opts)
+		cfg, err := c.loadConfig()
+		if err != nil {
+			return 0, err
+		}
+		// One URL, or nothing but --url / $A2ATOP_URL / no default set:
+		// the single-target dashboard, as without a config file.
+		envURL := strings.TrimSpace(c.getenv("A2ATOP_URL"))
+		if (len(args) == 1 && strings.Contains(args[0], "://")) || (len(args) == 0 && (tf.url != "" || envURL != "" || len(cfg.Default) == 0)) {
+			url := ""
+			if len(args) == 1 {
+				url = args[0]
+			}
+			t, err := tf.resolve(url, c.getenv)
+			if err != nil {
+				return 0, err
+			}
+			return c.dashboard(ctx, t, opts)
+		}
+		targets, err := c.resolveFleet(args, cfg, tf)
+		if err != nil {
+			return 0, err
+		}
+		if len(targets) == 1 {
+			opts.ReadOnly = opts.ReadOnly || targets[0].readOnly
+			return c.dashboard(ctx, targets[0].t, opts)
+		}
+		return c.fleetDashboard(ctx, targets, opts)
 	})
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/config"
 	"github.com/a2atop/a2atop/internal/localshare"
 )
 
@@ -72,6 +73,9 @@ type remoteTarget struct {
 	headers  []string // "Name: value", from $A2ATOP_HEADERS and --header
 	caCert   string
 	insecure bool
+	// config is the config file's entry for a named agent: its header and
+	// auth secrets are resolved when the agent is opened.
+	config *config.Agent
 }
 
 // targetFlags are the flags that choose and describe a target. Each flag
@@ -217,6 +221,21 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 	}
 	opts := r.clientOptions()
 	opts.OnConnState = onConn
+	if r.config != nil {
+		lines, err := configHeaders(ctx, r.config, c.getenv)
+		if err != nil {
+			return nil, unreachable(err)
+		}
+		h, err := client.ParseHeaders(lines...)
+		if err != nil {
+			return nil, unreachable(fmt.Errorf("agent %s: %w", r.config.Name, err))
+		}
+		for name, vs := range h {
+			for _, v := range vs {
+				opts.Headers.Add(name, v)
+			}
+		}
+	}
 	cl, err := client.New(ctx, r.url, opts)
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))

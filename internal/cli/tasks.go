@@ -252,17 +252,6 @@ func oneID(name string, args []string) (string, error) {
 	return strings.TrimSpace(args[0]), nil
 }
 
-func (c *cli) getCommand(status *int) *cobra.Command {
-	return c.idCommand(status, "get", "show a task", "print the task as A2A v1.0 JSON", true,
-		func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error) {
-			t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
-			if err != nil {
-				return 0, err
-			}
-			return exitOK, out.task(t)
-		})
-}
-
 func (c *cli) cancelCommand(status *int) *cobra.Command {
 	return c.idCommand(status, "cancel", "cancel a task", "print the task as A2A v1.0 JSON", false,
 		func(ctx context.Context, svc a2a.Service, id string, out printer) (int, error) {
@@ -286,16 +275,14 @@ func (c *cli) subscribeCommand(status *int) *cobra.Command {
 }
 
 func (c *cli) listCommand(status *int) *cobra.Command {
-	cmd := &cobra.Command{Use: "list [flags]", Short: "list tasks, newest first"}
+	cmd := &cobra.Command{Use: "list [flags] [URL | local | NAME]...", Short: "list tasks, newest first (of each target given, or every agent with -A)"}
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = true
-	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line")
+	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line (over several targets: {\"agent\": NAME, \"task\": Task})")
+	all := fs.BoolP("all-agents", "A", false, "list every agent of the config file, with an AGENT column")
 	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
-		if len(args) > 0 {
-			return 0, usageErr("list: unexpected argument %q", clean(args[0], 80))
-		}
 		var state a2a.TaskState
 		if *stateFlag != "" {
 			state = a2a.ParseState(*stateFlag)
@@ -303,12 +290,22 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 				return 0, usageErr("list: unknown --state %q", clean(*stateFlag, 80))
 			}
 		}
+		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
+		if len(args) > 0 || *all {
+			targets, err := c.fleetTargets(args, *all, tf)
+			if err != nil {
+				return 0, err
+			}
+			if len(targets) > 1 || *all {
+				return c.listFleet(ctx, targets, req, *jsonOut)
+			}
+			return c.withTarget(ctx, targets[0].t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, c.printer(*jsonOut)) })
+		}
 		t, err := tf.resolve("", c.getenv)
 		if err != nil {
 			return 0, err
 		}
 		out := c.printer(*jsonOut)
-		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
 	})
 	return cmd
