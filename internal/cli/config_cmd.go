@@ -182,7 +182,9 @@ func (c *cli) reachability(ctx context.Context, a config.Agent) string {
 	if err != nil {
 		return "✗ " + oneLine(err.Error())
 	}
-	opts := client.Options{Protocol: a.Protocol, Headers: http.Header(h), Timeout: reachTimeout, NoJournal: true}
+	// No forced dialect: with one, a missing card is not an error, and the
+	// card is what answers here.
+	opts := client.Options{Headers: http.Header(h), Timeout: reachTimeout, NoJournal: true}
 	d, err := client.Discover(ctx, a.URL, opts)
 	if err != nil {
 		if ctx.Err() != nil {
