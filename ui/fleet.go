@@ -317,7 +317,7 @@ func sparkline(counts []int) string {
 			b.WriteRune('·')
 			continue
 		}
-		b.WriteRune(sparkBlocks[(c*(len(sparkBlocks)-1)+top-1)/top])
+		b.WriteRune(sparkBlocks[c*(len(sparkBlocks)-1)/top])
 	}
 	return b.String()
 }

@@ -192,6 +192,8 @@ func (m *Model) headerLine() string {
 	parts := []string{st.Header.Render("a2atop")}
 	if m.opts.Target != "" {
 		parts = append(parts, st.HeaderTarget.Render(cleanLine(m.opts.Target, 300)))
+	} else if m.fleetMode() {
+		parts = append(parts, st.HeaderTarget.Render(fmt.Sprintf("fleet · %d agents", len(m.fleet))))
 	}
 	live := m.fleet[0].live
 	switch {
