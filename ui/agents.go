@@ -128,7 +128,7 @@ func (m *Model) agentsBody(w, h int) string {
 		switch {
 		case a.info.card != nil:
 			card = cleanLine(a.info.card.Name, 60)
-			if d := cleanLine(a.info.card.Description, 80); d != "" {
+			if d := cleanLine(a.info.card.Description, 50); d != "" {
 				card += st.Muted.Render(" — " + d)
 			}
 			card += st.Muted.Render(fmt.Sprintf(" · %d skills", len(a.info.card.Skills)))
@@ -150,10 +150,13 @@ func (m *Model) agentsBody(w, h int) string {
 		if !a.lastEvent.IsZero() {
 			last = "last event " + age(now, a.lastEvent) + " ago"
 		}
-		info := "    " + card + st.Muted.Render(" │ ") + strings.Join(counts, " ") + st.Muted.Render(" │ "+last)
+		// Counts, last event and errors first: the card's words are the
+		// part that may be cut.
+		info := "    " + strings.Join(counts, " ") + st.Muted.Render(" │ "+last)
 		if a.live.listErr != nil {
 			info += st.Muted.Render(" │ ") + st.Error.Render("list: "+cleanLine(a.live.listErr.Error(), 80))
 		}
+		info += st.Muted.Render(" │ ") + card
 		lines = append(lines, info)
 		lines = append(lines, "    "+st.Muted.Render("started/min ")+st.Info.Render(sparkline(a.pulse.series(now, false)))+st.Muted.Render("  failed/min ")+st.Error.Render(sparkline(a.pulse.series(now, true)))+st.Muted.Render("  (30 min)"))
 	}
