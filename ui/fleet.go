@@ -231,11 +231,26 @@ func (m *Model) agentForAction(agent int, what string) (*fleetAgent, tea.Cmd) {
 func (m *Model) fleetMode() bool { return len(m.fleet) > 1 }
 
 // stripLine is the agents strip: each agent's number, name and health.
+// When the full words do not fit, healthy agents show as a symbol only and
+// the others keep a short reason.
 func (m *Model) stripLine() string {
+	if line := m.strip(false); ansi.StringWidth(line) <= m.width {
+		return line
+	}
+	return m.strip(true)
+}
+
+func (m *Model) strip(compact bool) string {
 	st := m.com.Styles
 	parts := make([]string, 0, len(m.fleet))
 	for i, a := range m.fleet {
 		ok, text := a.health()
+		switch {
+		case compact && ok:
+			text = ""
+		case compact:
+			text = cut(text, 24)
+		}
 		sym, style := "●", st.Info
 		if !ok {
 			sym, style = "✗", st.Error
@@ -248,7 +263,7 @@ func (m *Model) stripLine() string {
 		if m.table.rows.scope == i {
 			name = st.Bold.Render("[") + name + st.Bold.Render("]")
 		}
-		parts = append(parts, st.Muted.Render(num)+name+" "+style.Render(sym+" "+cut(text, 60)))
+		parts = append(parts, st.Muted.Render(num)+name+" "+style.Render(strings.TrimSpace(sym+" "+cut(text, 60))))
 	}
 	return strings.Join(parts, st.Muted.Render("  "))
 }

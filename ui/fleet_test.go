@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -340,4 +341,53 @@ func sum(s []int) int {
 		n += v
 	}
 	return n
+}
+
+// BenchmarkFleetKeys is the dashboard's own key response over a fleet of
+// 20 agents × 5,000 tasks: a scope key (one agent, then all again) with the
+// View that follows, and one live event with its View.
+//
+//	go test ./ui/ -run '^$' -bench FleetKeys -benchtime 20x
+func BenchmarkFleetKeys(b *testing.B) {
+	const agents, perAgent = 20, 5000
+	fleet := make([]Agent, agents)
+	for i := range fleet {
+		f := newFakeService()
+		for j := range perAgent {
+			id := fmt.Sprintf("task-%05d", j)
+			f.tasks[id] = task(id, a2a.StateCompleted, "seeded", time.Duration(j)*time.Second)
+		}
+		fleet[i] = Agent{Name: fmt.Sprintf("agent%02d", i), Service: f}
+	}
+	m := newFleetModel(b, fleet, 120, 40)
+	if n := len(m.table.rows.byKey); n != agents*perAgent {
+		b.Fatalf("loaded %d rows", n)
+	}
+	ev := eventsMsg{agent: 3, events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-00007", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow}}}}}
+	b.Run("scope-key+view", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			k := "2"
+			if i%2 == 1 {
+				k = "0"
+			}
+			m.Update(keyMsg(k))
+			_ = m.View()
+		}
+	})
+	b.Run("cursor-key+view", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			k := "j"
+			if i%2 == 1 {
+				k = "k"
+			}
+			m.Update(keyMsg(k))
+			_ = m.View()
+		}
+	})
+	b.Run("event+view", func(b *testing.B) {
+		for b.Loop() {
+			m.Update(ev)
+			_ = m.View()
+		}
+	})
 }
