@@ -108,7 +108,7 @@ func (t *taskTable) agentWidth() int {
 	for _, a := range t.com.Agents {
 		w = max(w, ansi.StringWidth(a.name))
 	}
-	return min(w, 12)
+	return min(w, 16) // room for a bare URL's host:port
 }
 
 // fleetAgent is the dashboard's side of one agent.
