@@ -129,6 +129,10 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 // Service are open; the others are opened by their pumps (RunFleet), which
 // report with agentOpenedMsg.
 func NewFleet(ctx context.Context, agents []Agent, opts Options) *Model {
+	if len(agents) == 0 {
+		// Nothing to watch still draws a screen, saying so.
+		agents = []Agent{{Name: "none", Target: "no agent given"}}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	tea "charm.land/bubbletea/v2"
@@ -20,6 +21,9 @@ func Run(ctx context.Context, svc a2a.Service, opts Options, progOpts ...tea.Pro
 // slow or unreachable agent delays nothing of the others; all of them are
 // stopped, and the agents they opened closed, before RunFleet returns.
 func RunFleet(ctx context.Context, agents []Agent, opts Options, progOpts ...tea.ProgramOption) error {
+	if len(agents) == 0 {
+		return errors.New("dashboard: no agent to watch")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := NewFleet(ctx, agents, opts)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	testpeer "github.com/a2atop/a2atop/internal/testkit/a2apeer"
 )
 
@@ -211,5 +213,46 @@ func TestListAndGetAcrossAgents(t *testing.T) {
 	r = runCode(t, env, exitUnreachable, "list", "alpha", "beta")
 	if !strings.Contains(r.stdout, ids["alpha"]) || !strings.Contains(r.stderr, "agent beta:") {
 		t.Fatalf("one agent down:\nstdout %s\nstderr %s", r.stdout, r.stderr)
+	}
+}
+
+func TestResolveFleetTargets(t *testing.T) {
+	_, env := writeConfig(t, "agents:\n  prod:\n    url: https://prod.example/a2a\n    readOnly: true\n    color: \"#ff0000\"\n  dev:\n    db: /tmp/dev.db\nsets:\n  both: [prod, dev]\ndefault: both\n")
+	c := &cli{getenv: func(k string) string { return env[k] }}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	tf := addTargetFlags(fs, localKind|remoteKind)
+	if err := fs.Parse([]string{"--db", "/tmp/local.db", "--protocol", "0.3"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.resolveFleet([]string{"both", "http://127.0.0.1:9/", "local", "prod"}, cfg, tf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d targets: %+v", len(got), got)
+	}
+	prod, dev, bare, local := got[0], got[1], got[2], got[3]
+	if prod.name != "prod" || !prod.readOnly || prod.color != "#ff0000" || prod.t.kind != remoteKind || prod.t.remote.config == nil || prod.t.remote.protocol != "0.3" {
+		t.Errorf("prod: %+v", prod)
+	}
+	if dev.name != "dev" || dev.t.kind != localKind || dev.t.local.db != "/tmp/dev.db" {
+		t.Errorf("dev: %+v", dev)
+	}
+	if bare.name != "127.0.0.1:9" || bare.t.remote.url != "http://127.0.0.1:9/" {
+		t.Errorf("bare URL: %+v", bare)
+	}
+	if local.name != "local" || local.t.kind != localKind || local.t.local.db != "/tmp/local.db" {
+		t.Errorf("local: %+v", local)
+	}
+	// No words: the default set.
+	if got, err := c.resolveFleet(nil, cfg, tf); err != nil || len(got) != 2 {
+		t.Fatalf("default: %v %+v", err, got)
+	}
+	if _, err := c.resolveFleet([]string{"nope"}, cfg, tf); err == nil || !strings.Contains(err.Error(), `"nope" is not a URL`) {
+		t.Fatalf("unknown name: %v", err)
 	}
 }
