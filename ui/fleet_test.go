@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -390,4 +392,50 @@ func BenchmarkFleetKeys(b *testing.B) {
 			_ = m.View()
 		}
 	})
+}
+
+// The visible list, kept by merges and filter switches over the sorted
+// list of every row, is always what filtering and sorting every row from
+// scratch gives.
+func TestRowSetMatchesAFullRebuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := newRowSet()
+	states := []a2a.TaskState{a2a.StateWorking, a2a.StateCompleted, a2a.StateFailed, a2a.StateInputRequired}
+	for step := range 400 {
+		changed := map[*row]struct{}{}
+		for range 1 + rng.IntN(20) {
+			key := rowKey{agent: rng.IntN(3), id: fmt.Sprintf("t%02d", rng.IntN(40))}
+			r, _ := s.change(key, testNow, func(r *row) {
+				r.state = states[rng.IntN(len(states))]
+				r.updated = testNow.Add(time.Duration(rng.IntN(50)) * time.Second)
+				r.text = fmt.Sprint("text ", rng.IntN(3))
+			})
+			changed[r] = struct{}{}
+		}
+		s.merge(changed)
+		switch rng.IntN(6) {
+		case 0:
+			s.scope = rng.IntN(4) - 1
+			s.rebuild()
+		case 1:
+			s.state = stateFilter(rng.IntN(int(numStateFilters)))
+			s.rebuild()
+		case 2:
+			s.order = sortOrder(rng.IntN(int(numSortOrders)))
+			s.rebuild()
+		case 3:
+			s.text = []string{"", "text 1"}[rng.IntN(2)]
+			s.rebuild()
+		}
+		var want []*row
+		for _, r := range s.byKey {
+			if s.matches(r) {
+				want = append(want, r)
+			}
+		}
+		slices.SortFunc(want, s.order.cmp)
+		if !slices.Equal(want, s.visible) {
+			t.Fatalf("step %d: visible has %d rows, a full rebuild %d", step, len(s.visible), len(want))
+		}
+	}
 }

@@ -290,11 +290,15 @@ func (s sortOrder) cmp(a, b *row) int {
 }
 
 // rowSet holds every row, the visible (filtered, sorted) list, and counts
-// per state. Changes arrive in batches; a batch costs O(visible + changed
-// log changed), not a full re-sort.
+// per state. Changes arrive in batches; a batch costs O(rows + changed log
+// changed), not a full re-sort.
 type rowSet struct {
 	byKey   map[rowKey]*row
 	visible []*row
+	// all is every row in allOrder (nil until the first rebuild); the
+	// visible list is all itself when nothing is filtered out.
+	all      []*row
+	allOrder sortOrder
 	counts  map[a2a.TaskState]int // across the whole fleet, whatever the scope
 	// agentCounts are the counts of each agent, for the agents view.
 	agentCounts map[int]map[a2a.TaskState]int
@@ -374,33 +378,51 @@ func (s *rowSet) change(key rowKey, now time.Time, f func(r *row)) (r *row, crea
 	return r, created
 }
 
-// merge puts changed rows back in place: they leave the visible list, and
-// those that match the filter are sorted and merged back in.
+// merge puts changed rows back in place: they leave the lists, and are
+// sorted and merged back in (into the visible list only if they match).
 func (s *rowSet) merge(changed map[*row]struct{}) {
 	if len(changed) == 0 {
 		return
 	}
-	if len(changed) > len(s.byKey)/2 {
+	if s.all == nil || s.allOrder != s.order || len(changed) > len(s.byKey)/2 {
+		s.all = nil
 		s.rebuild()
 		return
 	}
+	add := make([]*row, 0, len(changed))
 	for r := range changed {
 		r.mark = true
+		add = append(add, r)
 	}
-	kept := s.visible[:0]
-	for _, r := range s.visible {
+	slices.SortFunc(add, s.order.cmp)
+	filtered := s.filtered()
+	if filtered {
+		var addVisible []*row
+		for _, r := range add {
+			if s.matches(r) {
+				addVisible = append(addVisible, r)
+			}
+		}
+		s.visible = s.mergeSorted(s.visible, addVisible)
+	}
+	s.all = s.mergeSorted(s.all, add)
+	if !filtered {
+		s.visible = s.all
+	}
+	for _, r := range add {
+		r.mark = false
+	}
+}
+
+// mergeSorted drops the marked rows from list (in place) and merges add,
+// sorted, into what is left.
+func (s *rowSet) mergeSorted(list, add []*row) []*row {
+	kept := list[:0]
+	for _, r := range list {
 		if !r.mark {
 			kept = append(kept, r)
 		}
 	}
-	add := make([]*row, 0, len(changed))
-	for r := range changed {
-		r.mark = false
-		if s.matches(r) {
-			add = append(add, r)
-		}
-	}
-	slices.SortFunc(add, s.order.cmp)
 	out := make([]*row, 0, len(kept)+len(add))
 	i, j := 0, 0
 	for i < len(kept) && j < len(add) {
@@ -413,19 +435,38 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 		}
 	}
 	out = append(out, kept[i:]...)
-	out = append(out, add[j:]...)
-	s.visible = out
+	return append(out, add[j:]...)
 }
 
-// rebuild filters and sorts every row: after a filter or sort change.
+// filtered says whether some rows are hidden (scope, state or text).
+func (s *rowSet) filtered() bool {
+	return s.scope != allAgents || s.state != filterAll || s.text != ""
+}
+
+// rebuild makes the visible list again after a filter, scope or sort
+// change. Every row stays sorted in all (re-sorted only when the order
+// changed), so switching scope or filter is one pass over the rows, not a
+// sort of the whole fleet; without a filter the visible list is all.
 func (s *rowSet) rebuild() {
-	s.visible = s.visible[:0]
-	for _, r := range s.byKey {
+	if s.all == nil || s.allOrder != s.order {
+		all := make([]*row, 0, len(s.byKey))
+		for _, r := range s.byKey {
+			all = append(all, r)
+		}
+		slices.SortFunc(all, s.order.cmp)
+		s.all, s.allOrder = all, s.order
+	}
+	if !s.filtered() {
+		s.visible = s.all
+		return
+	}
+	visible := make([]*row, 0, len(s.visible))
+	for _, r := range s.all {
 		if s.matches(r) {
-			s.visible = append(s.visible, r)
+			visible = append(visible, r)
 		}
 	}
-	slices.SortFunc(s.visible, s.order.cmp)
+	s.visible = visible
 }
 
 func (s *rowSet) indexOf(key rowKey) int {
