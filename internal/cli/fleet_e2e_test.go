@@ -133,3 +133,41 @@ func TestEndToEndFleet(t *testing.T) {
 	tm.Keys("q")
 	tm.WaitFor(tmux.Exited + "0")
 }
+
+// TestEndToEndFleetDialects: the same dashboard over `a2atop serve` spoken
+// in v1.0 and in v0.3, and an a2a-go peer in v0.3: a task the CLI sends to
+// each shows under its agent (for the peer, whose v0.3 cannot list, one
+// sent from the dashboard).
+func TestEndToEndFleetDialects(t *testing.T) {
+	tmux.Need(t)
+	bin := binary.Build(t)
+	dir := t.TempDir()
+	env := []string{"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "A2ATOP_URL=", "A2ATOP_DB=", "A2ATOP_CONFIG=" + filepath.Join(dir, "config.yaml")}
+	s1 := startServe(t, bin, filepath.Join(dir, "s1.db"), env)
+	s2 := startServe(t, bin, filepath.Join(dir, "s2.db"), env)
+	peer := testpeer.Start(t, testpeer.Options{Name: "go-peer"})
+	cfg := fmt.Sprintf("agents:\n  v10:\n    url: %s\n  v03:\n    url: %s\n    protocol: \"0.3\"\n  peer03:\n    url: %s\n    protocol: \"0.3\"\n", s1.url, s2.url, peer.URL())
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm := tmux.Start(t, append([]string{"NO_COLOR=1"}, env...), bin, "v10", "v03", "peer03")
+	tm.WaitFor("3/3 agents up", "1 v10 ● connected · live feed", "2 v03 ● connected · live feed", "3 peer03 ● connected")
+	runBin(t, bin, env, "send", "--url", s1.url, "--no-wait", "ask")
+	runBin(t, bin, env, "send", "--url", s2.url, "--protocol", "0.3", "--no-wait", "ask")
+	for _, name := range []string{"v10", "v03"} {
+		waitLine(t, tm, `^. `+name+` +\S+ +\? INPUT`)
+	}
+	// v0.3 has no ListTasks: without a2atop's Watch feed, the dashboard
+	// sees the tasks its own client made (and journaled), so this one is
+	// sent from the dashboard: n asks which agent, 3 picks the peer.
+	tm.Keys("n")
+	tm.WaitFor("new task on:")
+	tm.Keys("3")
+	tm.WaitFor("New task")
+	tm.Text("ask")
+	tm.Keys("Enter")
+	waitLine(t, tm, `^. peer03 +\S+ +\? INPUT`)
+	tm.WaitFor("◆ 3 waiting on you")
+	tm.Keys("q")
+	tm.WaitFor(tmux.Exited + "0")
+}
