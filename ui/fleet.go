@@ -63,6 +63,13 @@ type agentLabel struct {
 // palette gives agents without a configured colour distinct ones.
 var palette = []string{"#5fafff", "#ff87d7", "#87d787", "#ffaf5f", "#af87ff", "#5fd7d7", "#d7d75f", "#ff8787"}
 
+// colorNames maps the colour names the config file accepts to colours
+// that read on dark and light backgrounds.
+var colorNames = map[string]string{
+	"red": "#ff5f5f", "green": "#5fd75f", "yellow": "#d7d700", "blue": "#5f87ff", "magenta": "#d75fd7", "cyan": "#00afaf",
+	"orange": "#ff8700", "pink": "#ff87af", "gray": "#8a8a8a", "grey": "#8a8a8a", "white": "#d0d0d0", "purple": "#af5fff",
+}
+
 func newAgentLabels(agents []Agent, useColor bool) []agentLabel {
 	labels := make([]agentLabel, len(agents))
 	for i, a := range agents {
@@ -73,6 +80,9 @@ func newAgentLabels(agents []Agent, useColor bool) []agentLabel {
 		st := lipgloss.NewStyle()
 		if useColor {
 			c := a.Color
+			if named, ok := colorNames[strings.ToLower(c)]; ok {
+				c = named
+			}
 			if c == "" {
 				c = palette[i%len(palette)]
 			}

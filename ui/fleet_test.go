@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -437,5 +438,18 @@ func TestRowSetMatchesAFullRebuild(t *testing.T) {
 		if !slices.Equal(want, s.visible) {
 			t.Fatalf("step %d: visible has %d rows, a full rebuild %d", step, len(s.visible), len(want))
 		}
+	}
+}
+
+func TestAgentColours(t *testing.T) {
+	labels := newAgentLabels([]Agent{{Name: "a", Color: "Red"}, {Name: "b", Color: "#123456"}, {Name: "c", Color: "208"}, {Name: "d"}}, true)
+	want := []string{"#ff5f5f", "#123456", "208", palette[3]}
+	for i, l := range labels {
+		if got := l.style.GetForeground(); got != lipgloss.Color(want[i]) {
+			t.Errorf("agent %s: colour %v, want %s", l.name, got, want[i])
+		}
+	}
+	if l := newAgentLabels([]Agent{{Name: "a", Color: "red"}}, false); l[0].style.GetForeground() != nil && l[0].style.GetForeground() != (lipgloss.NoColor{}) {
+		t.Errorf("NO_COLOR: %v", l[0].style.GetForeground())
 	}
 }
