@@ -299,7 +299,7 @@ type rowSet struct {
 	// visible list is all itself when nothing is filtered out.
 	all      []*row
 	allOrder sortOrder
-	counts  map[a2a.TaskState]int // across the whole fleet, whatever the scope
+	counts   map[a2a.TaskState]int // across the whole fleet, whatever the scope
 	// agentCounts are the counts of each agent, for the agents view.
 	agentCounts map[int]map[a2a.TaskState]int
 
