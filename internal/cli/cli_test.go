@@ -237,7 +237,7 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"send", "--meta", "=v", "echo", "x"}, "want KEY=VALUE"},
 		{[]string{"frobnicate"}, `unknown subcommand "frobnicate"`},
 		{[]string{"get"}, "missing the task ID"},
-		{[]string{"get", "a", "b"}, "one task ID expected"},
+		{[]string{"get", "a", "b"}, `get: "b" is not a target`}, // get ID [TARGET]...
 		{[]string{"send", "--agent", "robot", "echo", "x"}, `unknown --agent "robot"`},
 		{[]string{"send", "--agent", "exec", "--workdir", "/no/such/dir", "true"}, "--workdir"},
 		{[]string{"send", "--stream", "--no-wait", "echo", "x"}, "do not go together"},

@@ -228,7 +228,7 @@ func TestResolveFleetTargets(t *testing.T) {
 	if err := fs.Parse([]string{"--db", "/tmp/local.db", "--protocol", "0.3"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.resolveFleet([]string{"both", "http://127.0.0.1:9/", "local", "prod"}, cfg, tf)
+	got, err := c.resolveFleet("", []string{"both", "http://127.0.0.1:9/", "local", "prod"}, cfg, tf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,10 +249,13 @@ func TestResolveFleetTargets(t *testing.T) {
 		t.Errorf("local: %+v", local)
 	}
 	// No words: the default set.
-	if got, err := c.resolveFleet(nil, cfg, tf); err != nil || len(got) != 2 {
+	if got, err := c.resolveFleet("", nil, cfg, tf); err != nil || len(got) != 2 {
 		t.Fatalf("default: %v %+v", err, got)
 	}
-	if _, err := c.resolveFleet([]string{"nope"}, cfg, tf); err == nil || !strings.Contains(err.Error(), `"nope" is not a URL`) {
+	if _, err := c.resolveFleet("", []string{"nope"}, cfg, tf); err == nil || !strings.Contains(err.Error(), `"nope" is not a subcommand, a URL`) {
+		t.Fatalf("unknown name: %v", err)
+	}
+	if _, err := c.resolveFleet("get", []string{"prod", "nope"}, cfg, tf); err == nil || !strings.Contains(err.Error(), `get: "nope" is not a target`) {
 		t.Fatalf("unknown name: %v", err)
 	}
 }

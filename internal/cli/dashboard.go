@@ -60,7 +60,7 @@ func (c *cli) dashboardCommand(status *int) *cobra.Command {
 			}
 			return c.dashboard(ctx, t, opts)
 		}
-		targets, err := c.resolveFleet(args, cfg, tf)
+		targets, err := c.resolveFleet("", args, cfg, tf)
 		if err != nil {
 			return 0, err
 		}

@@ -47,18 +47,37 @@ func (c *cli) loadConfig() (*config.Config, error) {
 
 // resolveFleet turns target words into named targets. tf supplies the
 // local engine's flags for "local" and the remote flags for bare URLs.
-func (c *cli) resolveFleet(words []string, cfg *config.Config, tf *targetFlags) ([]namedTarget, error) {
+// cmd names the command for errors ("" for the dashboard, whose first
+// word may also be a mistyped subcommand).
+func (c *cli) resolveFleet(cmd string, words []string, cfg *config.Config, tf *targetFlags) ([]namedTarget, error) {
 	if tf.url != "" && len(words) > 0 {
 		return nil, usageErr("give the targets as arguments or one --url, not both")
 	}
 	cts, err := cfg.Resolve(words)
 	if err != nil {
-		if len(words) > 0 && len(cfg.Agents) == 0 && !strings.Contains(words[0], "://") && words[0] != config.LocalName {
-			where := cfg.Path
-			if where == "" {
-				where, _ = c.configFile()
+		where := cfg.Path
+		if where == "" {
+			if where, _ = c.configFile(); where == "" {
+				where = "none found"
 			}
-			return nil, usageErr("unknown subcommand %q, and no agent or set of that name in the config file (%s); run `a2atop help` or `a2atop config list`", clean(words[0], 80), where)
+		}
+		for _, w := range words {
+			if strings.Contains(w, "://") || w == config.LocalName || w == config.AllName {
+				continue
+			}
+			if _, ok := cfg.Agent(w); ok {
+				continue
+			}
+			if _, ok := cfg.Sets[w]; ok {
+				continue
+			}
+			if cmd == "" && len(cfg.Agents) == 0 {
+				return nil, usageErr("unknown subcommand %q, and no agent or set of that name in the config file (%s); run `a2atop help` or `a2atop config list`", clean(w, 80), where)
+			}
+			if cmd == "" {
+				return nil, usageErr("%q is not a subcommand, a URL, %q, or an agent or set in %s; run `a2atop help` or `a2atop config list`", clean(w, 80), config.LocalName, where)
+			}
+			return nil, usageErr("%s: %q is not a target: not a URL, %q, or an agent or set in %s (see `a2atop config list`)", cmd, clean(w, 80), config.LocalName, where)
 		}
 		return nil, usageErr("%v", err)
 	}

@@ -31,8 +31,8 @@ type agentTaskJSON struct {
 	Task  json.RawMessage `json:"task"`
 }
 
-// fleetTargets resolves the target words of list or get; all is -A.
-func (c *cli) fleetTargets(words []string, all bool, tf *targetFlags) ([]namedTarget, error) {
+// fleetTargets resolves the target words of list or get (cmd); all is -A.
+func (c *cli) fleetTargets(cmd string, words []string, all bool, tf *targetFlags) ([]namedTarget, error) {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func (c *cli) fleetTargets(words []string, all bool, tf *targetFlags) ([]namedTa
 		}
 		words = []string{config.AllName}
 	}
-	return c.resolveFleet(words, cfg, tf)
+	return c.resolveFleet(cmd, words, cfg, tf)
 }
 
 // agentResult is what one target answered.
@@ -187,7 +187,7 @@ func (c *cli) getCommand(status *int) *cobra.Command {
 				return exitOK, out.task(t)
 			})
 		}
-		targets, err := c.fleetTargets(words, *all, tf)
+		targets, err := c.fleetTargets("get", words, *all, tf)
 		if err != nil {
 			return 0, err
 		}

@@ -292,7 +292,7 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 		}
 		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
 		if len(args) > 0 || *all {
-			targets, err := c.fleetTargets(args, *all, tf)
+			targets, err := c.fleetTargets("list", args, *all, tf)
 			if err != nil {
 				return 0, err
 			}
