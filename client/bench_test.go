@@ -163,7 +163,7 @@ func replayServer(b *testing.B, raw []byte) string {
 }
 
 func BenchmarkIngest(b *testing.B) {
-	peer := testpeer.Start(b, testpeer.Options{})
+	peer := startPeerWith(b, testpeer.Options{})
 	raw := recordBurst(b, peer, burstEvents)
 	replay := replayServer(b, raw)
 	for _, mode := range []struct{ name, url string }{{"live", peer.URL()}, {"replay", replay}} {
@@ -193,7 +193,7 @@ func BenchmarkIngest(b *testing.B) {
 // page), as `a2atop list --url` does for a full listing.
 // Run: go test -run '^$' -bench List10k -benchtime 3x ./client/
 func BenchmarkList10k(b *testing.B) {
-	peer := testpeer.Start(b, testpeer.Options{})
+	peer := startPeerWith(b, testpeer.Options{})
 	if err := peer.Seed(benchCtx(b), 10000); err != nil {
 		b.Fatal(err)
 	}

@@ -54,13 +54,9 @@ var _ a2a.Service = (*Client)(nil)
 // New discovers the agent at rawURL (a base URL or a card URL) and returns
 // a client for it.
 func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
-	opts = opts.withDefaults()
-	if opts.Protocol != "" {
-		codec, err := wire.ForVersion(opts.Protocol)
-		if err != nil {
-			return nil, fmt.Errorf("protocol %q: want 1.0 or 0.3", opts.Protocol)
-		}
-		opts.Protocol = codec.Version()
+	opts, err := opts.normalized()
+	if err != nil {
+		return nil, err
 	}
 	hc, err := opts.httpClient()
 	if err != nil {
@@ -70,7 +66,7 @@ func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	codec, err := wire.ForVersion(d.Version)
+	bind, err := newBinding(d.Binding, d.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +76,7 @@ func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		disc: d,
 		conn: conn,
 		tr: &transport{
-			hc: hc, endpoint: d.Endpoint, codec: codec, headers: opts.Headers,
+			hc: hc, endpoint: d.Endpoint, bind: bind, cardURL: d.CardURL, headers: opts.Headers,
 			maxResp: opts.MaxResponseSize, maxEvent: opts.MaxEventSize, conn: conn,
 		},
 	}
@@ -93,8 +89,12 @@ func (c *Client) Discovery() *Discovery { return c.disc }
 // Version is the dialect in use: "1.0" or "0.3".
 func (c *Client) Version() string { return c.disc.Version }
 
-// Endpoint is the JSON-RPC URL in use.
+// Endpoint is the interface URL in use.
 func (c *Client) Endpoint() string { return c.disc.Endpoint }
+
+// Binding is the protocol binding in use: a2a.BindingJSONRPC or
+// a2a.BindingHTTPJSON.
+func (c *Client) Binding() string { return c.disc.Binding }
 
 // ConnState is the current connection state.
 func (c *Client) ConnState() ConnState { return c.conn.get() }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/a2atop/a2atop/a2a/wire"
 )
 
 // Options configure a Client. The zero value works: discovery picks the
@@ -16,6 +18,10 @@ import (
 type Options struct {
 	// Protocol forces a dialect: "1.0" or "0.3". Empty lets the card decide.
 	Protocol string
+	// Binding forces a protocol binding: "jsonrpc" or "rest" (HTTP+JSON;
+	// the card's names JSONRPC and HTTP+JSON work too). Empty lets the card
+	// decide; see Discover for the preference order.
+	Binding string
 	// Headers are sent with every request (card fetch included), e.g.
 	// Authorization.
 	Headers http.Header
@@ -89,6 +95,27 @@ const (
 	defaultWatchPoll    = 2 * time.Second
 	defaultFeedIdle     = 45 * time.Second
 )
+
+// normalized checks and canonicalises Protocol and Binding, then applies
+// the defaults.
+func (o Options) normalized() (Options, error) {
+	o = o.withDefaults()
+	if o.Protocol != "" {
+		codec, err := wire.ForVersion(o.Protocol)
+		if err != nil {
+			return o, fmt.Errorf("--protocol %q: want 1.0 or 0.3", o.Protocol)
+		}
+		o.Protocol = codec.Version()
+	}
+	if o.Binding != "" {
+		b, ok := parseBinding(o.Binding)
+		if !ok {
+			return o, fmt.Errorf("--binding %q: want jsonrpc or rest", o.Binding)
+		}
+		o.Binding = b
+	}
+	return o, nil
+}
 
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {

@@ -60,7 +60,7 @@ func watchUntil(t *testing.T, w a2a.Stream, want map[string]bool) []a2a.StreamEv
 func TestWatchSeesEveryTaskOnce(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := testpeer.Start(t, testpeer.Options{})
+			peer := startPeerWith(t, testpeer.Options{})
 			path := filepath.Join(t.TempDir(), "journal.db")
 			c, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
 			if err != nil {
@@ -100,7 +100,7 @@ func TestWatchSeesEveryTaskOnce(t *testing.T) {
 func TestJournalSurvivesRestart(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := testpeer.Start(t, testpeer.Options{})
+			peer := startPeerWith(t, testpeer.Options{})
 			path := filepath.Join(t.TempDir(), "journal.db")
 			c1, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
 			if err != nil {
@@ -162,7 +162,7 @@ func TestJournalSurvivesRestart(t *testing.T) {
 // watch does not follow (here an answered question, changed by another
 // client while a forever task ticks).
 func TestWatchSeesUnfollowedChangeWhileOthersStream(t *testing.T) {
-	peer := testpeer.Start(t, testpeer.Options{})
+	peer := startPeerWith(t, testpeer.Options{})
 	o := journalOpts(a2a.Version10, filepath.Join(t.TempDir(), "journal.db"))
 	o.WatchInterval = 3 * time.Second
 	o.WatchOverlap = time.Millisecond // the watermark alone must be right
