@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -39,6 +40,8 @@ type Client struct {
 	// only way to know an agent's tasks in v0.3, which cannot list them.
 	seenMu sync.Mutex
 	seen   map[string]struct{}
+	// firstSeen is when each task was first seen, without a journal.
+	firstSeen map[string]time.Time
 
 	// feedAbsent: the card advertised a Watch feed that answered 404 or
 	// 405; Watch polls from then on.
@@ -122,25 +125,51 @@ func (c *Client) rememberID(id string) bool {
 		return false
 	}
 	c.seen[id] = struct{}{}
+	if c.opts.NoJournal {
+		if c.firstSeen == nil {
+			c.firstSeen = make(map[string]time.Time)
+		}
+		c.firstSeen[id] = time.Now()
+	}
 	return true
 }
 
-// journalTap is called with every event a stream hands out; it remembers
-// each new task once, so the per-event cost is one map lookup.
+// journalTap is called with every event a stream hands out. It remembers
+// each new task once, and records each new state in the journal, so that
+// the journal's list (v0.3) shows where a streamed task got to; the cost
+// per event is a comparison, and a journal write per state change.
 func (c *Client) journalTap() func(a2a.Event) {
 	last := ""
+	var lastState a2a.TaskState
 	return func(ev a2a.Event) {
 		id, _ := ev.TaskInfo()
-		if id == "" || id == last {
+		if id == "" {
 			return
 		}
-		last = id
-		if t, ok := ev.(*a2a.Task); ok {
-			c.remember(t)
-			return
+		if id != last {
+			last, lastState = id, ""
+			if t, ok := ev.(*a2a.Task); ok {
+				lastState = t.Status.State
+				c.remember(t)
+				return
+			}
+			if t, err := a2a.Apply(nil, ev); err == nil {
+				c.remember(t)
+			}
 		}
-		if t, err := a2a.Apply(nil, ev); err == nil {
-			c.remember(t)
+		switch ev := ev.(type) {
+		case *a2a.Task:
+			if ev.Status.State != lastState {
+				lastState = ev.Status.State
+				c.refresh(ev)
+			}
+		case *a2a.StatusUpdateEvent:
+			if ev.Status.State != lastState {
+				lastState = ev.Status.State
+				if j := c.journalIfOpen(); j != nil {
+					_, _, _ = j.recordStatus(ev)
+				}
+			}
 		}
 	}
 }
@@ -292,7 +321,7 @@ func (c *Client) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error)
 		return nil, c.wrap("get task "+req.ID, err)
 	}
 	t := res.(*a2a.Task)
-	c.remember(t)
+	c.refresh(t)
 	return t, nil
 }
 
@@ -300,12 +329,12 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 	return c.Get(ctx, a2a.GetRequest{ID: id})
 }
 
-// List returns one page of tasks (v1.0 ListTasks). v0.3 has no such method:
-// List then fails with an error that matches a2a.ErrUnsupported (Watch still
-// works there, from the tasks this client has seen).
+// List returns one page of tasks: v1.0 ListTasks. v0.3 has no such
+// method, so there List serves the tasks this client has seen, from its
+// journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if c.disc.Version != a2a.Version10 {
-		return nil, a2a.NewError(a2a.ErrUnsupported, "listing tasks needs A2A v1.0; %s speaks v%s, which has no ListTasks", c.disc.Endpoint, c.disc.Version)
+	if c.ListsFromJournal() {
+		return c.listSeen(ctx, req)
 	}
 	req.Tenant = c.tenant(req.Tenant)
 	text := req.Text

@@ -317,7 +317,7 @@ func TestCancelRunningTask(t *testing.T) {
 	}
 }
 
-func TestListV10AndUnsupportedV03(t *testing.T) {
+func TestListV10(t *testing.T) {
 	p := startPeerWith(t, testpeer.Options{})
 	if err := p.Seed(testCtx(t), 7); err != nil {
 		t.Fatal(err)
@@ -334,9 +334,8 @@ func TestListV10AndUnsupportedV03(t *testing.T) {
 	if err != nil || len(page2.Tasks) != 2 || page2.NextPageToken != "" {
 		t.Fatalf("page 2: %v %+v", err, page2)
 	}
-	c03 := dial(t, p.URL(), "0.3")
-	if _, err := c03.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnsupported) {
-		t.Errorf("v0.3 list: %v, want unsupported", err)
+	if page.FromJournal || page2.FromJournal || c.ListsFromJournal() {
+		t.Error("a v1.0 list is the agent's, not the journal's")
 	}
 	anon := startPeerWith(t, testpeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")

@@ -52,10 +52,15 @@ type Options struct {
 	NoJournal   bool
 	// WatchInterval is how often Watch polls ListTasks (v1.0); default 2s.
 	WatchInterval time.Duration
-	// WatchOverlap is how far before the newest status time a poll has
-	// seen the next poll starts listing; default 10s. Servers stamp a
-	// status when the agent makes it but list it only once stored, and
-	// under load that lag exceeds a second; repeats are dropped anyway.
+	// WatchIdleMax is the longest wait between two polls: each poll that
+	// finds nothing new waits half as long again as the last, up to this;
+	// default 4 × WatchInterval. A poll with news resets the wait.
+	WatchIdleMax time.Duration
+	// WatchOverlap is how long a newest status time must have been known
+	// before polls trust it as their starting point (see watermark); until
+	// then they list from WatchOverlap before it. Default 10s. Servers
+	// stamp a status when the agent makes it but list it only once stored,
+	// and under load that lag exceeds a second; repeats are dropped anyway.
 	WatchOverlap time.Duration
 	// NoWatchFeed makes Watch poll even when the agent card advertises
 	// a2atop's Watch feed (a2a.WatchExtensionURI).
@@ -148,6 +153,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WatchInterval <= 0 {
 		o.WatchInterval = defaultWatchPoll
+	}
+	if o.WatchIdleMax < o.WatchInterval {
+		o.WatchIdleMax = 4 * o.WatchInterval
 	}
 	if o.WatchFeedIdle <= 0 {
 		o.WatchFeedIdle = defaultFeedIdle
