@@ -263,6 +263,21 @@ func (p *Peer) Seed(ctx context.Context, n int) error {
 	return nil
 }
 
+// PutCompleted stores a completed task with the given id and status time
+// directly in the task store, as if an agent had just finished it: for
+// tests of list watermarks, which need a change at an exact time.
+func (p *Peer) PutCompleted(ctx context.Context, id string, ts time.Time) error {
+	task := &a2a.Task{
+		ID:        a2a.TaskID(id),
+		ContextID: a2a.NewContextID(),
+		Status:    a2a.TaskStatus{State: a2a.TaskStateCompleted, Timestamp: &ts},
+	}
+	if _, err := p.store.Create(ctx, task); err != nil {
+		return fmt.Errorf("testpeer: put task %s: %w", id, err)
+	}
+	return nil
+}
+
 func (p *Peer) serve(ln net.Listener) {
 	srv := httptest.NewUnstartedServer(p.handler)
 	srv.Listener.Close()
