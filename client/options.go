@@ -72,6 +72,12 @@ type Options struct {
 	// HTTPClient replaces the client built from the TLS options (tests,
 	// proxies). Its Timeout should be zero: streams are long.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the HTTP transport every request of
+	// this client goes through (card fetch, calls, streams, Watch feed):
+	// the place for per-client authentication that must see each request,
+	// such as an OAuth2 token source that refreshes before expiry, over
+	// the TLS (and client certificate) setup the other options made.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // ReconnectPolicy is exponential backoff with jitter for dropped streams.
@@ -168,7 +174,16 @@ func (o Options) withDefaults() Options {
 // and every request carries its own deadline.
 func (o Options) httpClient() (*http.Client, error) {
 	if o.HTTPClient != nil {
-		return o.HTTPClient, nil
+		if o.WrapTransport == nil {
+			return o.HTTPClient, nil
+		}
+		hc := *o.HTTPClient
+		rt := hc.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		hc.Transport = o.WrapTransport(rt)
+		return &hc, nil
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
@@ -191,7 +206,11 @@ func (o Options) httpClient() (*http.Client, error) {
 		tlsCfg.InsecureSkipVerify = true //nolint:gosec // the user asked for it, and the CLI warns
 	}
 	tr.TLSClientConfig = tlsCfg
-	return &http.Client{Transport: tr}, nil
+	var rt http.RoundTripper = tr
+	if o.WrapTransport != nil {
+		rt = o.WrapTransport(tr)
+	}
+	return &http.Client{Transport: rt}, nil
 }
 
 // ParseHeader parses one "Name: value" header as given on a command line.

@@ -197,3 +197,43 @@ func TestRESTErrorBodiesAreTyped(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapTransportSeesEveryRequest: authentication plugs in per client as
+// a transport wrapper, and sees the card fetch, calls and streams of both
+// bindings.
+func TestWrapTransportSeesEveryRequest(t *testing.T) {
+	var mu sync.Mutex
+	paths := map[string]bool{}
+	peer := startPeer(t)
+	for _, mode := range []string{"1.0", "0.3/rest"} {
+		o := fastOpts(mode)
+		o.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				r = r.Clone(r.Context())
+				r.Header.Set("Authorization", "Bearer t0ken")
+				mu.Lock()
+				paths[r.Method+" "+r.URL.Path] = true
+				mu.Unlock()
+				return next.RoundTrip(r)
+			})
+		}
+		c, err := New(testCtx(t), peer.URL(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Stream(testCtx(t), msg("echo wrapped"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		drainStream(t, s)
+	}
+	for _, want := range []string{"GET " + CardPath, "POST /", "POST /rest03/v1/message:stream"} {
+		if !paths[want] {
+			t.Errorf("wrapper never saw %s (saw %v)", want, paths)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
