@@ -1,17 +1,25 @@
 // Package client is a2atop's remote side: an a2a.Service that talks to any
-// A2A agent over JSON-RPC and SSE, in the v1.0 or the v0.3 dialect.
+// A2A agent over JSON-RPC or HTTP+JSON (REST), with SSE streams, in the
+// v1.0 or the v0.3 dialect.
 //
-// New discovers the agent (its card at /.well-known/agent-card.json, or the
-// legacy agent.json), chooses the interface and dialect and says why, then
-// every Service method becomes one JSON-RPC call through package a2a/wire.
+// New discovers the agent (its card at /.well-known/agent-card.json, the
+// legacy agent.json, or the URL itself when it names a .json card),
+// chooses the interface, binding and dialect and says why: v1.0 before
+// v0.3, then the agent's own order among the bindings a2atop speaks
+// (JSONRPC, HTTP+JSON; never gRPC); Options.Protocol and Options.Binding
+// force either. Every Service method is then one operation of the chosen
+// binding (binding.go; codecs in package a2a/wire), so nothing above the
+// transport knows which binding is in use.
+//
 // Streams (Stream, Subscribe) survive drops: a stream that breaks before its
 // task ended is resubscribed with backoff and reconciled with GetTask, or
 // polled when the agent cannot resubscribe; ConnState tells a status bar
 // what is going on. Watch follows every task of the agent: through
 // a2atop's own /events feed when the card advertises it (a2atop serve),
-// else by ListTasks polling on v1.0 and the tasks this client has seen on
-// v0.3; tasks are remembered in a journal file so that they survive a
-// restart.
+// else by ListTasks polling from a settled watermark on v1.0 (watermark.go)
+// and the tasks this client has seen on v0.3. Tasks are remembered in a
+// journal file so that they survive a restart; on v0.3, which cannot list
+// tasks, List serves that journal (JournalLister, a2a.ListPage.FromJournal).
 package client
 
 import (
