@@ -26,6 +26,9 @@ const (
 	// CodeUnauthenticated is what a2a-go's default task store answers to an
 	// anonymous ListTasks.
 	CodeUnauthenticated = -31401
+	// CodeUnauthorized is a2a-go's code for an authenticated caller that
+	// may not do what it asked (HTTP+JSON: 403 PERMISSION_DENIED).
+	CodeUnauthorized = -31403
 )
 
 // Error is a protocol error: a JSON-RPC error code, the message the peer
@@ -68,6 +71,7 @@ var (
 	ErrExtensionRequired    = &Error{Code: CodeExtensionSupportRequired, Message: "extension support required"}
 	ErrVersionNotSupported  = &Error{Code: CodeVersionNotSupported, Message: "protocol version not supported"}
 	ErrUnauthenticated      = &Error{Code: CodeUnauthenticated, Message: "unauthenticated"}
+	ErrUnauthorized         = &Error{Code: CodeUnauthorized, Message: "permission denied"}
 
 	// ErrLagged ends a stream whose reader fell too far behind; it must
 	// resync (Get the task, or Watch again from its last cursor).
@@ -113,7 +117,7 @@ func codeName(code int) string {
 		ErrParse, ErrInvalidRequest, ErrMethodNotFound, ErrInvalidParams, ErrInternal,
 		ErrTaskNotFound, ErrNotCancelable, ErrPushNotSupported, ErrUnsupported,
 		ErrContentType, ErrInvalidAgentResponse, ErrExtendedCard, ErrExtensionRequired,
-		ErrVersionNotSupported, ErrUnauthenticated,
+		ErrVersionNotSupported, ErrUnauthenticated, ErrUnauthorized,
 	} {
 		if e.Code == code {
 			return e.Message

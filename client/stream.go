@@ -155,7 +155,7 @@ func (s *taskStream) readOne() {
 
 // decode turns one SSE event into an A2A event, or the server's error.
 func (s *taskStream) decode(raw sseEvent) (a2a.Event, error) {
-	res, err := s.c.tr.codec.DecodeResponse(s.method, raw.Data)
+	res, err := s.c.tr.decode(s.method, raw.Data)
 	if err != nil {
 		var perr *a2a.Error
 		if errors.As(err, &perr) {

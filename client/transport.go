@@ -17,11 +17,12 @@ import (
 	"github.com/a2atop/a2atop/a2a/wire"
 )
 
-// transport posts JSON-RPC requests to one endpoint in one dialect.
+// transport sends requests to one interface in one binding and dialect.
 type transport struct {
 	hc       *http.Client
 	endpoint string
-	codec    wire.Codec
+	bind     binding
+	cardURL  string // where the interface was found, for errors
 	headers  http.Header
 	maxResp  int64
 	maxEvent int
@@ -29,30 +30,12 @@ type transport struct {
 	nextID   atomic.Int64
 }
 
-// post sends one JSON-RPC request and returns the response, checked to be a
-// 200. Streaming requests ask for text/event-stream.
+// post sends one request and returns the response. Streaming requests ask
+// for text/event-stream.
 func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.Response, error) {
-	body, err := t.codec.EncodeRequest(t.nextID.Add(1), m, params)
+	req, err := t.newRequest(ctx, m, params)
 	if err != nil {
 		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("POST %s: %w", t.endpoint, err)
-	}
-	for k, vs := range t.headers {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if m.Streaming() {
-		req.Header.Set("Accept", "text/event-stream")
-	} else {
-		req.Header.Set("Accept", "application/json")
-	}
-	if t.codec.Version() == a2a.Version10 {
-		req.Header.Set("A2A-Version", a2a.Version10)
 	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
@@ -60,7 +43,7 @@ func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.
 			// A stream that is reconnecting or polling says so itself.
 			t.conn.setUnlessRecovering(ConnState{Kind: Offline, Err: err})
 		}
-		return nil, netError("POST", t.endpoint, err)
+		return nil, netError(req.Method, req.URL.String(), err)
 	}
 	return resp, nil
 }
@@ -95,13 +78,14 @@ func (t *transport) decodeBody(m wire.Method, resp *http.Response, body []byte) 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("POST %s: empty response (HTTP %d)", t.endpoint, resp.StatusCode)
 	}
-	res, err := t.codec.DecodeResponse(m, body)
+	res, err := t.decode(m, body)
 	var perr *a2a.Error
 	if errors.As(err, &perr) {
 		return nil, perr
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("POST", t.endpoint, resp, body)
+		method, url, _ := strings.Cut(requestLabel(resp, t.endpoint), " ")
+		return nil, t.notServed(resp, statusError(method, url, resp, body))
 	}
 	if err != nil {
 		if isHTML(resp.Header.Get("Content-Type"), body) {

@@ -120,8 +120,10 @@ type rpcRequest struct {
 type wSendConfig struct {
 	AcceptedOutputModes []string `json:"acceptedOutputModes,omitempty"`
 	HistoryLength       *int     `json:"historyLength,omitempty"`
-	ReturnImmediately   bool     `json:"returnImmediately,omitempty"` // v1.0
-	Blocking            *bool    `json:"blocking,omitempty"`          // v0.3
+	// Both are written on every send, false or not: servers in the wild
+	// read a missing v0.3 blocking as false (return at once).
+	ReturnImmediately *bool `json:"returnImmediately,omitempty"` // v1.0
+	Blocking          *bool `json:"blocking,omitempty"`          // v0.3
 }
 
 type wSendParams[P any] struct {
@@ -174,16 +176,7 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 			return nil, fmt.Errorf("params must be *a2a.SendRequest, got %T", params)
 		}
 		w := wSendParams[any]{Tenant: p.Tenant, Message: c.fromMessage(&p.Message), Metadata: p.Metadata}
-		cfg := p.Config
-		if len(cfg.AcceptedOutputModes) > 0 || cfg.HistoryLength != nil || cfg.ReturnImmediately {
-			w.Configuration = &wSendConfig{AcceptedOutputModes: cfg.AcceptedOutputModes, HistoryLength: cfg.HistoryLength}
-			if c.v10 {
-				w.Configuration.ReturnImmediately = cfg.ReturnImmediately
-			} else {
-				blocking := !cfg.ReturnImmediately
-				w.Configuration.Blocking = &blocking
-			}
-		}
+		w.Configuration = c.sendConfig(p.Config)
 		return &w, nil
 	case MethodGet:
 		p, ok := params.(a2a.GetRequest)
@@ -219,6 +212,20 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 		}
 		return nil, fmt.Errorf("params must be json.RawMessage, got %T", params)
 	}
+}
+
+// sendConfig is the configuration object of a send: always present, with
+// the dialect's blocking flag written explicitly (strict in what we send).
+func (c codec) sendConfig(cfg a2a.SendConfig) *wSendConfig {
+	w := &wSendConfig{AcceptedOutputModes: cfg.AcceptedOutputModes, HistoryLength: cfg.HistoryLength}
+	if c.v10 {
+		ri := cfg.ReturnImmediately
+		w.ReturnImmediately = &ri
+	} else {
+		blocking := !cfg.ReturnImmediately
+		w.Blocking = &blocking
+	}
+	return w
 }
 
 type rpcIncoming struct {
@@ -340,7 +347,7 @@ func (c codec) decodeParams(m Method, params json.RawMessage) (any, error) {
 			req.Config = a2a.SendConfig{
 				AcceptedOutputModes: strs(cfg.AcceptedOutputModes),
 				HistoryLength:       cfg.HistoryLength,
-				ReturnImmediately:   cfg.ReturnImmediately || (cfg.Blocking != nil && !*cfg.Blocking),
+				ReturnImmediately:   (cfg.ReturnImmediately != nil && *cfg.ReturnImmediately) || (cfg.Blocking != nil && !*cfg.Blocking),
 			}
 		}
 		return req, nil
@@ -516,6 +523,8 @@ func ErrorReason(code int) string {
 		return "VERSION_NOT_SUPPORTED"
 	case a2a.CodeUnauthenticated:
 		return "UNAUTHENTICATED"
+	case a2a.CodeUnauthorized:
+		return "UNAUTHORIZED"
 	}
 	return "INTERNAL_ERROR"
 }

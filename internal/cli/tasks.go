@@ -309,19 +309,28 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 		}
 		out := c.printer(*jsonOut)
 		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out, c.stderr) })
 	})
 	return cmd
 }
 
-// listAll prints every page of a listing.
-func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer) (int, error) {
+// journalNote tells a user why a v0.3 agent's list may be incomplete.
+const journalNote = "note: this agent speaks A2A v0.3, which cannot list tasks: these are the tasks a2atop has seen (created here, fetched by id or streamed)"
+
+// listAll prints every page of a listing; a listing served from the
+// client's journal is said so once on notes (stderr).
+func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer, notes io.Writer) (int, error) {
 	seen := map[string]bool{}
 	n := 0
+	noted := false
 	for {
 		page, err := svc.List(ctx, req)
 		if err != nil {
 			return 0, waitErr(ctx, err)
+		}
+		if page.FromJournal && !noted {
+			fmt.Fprintln(notes, journalNote)
+			noted = true
 		}
 		for _, t := range page.Tasks {
 			if err := out.listed(t, n == 0); err != nil {

@@ -11,6 +11,12 @@
 // Both handlers share one request handler and task store, so a task created
 // in one dialect is visible in the other.
 //
+// The same agent also speaks the HTTP+JSON (REST) binding, through a2a-go's
+// own handlers: v1.0 (a2asrv.NewRESTHandler) under /rest and v0.3
+// (a2av0.NewRESTHandler, whose paths start with /v1) under /rest03, sharing
+// the task store too. Options.Bindings decides which bindings the card
+// names, in order; by default it names JSON-RPC only.
+//
 // The executor understands these messages (first word is the command):
 //
 //	echo <text>  an artifact "echo" holding <text>, then completed
@@ -87,6 +93,19 @@ type Options struct {
 	// Demo plays a2atop's demo agent instead of the go-peer script (see
 	// the package doc). Step then paces slow steps and forever ticks.
 	Demo bool
+	// Bindings are the protocol bindings the card names, in preference
+	// order ("JSONRPC", "HTTP+JSON"), each in v1.0 then v0.3; default
+	// JSONRPC only. Every binding is served whatever the card says.
+	Bindings []string
+}
+
+// RESTPath is where the peer serves HTTP+JSON in a dialect: "rest" (v1.0)
+// or "rest03" (v0.3), relative to URL.
+func RESTPath(version string) string {
+	if version == "0.3" {
+		return "rest03"
+	}
+	return "rest"
 }
 
 // Peer is a running test agent. Its methods are safe for concurrent use.
@@ -123,16 +142,13 @@ func Start(tb testing.TB, opts Options) *Peer {
 	base := "http://" + p.addr + "/"
 
 	card := &a2a.AgentCard{
-		Name:        opts.Name,
-		Description: "Scripted A2A test agent (official a2a-go SDK). Commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>",
-		Version:     "0.1.0",
-		SupportedInterfaces: []*a2a.AgentInterface{
-			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "1.0"},
-			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "0.3"},
-		},
-		DefaultInputModes:  []string{"text/plain"},
-		DefaultOutputModes: []string{"text/plain", "application/json"},
-		Capabilities:       a2a.AgentCapabilities{Streaming: true},
+		Name:                opts.Name,
+		Description:         "Scripted A2A test agent (official a2a-go SDK). Commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>",
+		Version:             "0.1.0",
+		SupportedInterfaces: cardInterfaces(base, opts.Bindings),
+		DefaultInputModes:   []string{"text/plain"},
+		DefaultOutputModes:  []string{"text/plain", "application/json"},
+		Capabilities:        a2a.AgentCapabilities{Streaming: true},
 		Skills: []a2a.AgentSkill{{
 			ID:          "scripted",
 			Name:        "Scripted behaviours",
@@ -151,6 +167,8 @@ func Start(tb testing.TB, opts Options) *Peer {
 	mux := http.NewServeMux()
 	mux.Handle(a2asrv.WellKnownAgentCardPath, a2asrv.NewAgentCardHandler(a2av0.NewStaticAgentCardProducer(card)))
 	mux.Handle("/", dialectRouter(v10, v03))
+	mux.Handle("/"+RESTPath("1.0")+"/", http.StripPrefix("/"+RESTPath("1.0"), a2asrv.NewRESTHandler(requests)))
+	mux.Handle("/"+RESTPath("0.3")+"/", http.StripPrefix("/"+RESTPath("0.3"), a2av0.NewRESTHandler(requests)))
 	p.handler = mux
 	if opts.Wrap != nil {
 		p.handler = opts.Wrap(mux)
@@ -159,6 +177,25 @@ func Start(tb testing.TB, opts Options) *Peer {
 	p.serve(ln)
 	tb.Cleanup(p.Close)
 	return p
+}
+
+// cardInterfaces lists the card's interfaces for bindings, in order, each
+// in v1.0 then v0.3.
+func cardInterfaces(base string, bindings []string) []*a2a.AgentInterface {
+	if len(bindings) == 0 {
+		bindings = []string{string(a2a.TransportProtocolJSONRPC)}
+	}
+	var out []*a2a.AgentInterface
+	for _, b := range bindings {
+		for _, v := range []string{"1.0", "0.3"} {
+			u := base
+			if b == string(a2a.TransportProtocolHTTPJSON) {
+				u = base + RESTPath(v)
+			}
+			out = append(out, &a2a.AgentInterface{URL: u, ProtocolBinding: a2a.TransportProtocol(b), ProtocolVersion: a2a.ProtocolVersion(v)})
+		}
+	}
+	return out
 }
 
 // URL is the peer's base URL, "http://127.0.0.1:PORT/": the JSON-RPC
@@ -222,6 +259,21 @@ func (p *Peer) Seed(ctx context.Context, n int) error {
 		if _, err := p.store.Create(ctx, task); err != nil {
 			return fmt.Errorf("a2apeer: seed task %d: %w", i, err)
 		}
+	}
+	return nil
+}
+
+// PutCompleted stores a completed task with the given id and status time
+// directly in the task store, as if an agent had just finished it: for
+// tests of list watermarks, which need a change at an exact time.
+func (p *Peer) PutCompleted(ctx context.Context, id string, ts time.Time) error {
+	task := &a2a.Task{
+		ID:        a2a.TaskID(id),
+		ContextID: a2a.NewContextID(),
+		Status:    a2a.TaskStatus{State: a2a.TaskStateCompleted, Timestamp: &ts},
+	}
+	if _, err := p.store.Create(ctx, task); err != nil {
+		return fmt.Errorf("testpeer: put task %s: %w", id, err)
 	}
 	return nil
 }
