@@ -516,6 +516,8 @@ func ErrorReason(code int) string {
 		return "VERSION_NOT_SUPPORTED"
 	case a2a.CodeUnauthenticated:
 		return "UNAUTHENTICATED"
+	case a2a.CodeServerBusy:
+		return "RESOURCE_EXHAUSTED"
 	}
 	return "INTERNAL_ERROR"
 }
