@@ -164,7 +164,10 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 	defer e.unlockRelease(en)
 	en.sawExec = false
 	it := &queueItem{entry: en, prio: prio, attempt: 1, msg: msg, fresh: true}
-	pos := e.admit(it)
+	pos, err := e.admit(it, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	c := change{created: &Record{Created: now, Priority: prio}, msgIDs: []string{msg.ID}}
 	if pos == 0 {
 		c.events = []a2a.Event{task, e.status(task, a2a.StateWorking, "", "")}
@@ -285,7 +288,10 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 	}
 	msg.ContextID = t.ContextID
 	it := &queueItem{entry: en, prio: en.rec.Priority, attempt: 1, msg: msg}
-	pos := e.admit(it)
+	pos, err := e.admit(it, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	c := change{events: []a2a.Event{msg}, msgIDs: []string{msg.ID}}
 	if pos == 0 {
 		c.events = append(c.events, e.status(t, a2a.StateWorking, "", ""))
