@@ -178,8 +178,8 @@ func TestFirstRequestSurvivesOneCutOnSDKPeer(t *testing.T) {
 
 // streamCommand is `a2atop send --stream "slow 3" URL` as the CLI runs it:
 // discovery, then the stream read to its end.
-func streamCommand(ctx context.Context, url string) (a2a.TaskState, error) {
-	c, err := New(ctx, url, faultOpts())
+func streamCommand(ctx context.Context, url string, o Options) (a2a.TaskState, error) {
+	c, err := New(ctx, url, o)
 	if err != nil {
 		return "", err
 	}
@@ -192,32 +192,31 @@ func streamCommand(ctx context.Context, url string) (a2a.TaskState, error) {
 	return drainState(s)
 }
 
-// TestStreamCommandSurvivesCutAtRandomOffsets: the whole command's
-// traffic is measured once, then each run cuts it once at a random byte;
-// every run must end with the task completed and make exactly one task.
-// The log line gives the figures for the issue note.
-func TestStreamCommandSurvivesCutAtRandomOffsets(t *testing.T) {
-	ts := startFeedServer(t, feedServerOpts{})
-	proxy := faultproxy.Start(t, ts.Listener.Addr().String())
+// cutTrials measures the whole command's traffic once, then runs it n
+// times, each cut once at a random byte of it. tasks, when set, counts
+// the server's tasks, to check that each run made exactly one. It returns
+// the failures and logs the figures for the issue note.
+func cutTrials(t *testing.T, proxy *faultproxy.Proxy, o Options, n int, tasks func() int) []string {
+	t.Helper()
 	ctx := testCtx(t)
-
 	start := time.Now()
-	if state, err := streamCommand(ctx, proxy.URL()); err != nil || state != a2a.StateCompleted {
+	if state, err := streamCommand(ctx, proxy.URL(), o); err != nil || state != a2a.StateCompleted {
 		t.Fatalf("unbroken run: %s, %v", state, err)
 	}
 	baseline := time.Since(start)
 	total := proxy.Stats().Downstream
-
-	const runs = 34
 	rng := rand.New(rand.NewPCG(13, uint64(total)))
 	var failures []string
 	var took []time.Duration
-	for i := range runs {
-		before := countTasks(t, ts)
+	for i := range n {
+		before := 0
+		if tasks != nil {
+			before = tasks()
+		}
 		off := rng.Int64N(total)
 		proxy.CutAfter(off)
 		start := time.Now()
-		state, err := streamCommand(ctx, proxy.URL())
+		state, err := streamCommand(ctx, proxy.URL(), o)
 		took = append(took, time.Since(start))
 		proxy.Disarm()
 		switch {
@@ -225,14 +224,34 @@ func TestStreamCommandSurvivesCutAtRandomOffsets(t *testing.T) {
 			failures = append(failures, fmt.Sprintf("run %d, cut at byte %d of %d: %v", i, off, total, err))
 		case state != a2a.StateCompleted:
 			failures = append(failures, fmt.Sprintf("run %d, cut at byte %d of %d: ended %s", i, off, total, state))
-		case countTasks(t, ts)-before != 1:
-			failures = append(failures, fmt.Sprintf("run %d, cut at byte %d of %d: %d tasks made", i, off, total, countTasks(t, ts)-before))
+		case tasks != nil && tasks()-before != 1:
+			failures = append(failures, fmt.Sprintf("run %d, cut at byte %d of %d: %d tasks made", i, off, total, tasks()-before))
 		}
 	}
 	slices.Sort(took)
 	t.Logf("%d runs cut once at a random byte of %d: %d failed; time per run: unbroken %s, median %s, max %s",
-		runs, total, len(failures), baseline.Round(time.Millisecond), took[runs/2].Round(time.Millisecond), took[runs-1].Round(time.Millisecond))
-	for _, f := range failures {
+		n, total, len(failures), baseline.Round(time.Millisecond), took[n/2].Round(time.Millisecond), took[n-1].Round(time.Millisecond))
+	return failures
+}
+
+// TestStreamCommandSurvivesCutAtRandomOffsets: against a2atop's server,
+// every run cut once at a random byte must end with the task completed
+// and make exactly one task (the send's retry is deduplicated).
+func TestStreamCommandSurvivesCutAtRandomOffsets(t *testing.T) {
+	ts := startFeedServer(t, feedServerOpts{})
+	proxy := faultproxy.Start(t, ts.Listener.Addr().String())
+	for _, f := range cutTrials(t, proxy, faultOpts(), 34, func() int { return countTasks(t, ts) }) {
+		t.Error(f)
+	}
+}
+
+// TestStreamCommandSurvivesCutAtRandomOffsetsOnSDKPeer: the same against
+// the a2a-go peer. It does not deduplicate message ids, so a retried send
+// may make a second task there: only the command's success is checked.
+func TestStreamCommandSurvivesCutAtRandomOffsetsOnSDKPeer(t *testing.T) {
+	peer := testpeer.Start(t, testpeer.Options{Step: 2 * time.Millisecond})
+	proxy := faultproxy.Start(t, peer.Addr())
+	for _, f := range cutTrials(t, proxy, throughProxy(faultOpts(), proxy), 34, nil) {
 		t.Error(f)
 	}
 }
@@ -263,6 +282,7 @@ func TestStreamNoticesSilentLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy.Blackhole()
+	silentAt := time.Now()
 	done := make(chan error, 1)
 	go func() {
 		state, err := drainState(s)
@@ -272,6 +292,7 @@ func TestStreamNoticesSilentLink(t *testing.T) {
 		done <- err
 	}()
 	waitReconnect(t, states, done)
+	t.Logf("silence noticed after %s (StreamIdle %s)", time.Since(silentAt).Round(time.Millisecond), o.StreamIdle)
 	proxy.Resume()
 	if err := <-done; err != nil {
 		t.Fatalf("after the silence: %v", err)
@@ -306,6 +327,7 @@ func TestSubscribeNoticesSilentLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy.Blackhole()
+	silentAt := time.Now()
 	done := make(chan error, 1)
 	go func() {
 		state, err := drainState(s)
@@ -315,6 +337,7 @@ func TestSubscribeNoticesSilentLink(t *testing.T) {
 		done <- err
 	}()
 	waitReconnect(t, states, done)
+	t.Logf("silence noticed after %s (StreamIdle %s)", time.Since(silentAt).Round(time.Millisecond), o.StreamIdle)
 	proxy.Resume()
 	if err := <-done; err != nil {
 		t.Fatalf("after the silence: %v", err)
