@@ -385,7 +385,7 @@ func compact(raw json.RawMessage) json.RawMessage {
 	if string(raw) == "null" {
 		return nil
 	}
-	if raw == nil || bytes.IndexAny(raw, " \t\r\n") < 0 {
+	if raw == nil || !bytes.ContainsAny(raw, " \t\r\n") {
 		return raw
 	}
 	var buf bytes.Buffer
