@@ -415,10 +415,11 @@ func recordWithEvents(b txBuckets, p *prepared, h header, old *decoded) ([]byte,
 // before c, if its run reaches c.
 func cursorUsed(log *bolt.Bucket, c uint64) bool {
 	cur := log.Cursor()
-	k, v := cur.Seek(logKey(c))
+	k, _ := cur.Seek(logKey(c))
 	if k != nil && binary.BigEndian.Uint64(k) == c {
 		return true
 	}
+	var v []byte
 	if k == nil {
 		k, v = cur.Last()
 	} else {

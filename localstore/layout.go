@@ -93,11 +93,11 @@ const schemaVersion = 2
 
 // Key families of the index bucket.
 const (
-	famAll          = 'u'
-	famState        = 's'
-	famContext      = 'c'
-	famCount        = '#'
-	famMessage      = 'm'
+	famAll     = 'u'
+	famState   = 's'
+	famContext = 'c'
+	famCount   = '#'
+	famMessage = 'm'
 
 	countAll = 'a'
 )
