@@ -70,7 +70,11 @@ import (
 // tasks and a durable commit wrote 31-45 pages. Each bucket a commit
 // touches costs its own leaf and branch pages; each value costs a 16-byte
 // leaf element and its key; the events repeat the task's ids and texts,
-// which one compressed body shares (see record.go).
+// which one compressed body shares (see record.go). Schema 2, same
+// benchmark: 894 file bytes per echo task at 100k tasks (1,277 at 10k,
+// where bbolt's growth step still weighs; 2,095 at 1k), and 15-24 pages
+// per durable commit (1k-100k tasks). bbolt still makes two fdatasyncs
+// per commit (pages, then meta page; strace: 623 for 301 commits).
 var (
 	bucketMeta   = []byte("meta")
 	bucketTasks  = []byte("tasks")
