@@ -33,6 +33,28 @@ func formOf(st a2a.TaskStatus) *choice.Form {
 type optionPicker struct {
 	form   *choice.Form
 	cursor int
+	// rows is how many options show at once (SetSize: fewer on a short
+	// screen); 1 draws the option under the cursor on the header line.
+	rows int
+}
+
+// setHeight fits the list to a screen h lines high.
+func (p *optionPicker) setHeight(h int) {
+	switch {
+	case h < 16:
+		p.rows = 1
+	case h < 30:
+		p.rows = 3
+	default:
+		p.rows = maxPickerRows
+	}
+}
+
+func (p *optionPicker) visibleRows() int {
+	if p.rows <= 0 {
+		return maxPickerRows
+	}
+	return p.rows
 }
 
 func (p *optionPicker) reset(f *choice.Form) { p.form, p.cursor = f, 0 }
@@ -55,7 +77,10 @@ func (p *optionPicker) height() int {
 	if !p.active() {
 		return 0
 	}
-	return min(len(p.form.Options), maxPickerRows) + 1
+	if p.visibleRows() == 1 {
+		return 1
+	}
+	return min(len(p.form.Options), p.visibleRows()) + 1
 }
 
 // View draws a window of the options around the cursor; labels came from
@@ -65,11 +90,16 @@ func (p *optionPicker) View(st Styles, w int, focused bool) string {
 		return ""
 	}
 	opts := p.form.Options
-	first := 0
-	if p.cursor >= maxPickerRows {
-		first = p.cursor - maxPickerRows + 1
+	n := p.visibleRows()
+	if n == 1 {
+		o := opts[p.cursor]
+		return cut(st.Muted.Render(fmt.Sprintf("option %d/%d (↑/↓) ", p.cursor+1, len(opts)))+"▸ "+st.Key.Render(cleanLine(o.Label, 200)), w)
 	}
-	last := min(first+maxPickerRows, len(opts))
+	first := 0
+	if p.cursor >= n {
+		first = p.cursor - n + 1
+	}
+	last := min(first+n, len(opts))
 	how := "as text"
 	if p.form.AsData {
 		how = "as data {" + cleanLine(p.form.Field, 40) + ": …}"
@@ -97,7 +127,7 @@ func (p *optionPicker) View(st Styles, w int, focused bool) string {
 func newDataInput() textinput.Model {
 	in := textinput.New()
 	in.Prompt = "data: "
-	in.Placeholder = `{"key": "value"} (optional JSON data part)`
+	in.Placeholder = `{"k": "v"} optional`
 	in.CharLimit = maxDataField
 	return in
 }

@@ -80,6 +80,7 @@ func (d *dialogs) SetSize(w, h int) {
 		ta.SetHeight(boxH)
 	}
 	d.answer.width, d.compose.width, d.save.width = w, w, w
+	d.answer.picker.setHeight(h)
 }
 
 // setStyles gives the inputs their styles, with a steady cursor: no blink
@@ -361,7 +362,7 @@ func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
 
 func (d *composeDialog) View() string {
 	st := d.com.Styles
-	content := st.Title.Render("New task") + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata, data)") + "\n" + d.box.View() + "\n" + d.meta.View() + "\n" + d.data.View()
+	content := cut(st.Title.Render("New task")+st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata, data)"), d.width-4) + "\n" + d.box.View() + "\n" + d.meta.View() + "\n" + d.data.View()
 	if d.err != "" {
 		content += "\n" + st.Error.Render(cut("✗ "+d.err, d.width-4))
 	}

@@ -28,8 +28,8 @@ type row struct {
 	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
 	// form is the options a waiting task's question offers (nil: none);
 	// labels are the agent's, cleaned where shown.
-	form *choice.Form
-	timeline      []timelineEntry
+	form     *choice.Form
+	timeline []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
 }
