@@ -423,7 +423,10 @@ func (c *Client) Subscribe(ctx context.Context, taskID string) (a2a.Stream, erro
 	s.pending = append(s.pending, t)
 	s.last = t
 	s.observe(t)
-	if s.finished() {
+	// auth-required is followed live: the agent may continue by itself
+	// when credentials arrive out of band (A2A v1.0 §7.6.2: a client
+	// "SHOULD ... Subscribe to a stream of events for the Task").
+	if s.finished() && s.state != a2a.StateAuthRequired {
 		s.done = true
 		return s, nil
 	}

@@ -191,7 +191,11 @@ func (s *taskStream) observe(ev a2a.Event) {
 			s.taskID = ev.TaskID
 		}
 		s.state = ev.Status.State
-		if ev.Final {
+		// auth-required is not an end, even marked final: the agent may
+		// carry on when credentials arrive out of band and "SHOULD maintain
+		// any active response streams" (A2A v1.0 §7.6.1). Read on until the
+		// server closes the stream (EOF after it is a normal end).
+		if ev.Final && ev.Status.State != a2a.StateAuthRequired {
 			s.final = true
 		}
 	case *a2a.ArtifactUpdateEvent:

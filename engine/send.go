@@ -360,6 +360,7 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 		e.unadmit(it)
 		return nil, nil, fmt.Errorf("send: %w", err)
 	}
+	e.supersede(en) // the run that asked may still be waiting (auth-required)
 	var s *taskStream
 	if follow {
 		s = e.newTaskStream(ctx, en, en.rec.Task, false)

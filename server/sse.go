@@ -243,12 +243,15 @@ func (s *Server) refuseRPCStream(w http.ResponseWriter, ri *reqInfo, codec wire.
 
 // withFinal marks a v0.3 status update that ends the stream (terminal or
 // waiting on the user) with final:true, on a copy: events are shared.
+// auth-required is not marked: the agent may carry on in the same
+// execution and "SHOULD maintain any active response streams" (A2A v1.0
+// §7.6.1), so the stream goes on until the service ends it.
 func withFinal(ev a2a.Event) a2a.Event {
 	su, ok := ev.(*a2a.StatusUpdateEvent)
 	if !ok || su.Final {
 		return ev
 	}
-	if st := su.Status.State; st.Terminal() || st.Interrupted() {
+	if st := su.Status.State; st.Terminal() || st == a2a.StateInputRequired {
 		cp := *su
 		cp.Final = true
 		return &cp
