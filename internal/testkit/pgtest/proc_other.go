@@ -1,0 +1,13 @@
+//go:build unix && !linux
+
+package pgtest
+
+import "syscall"
+
+func procAttr(r runAs) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{}
+	if r.asOther {
+		a.Credential = &syscall.Credential{Uid: r.uid, Gid: r.gid}
+	}
+	return a
+}
