@@ -25,33 +25,36 @@ type SharedLog interface {
 }
 
 // Claimer is a Store that decides which replica runs a task. Each engine
-// is one replica with a lease that the store renews while the engine
-// lives; a task is claimed by one replica at a time, and a replica whose
-// lease expires (killed, partitioned) loses its claims to the survivors.
+// is one replica with a lease that the store renews while it is open; a
+// task is claimed by the replica that created it or starts an execution of
+// it (the store refuses, with a conflict, a start on a task another live
+// replica holds), and released by the commit that ends it or makes it wait
+// for input. A replica whose lease expires (killed, partitioned) loses its
+// claims to the survivors, and a replica closed cleanly hands its queue
+// over at once.
 type Claimer interface {
 	Store
-	// Claim takes taskID for this replica unless a live replica holds it.
+	// Claim takes taskID for this replica unless another live replica
+	// holds it. The engine claims each unfinished task before resuming it
+	// at start.
 	Claim(ctx context.Context, taskID string) (ok bool, err error)
-	// Release gives up this replica's claim (the task ended or waits).
-	Release(ctx context.Context, taskID string) error
-	// TakeOver claims the tasks of replicas whose lease has expired and
-	// of no replica at all, and returns their ids: the engine resumes
-	// them under its restart rules (running ones were interrupted).
+	// TakeOver claims the unfinished tasks (not waiting for input) of
+	// replicas whose lease has expired and of no replica, and returns their
+	// ids: the engine resumes them under its restart rules.
 	TakeOver(ctx context.Context) ([]string, error)
-	// WatchTakeOver wakes when a replica's lease may have expired or a
-	// claim was released, for the engine to call TakeOver.
+	// WatchTakeOver wakes when TakeOver may find something: a lease
+	// expired, a replica closed, a task lost its claim. Closed with the
+	// store.
 	WatchTakeOver() (wake <-chan struct{}, stop func())
 }
 
-// CancelRouter is a Store that carries cancel requests to the replica
-// running the task, wherever the request was received.
+// CancelRouter is a Store that tells the replica running a task that
+// another replica canceled it, so that the owner cancels the execution's
+// context (the canceling replica has already stored the canceled status).
 type CancelRouter interface {
 	Store
-	// RequestCancel records a cancel request for taskID and wakes the
-	// replica holding its claim.
-	RequestCancel(ctx context.Context, taskID string) error
-	// CancelRequests returns (and forgets) the cancel requests for tasks
-	// this replica holds, and a channel woken when new ones may exist.
-	CancelRequests(ctx context.Context) ([]string, error)
-	WatchCancelRequests() (wake <-chan struct{}, stop func())
+	// WatchCanceled delivers the ids of tasks canceled by other replicas.
+	// Best effort: an id dropped on overflow leaves the execution running
+	// until its next publish, which the store refuses (the task changed).
+	WatchCanceled() (ids <-chan string, stop func())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/jackc/pgx/v5"
 )
@@ -171,6 +172,13 @@ type storedTask struct {
 	state     string
 	contextID string
 	terminal  bool
+	running   bool
+}
+
+// claim is a task's claim as the transaction found it.
+type claim struct {
+	replica string
+	live    bool
 }
 
 type countKey struct{ scope, key string }
@@ -190,7 +198,7 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 		}
 		sort.Strings(ids)
 		cur := make(map[string]*storedTask, len(ids))
-		rows, err := tx.Query(ctx, `SELECT id, last_seq, state, context_id, terminal FROM a2atop_tasks
+		rows, err := tx.Query(ctx, `SELECT id, last_seq, state, context_id, terminal, running FROM a2atop_tasks
 			WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 		if err != nil {
 			return err
@@ -199,7 +207,7 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 			var id string
 			var st storedTask
 			var last int64
-			if err := rows.Scan(&id, &last, &st.state, &st.contextID, &st.terminal); err != nil {
+			if err := rows.Scan(&id, &last, &st.state, &st.contextID, &st.terminal, &st.running); err != nil {
 				rows.Close()
 				return err
 			}
@@ -210,6 +218,13 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 		if err := rows.Err(); err != nil {
 			return err
 		}
+
+		claims, err := lockClaims(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		claimSet := map[string]bool{} // task id -> claim it (true) or release it (false)
+		var canceled []string
 
 		counts := map[countKey]int64{}
 		latest := map[string]*taskRow{}
@@ -225,6 +240,24 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 			if r.firstSeq != have+1 {
 				errs[i] = fmt.Errorf("task %s: commit from seq %d, stored at %d: %w", r.id, r.firstSeq, have, ErrConflict)
 				continue
+			}
+			held := claims[r.id]
+			heldByOther := held != nil && held.live && held.replica != s.replica
+			st := a2a.TaskState(r.rec.state)
+			switch {
+			case st.Terminal() || st.Interrupted():
+				claimSet[r.id] = false
+				delete(claims, r.id)
+				if heldByOther && st == a2a.StateCanceled {
+					canceled = append(canceled, r.id)
+				}
+			case prev == nil || (r.rec.running && !prev.running):
+				if heldByOther {
+					errs[i] = fmt.Errorf("task %s: %w (it runs on replica %s)", r.id, ErrConflict, held.replica)
+					continue
+				}
+				claimSet[r.id] = true
+				claims[r.id] = &claim{replica: s.replica, live: true}
 			}
 			if prev != nil {
 				counts[countKey{"state", prev.state}]--
@@ -260,6 +293,7 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 			b.Queue(`INSERT INTO a2atop_messages (message_id, task_id)
 				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (message_id) DO NOTHING`, msgIDs, msgTasks)
 		}
+		queueClaims(b, s.replica, claimSet, canceled)
 		queueEvents(b, evs)
 		queueCounts(b, counts)
 		return tx.SendBatch(ctx, b).Close()
@@ -332,4 +366,48 @@ func queueCounts(b *pgx.Batch, counts map[countKey]int64) {
 		ON CONFLICT (scope, key) DO UPDATE SET n = a2atop_counts.n + excluded.n`, scopes, keys, deltas)
 	// A context's counter goes once its last task is swept or moved.
 	b.Queue(`DELETE FROM a2atop_counts WHERE scope = 'context' AND key = ANY($1) AND n = 0`, keys)
+}
+
+// lockClaims reads and locks the batch's claims (after the task rows, in
+// id order: the lock order of every writer).
+func lockClaims(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*claim, error) {
+	rows, err := tx.Query(ctx, `SELECT c.task_id, c.replica, coalesce(r.expires_at > now(), false)
+		FROM a2atop_claims c LEFT JOIN a2atop_replicas r ON r.id = c.replica
+		WHERE c.task_id = ANY($1) ORDER BY c.task_id FOR UPDATE OF c`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*claim{}
+	for rows.Next() {
+		var id string
+		var c claim
+		if err := rows.Scan(&id, &c.replica, &c.live); err != nil {
+			return nil, err
+		}
+		out[id] = &c
+	}
+	return out, rows.Err()
+}
+
+func queueClaims(b *pgx.Batch, replica string, set map[string]bool, canceled []string) {
+	var take, drop []string
+	for id, claim := range set {
+		if claim {
+			take = append(take, id)
+		} else {
+			drop = append(drop, id)
+		}
+	}
+	if len(take) > 0 {
+		sort.Strings(take)
+		b.Queue(`INSERT INTO a2atop_claims (task_id, replica) SELECT unnest($1::text[]), $2
+			ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica`, take, replica)
+	}
+	if len(drop) > 0 {
+		b.Queue(`DELETE FROM a2atop_claims WHERE task_id = ANY($1)`, drop)
+	}
+	for _, id := range canceled {
+		b.Queue(`SELECT pg_notify('`+cancelChannel+`', $1)`, id)
+	}
 }

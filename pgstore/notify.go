@@ -15,7 +15,7 @@ const (
 	logChannel = "a2atop_log"
 )
 
-var channels = []string{logChannel}
+var channels = []string{logChannel, takeoverChannel, cancelChannel}
 
 // notifier owns one connection that LISTENs on every channel, started on
 // the first subscription, and wakes subscribers of each channel. A wake is
@@ -24,16 +24,20 @@ var channels = []string{logChannel}
 type notifier struct {
 	s *Store
 
-	mu      sync.Mutex
-	subs    map[string]map[chan struct{}]struct{}
-	started bool
-	closed  bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	mu   sync.Mutex
+	subs map[string]map[chan struct{}]struct{}
+	// payloads: subscribers that want each notification's payload
+	// (cancelChannel's task ids), dropped when their buffer is full.
+	payloads map[string]map[chan string]struct{}
+	started  bool
+	closed   bool
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 func newNotifier(s *Store) *notifier {
-	return &notifier{s: s, subs: map[string]map[chan struct{}]struct{}{}, done: make(chan struct{})}
+	return &notifier{s: s, subs: map[string]map[chan struct{}]struct{}{},
+		payloads: map[string]map[chan string]struct{}{}, done: make(chan struct{})}
 }
 
 // subscribe returns a channel woken after each notification on channel
@@ -51,16 +55,52 @@ func (n *notifier) subscribe(channel string) (<-chan struct{}, func()) {
 		n.subs[channel] = map[chan struct{}]struct{}{}
 	}
 	n.subs[channel][ch] = struct{}{}
+	n.startLocked()
+	return ch, func() {
+		n.mu.Lock()
+		delete(n.subs[channel], ch)
+		n.mu.Unlock()
+	}
+}
+
+// subscribePayload returns a channel of the payloads notified on channel.
+func (n *notifier) subscribePayload(channel string) (<-chan string, func()) {
+	ch := make(chan string, 256)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	if n.payloads[channel] == nil {
+		n.payloads[channel] = map[chan string]struct{}{}
+	}
+	n.payloads[channel][ch] = struct{}{}
+	n.startLocked()
+	return ch, func() {
+		n.mu.Lock()
+		delete(n.payloads[channel], ch)
+		n.mu.Unlock()
+	}
+}
+
+func (n *notifier) startLocked() {
 	if !n.started {
 		n.started = true
 		ctx, cancel := context.WithCancel(context.Background())
 		n.stop = cancel
 		go n.run(ctx)
 	}
-	return ch, func() {
-		n.mu.Lock()
-		delete(n.subs[channel], ch)
-		n.mu.Unlock()
+}
+
+func (n *notifier) deliver(channel, payload string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for ch := range n.payloads[channel] {
+		select {
+		case ch <- payload:
+		default:
+		}
 	}
 }
 
@@ -104,12 +144,13 @@ func (n *notifier) run(ctx context.Context) {
 
 // listen holds one connection until it fails.
 func (n *notifier) listen(ctx context.Context) error {
-	conn, err := n.s.pool.Acquire(ctx)
+	pooled, err := n.s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	// A listening connection is never handed back to the pool.
-	defer conn.Hijack().Close(context.Background())
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
 	for _, c := range channels {
 		if _, err := conn.Exec(ctx, "LISTEN "+c); err != nil {
 			return err
@@ -118,11 +159,12 @@ func (n *notifier) listen(ctx context.Context) error {
 	// Listening now: anything committed before is in the tables.
 	n.wakeAll()
 	for {
-		nt, err := conn.Conn().WaitForNotification(ctx)
+		nt, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
 		n.wake(nt.Channel)
+		n.deliver(nt.Channel, nt.Payload)
 	}
 }
 
@@ -136,6 +178,12 @@ func (n *notifier) close() {
 		}
 	}
 	n.subs = nil
+	for _, subs := range n.payloads {
+		for ch := range subs {
+			close(ch)
+		}
+	}
+	n.payloads = nil
 	n.mu.Unlock()
 	if started {
 		n.stop()

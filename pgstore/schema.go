@@ -85,6 +85,18 @@ CREATE TABLE a2atop_log_head (
 );
 INSERT INTO a2atop_log_head VALUES (1, 0);
 `,
+	// 2: replicas and claims (cluster.go).
+	`
+CREATE TABLE a2atop_replicas (
+	id         text PRIMARY KEY,
+	expires_at timestamptz NOT NULL
+);
+CREATE TABLE a2atop_claims (
+	task_id text PRIMARY KEY,
+	replica text NOT NULL
+);
+CREATE INDEX a2atop_claims_by_replica ON a2atop_claims (replica);
+`,
 }
 
 // SchemaVersion is the schema this build writes.

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/a2atop/a2atop/engine"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -32,6 +34,10 @@ type Options struct {
 	// and benchmarks only): a crash of the database server may then lose
 	// the last commits it acknowledged.
 	NoSync bool
+	// Lease is how long this replica's claims outlive its last heartbeat
+	// (default DefaultLease): a killed replica's tasks are taken over
+	// within about this long.
+	Lease time.Duration
 }
 
 // Errors Open and the store's methods return, for errors.Is; each is
@@ -68,6 +74,11 @@ type Store struct {
 	closeOnce  sync.Once
 
 	notify *notifier // LISTEN/NOTIFY, started on first use (notify.go)
+
+	// The replica this store is (cluster.go).
+	replica       string
+	stopHeartbeat chan struct{}
+	heartbeatDone chan struct{}
 }
 
 var dsnURL = regexp.MustCompile(`(?i)^postgres(ql)?://`)
@@ -91,6 +102,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 8
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the DSN, password included: say only
@@ -108,7 +122,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
 	s := &Store{opts: opts, desc: describe(cfg.ConnConfig.Config),
-		commits: make(chan *commitRequest), closing: make(chan struct{}), writerDone: make(chan struct{})}
+		commits: make(chan *commitRequest), closing: make(chan struct{}), writerDone: make(chan struct{}),
+		replica: newReplicaID(), stopHeartbeat: make(chan struct{}), heartbeatDone: make(chan struct{})}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, s.wrapConnErr("connect to", err)
@@ -125,6 +140,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", s.desc, err)
 	}
 	s.notify = newNotifier(s)
+	if err := s.join(ctx); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
 	go s.writer()
 	return s, nil
 }
@@ -185,6 +204,8 @@ func isUnreachable(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "57P03"
 }
 
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
 func rootCause(err error) error {
 	for {
 		u := errors.Unwrap(err)
@@ -204,6 +225,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
+		s.leave()
 		s.notify.close()
 		s.pool.Close()
 	})

@@ -1,0 +1,130 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/testkit/pgtest"
+	"github.com/google/uuid"
+)
+
+// replica is one engine on the shared database, as one `serve` process
+// has.
+func startReplica(t testing.TB, dsn string) *engine.Engine {
+	t.Helper()
+	s := openTest(t, dsn)
+	e, err := engine.New(s, agents.NewDemo(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		s.Close()
+	})
+	return e
+}
+
+func userText(text string) a2a.Message {
+	return a2a.Message{ID: uuid.NewString(), Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart(text)}}
+}
+
+func sendBlocking(t testing.TB, e *engine.Engine, text string) *a2a.Task {
+	t.Helper()
+	res, err := e.Send(context.Background(), &a2a.SendRequest{Message: userText(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Task == nil {
+		t.Fatalf("send %q: no task", text)
+	}
+	return res.Task
+}
+
+// recvN reads n events from a Watch stream.
+func recvN(t *testing.T, s a2a.Stream, n int) []a2a.StreamEvent {
+	t.Helper()
+	out := make([]a2a.StreamEvent, 0, n)
+	for len(out) < n {
+		ev, err := s.Recv()
+		if err != nil {
+			t.Fatalf("after %d of %d events: %v", len(out), n, err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// Every replica's Watch carries every replica's events, in one cursor
+// order, and a cursor from one replica resumes on another with nothing
+// missed or repeated.
+func TestWatchAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	a, b := startReplica(t, dsn), startReplica(t, dsn)
+	wa, err := a.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wa.Close()
+	wb, err := b.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+
+	var ids []string
+	for i := range 6 {
+		e := a
+		if i%2 == 1 {
+			e = b
+		}
+		ids = append(ids, sendBlocking(t, e, fmt.Sprintf("echo %d", i)).ID)
+	}
+	logged, err := a.Watch(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logged.Close()
+	// The whole log so far, from a replay on A.
+	sa := openTest(t, dsn)
+	defer sa.Close()
+	all, err := sa.Log(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(all)
+	if n < len(ids)*2 {
+		t.Fatalf("log has %d events for %d tasks", n, len(ids))
+	}
+	fromA, fromB, replay := recvN(t, wa, n), recvN(t, wb, n), recvN(t, logged, n)
+	for i := range n {
+		want := strconv.FormatUint(all[i].Cursor, 10)
+		for name, got := range map[string]a2a.StreamEvent{"A live": fromA[i], "B live": fromB[i], "A replay": replay[i]} {
+			if got.Cursor != want || got.Seq != all[i].Seq {
+				t.Fatalf("%s event %d: cursor %s seq %d, want cursor %s seq %d", name, i, got.Cursor, got.Seq, want, all[i].Seq)
+			}
+		}
+	}
+	// Resume on B from a cursor A handed out, mid-log.
+	mid := fromA[n/2].Cursor
+	rb, err := b.Watch(ctx, mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	rest := recvN(t, rb, n-n/2-1)
+	if rest[0].Cursor != fromA[n/2+1].Cursor || rest[len(rest)-1].Cursor != fromA[n-1].Cursor {
+		t.Errorf("resume on B after %s: %s..%s, want %s..%s", mid, rest[0].Cursor, rest[len(rest)-1].Cursor,
+			fromA[n/2+1].Cursor, fromA[n-1].Cursor)
+	}
+	// A task created on A is readable and listed on B.
+	if got, err := b.Get(ctx, a2a.GetRequest{ID: ids[0]}); err != nil || got.Status.State != a2a.StateCompleted {
+		t.Errorf("B reads A's task: %v, %v", got, err)
+	}
+}
