@@ -67,6 +67,11 @@ func (s *Store) leaseInterval() string {
 	return fmt.Sprintf("%d milliseconds", s.opts.Lease.Milliseconds())
 }
 
+func (s *Store) endHeartbeat() {
+	s.heartbeatOnce.Do(func() { close(s.stopHeartbeat) })
+	<-s.heartbeatDone
+}
+
 func (s *Store) heartbeat() {
 	defer close(s.heartbeatDone)
 	t := time.NewTicker(s.opts.Lease / 3)
@@ -106,8 +111,7 @@ var interruptedStates = []string{string(a2a.StateInputRequired), string(a2a.Stat
 // leave ends the heartbeat and removes the replica and its claims, telling
 // the others to take its queue over.
 func (s *Store) leave() {
-	close(s.stopHeartbeat)
-	<-s.heartbeatDone
+	s.endHeartbeat()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM a2atop_claims WHERE replica = $1)

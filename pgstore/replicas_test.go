@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
@@ -126,5 +127,97 @@ func TestWatchAcrossReplicas(t *testing.T) {
 	// A task created on A is readable and listed on B.
 	if got, err := b.Get(ctx, a2a.GetRequest{ID: ids[0]}); err != nil || got.Status.State != a2a.StateCompleted {
 		t.Errorf("B reads A's task: %v, %v", got, err)
+	}
+}
+
+func startReplicaOn(t testing.TB, s *Store) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(s, agents.NewDemo(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		s.Close()
+	})
+	return e
+}
+
+// waitState follows a task on e until it is in state (events, not sleeps).
+func waitState(t *testing.T, e *engine.Engine, id string, state a2a.TaskState) *a2a.Task {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := e.Watch(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for {
+		task, err := e.Get(ctx, a2a.GetRequest{ID: id})
+		if err == nil && task.Status.State == state {
+			return task
+		}
+		if _, err := w.Recv(); err != nil {
+			t.Fatalf("task %s never %s (last %v): %v", id, state, task.Status.State, err)
+		}
+	}
+}
+
+// A replica that dies (no heartbeat, connections gone) has its running task
+// taken over by a survivor within the lease, under the restart rules: the
+// demo task runs again there, as attempt 2.
+func TestTakeOverFromDeadReplica(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	lease := Options{Lease: 600 * time.Millisecond}
+	sa, err := Open(ctx, dsn, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startReplicaOn(t, sa)
+	sb, err := Open(ctx, dsn, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startReplicaOn(t, sb)
+
+	res, err := a.Send(ctx, &a2a.SendRequest{Message: userText("forever"), Config: a2a.SendConfig{ReturnImmediately: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Task.ID
+	waitState(t, b, id, a2a.StateWorking)
+	var holder string
+	if err := sb.pool.QueryRow(ctx, `SELECT replica FROM a2atop_claims WHERE task_id = $1`, id).Scan(&holder); err != nil || holder != sa.ReplicaID() {
+		t.Fatalf("claim = %q, %v; want replica A %s", holder, err, sa.ReplicaID())
+	}
+	w, err := b.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sa.die()
+	// B takes it over: its claim moves to B and B runs attempt 2 (each
+	// check after an event of the log, which the takeover writes to).
+	for {
+		rec, err := sb.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = sb.pool.QueryRow(ctx, `SELECT replica FROM a2atop_claims WHERE task_id = $1`, id).Scan(&holder)
+		if err == nil && holder == sb.ReplicaID() && rec.Running && rec.Task.Status.State == a2a.StateWorking {
+			if rec.Attempts != 2 {
+				t.Fatalf("after takeover: attempt %d, want 2", rec.Attempts)
+			}
+			break
+		}
+		if _, err := w.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 }

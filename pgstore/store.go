@@ -79,6 +79,7 @@ type Store struct {
 	replica       string
 	stopHeartbeat chan struct{}
 	heartbeatDone chan struct{}
+	heartbeatOnce sync.Once
 }
 
 var dsnURL = regexp.MustCompile(`(?i)^postgres(ql)?://`)
