@@ -242,3 +242,93 @@ func TestCheckFindsDamage(t *testing.T) {
 		t.Errorf("Check = %v, want the counter named", err)
 	}
 }
+
+// Survivors racing to take over a dead replica's tasks split them: each
+// task is claimed by exactly one, and a start commit on a task another
+// live replica holds is refused.
+func TestTakeOverSplitsTasks(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	dead, err := Open(ctx, dsn, Options{Lease: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		c := record(fmt.Sprintf("t%d", i), a2a.StateWorking, 1, "x")
+		c.Record.Running = true
+		if err := dead.Commit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	survivors := []*Store{openTest(t, dsn), openTest(t, dsn), openTest(t, dsn)}
+	for _, s := range survivors {
+		defer s.Close()
+	}
+	// Nothing to take while the owner lives.
+	if ids, err := survivors[0].TakeOver(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("TakeOver with the owner alive = %v, %v; want none", ids, err)
+	}
+	if ok, err := survivors[0].Claim(ctx, "t0"); ok || err != nil {
+		t.Fatalf("Claim of a live replica's task = %v, %v; want refused", ok, err)
+	}
+	dead.die()
+	// Wait for the lease to lapse: the survivors' wake says so.
+	wake, stop := survivors[0].WatchTakeOver()
+	defer stop()
+	var got [][]string
+	for {
+		<-wake
+		got = make([][]string, len(survivors))
+		var wg sync.WaitGroup
+		for i, s := range survivors {
+			wg.Go(func() {
+				ids, err := s.TakeOver(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = ids
+			})
+		}
+		wg.Wait()
+		if len(got[0])+len(got[1])+len(got[2]) > 0 {
+			break
+		}
+	}
+	owner := map[string]int{}
+	for i, ids := range got {
+		for _, id := range ids {
+			if j, dup := owner[id]; dup {
+				t.Fatalf("task %s taken over by replicas %d and %d", id, j, i)
+			}
+			owner[id] = i
+		}
+	}
+	if len(owner) != n {
+		t.Fatalf("%d of %d tasks taken over", len(owner), n)
+	}
+	// Another survivor cannot start a task the first one took.
+	var id string
+	for _, ids := range got {
+		if len(ids) > 0 {
+			id = ids[0]
+			break
+		}
+	}
+	other := survivors[(owner[id]+1)%len(survivors)]
+	// Stored running=true from the dead replica: make it not running first,
+	// as the engine's resume does, then try to start from the other.
+	stop2 := record(id, a2a.StateSubmitted, 2, "queued")
+	if err := survivors[owner[id]].Commit(ctx, stop2); err != nil {
+		t.Fatal(err)
+	}
+	c := record(id, a2a.StateWorking, 3, "started elsewhere")
+	c.Record.Running = true
+	if err := other.Commit(ctx, c); !errors.Is(err, ErrConflict) {
+		t.Errorf("start on another replica's task: %v, want ErrConflict", err)
+	}
+	if err := survivors[owner[id]].Commit(ctx, c); err != nil {
+		t.Errorf("start by the holder: %v", err)
+	}
+}
