@@ -343,7 +343,14 @@ func (s *Server) signal(sig syscall.Signal) error {
 	if s.cmd == nil {
 		return nil
 	}
-	if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	pid := s.cmd.Process.Pid
+	if sig == syscall.SIGKILL {
+		// The whole group: backends left behind would keep the shared
+		// memory, and the next start would refuse to run.
+		if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill postgres: %w", err)
+		}
+	} else if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal postgres: %w", err)
 	}
 	select {
@@ -353,12 +360,16 @@ func (s *Server) signal(sig syscall.Signal) error {
 		<-s.done
 	}
 	s.cmd = nil
-	if sig == syscall.SIGKILL {
-		// Its backends notice the postmaster's death on their own; wait
-		// for them so that the next start finds the shared memory free.
-		_ = os.Remove(filepath.Join(s.dataDir(), "postmaster.pid"))
+	// Wait until no process of the group is left (killed backends are
+	// reaped by init, not by us), so that the next start finds the shared
+	// memory free.
+	for range 3000 {
+		if err := syscall.Kill(-pid, 0); errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return nil
+	return errors.New("postgres's processes did not exit in 30s")
 }
 
 // Destroy stops the server and removes its folder.
