@@ -343,13 +343,11 @@ func (s *Server) signal(sig syscall.Signal) error {
 	if s.cmd == nil {
 		return nil
 	}
-	pid := s.cmd.Process.Pid
+	var backends []int
 	if sig == syscall.SIGKILL {
-		// The whole group: backends left behind would keep the shared
-		// memory, and the next start would refuse to run.
-		if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("kill postgres: %w", err)
-		}
+		// Backends too: left behind, they would keep the shared memory,
+		// and the next start would refuse to run.
+		backends = killTree(s.cmd.Process.Pid)
 	} else if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal postgres: %w", err)
 	}
@@ -360,16 +358,17 @@ func (s *Server) signal(sig syscall.Signal) error {
 		<-s.done
 	}
 	s.cmd = nil
-	// Wait until no process of the group is left (killed backends are
-	// reaped by init, not by us), so that the next start finds the shared
-	// memory free.
-	for range 3000 {
-		if err := syscall.Kill(-pid, 0); errors.Is(err, syscall.ESRCH) {
-			return nil
+	// Wait until the killed backends have exited (init reaps them, not
+	// us), so that the next start finds the shared memory free.
+	for _, pid := range backends {
+		for i := 0; !gone(pid); i++ {
+			if i == 3000 {
+				return fmt.Errorf("postgres backend %d did not exit in 30s", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	return errors.New("postgres's processes did not exit in 30s")
+	return nil
 }
 
 // Destroy stops the server and removes its folder.
