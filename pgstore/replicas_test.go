@@ -271,3 +271,74 @@ func TestDatabaseRestart(t *testing.T) {
 		t.Errorf("acknowledged commit lost in the crash: %v", err)
 	}
 }
+
+// A reader on one replica of a task that runs on another gets its events
+// to the end: Subscribe on B follows A's task, a blocking send retried on B
+// with the message id of A's send waits for A's result, and Cancel on B of
+// A's running task stops it there.
+func TestFollowTaskOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	a, b := startReplica(t, dsn), startReplica(t, dsn)
+
+	msg := userText("slow 3")
+	res, err := a.Send(ctx, &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Task.ID
+	sub, err := b.Subscribe(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// The same send again on B (a client retrying elsewhere): the same
+	// task, answered when it is done.
+	again, err := b.Send(ctx, &a2a.SendRequest{Message: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Task == nil || again.Task.ID != id || again.Task.Status.State != a2a.StateCompleted {
+		t.Fatalf("retried send on B = %+v, want task %s completed", again.Task, id)
+	}
+	var last a2a.StreamEvent
+	n := 0
+	for {
+		ev, err := sub.Recv()
+		if err != nil {
+			break
+		}
+		last, n = ev, n+1
+	}
+	if su, ok := last.Event.(*a2a.StatusUpdateEvent); !ok || su.Status.State != a2a.StateCompleted || n < 3 {
+		t.Errorf("Subscribe on B: %d events, last %#v; want A's events up to completed", n, last.Event)
+	}
+
+	// Cancel on B of a task running on A.
+	res, err = a.Send(ctx, &a2a.SendRequest{Message: userText("forever"), Config: a2a.SendConfig{ReturnImmediately: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = res.Task.ID
+	waitState(t, b, id, a2a.StateWorking)
+	onA, err := a.Subscribe(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onA.Close()
+	task, err := b.Cancel(ctx, id)
+	if err != nil || task.Status.State != a2a.StateCanceled {
+		t.Fatalf("Cancel on B = %v, %v; want canceled", task, err)
+	}
+	// A's reader sees the end: the execution on A was told and stopped.
+	for {
+		ev, err := onA.Recv()
+		if err != nil {
+			t.Fatalf("A's reader ended without the cancel: %v", err)
+		}
+		if su, ok := ev.Event.(*a2a.StatusUpdateEvent); ok && su.Status.State == a2a.StateCanceled {
+			break
+		}
+	}
+}
