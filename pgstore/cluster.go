@@ -8,6 +8,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Replicas and claims (engine.Claimer, engine.CancelRouter).
@@ -36,6 +37,9 @@ import (
 // DefaultLease is Options.Lease's default: a killed replica's tasks are
 // taken over within about this long.
 const DefaultLease = 10 * time.Second
+
+// takeoverLock serialises TakeOver transactions (advisory lock key).
+const takeoverLock int64 = migrationLock + 2
 
 const (
 	takeoverChannel = "a2atop_takeover"
@@ -139,7 +143,15 @@ func (s *Store) Claim(ctx context.Context, taskID string) (bool, error) {
 // TakeOver implements engine.Claimer.
 func (s *Store) TakeOver(ctx context.Context) ([]string, error) {
 	var ids []string
-	rows, err := s.pool.Query(ctx, `
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One takeover at a time: each then reads the claims the previous
+		// one moved (a concurrent UPDATE's recheck would not see that the
+		// claim's new holder is live, and two survivors could both take a
+		// task).
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, takeoverLock); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
 		WITH dead AS (
 			DELETE FROM a2atop_replicas WHERE expires_at < now() RETURNING id
 		), moved AS (
@@ -156,18 +168,13 @@ func (s *Store) TakeOver(ctx context.Context) ([]string, error) {
 			RETURNING task_id
 		)
 		SELECT task_id FROM moved UNION SELECT task_id FROM unclaimed`, s.replica, interruptedStates)
-	if err != nil {
-		return nil, s.wrapConnErr("take over tasks in", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.wrapConnErr("take over tasks in", err)
+		if err != nil {
+			return err
 		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
 		return nil, s.wrapConnErr("take over tasks in", err)
 	}
 	return ids, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -369,25 +370,44 @@ func queueCounts(b *pgx.Batch, counts map[countKey]int64) {
 }
 
 // lockClaims reads and locks the batch's claims (after the task rows, in
-// id order: the lock order of every writer).
+// id order: the lock order of every writer), then reads which holders are
+// live in a statement of its own: a join in the locking statement would be
+// rechecked against the replica row it first read, not the one naming a
+// claim a concurrent takeover has just moved.
 func lockClaims(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*claim, error) {
-	rows, err := tx.Query(ctx, `SELECT c.task_id, c.replica, coalesce(r.expires_at > now(), false)
-		FROM a2atop_claims c LEFT JOIN a2atop_replicas r ON r.id = c.replica
-		WHERE c.task_id = ANY($1) ORDER BY c.task_id FOR UPDATE OF c`, ids)
+	rows, err := tx.Query(ctx, `SELECT task_id, replica FROM a2atop_claims
+		WHERE task_id = ANY($1) ORDER BY task_id FOR UPDATE`, ids)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := map[string]*claim{}
+	var holders []string
 	for rows.Next() {
 		var id string
 		var c claim
-		if err := rows.Scan(&id, &c.replica, &c.live); err != nil {
+		if err := rows.Scan(&id, &c.replica); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		out[id] = &c
+		holders = append(holders, c.replica)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil || len(holders) == 0 {
+		return out, err
+	}
+	rows, err = tx.Query(ctx, `SELECT id FROM a2atop_replicas WHERE id = ANY($1) AND expires_at > now()`, holders)
+	if err != nil {
+		return nil, err
+	}
+	live, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range out {
+		c.live = slices.Contains(live, c.replica)
+	}
+	return out, nil
 }
 
 func queueClaims(b *pgx.Batch, replica string, set map[string]bool, canceled []string) {
