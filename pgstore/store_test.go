@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -330,5 +331,46 @@ func TestTakeOverSplitsTasks(t *testing.T) {
 	}
 	if err := survivors[owner[id]].Commit(ctx, c); err != nil {
 		t.Errorf("start by the holder: %v", err)
+	}
+}
+
+// Replicas sweeping at once: one sweeps, the others skip their turn; every
+// old terminal task is deleted once and the counters stay right.
+func TestConcurrentSweeps(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	stores := []*Store{openTest(t, dsn), openTest(t, dsn), openTest(t, dsn)}
+	for _, s := range stores {
+		defer s.Close()
+	}
+	const n = 1200 // more than one sweep batch
+	for i := range n {
+		if err := stores[0].Commit(ctx, record(fmt.Sprintf("t%d", i), a2a.StateCompleted, 1, "done")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var deleted atomic.Int64
+	for _, s := range stores {
+		wg.Go(func() {
+			got, err := s.Sweep(ctx, time.Unix(1800000000, 0), 0)
+			if err != nil {
+				t.Error(err)
+			}
+			deleted.Add(int64(got))
+		})
+	}
+	wg.Wait()
+	// A sweep that skipped its turn may leave some for the next round.
+	got, err := stores[1].Sweep(ctx, time.Unix(1800000000, 0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total := deleted.Load() + int64(got); total != n {
+		t.Errorf("swept %d tasks, want %d", total, n)
+	}
+	if err := stores[2].Check(ctx); err != nil {
+		t.Error(err)
 	}
 }
