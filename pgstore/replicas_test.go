@@ -3,7 +3,9 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -340,5 +342,52 @@ func TestFollowTaskOnAnotherReplica(t *testing.T) {
 		if su, ok := ev.Event.(*a2a.StatusUpdateEvent); ok && su.Status.State == a2a.StateCanceled {
 			break
 		}
+	}
+}
+
+// An exec task whose replica dies is failed by the replica that takes it
+// over, not run a second time (as after a crash of a lone a2atop).
+func TestExecTaskNotRerunAfterTakeover(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	dir := t.TempDir()
+	startExec := func() (*Store, *engine.Engine) {
+		s, err := Open(ctx, dsn, Options{Lease: 600 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := agents.NewExec(dir, agents.ExecOptions{Grace: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.New(s, ex, engine.Options{CancelGrace: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			e.Close()
+			s.Close()
+		})
+		return s, e
+	}
+	sa, a := startExec()
+	_, b := startExec()
+	marker := dir + "/runs"
+	res, err := a.Send(ctx, &a2a.SendRequest{Message: userText("echo run >> " + marker + "; sleep 30"),
+		Config: a2a.SendConfig{ReturnImmediately: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Task.ID
+	waitState(t, b, id, a2a.StateWorking)
+	sa.die()
+	task := waitState(t, b, id, a2a.StateFailed)
+	if msg := task.Status.Message; msg == nil || !strings.Contains(msg.Text(), "not running the command again") {
+		t.Errorf("taken-over exec task: %+v, want failed as not run again", task.Status)
+	}
+	raw, _ := os.ReadFile(marker)
+	if runs := strings.Count(string(raw), "run"); runs != 1 {
+		t.Errorf("the command ran %d times, want once", runs)
 	}
 }
