@@ -243,6 +243,7 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.wg.Go(e.sweeper)
 	e.wg.Go(e.queueUpdater)
+	e.startReplica() // replicas.go: only with a shared store
 	e.pump()
 	return e, nil
 }

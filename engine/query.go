@@ -213,6 +213,9 @@ func (e *Engine) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
+	if sl, ok := e.store.(SharedLog); ok {
+		return e.watchShared(ctx, sl, cursor) // sharedwatch.go
+	}
 	s := &watchStream{e: e, ctx: ctx, closeCh: make(chan struct{})}
 	if cursor == "" {
 		for {

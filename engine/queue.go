@@ -315,6 +315,11 @@ func (e *Engine) resume(ctx context.Context) error {
 		if st.Interrupted() {
 			continue // still waiting for its user
 		}
+		if ok, err := e.claimToResume(ctx, rec.Task.ID); err != nil {
+			return fmt.Errorf("engine: resume: %w", err)
+		} else if !ok {
+			continue // another live replica holds it (replicas.go)
+		}
 		en, err := e.lockLoaded(ctx, rec.Task.ID)
 		if err != nil {
 			return fmt.Errorf("engine: resume: %w", err)
