@@ -82,13 +82,13 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 			return nil, cardErr
 		}
 		// A forced dialect can do without a card: talk to the URL given.
-		return &Discovery{
+		return discovered(&Discovery{
 			Card:     &a2a.AgentCard{Name: u.Host, URL: u.String()},
 			Endpoint: u.String(),
 			Version:  opts.Protocol,
 			Binding:  orDefault(opts.Binding, a2a.BindingJSONRPC),
 			Reason:   fmt.Sprintf("v%s: forced with --protocol; no agent card (%v), so requests go to %s", opts.Protocol, cardErr, u),
-		}, nil
+		}, opts)
 	}
 	d, err := chooseInterface(card, cardURL, opts.Protocol, opts.Binding)
 	if err != nil {
@@ -100,6 +100,16 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 	}
 	d.Card, d.CardURL = card, cardURL
 	d.WatchFeed = watchFeedURL(card, cardURL)
+	return discovered(d, opts)
+}
+
+// discovered hands a finished discovery to Options.OnDiscover.
+func discovered(d *Discovery, opts Options) (*Discovery, error) {
+	if opts.OnDiscover != nil {
+		if err := opts.OnDiscover(d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -155,6 +165,11 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 		}
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("agent card: %w", ctx.Err())
+		}
+		var refused *AuthError
+		if errors.As(err, &refused) {
+			// The card is there, behind credentials: no other path helps.
+			return nil, "", fmt.Errorf("agent card: %w", err)
 		}
 		errs = append(errs, err.Error())
 		var nf notFoundError
