@@ -158,6 +158,7 @@ func cardCandidates(u *url.URL) []string {
 
 func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (*a2a.AgentCard, string, error) {
 	var errs []string
+	lastNotFound := false
 	for _, cand := range cardCandidates(u) {
 		card, err := fetchOneCard(ctx, hc, cand, opts)
 		if err == nil {
@@ -173,7 +174,8 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 		}
 		errs = append(errs, err.Error())
 		var nf notFoundError
-		if !errors.As(err, &nf) {
+		lastNotFound = errors.As(err, &nf)
+		if !lastNotFound {
 			// Unreachable host or broken card: trying the other paths
 			// would only repeat the failure.
 			break
@@ -182,6 +184,10 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 	hint := "if the agent publishes its card elsewhere (some use a per-agent path under /.well-known/), pass the card's own URL, e.g. https://host/.well-known/<agent>.json"
 	if strings.HasSuffix(u.Path, ".json") {
 		hint = "check the card's URL"
+	}
+	if !lastNotFound {
+		// The host answered badly or not at all: another path is no cure.
+		return nil, "", fmt.Errorf("no agent card: %s", strings.Join(errs, "; "))
 	}
 	return nil, "", fmt.Errorf("no agent card found: %s; %s", strings.Join(errs, "; "), hint)
 }

@@ -228,6 +228,14 @@ func isAuthFailure(err error) bool {
 	case errors.As(err, &perr):
 		return perr.Code == a2a.CodeUnauthenticated || perr.Code == a2a.CodeUnauthorized
 	}
+	// The server's TLS alert when it wants a client certificate or does
+	// not accept ours (crypto/tls exports no type for it on TCP).
+	msg := err.Error()
+	for _, alert := range []string{"certificate required", "bad certificate", "unknown certificate authority", "certificate unknown"} {
+		if strings.Contains(msg, "remote error: tls: "+alert) {
+			return true
+		}
+	}
 	return false
 }
 

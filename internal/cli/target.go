@@ -177,7 +177,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 func (f *targetFlags) refuseOtherKinds(kind targetKind) error {
 	var err error
 	f.fs.Visit(func(fl *pflag.Flag) {
-		if k, ok := flagKinds[fl.Name]; ok && k != kind && err == nil {
+		// A kind the command cannot open registered no flags: a flag of
+		// that name is the command's own (serve's --token-file).
+		if k, ok := flagKinds[fl.Name]; ok && k != kind && f.kinds&k != 0 && err == nil {
 			err = usageErr("--%s applies to %s, not to %s", fl.Name, k, kind)
 		}
 	})
