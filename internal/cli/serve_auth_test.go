@@ -17,7 +17,9 @@ func serveInProcess(t *testing.T, env map[string]string, args ...string) (string
 	var stderr lockedBuffer
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }}
 	exit := make(chan int, 1)
-	go func() { exit <- c.main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", ":memory:"}, args...)) }()
+	go func() {
+		exit <- c.main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", ":memory:"}, args...))
+	}()
 	t.Cleanup(func() { stop(); <-exit })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
