@@ -344,3 +344,32 @@ func TestOAuth2RefusedAndUnsafeTokenURL(t *testing.T) {
 	r = authRun(t, data, env, []string{"wrong-s3cret"}, exitAuth, "send", "--url", peer.URL(), "--client-id", "id", "--token-url", "http://idp.example/token", "echo", "x")
 	oneErrorLine(t, r, "only over https")
 }
+
+// TestDiscoverShowsACardItCannotSpeakTo: a gRPC-only card is shown, with
+// the bindings it offers, and discover exits 3 (as send would) with one
+// line on stderr; --binding forces the binding it names.
+func TestDiscoverShowsACardItCannotSpeakTo(t *testing.T) {
+	grpc := testpeer.Start(t, testpeer.Options{Bindings: []string{"GRPC"}})
+	data := t.TempDir()
+	r := authRun(t, data, nil, nil, exitUnreachable, "discover", grpc.URL())
+	for _, want := range []string{"go-peer", "binding       none a2atop speaks", "GRPC v1.0 at " + grpc.URL(), "  GRPC      v1.0"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("discover lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	oneErrorLine(t, r, "no interface a2atop can speak")
+	r = authRun(t, data, nil, nil, exitUnreachable, "discover", "--json", grpc.URL())
+	if !strings.Contains(r.stdout, `"supportedInterfaces"`) {
+		t.Errorf("discover --json of a gRPC card:\n%s", r.stdout)
+	}
+
+	both := testpeer.Start(t, testpeer.Options{Bindings: []string{"JSONRPC", "HTTP+JSON"}})
+	r = authRun(t, data, nil, nil, exitOK, "discover", "--binding", "rest", both.URL())
+	if !strings.Contains(r.stdout, "binding       HTTP+JSON") || !strings.Contains(r.stdout, "forced with --binding") || !strings.Contains(r.stdout, "* HTTP+JSON v1.0") {
+		t.Errorf("discover --binding rest:\n%s", r.stdout)
+	}
+	r = authRun(t, data, nil, nil, exitOK, "discover", both.URL())
+	if !strings.Contains(r.stdout, "binding       JSONRPC") || !strings.Contains(r.stdout, "auth          none\n") {
+		t.Errorf("discover by the card's order:\n%s", r.stdout)
+	}
+}

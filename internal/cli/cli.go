@@ -259,7 +259,16 @@ task command takes --db PATH (or $A2ATOP_DB; default
 $XDG_DATA_HOME/a2atop/tasks.db, else ~/.local/share/a2atop/tasks.db; :memory:
 keeps nothing) and --agent demo|exec (exec runs each message as a shell
 command in --workdir DIR; never the default), or --url URL (or $A2ATOP_URL)
-with --protocol, --header, --ca-cert and --insecure for a remote agent.
+with --protocol, --binding, --header, --ca-cert and --insecure for a remote agent.
+
+Remote credentials, used the way the agent's card asks (securitySchemes;
+`+"`a2atop discover URL`"+` shows which one a2atop picks): a bearer token from
+--token-file FILE or $A2ATOP_TOKEN; an API key from --api-key-file FILE or
+$A2ATOP_API_KEY (--api-key-name, --api-key-in when the card names none);
+OAuth2 client credentials with --client-id ID and the secret from
+--client-secret-file FILE or $A2ATOP_CLIENT_SECRET (--token-url, --scope);
+a client certificate with --cert FILE --key FILE. No flag takes a secret
+itself (it would show in ps), and a2atop never prints one.
 
 Dashboard flags:
 %s
