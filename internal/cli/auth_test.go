@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/internal/auth"
+	"github.com/a2atop/a2atop/internal/config"
 	testpeer "github.com/a2atop/a2atop/internal/testkit/a2apeer"
 	"github.com/a2atop/a2atop/internal/testkit/testca"
 )
@@ -371,5 +373,30 @@ func TestDiscoverShowsACardItCannotSpeakTo(t *testing.T) {
 	r = authRun(t, data, nil, nil, exitOK, "discover", both.URL())
 	if !strings.Contains(r.stdout, "binding       JSONRPC") || !strings.Contains(r.stdout, "auth          none\n") {
 		t.Errorf("discover by the card's order:\n%s", r.stdout)
+	}
+}
+
+// TestCredentialsFromConfig: a config agent's auth resolves into the same
+// credentials the flags give (secrets from the environment or a file).
+func TestCredentialsFromConfig(t *testing.T) {
+	file := writeSecret(t, "from-a-file")
+	env := map[string]string{"AGENT_TOKEN": "from-env"}
+	c, err := credentialsFromConfig(context.Background(), config.Auth{
+		Bearer: &config.Secret{Env: "AGENT_TOKEN"},
+		APIKey: &config.APIKey{Name: "X-Key", In: "query", Value: config.Secret{File: file}},
+		OAuth2: &config.OAuth2{ClientID: "id", ClientSecret: config.Secret{Env: "AGENT_TOKEN"}, TokenURL: "https://idp/token", Scopes: []string{"a"}},
+		Cert:   "c.pem", Key: "k.pem",
+	}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.Credentials{Bearer: "from-env", APIKey: "from-a-file", APIKeyName: "X-Key", APIKeyIn: "query",
+		ClientID: "id", ClientSecret: "from-env", TokenURL: "https://idp/token", Scopes: []string{"a"}, CertFile: "c.pem", KeyFile: "k.pem"}
+	if fmt.Sprint(c) != fmt.Sprint(want) {
+		t.Errorf("credentials %+v, want %+v", c, want)
+	}
+	_, err = credentialsFromConfig(context.Background(), config.Auth{Bearer: &config.Secret{Env: "UNSET"}}, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "UNSET") {
+		t.Errorf("unset variable: %v", err)
 	}
 }
