@@ -400,3 +400,23 @@ func TestCredentialsFromConfig(t *testing.T) {
 		t.Errorf("unset variable: %v", err)
 	}
 }
+
+// TestProtectedCard: an agent that wants credentials for its card too is
+// reached with those that need no card (a bearer token; OAuth2 with
+// --token-url, whose token then serves the calls as well), and without
+// them the card fetch fails with exit 4.
+func TestProtectedCard(t *testing.T) {
+	tokens := testpeer.StartTokenServer(t, "id", "sec-value", 0)
+	peer := testpeer.Start(t, testpeer.Options{Auth: &testpeer.Auth{Bearer: "tok-value", OAuth2: tokens, ProtectCard: true}})
+	data := t.TempDir()
+	authRun(t, data, map[string]string{"A2ATOP_TOKEN": "tok-value"}, []string{"tok-value"}, exitOK, "send", "--url", peer.URL(), "echo", "hi")
+	env := map[string]string{"A2ATOP_CLIENT_SECRET": "sec-value"}
+	authRun(t, data, env, []string{"sec-value"}, exitOK, "send", "--url", peer.URL(), "--client-id", "id", "--token-url", tokens.URL(), "--scope", "tasks", "echo", "hi")
+	if n := tokens.Issued(); n != 1 {
+		t.Errorf("issued %d tokens, want 1 (the card fetch's, reused)", n)
+	}
+	r := authRun(t, data, env, []string{"sec-value"}, exitAuth, "send", "--url", peer.URL(), "--client-id", "id", "echo", "hi")
+	oneErrorLine(t, r, "401")
+	r = authRun(t, data, nil, nil, exitAuth, "discover", peer.URL())
+	oneErrorLine(t, r, "agent card")
+}

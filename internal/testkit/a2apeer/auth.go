@@ -36,6 +36,8 @@ type Auth struct {
 	// Undeclared keeps the schemes off the card: an agent that checks
 	// credentials without saying so.
 	Undeclared bool
+	// ProtectCard requires the credentials for the card as well.
+	ProtectCard bool
 }
 
 func (a *Auth) keyIn() string   { return orString(a.APIKeyIn, "header") }
@@ -107,7 +109,7 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // public card.
 func (a *Auth) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == a2asrv.WellKnownAgentCardPath || a.allowed(r) {
+		if (r.URL.Path == a2asrv.WellKnownAgentCardPath && !a.ProtectCard) || a.allowed(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
