@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -269,9 +271,24 @@ func secretsOf(c auth.Credentials) []string {
 // their values for redact.
 func (c *cli) remoteAuth(ctx context.Context, r remoteTarget, opts *client.Options) (*auth.Session, error) {
 	c.secrets = append(c.secrets, secretsOf(r.creds)...)
+	if len(secretsOf(r.creds)) > 0 && cleartext(r.url) {
+		fmt.Fprintf(c.stderr, "a2atop: warning: %s is plain http: the credentials cross the network unencrypted\n", clean(r.url, 200))
+	}
 	sess, err := authOptions(ctx, r.url, r.creds, opts)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
 	return sess, nil
+}
+
+// cleartext says whether rawURL is plain http to a host other than
+// loopback.
+func cleartext(rawURL string) bool {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	return host != "localhost" && (ip == nil || !ip.IsLoopback())
 }

@@ -420,3 +420,23 @@ func TestProtectedCard(t *testing.T) {
 	r = authRun(t, data, nil, nil, exitAuth, "discover", peer.URL())
 	oneErrorLine(t, r, "agent card")
 }
+
+func TestCleartextWarning(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://agent.example/": true, "http://10.0.0.1:8080": true, "https://agent.example": false,
+		"http://127.0.0.1:8080/": false, "http://localhost/": false, "http://[::1]:80/": false, "agent.example": false,
+	} {
+		if got := cleartext(u); got != want {
+			t.Errorf("cleartext(%q) = %v, want %v", u, got, want)
+		}
+	}
+	var stderr strings.Builder
+	c := &cli{stderr: &stderr, getenv: func(string) string { return "" }}
+	var opts client.Options
+	if _, err := c.remoteAuth(context.Background(), remoteTarget{url: "http://192.0.2.1:1/", creds: auth.Credentials{Bearer: "t0ken-value"}}, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := stderr.String(); !strings.Contains(got, "warning: http://192.0.2.1:1/ is plain http") || strings.Contains(got, "t0ken-value") {
+		t.Errorf("stderr: %s", got)
+	}
+}
