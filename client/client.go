@@ -89,6 +89,7 @@ func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		tr: &transport{
 			hc: hc, endpoint: d.Endpoint, bind: bind, cardURL: d.CardURL, headers: opts.Headers,
 			maxResp: opts.MaxResponseSize, maxEvent: opts.MaxEventSize, conn: conn,
+			timeout: opts.Timeout, idle: opts.StreamIdle,
 		},
 	}
 	return c, nil
@@ -269,21 +270,19 @@ func (c *Client) tenant(t string) string {
 	return t
 }
 
-// Send sends a message; see a2a.Service.
+// Send sends a message; see a2a.Service. A transport failure is retried
+// with the same messageId (see RetryPolicyHelp).
 func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResult, error) {
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "send: no request")
 	}
-	r := *req
+	r := outgoing(req)
 	r.Tenant = c.tenant(r.Tenant)
-	r.Message.ID = messageID(r.Message.ID)
 	timeout := c.opts.SendTimeout
 	if r.Config.ReturnImmediately {
 		timeout = c.opts.Timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodSend, &r)
+	res, err := c.callRetrying(ctx, timeout, wire.MethodSend, r)
 	if err != nil {
 		return nil, c.wrap("send", err)
 	}
@@ -292,6 +291,32 @@ func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 		c.remember(out.Task)
 	}
 	return out, nil
+}
+
+// outgoing is a copy of req ready for the wire: a message id chosen once
+// (so that every retry carries the same one) and the user's role when the
+// caller left it out (servers refuse a message without a role).
+func outgoing(req *a2a.SendRequest) *a2a.SendRequest {
+	r := *req
+	r.Message.ID = messageID(r.Message.ID)
+	if r.Message.Role == a2a.RoleUnspecified {
+		r.Message.Role = a2a.RoleUser
+	}
+	return &r
+}
+
+// callRetrying is a unary call with a timeout per try, retried as
+// RetryPolicyHelp says.
+func (c *Client) callRetrying(ctx context.Context, timeout time.Duration, m wire.Method, params any) (any, error) {
+	var res any
+	err := withRetry(ctx, c.opts.Retry, func() error {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var err error
+		res, err = c.tr.call(tctx, m, params)
+		return err
+	})
+	return res, err
 }
 
 // messageID is id, or a new one when the caller left it empty: the spec
@@ -309,11 +334,10 @@ func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "stream: no request")
 	}
-	r := *req
+	r := outgoing(req)
 	r.Tenant = c.tenant(r.Tenant)
-	r.Message.ID = messageID(r.Message.ID)
 	s := c.newTaskStream(ctx, wire.MethodStream)
-	if err := s.start(&r); err != nil {
+	if err := s.start(r); err != nil {
 		return nil, c.wrap("stream", err)
 	}
 	return s, nil
@@ -322,9 +346,7 @@ func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 // Get returns a task.
 func (c *Client) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
 	req.Tenant = c.tenant(req.Tenant)
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodGet, req)
+	res, err := c.callRetrying(ctx, c.opts.Timeout, wire.MethodGet, req)
 	if err != nil {
 		return nil, c.wrap("get task "+req.ID, err)
 	}
@@ -347,9 +369,7 @@ func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 	req.Tenant = c.tenant(req.Tenant)
 	text := req.Text
 	req.Text = ""
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodList, req)
+	res, err := c.callRetrying(ctx, c.opts.Timeout, wire.MethodList, req)
 	if err != nil {
 		return nil, c.wrap("list tasks", err)
 	}
@@ -403,7 +423,10 @@ func (c *Client) Subscribe(ctx context.Context, taskID string) (a2a.Stream, erro
 	s.pending = append(s.pending, t)
 	s.last = t
 	s.observe(t)
-	if s.finished() {
+	// auth-required is followed live: the agent may continue by itself
+	// when credentials arrive out of band (A2A v1.0 §7.6.2: a client
+	// "SHOULD ... Subscribe to a stream of events for the Task").
+	if s.finished() && s.state != a2a.StateAuthRequired {
 		s.done = true
 		return s, nil
 	}

@@ -368,3 +368,30 @@ func TestErrorTextOnce(t *testing.T) {
 		t.Errorf("error text %q repeats itself", got)
 	}
 }
+
+// auth-required is not the end of a stream: the a2a-go peer keeps it open
+// while its executor carries on (A2A v1.0 §7.6.1), and the client follows
+// to completed in both dialects.
+func TestStreamFollowsAuthRequired(t *testing.T) {
+	p := a2apeer.Start(t, a2apeer.Options{})
+	for _, v := range dialects {
+		t.Run(v, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := dial(t, p.URL(), v)
+			s, err := c.Stream(ctx, msg("auth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, evs := drainStream(t, s)
+			sawAuth := false
+			for _, ev := range evs {
+				if su, ok := ev.(*a2a.StatusUpdateEvent); ok && su.Status.State == a2a.StateAuthRequired {
+					sawAuth = true
+				}
+			}
+			if !sawAuth || task.Status.State != a2a.StateCompleted {
+				t.Fatalf("auth: saw auth-required %v, ended %s, want it followed to completed", sawAuth, task.Status.State)
+			}
+		})
+	}
+}

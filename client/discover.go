@@ -160,7 +160,12 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 	var errs []string
 	lastNotFound := false
 	for _, cand := range cardCandidates(u) {
-		card, err := fetchOneCard(ctx, hc, cand, opts)
+		var card *a2a.AgentCard
+		err := withRetry(ctx, opts.Retry, func() error {
+			var err error
+			card, err = fetchOneCard(ctx, hc, cand, opts)
+			return err
+		})
 		if err == nil {
 			return card, cand, nil
 		}
@@ -211,7 +216,7 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, netError("GET", cardURL, err)
+		return nil, transient(netError("GET", cardURL, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
@@ -219,10 +224,13 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 	}
 	body, err := readBounded(resp.Body, maxCardSize)
 	if err != nil {
+		if ctx.Err() == nil && !strings.Contains(err.Error(), "larger than") {
+			err = transient(err) // cut in the middle of the card
+		}
 		return nil, fmt.Errorf("GET %s: %w", cardURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("GET", cardURL, resp, body)
+		return nil, statusTransient(resp, statusError("GET", cardURL, resp, body))
 	}
 	if isHTML(resp.Header.Get("Content-Type"), body) {
 		return nil, fmt.Errorf("GET %s: got an HTML page, not an agent card", cardURL)

@@ -40,12 +40,17 @@ type feedServerOpts struct {
 	srv  server.Options
 	wrap func(http.Handler) http.Handler
 	addr string // listen here instead of a free port
+	// stepInterval paces the demo's slow steps (default 2ms).
+	stepInterval time.Duration
 }
 
 func startFeedServer(t testing.TB, o feedServerOpts) *feedServer {
 	t.Helper()
 	demo := agents.NewDemo()
 	demo.StepInterval = 2 * time.Millisecond
+	if o.stepInterval > 0 {
+		demo.StepInterval = o.stepInterval
+	}
 	demo.TickInterval = 10 * time.Millisecond
 	var store engine.Store
 	if o.bolt != "" {

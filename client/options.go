@@ -45,6 +45,15 @@ type Options struct {
 	MaxResponseSize int64
 	// Reconnect tunes how dropped streams come back.
 	Reconnect ReconnectPolicy
+	// Retry tunes how the first request of an operation is retried (see
+	// RetryPolicyHelp for what is retried and why that is safe).
+	Retry RetryPolicy
+	// StreamIdle is how long a task stream (Stream, Subscribe, and their
+	// resubscribes) may stay silent before the client counts the
+	// connection as dead and reconnects as for a drop; default 45s, three
+	// of a2atop serve's 15s keep-alives. The wait for a stream's response
+	// headers is bounded by Timeout.
+	StreamIdle time.Duration
 	// OnConnState, when set, is called on every connection state change,
 	// from the goroutine that caused it; it must not block.
 	OnConnState func(ConnState)
@@ -113,6 +122,10 @@ const (
 	defaultPollInterval = time.Second
 	defaultWatchPoll    = 2 * time.Second
 	defaultFeedIdle     = 45 * time.Second
+	defaultStreamIdle   = 45 * time.Second
+	defaultRetries      = 4
+	defaultRetryInitial = 250 * time.Millisecond
+	defaultRetryMax     = 4 * time.Second
 )
 
 // normalized checks and canonicalises Protocol and Binding, then applies
@@ -170,6 +183,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WatchIdleMax < o.WatchInterval {
 		o.WatchIdleMax = 4 * o.WatchInterval
+	}
+	if o.StreamIdle <= 0 {
+		o.StreamIdle = defaultStreamIdle
+	}
+	if o.Retry.Attempts == 0 {
+		o.Retry.Attempts = defaultRetries
+	}
+	if o.Retry.Initial <= 0 {
+		o.Retry.Initial = defaultRetryInitial
+	}
+	if o.Retry.Max <= 0 {
+		o.Retry.Max = defaultRetryMax
 	}
 	if o.WatchFeedIdle <= 0 {
 		o.WatchFeedIdle = defaultFeedIdle

@@ -231,15 +231,24 @@ func TestCorruptValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketTasks).Put([]byte("task-0001"), []byte{recordFormat, 1, 2}); err != nil {
+		tasks := tx.Bucket(bucketTasks)
+		if err := tasks.Put(idKey("task-0001"), []byte{recordFormat, 1, 2}); err != nil {
 			return err
 		}
-		v := bytes.Clone(tx.Bucket(bucketTasks).Get([]byte("task-0002")))
-		v[len(v)-3] = '{' // the task's JSON
-		if err := tx.Bucket(bucketTasks).Put([]byte("task-0002"), v); err != nil {
+		// A sound header and body whose task JSON is broken.
+		d, err := decodeFull("task-0002", tasks.Get(idKey("task-0002")))
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketEvents).Put(eventKey("task-0003", 1), []byte{eventFormat, 5, 'w', '{'})
+		if err := tasks.Put(idKey("task-0002"), encodeRecordValue(d.header, []byte("w{"), d.events)); err != nil {
+			return err
+		}
+		// A sound task whose first inline event is broken.
+		if d, err = decodeFull("task-0003", tasks.Get(idKey("task-0003"))); err != nil {
+			return err
+		}
+		d.events[0] = []byte("w{")
+		return tasks.Put(idKey("task-0003"), encodeRecordValue(d.header, d.task, d.events))
 	})
 	db.Close()
 	if err != nil {

@@ -65,10 +65,6 @@ type Store struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
-
-	// viaBoltBatch routes commits through bolt.DB.Batch instead of the
-	// writer; set only by benchmarks that compare the two.
-	viaBoltBatch bool
 }
 
 // Path returns the file's path.
@@ -90,8 +86,10 @@ func (s *Store) Close() error {
 // Check verifies the file: bbolt's own consistency check (every page
 // reachable once, no page both used and free), then a2atop's invariants:
 // every task has its four index entries and no index entry lacks its task,
-// the counters equal what the index holds, every event belongs to a stored
-// task and is in the log, and every log entry points at a stored event. It
+// the counters equal what the index holds, every message id names a task
+// that lists it, every event (inline or spilled) belongs to a stored task
+// and is covered by exactly one log entry, and every log entry points at
+// stored events with its cursors. It
 // reads the whole file: for tests and repair tools, not for every open.
 func (s *Store) Check() error {
 	defer s.releasePages()

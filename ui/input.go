@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
 )
 
 // updateKey routes a key by focus: an open dialog gets every key (only
@@ -238,18 +240,46 @@ func (m *Model) keyAnswer(msg tea.KeyPressMsg) tea.Cmd {
 	a := &m.dialogs.answer
 	switch msg.String() {
 	case "esc":
-		a.box.Blur()
+		a.close()
 		m.dialogs.open = dialogNone
 		return nil
-	case "enter":
-		text := strings.TrimSpace(a.box.Value())
-		r := a.task
-		if text == "" || r == nil {
-			return m.setFlash("type an answer first (esc closes)", true)
+	case "tab":
+		return a.nextField(1)
+	case "shift+tab":
+		return a.nextField(-1)
+	case "up", "down":
+		if a.field == fieldOptions {
+			a.picker.move(map[string]int{"up": -1, "down": 1}[msg.String()])
+			return nil
 		}
-		a.box.Blur()
+	case "enter":
+		r := a.task
+		if r == nil {
+			return nil
+		}
+		var parts []a2a.Part
+		if a.field == fieldOptions && a.picker.active() {
+			parts = []a2a.Part{a.picker.answer()}
+		} else {
+			var err error
+			if parts, err = messageParts(a.box.Value(), a.data.Value()); err != nil {
+				a.err = err.Error()
+				m.setSize(m.width, m.height) // the error line changes the dialog's height
+				return nil
+			}
+		}
+		if len(parts) == 0 {
+			a.err = "type an answer or JSON data first (esc closes)"
+			m.setSize(m.width, m.height)
+			return nil
+		}
+		a.err = ""
+		a.close()
 		m.dialogs.open = dialogNone
-		return tea.Batch(m.calls.send(text, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+		return tea.Batch(m.calls.send(parts, r.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+	}
+	if a.field == fieldOptions {
+		return nil // the option list takes no typing: tab goes to the text box
 	}
 	return a.update(msg)
 }
@@ -261,21 +291,28 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		c.close()
 		m.dialogs.open = dialogNone
 		return nil
-	case "tab", "shift+tab":
-		return c.nextField()
+	case "tab":
+		return c.nextField(1)
+	case "shift+tab":
+		return c.nextField(-1)
 	case "enter":
-		text := strings.TrimSpace(c.box.Value())
-		if text == "" {
-			return m.setFlash("type a message first (esc closes)", true)
+		parts, err := messageParts(c.box.Value(), c.data.Value())
+		if err == nil && len(parts) == 0 {
+			err = errors.New("type a message or JSON data first (esc closes)")
 		}
-		md, err := parseMetadata(c.meta.Value())
+		var md a2a.Metadata
+		if err == nil {
+			md, err = parseMetadata(c.meta.Value())
+		}
 		if err != nil {
-			return m.setFlash(err.Error(), true)
+			c.err = err.Error()
+			m.setSize(m.width, m.height) // the error line changes the dialog's height
+			return nil
 		}
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return m.calls.send(text, "", "", md)
+		return m.calls.send(parts, "", "", md)
 	}
 	return c.update(msg)
 }

@@ -104,6 +104,9 @@ type Request struct {
 	Name   string
 	// Params is typed per method; see the package doc.
 	Params any
+	// Notification: the request has no "id" member at all (an explicit
+	// null is an id). JSON-RPC 2.0 §4.1: the server must not reply to it.
+	Notification bool
 }
 
 var jsonNull = json.RawMessage("null")
@@ -285,7 +288,7 @@ func (c codec) DecodeRequest(body []byte) (*Request, error) {
 }
 
 func (c codec) decodeIncoming(in *rpcIncoming) (*Request, error) {
-	req := &Request{ID: in.ID}
+	req := &Request{ID: in.ID, Notification: len(in.ID) == 0}
 	if !validID(in.ID) {
 		req.ID = jsonNull
 		return req, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: id must be a string, a number or null")
@@ -341,6 +344,9 @@ func (c codec) decodeParams(m Method, params json.RawMessage) (any, error) {
 		}
 		if w.Message == nil {
 			return nil, errors.New("message is missing")
+		}
+		if parseRole(w.Message.Role) == a2a.RoleUnspecified {
+			return nil, fmt.Errorf("message role %q is not valid: send %q", w.Message.Role, c.role(a2a.RoleUser))
 		}
 		req := &a2a.SendRequest{Message: toMessage(w.Message), Metadata: metadata(w.Metadata), Tenant: w.Tenant}
 		if cfg := w.Configuration; cfg != nil {
@@ -525,6 +531,8 @@ func ErrorReason(code int) string {
 		return "UNAUTHENTICATED"
 	case a2a.CodeUnauthorized:
 		return "UNAUTHORIZED"
+	case a2a.CodeServerBusy:
+		return "RESOURCE_EXHAUSTED"
 	}
 	return "INTERNAL_ERROR"
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -163,6 +164,9 @@ type wEvent struct {
 func (w *wEvent) toEvent() (a2a.Event, error) {
 	switch {
 	case w.Task != nil:
+		if w.Task.ID == "" {
+			return nil, errTaskWithoutID
+		}
 		return toTask(w.Task), nil
 	case w.Message != nil:
 		m := toMessage(w.Message)
@@ -178,6 +182,11 @@ func (w *wEvent) toEvent() (a2a.Event, error) {
 	}
 	switch kind {
 	case "task":
+		if w.ID == "" {
+			// {"kind":"task"} alone: nothing names the task, and a task
+			// without an id cannot be followed, stored or encoded again.
+			return nil, errTaskWithoutID
+		}
 		t := dTask{ID: w.ID, ContextID: w.ContextID, History: w.History, Artifacts: w.Artifacts, Metadata: w.Metadata}
 		if w.Status != nil {
 			t.Status = *w.Status
@@ -205,6 +214,10 @@ func (w *wEvent) toEvent() (a2a.Event, error) {
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
+
+// errTaskWithoutID: a result that claims to be a task but names none is
+// not a valid Task object, whatever else it holds.
+var errTaskWithoutID = errors.New("a task without an id")
 
 // inferKind names a missing v0.3 kind from the fields present, and only
 // when the object's identifying fields are there (servers in the wild leave

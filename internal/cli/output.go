@@ -110,6 +110,7 @@ func writeTask(b *bytes.Buffer, t *a2a.Task) {
 	if len(t.Metadata) > 0 {
 		field(b, "metadata", metadataText(t.Metadata))
 	}
+	writeQuestion(b, t) // options and data parts of the status message
 	if t.Status.State.Interrupted() {
 		field(b, "answer", "a2atop send --task "+clean(t.ID, 200)+" TEXT")
 	}

@@ -86,6 +86,9 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 	taskID := fs.String("task", "", "answer the input-required task `ID` instead of starting a new one")
 	var meta metaFlag
 	fs.Var(&meta, "meta", "message metadata `KEY=VALUE` (repeatable; priority=high|normal|low orders the queue)")
+	parts, dataFlag, fileFlag := newPartsFlags()
+	fs.Var(dataFlag, "data", "add a data part: `JSON` or @FILE (repeatable, kept in order with --file; TEXT follows them)")
+	fs.Var(fileFlag, "file", "add a file part: the bytes of `PATH`, its name and media type (repeatable, at most 4 MiB each)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
 		if *stream && *noWait {
 			return 0, usageErr("send: --stream and --no-wait do not go together")
@@ -94,15 +97,19 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 		if err != nil {
 			return 0, err
 		}
-		text, err := c.messageText(args)
-		if err != nil {
-			return 0, err
+		msgParts := parts.parts
+		if len(args) > 0 || len(msgParts) == 0 { // TEXT is optional with --data/--file
+			text, err := c.messageText(args)
+			if err != nil {
+				return 0, err
+			}
+			msgParts = append(msgParts, a2a.TextPart(text))
 		}
 		msg := a2a.Message{
 			ID:     uuid.NewString(),
 			Role:   a2a.RoleUser,
 			TaskID: strings.TrimSpace(*taskID),
-			Parts:  []a2a.Part{a2a.TextPart(text)},
+			Parts:  msgParts,
 		}
 		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
 		out := c.printer(*jsonOut)

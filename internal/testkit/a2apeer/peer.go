@@ -31,6 +31,9 @@
 //	big <bytes>  one text artifact of that many bytes (large SSE events)
 //	burst <n>    n working status updates (no message) as fast as possible, then
 //	             completed (for throughput benchmarks)
+//	auth         auth-required "sign in", then (credentials "arriving" out of
+//	             band Options.Step later) working and completed in the same
+//	             execution: a2a-go keeps the stream open across auth-required
 //	anything else a bare Message listing the commands (no task)
 //
 // With Options.Demo the executor instead plays a2atop's demo agent
@@ -391,7 +394,7 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 		}
 		cmd, arg, _ := strings.Cut(text, " ")
 		switch cmd {
-		case "echo", "slow", "ask", "fail", "forever", "data", "big", "burst":
+		case "echo", "slow", "ask", "fail", "forever", "data", "big", "burst", "auth":
 		default:
 			yield(a2a.NewMessage(a2a.MessageRoleAgent, a2a.NewTextPart(
 				"go-peer commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>")), nil)
@@ -426,6 +429,14 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 			}
 		case "data":
 			e.data(ec, yield)
+		case "auth":
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateAuthRequired, agentText(ec, "sign in")), nil) || !sleep(ctx, e.step) {
+				return
+			}
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, "credentials arrived")), nil) {
+				return
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
 		case "big":
 			e.finishWith(ctx, ec, yield, "big", []*a2a.Part{a2a.NewTextPart(strings.Repeat("x", atoi(arg, 1<<20)))})
 		case "burst":
