@@ -27,6 +27,7 @@ const (
 	exitTaskFailed  = 1 // a task failed, was canceled or rejected; or the service refused the request
 	exitUsage       = 2 // the command line is wrong
 	exitUnreachable = 3 // the store or the server could not be reached
+	exitAuth        = 4 // the agent refused the credentials or asked for some; or a2atop could not get a token
 	exitInterrupted = 130
 )
 
@@ -50,6 +51,9 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// secrets are the credential values this run holds, kept out of
+	// every error line (redact).
+	secrets []string
 }
 
 // exitError carries an exit status up to main with the one line to print.
@@ -95,14 +99,18 @@ func (c *cli) main(ctx context.Context, args []string) int {
 // fail prints err as one line and returns its exit status.
 func (c *cli) fail(err error) int {
 	code := exitTaskFailed
+	msg := err.Error()
 	var ee *exitError
 	switch {
+	case isAuthFailure(err):
+		code = exitAuth
+		msg += authHint
 	case errors.As(err, &ee):
 		code = ee.code
 	case errors.Is(err, errInterrupted):
 		code = exitInterrupted
 	}
-	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(err.Error(), 2000)))
+	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(redact(msg, c.secrets), 2000)))
 	return code
 }
 
@@ -210,7 +218,11 @@ const helpFooter = `Exit status:
        to the target (--header without a URL, --db with one), missing TEXT
        or ID, bad --meta
   3    the task store or server could not be reached (held by an a2atop
-       that does not share it, not an a2atop file, unreadable)
+       that does not share it, not an a2atop file, unreadable); discover:
+       the card names no interface a2atop speaks (it is shown anyway)
+  4    authentication: the agent refused the credentials (HTTP 401/403),
+       asked for some that were not given, or the OAuth2 token endpoint
+       refused the client
   130  interrupted (Ctrl-C) while waiting: a2atop stops waiting but does not
        cancel the task. The local engine runs tasks only while an a2atop
        process has the store open: a task left running resumes (or, with
@@ -247,7 +259,16 @@ task command takes --db PATH (or $A2ATOP_DB; default
 $XDG_DATA_HOME/a2atop/tasks.db, else ~/.local/share/a2atop/tasks.db; :memory:
 keeps nothing) and --agent demo|exec (exec runs each message as a shell
 command in --workdir DIR; never the default), or --url URL (or $A2ATOP_URL)
-with --protocol, --header, --ca-cert and --insecure for a remote agent.
+with --protocol, --binding, --header, --ca-cert and --insecure for a remote agent.
+
+Remote credentials, used the way the agent's card asks (securitySchemes;
+`+"`a2atop discover URL`"+` shows which one a2atop picks): a bearer token from
+--token-file FILE or $A2ATOP_TOKEN; an API key from --api-key-file FILE or
+$A2ATOP_API_KEY (--api-key-name, --api-key-in when the card names none);
+OAuth2 client credentials with --client-id ID and the secret from
+--client-secret-file FILE or $A2ATOP_CLIENT_SECRET (--token-url, --scope);
+a client certificate with --cert FILE --key FILE. No flag takes a secret
+itself (it would show in ps), and a2atop never prints one.
 
 Dashboard flags:
 %s

@@ -16,6 +16,7 @@ import (
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/auth"
 	"github.com/a2atop/a2atop/internal/localshare"
 )
 
@@ -72,6 +73,10 @@ type remoteTarget struct {
 	headers  []string // "Name: value", from $A2ATOP_HEADERS and --header
 	caCert   string
 	insecure bool
+	// binding forces "jsonrpc" or "rest" ("" lets the card decide); creds
+	// are the credentials given, resolved (auth.go).
+	binding string
+	creds   auth.Credentials
 }
 
 // targetFlags are the flags that choose and describe a target. Each flag
@@ -87,12 +92,16 @@ type targetFlags struct {
 	headers  headerList
 	caCert   string
 	insecure bool
+	// the binding and credential flags (auth.go)
+	auth authFlags
 }
 
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
 	"db": localKind, "agent": localKind, "workdir": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
+	"binding": remoteKind, "token-file": remoteKind, "api-key-file": remoteKind, "api-key-name": remoteKind, "api-key-in": remoteKind,
+	"client-id": remoteKind, "client-secret-file": remoteKind, "token-url": remoteKind, "scope": remoteKind, "cert": remoteKind, "key": remoteKind,
 }
 
 // addTargetFlags registers the flags of the target kinds a command can
@@ -110,6 +119,7 @@ func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 		fs.Var(&f.headers, "header", "send `'Name: value'` with every remote request (repeatable; also $A2ATOP_HEADERS, one per line)")
 		fs.StringVar(&f.caCert, "ca-cert", "", "trust the PEM certificates in `FILE` as well as the system roots")
 		fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (unsafe)")
+		f.auth.register(fs)
 	}
 	return f
 }
@@ -148,8 +158,17 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 	if _, err := client.ParseHeaders(headers...); err != nil {
 		return target{}, usageErr("%v", err)
 	}
+	binding, err := bindingName(f.auth.binding)
+	if err != nil {
+		return target{}, usageErr("%v", err)
+	}
+	creds, err := f.auth.credentials(getenv)
+	if err != nil {
+		return target{}, usageErr("%v", err)
+	}
 	return target{kind: remoteKind, remote: remoteTarget{
 		url: url, protocol: f.protocol, headers: headers, caCert: f.caCert, insecure: f.insecure,
+		binding: binding, creds: creds,
 	}}, nil
 }
 
@@ -158,7 +177,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 func (f *targetFlags) refuseOtherKinds(kind targetKind) error {
 	var err error
 	f.fs.Visit(func(fl *pflag.Flag) {
-		if k, ok := flagKinds[fl.Name]; ok && k != kind && err == nil {
+		// A kind the command cannot open registered no flags: a flag of
+		// that name is the command's own (serve's --token-file).
+		if k, ok := flagKinds[fl.Name]; ok && k != kind && f.kinds&k != 0 && err == nil {
 			err = usageErr("--%s applies to %s, not to %s", fl.Name, k, kind)
 		}
 	})
@@ -217,6 +238,9 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 	}
 	opts := r.clientOptions()
 	opts.OnConnState = onConn
+	if _, err := c.remoteAuth(ctx, r, &opts); err != nil {
+		return nil, err
+	}
 	cl, err := client.New(ctx, r.url, opts)
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))
@@ -231,7 +255,7 @@ func (c *cli) warnInsecure() {
 // clientOptions is how the client reaches the agent.
 func (r remoteTarget) clientOptions() client.Options {
 	headers, _ := client.ParseHeaders(r.headers...) // checked by resolve
-	return client.Options{Protocol: r.protocol, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
+	return client.Options{Protocol: r.protocol, Binding: r.binding, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
 }
 
 // openLocal opens the local engine on its store. onRole, when set, hears
