@@ -41,11 +41,7 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 		}
 		if *jsonOut {
 			raw, err := wire.V10().EncodeCard(d.Card)
-			if err != nil {
-				return 0, err
-			}
-			_, err = fmt.Fprintf(c.stdout, "%s\n", raw)
-			return exitOK, err
+			return exitOK, writeJSONLine(c.stdout, raw, err)
 		}
 		return exitOK, printDiscovery(c.stdout, d)
 	})
