@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/a2atop/a2atop/client"
 )
 
 // Version is the version `a2atop version` prints.
@@ -101,6 +103,10 @@ func (c *cli) fail(err error) int {
 		code = ee.code
 	case errors.Is(err, errInterrupted):
 		code = exitInterrupted
+	case client.Unreachable(err):
+		// Retries are spent (client.RetryPolicyHelp): the agent, or the
+		// local engine's host, was not reached or was too busy.
+		code = exitUnreachable
 	}
 	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(err.Error(), 2000)))
 	return code
