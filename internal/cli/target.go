@@ -252,7 +252,11 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 	if path == ":memory:" {
 		return c.openMemory(l, exec, card)
 	}
-	if isDefault {
+	if l.readOnly {
+		if err := requireStore(path, isDefault); err != nil {
+			return nil, err
+		}
+	} else if isDefault {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
 		}
@@ -282,7 +286,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		OnRole:   onRole,
 	})
 	if err != nil {
-		return nil, unreachable(err)
+		return nil, openErr(err, path, isDefault)
 	}
 	if r := loc.Role(); r.Kind == localshare.Client && !l.readOnly && (r.Agent != agent || r.Workdir != workdir) {
 		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
