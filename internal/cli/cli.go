@@ -215,8 +215,11 @@ const helpFooter = `Exit status:
   2    usage error: unknown subcommand or flag, a flag that does not apply
        to the target (--header without a URL, --db with one), missing TEXT
        or ID, bad --meta
-  3    the task store or server could not be reached (held by an a2atop
-       that does not share it, not an a2atop file, unreadable)
+  3    the task store or the agent could not be reached: no store at the
+       path (get and list never create one), a store held by an a2atop
+       that does not share it, not an a2atop file, unreadable; an agent
+       that stayed unreachable through the retries, or answered busy (a
+       full queue: nothing was stored, run the same command later)
   130  interrupted (Ctrl-C) while waiting: a2atop stops waiting but does not
        cancel the task. The local engine runs tasks only while an a2atop
        process has the store open: a task left running resumes (or, with
@@ -274,6 +277,10 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintf(w, "usage: a2atop %s\n\n%s.\n\nFlags:\n%s", cmd.Use, capitalize(cmd.Short), flagUsages(cmd.Flags()))
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")
+	}
+	if cmd.Flags().Lookup("url") != nil {
+		// A command that can reach a remote agent says what it retries.
+		fmt.Fprintf(w, "\n%s\n", client.RetryPolicyHelp)
 	}
 	fmt.Fprintf(w, "\n%s", helpFooter)
 }

@@ -63,6 +63,8 @@ type localTarget struct {
 	// readOnly is set by commands that only read (get, list): the store is
 	// then read without starting the engine, so no task is resumed.
 	readOnly bool
+	// limits bound the engine's queue when this process runs it (engine.go).
+	limits engineLimits
 }
 
 // remoteTarget is an agent reached over the network.
@@ -91,7 +93,7 @@ type targetFlags struct {
 
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
-	"db": localKind, "agent": localKind, "workdir": localKind,
+	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
 }
 
@@ -103,6 +105,7 @@ func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 		fs.StringVar(&f.local.db, "db", "", "task store `PATH` (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
 		fs.StringVar(&f.local.agent, "agent", "demo", "built-in agent that runs new tasks: `demo` or exec (runs each message as a shell command)")
 		fs.StringVar(&f.local.workdir, "workdir", "", "working `DIR` of the exec agent (default the current directory)")
+		f.local.limits.register(fs)
 	}
 	if kinds&remoteKind != 0 {
 		fs.StringVar(&f.url, "url", "", "act on the remote A2A agent at `URL` (base or agent card URL; default $A2ATOP_URL) instead of the local engine")
@@ -134,6 +137,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 		return target{}, err
 	}
 	if kind == localKind {
+		if err := f.local.limits.check(); err != nil {
+			return target{}, err
+		}
 		return target{kind: localKind, local: f.local}, nil
 	}
 	if url == "" {
@@ -279,6 +285,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		},
 		Agent:    agent,
 		Workdir:  workdir,
+		Engine:   l.limits.options(),
 		ReadOnly: l.readOnly,
 		Card:     card,
 		Getenv:   c.getenv,
@@ -301,7 +308,7 @@ func (c *cli) openMemory(l localTarget, exec engine.Executor, card a2a.AgentCard
 	if l.readOnly {
 		return &opened{svc: localshare.ReadOnlyService(store, card), close: store.Close, path: ":memory:"}, nil
 	}
-	eng, err := engine.New(store, exec, engine.Options{})
+	eng, err := engine.New(store, exec, l.limits.options())
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("start the engine in memory: %w", err))
 	}

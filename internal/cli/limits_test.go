@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// serveInProcess runs `a2atop serve` in-process with args and returns its base
+// URL; it stops with the test.
+func serveInProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	var stderr lockedBuffer
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }}
+	exit := make(chan int, 1)
+	go func() { exit <- c.main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)) }()
+	t.Cleanup(func() {
+		stop()
+		<-exit
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := servingURL.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case code := <-exit:
+			exit <- code
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// --max-running and --max-queued bound the engine serve runs: past the
+// queue a send is refused as busy (exit 3, nothing stored), and a
+// high-priority task still starts at once in the reserve.
+func TestMaxQueuedAndMaxRunningFlags(t *testing.T) {
+	db := tempDB(t)
+	base := serveInProcess(t, "--db", db, "--max-running", "1", "--max-queued", "1")
+	env := map[string]string{"A2ATOP_URL": base}
+	first := decodeTask(t, remoteRun(t, env, exitOK, "send", "--no-wait", "--json", "forever").stdout)
+	second := decodeTask(t, remoteRun(t, env, exitOK, "send", "--no-wait", "--json", "forever").stdout)
+	r := remoteRun(t, env, exitUnreachable, "send", "--no-wait", "forever")
+	oneErrorLine(t, r, "server busy")
+	if first.Status.State != a2a.StateWorking && first.Status.State != a2a.StateSubmitted {
+		t.Errorf("first: %s", first.Status.State)
+	}
+	if got := second.Status.Message.Text(); !strings.Contains(got, "queued") {
+		t.Errorf("second is not queued: %s %q", second.Status.State, got)
+	}
+	urgent := decodeTask(t, remoteRun(t, env, exitOK, "send", "--no-wait", "--json", "--meta", "priority=high", "forever").stdout)
+	if msg := urgent.Status.Message; msg != nil && strings.Contains(msg.Text(), "queued") {
+		t.Errorf("a high-priority task waits behind the running one: %q", msg.Text())
+	}
+	list := remoteRun(t, env, exitOK, "list", "--json").stdout
+	if n := strings.Count(strings.TrimSpace(list), "\n") + 1; n != 3 {
+		t.Errorf("the store holds %d tasks, want 3 (the refused one is not stored):\n%s", n, list)
+	}
+
+	for _, args := range [][]string{
+		{"send", "--max-queued", "0", "echo", "x"},
+		{"send", "--max-running", "-1", "echo", "x"},
+		{"send", "--url", base, "--max-queued", "5", "echo", "x"},
+	} {
+		mustRun(t, db, exitUsage, args...)
+	}
+}
+
+// The --help of every command that can reach a remote agent says what is
+// retried; the exit statuses say that 3 covers an unreachable or busy agent.
+func TestHelpSaysWhatIsRetried(t *testing.T) {
+	db := tempDB(t)
+	for _, cmd := range []string{"send", "get", "list", "cancel", "subscribe", "discover"} {
+		r := mustRun(t, db, exitOK, cmd, "--help")
+		if !strings.Contains(r.stdout, "Retries: the first request") || !strings.Contains(r.stdout, "answered busy") {
+			t.Errorf("%s --help does not say what is retried, or what exit 3 covers:\n%s", cmd, r.stdout)
+		}
+	}
+	if r := mustRun(t, db, exitOK, "serve", "--help"); !strings.Contains(r.stdout, "--max-queued N") || !strings.Contains(r.stdout, "--max-running N") {
+		t.Errorf("serve --help lacks the queue flags:\n%s", r.stdout)
+	}
+}
