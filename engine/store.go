@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -124,4 +125,28 @@ type ListResult struct {
 	// TotalSize counts every task matching the query (implementations may
 	// answer -1 when counting would need a scan, e.g. for Text).
 	TotalSize int
+	// Damaged are the tasks of the page's range whose records could not
+	// be read: a store that can tell lists the rest and names these
+	// rather than failing the whole page.
+	Damaged []*DamagedError
+}
+
+// DamagedError says a stored task's record cannot be read (a bad block, a
+// stray write). Stores return it, wrapped or not, from Get and List.
+type DamagedError struct {
+	TaskID string
+	Err    error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("corrupt record of task %q: %v", e.TaskID, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Checker is a store that can verify itself: every record readable, the
+// indexes and logs consistent with the records. Check reads the whole
+// store; it reports what it found damaged, nil when nothing.
+type Checker interface {
+	Check() error
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,8 +15,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store is an engine.Store.
-var _ engine.Store = (*Store)(nil)
+// The store is an engine.Store that can check itself.
+var (
+	_ engine.Store   = (*Store)(nil)
+	_ engine.Checker = (*Store)(nil)
+)
 
 // Get returns a task's record; an error wrapping a2a.ErrTaskNotFound if
 // there is none.
@@ -355,6 +359,13 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 				return fmt.Errorf("index entry %x names a missing task %q (the file is damaged)", k, id)
 			}
 			rec, err := decodeRecord(id, v)
+			var damaged *engine.DamagedError
+			if errors.As(err, &damaged) {
+				// One bad record must not hide every other task: the
+				// page lists the rest and names it.
+				res.Damaged = append(res.Damaged, damaged)
+				continue
+			}
 			if err != nil {
 				return err
 			}

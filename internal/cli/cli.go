@@ -152,6 +152,7 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 		c.subscribeCommand(status),
 		c.discoverCommand(status),
 		c.serveCommand(status),
+		c.checkCommand(status),
 		&cobra.Command{
 			Use: "version", Short: "print the version", Args: noArgs("version"),
 			Run: func(*cobra.Command, []string) { fmt.Fprintf(c.stdout, "a2atop %s\n", Version) },
@@ -243,7 +244,7 @@ Usage:
 Subcommands:
 `, Version)
 	// In the order of use, not cobra's alphabetical one.
-	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "completion", "version", "help"} {
+	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "check", "completion", "version", "help"} {
 		for _, cmd := range root.Commands() {
 			if cmd.Name() == name {
 				fmt.Fprintf(w, "  %-28s %s\n", cmd.Use, cmd.Short)
@@ -277,6 +278,9 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintf(w, "usage: a2atop %s\n\n%s.\n\nFlags:\n%s", cmd.Use, capitalize(cmd.Short), flagUsages(cmd.Flags()))
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")
+	}
+	if cmd.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.Long)
 	}
 	if cmd.Flags().Lookup("url") != nil {
 		// A command that can reach a remote agent says what it retries.
