@@ -42,7 +42,9 @@ type Store interface {
 	// continued, for idempotent sends; ok is false if it was never seen.
 	TaskForMessage(ctx context.Context, messageID string) (taskID string, ok bool, err error)
 	// Unfinished returns the records of every task that is not terminal,
-	// for the engine to resume after a restart.
+	// for the engine to resume after a restart. A store that can tell
+	// returns the readable ones together with an error holding a
+	// DamagedError per record it could not read.
 	Unfinished(ctx context.Context) ([]*Record, error)
 	// Sweep deletes terminal tasks (with their logs and index entries)
 	// whose status is older than olderThan, and then the oldest terminal

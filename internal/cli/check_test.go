@@ -74,3 +74,24 @@ func TestDamagedRecord(t *testing.T) {
 	}
 	mustRun(t, tempDB(t), exitUnreachable, "check") // no store there: nothing to check, nothing created
 }
+
+// An engine does not start on a store whose unfinished tasks it cannot
+// all read, unless told to with --allow-damaged; it then runs the rest.
+func TestAllowDamaged(t *testing.T) {
+	db := tempDB(t)
+	stuck := decodeTask(t, mustRun(t, db, exitOK, "send", "--no-wait", "--json", "forever").stdout)
+	waiting := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "ask").stdout)
+	damageRecord(t, db, stuck.ID)
+
+	r := mustRun(t, db, exitUnreachable, "send", "echo", "x")
+	oneErrorLine(t, r, stuck.ID)
+	oneErrorLine(t, r, "--allow-damaged")
+	oneErrorLine(t, r, "a2atop check --db "+db)
+
+	mustRun(t, db, exitOK, "send", "--allow-damaged", "echo", "x")
+	r = mustRun(t, db, exitOK, "send", "--allow-damaged", "--json", "--task", waiting.ID, "2030-01-31")
+	if decodeTask(t, r.stdout).Status.State != "completed" {
+		t.Errorf("answer on a damaged store: %s", r.stdout)
+	}
+	oneErrorLine(t, mustRun(t, db, exitUnreachable, "list"), stuck.ID)
+}

@@ -13,11 +13,15 @@ import (
 type engineLimits struct {
 	maxRunning int // 0: the agent's own limit (demo 64, exec 4)
 	maxQueued  int
+	// allowDamaged runs the engine on a store with damaged unfinished
+	// tasks, leaving those alone (see checkHelp).
+	allowDamaged bool
 }
 
 func (l *engineLimits) register(fs *pflag.FlagSet) {
 	fs.IntVar(&l.maxRunning, "max-running", 0, "run at most `N` tasks at once when this a2atop runs the engine (default: the agent's limit, demo 64, exec 4); high priority may use a quarter more")
 	fs.IntVar(&l.maxQueued, "max-queued", engine.DefaultMaxQueued, "let at most `N` tasks wait for a slot; past that a send is refused as busy (exit 3)")
+	fs.BoolVar(&l.allowDamaged, "allow-damaged", false, "run the engine on a store whose unfinished tasks cannot all be read, leaving the damaged ones alone (see `a2atop check`)")
 }
 
 func (l engineLimits) check() error {
@@ -31,5 +35,5 @@ func (l engineLimits) check() error {
 }
 
 func (l engineLimits) options() engine.Options {
-	return engine.Options{MaxRunning: l.maxRunning, MaxQueued: l.maxQueued}
+	return engine.Options{MaxRunning: l.maxRunning, MaxQueued: l.maxQueued, AllowDamaged: l.allowDamaged}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/localstore"
 )
 
@@ -37,6 +38,11 @@ func noStore(path string, isDefault bool) error {
 func openErr(err error, path string, isDefault bool) error {
 	if errors.Is(err, localstore.ErrNoStore) {
 		return noStore(path, isDefault)
+	}
+	var damaged *engine.DamagedError
+	if errors.As(err, &damaged) {
+		return unreachable(fmt.Errorf("the task store %s is damaged: task %s is unfinished but its record cannot be read (%v), so the engine does not start: `a2atop check --db %s` reports the damage; --allow-damaged runs the engine anyway, leaving damaged tasks alone",
+			path, damaged.TaskID, damaged.Err, path))
 	}
 	return unreachable(err)
 }

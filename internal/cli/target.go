@@ -93,7 +93,7 @@ type targetFlags struct {
 
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
-	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind,
+	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind, "allow-damaged": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
 }
 
