@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/a2atop/a2atop/client"
 )
 
 // Version is the version `a2atop version` prints.
@@ -109,6 +111,10 @@ func (c *cli) fail(err error) int {
 		code = ee.code
 	case errors.Is(err, errInterrupted):
 		code = exitInterrupted
+	case client.Unreachable(err):
+		// Retries are spent (client.RetryPolicyHelp): the agent, or the
+		// local engine's host, was not reached or was too busy.
+		code = exitUnreachable
 	}
 	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(redact(msg, c.secrets), 2000)))
 	return code
@@ -154,6 +160,7 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 		c.subscribeCommand(status),
 		c.discoverCommand(status),
 		c.serveCommand(status),
+		c.checkCommand(status),
 		&cobra.Command{
 			Use: "version", Short: "print the version", Args: noArgs("version"),
 			Run: func(*cobra.Command, []string) { fmt.Fprintf(c.stdout, "a2atop %s\n", Version) },
@@ -217,9 +224,13 @@ const helpFooter = `Exit status:
   2    usage error: unknown subcommand or flag, a flag that does not apply
        to the target (--header without a URL, --db with one), missing TEXT
        or ID, bad --meta
-  3    the task store or server could not be reached (held by an a2atop
-       that does not share it, not an a2atop file, unreadable); discover:
-       the card names no interface a2atop speaks (it is shown anyway)
+  3    the task store or the agent could not be reached: no store at the
+       path (get and list never create one), a store held by an a2atop
+       that does not share it, not an a2atop file, unreadable; an agent
+       that stayed unreachable through the retries, or answered busy (a
+       full queue: nothing was stored, run the same command later)
+       discover: the card names no interface a2atop speaks (it is shown
+       anyway)
   4    authentication: the agent refused the credentials (HTTP 401/403),
        asked for some that were not given, or the OAuth2 token endpoint
        refused the client
@@ -246,7 +257,7 @@ Usage:
 Subcommands:
 `, Version)
 	// In the order of use, not cobra's alphabetical one.
-	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "completion", "version", "help"} {
+	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "check", "completion", "version", "help"} {
 		for _, cmd := range root.Commands() {
 			if cmd.Name() == name {
 				fmt.Fprintf(w, "  %-28s %s\n", cmd.Use, cmd.Short)
@@ -289,6 +300,13 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintf(w, "usage: a2atop %s\n\n%s.\n\nFlags:\n%s", cmd.Use, capitalize(cmd.Short), flagUsages(cmd.Flags()))
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")
+	}
+	if cmd.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.Long)
+	}
+	if cmd.Flags().Lookup("url") != nil {
+		// A command that can reach a remote agent says what it retries.
+		fmt.Fprintf(w, "\n%s\n", client.RetryPolicyHelp)
 	}
 	fmt.Fprintf(w, "\n%s", helpFooter)
 }

@@ -49,10 +49,7 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 		// (exit 3, as send would give).
 		if *jsonOut {
 			raw, jerr := wire.V10().EncodeCard(d.Card)
-			if jerr != nil {
-				return 0, jerr
-			}
-			if _, jerr = fmt.Fprintf(c.stdout, "%s\n", raw); jerr != nil {
+			if jerr = writeJSONLine(c.stdout, raw, jerr); jerr != nil {
 				return 0, jerr
 			}
 		} else if perr := printDiscovery(c.stdout, d, t.remote.creds); perr != nil {

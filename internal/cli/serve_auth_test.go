@@ -18,7 +18,7 @@ func serveInProcess(t *testing.T, env map[string]string, args ...string) (string
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }}
 	exit := make(chan int, 1)
 	go func() {
-		exit <- c.main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", ":memory:"}, args...))
+		exit <- c.main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
 	}()
 	t.Cleanup(func() { stop(); <-exit })
 	deadline := time.Now().Add(20 * time.Second)
@@ -66,7 +66,7 @@ func getTaskStatus(t *testing.T, base, auth string) int {
 func TestServeTokenFileAndCaseInsensitiveScheme(t *testing.T) {
 	const tok = "serve-s3cret-token"
 	file := writeSecret(t, tok)
-	base, stderr := serveInProcess(t, nil, "--token-file", file)
+	base, stderr := serveInProcess(t, nil, "--db", ":memory:", "--token-file", file)
 	for auth, want := range map[string]int{
 		"":                         http.StatusUnauthorized,
 		"Bearer wrong":             http.StatusUnauthorized,
@@ -94,15 +94,15 @@ func TestServeTokenFileAndCaseInsensitiveScheme(t *testing.T) {
 // TestServeTokenSources: $A2ATOP_SERVE_TOKEN, then $A2ATOP_TOKEN; --token
 // still works but warns that it shows in ps.
 func TestServeTokenSources(t *testing.T) {
-	base, _ := serveInProcess(t, map[string]string{"A2ATOP_SERVE_TOKEN": "from-serve-env", "A2ATOP_TOKEN": "from-token-env"})
+	base, _ := serveInProcess(t, map[string]string{"A2ATOP_SERVE_TOKEN": "from-serve-env", "A2ATOP_TOKEN": "from-token-env"}, "--db", ":memory:")
 	if getTaskStatus(t, base, "Bearer from-serve-env") != http.StatusOK || getTaskStatus(t, base, "Bearer from-token-env") != http.StatusUnauthorized {
 		t.Error("$A2ATOP_SERVE_TOKEN must win over $A2ATOP_TOKEN")
 	}
-	base, _ = serveInProcess(t, map[string]string{"A2ATOP_TOKEN": "from-token-env"})
+	base, _ = serveInProcess(t, map[string]string{"A2ATOP_TOKEN": "from-token-env"}, "--db", ":memory:")
 	if getTaskStatus(t, base, "Bearer from-token-env") != http.StatusOK || getTaskStatus(t, base, "") != http.StatusUnauthorized {
 		t.Error("$A2ATOP_TOKEN must still protect serve")
 	}
-	base, stderr := serveInProcess(t, nil, "--token", "on-the-command-line")
+	base, stderr := serveInProcess(t, nil, "--db", ":memory:", "--token", "on-the-command-line")
 	if getTaskStatus(t, base, "Bearer on-the-command-line") != http.StatusOK {
 		t.Error("--token no longer works")
 	}

@@ -64,6 +64,8 @@ type localTarget struct {
 	// readOnly is set by commands that only read (get, list): the store is
 	// then read without starting the engine, so no task is resumed.
 	readOnly bool
+	// limits bound the engine's queue when this process runs it (engine.go).
+	limits engineLimits
 }
 
 // remoteTarget is an agent reached over the network.
@@ -98,7 +100,7 @@ type targetFlags struct {
 
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
-	"db": localKind, "agent": localKind, "workdir": localKind,
+	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind, "allow-damaged": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
 	"binding": remoteKind, "token-file": remoteKind, "api-key-file": remoteKind, "api-key-name": remoteKind, "api-key-in": remoteKind,
 	"client-id": remoteKind, "client-secret-file": remoteKind, "token-url": remoteKind, "scope": remoteKind, "cert": remoteKind, "key": remoteKind,
@@ -112,6 +114,7 @@ func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 		fs.StringVar(&f.local.db, "db", "", "task store `PATH` (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
 		fs.StringVar(&f.local.agent, "agent", "demo", "built-in agent that runs new tasks: `demo` or exec (runs each message as a shell command)")
 		fs.StringVar(&f.local.workdir, "workdir", "", "working `DIR` of the exec agent (default the current directory)")
+		f.local.limits.register(fs)
 	}
 	if kinds&remoteKind != 0 {
 		fs.StringVar(&f.url, "url", "", "act on the remote A2A agent at `URL` (base or agent card URL; default $A2ATOP_URL) instead of the local engine")
@@ -144,6 +147,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 		return target{}, err
 	}
 	if kind == localKind {
+		if err := f.local.limits.check(); err != nil {
+			return target{}, err
+		}
 		return target{kind: localKind, local: f.local}, nil
 	}
 	if url == "" {
@@ -276,7 +282,11 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 	if path == ":memory:" {
 		return c.openMemory(l, exec, card)
 	}
-	if isDefault {
+	if l.readOnly {
+		if err := requireStore(path, isDefault); err != nil {
+			return nil, err
+		}
+	} else if isDefault {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
 		}
@@ -299,6 +309,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		},
 		Agent:    agent,
 		Workdir:  workdir,
+		Engine:   l.limits.options(),
 		ReadOnly: l.readOnly,
 		Card:     card,
 		Getenv:   c.getenv,
@@ -306,7 +317,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		OnRole:   onRole,
 	})
 	if err != nil {
-		return nil, unreachable(err)
+		return nil, openErr(err, path, isDefault)
 	}
 	if r := loc.Role(); r.Kind == localshare.Client && !l.readOnly && (r.Agent != agent || r.Workdir != workdir) {
 		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
@@ -321,7 +332,7 @@ func (c *cli) openMemory(l localTarget, exec engine.Executor, card a2a.AgentCard
 	if l.readOnly {
 		return &opened{svc: localshare.ReadOnlyService(store, card), close: store.Close, path: ":memory:"}, nil
 	}
-	eng, err := engine.New(store, exec, engine.Options{})
+	eng, err := engine.New(store, exec, l.limits.options())
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("start the engine in memory: %w", err))
 	}
