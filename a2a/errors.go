@@ -23,9 +23,19 @@ const (
 	CodeExtendedCardNotConfigured = -32007
 	CodeExtensionSupportRequired  = -32008
 	CodeVersionNotSupported       = -32009
+	// CodeServerBusy is a2atop's "busy, retry later": the server refused
+	// the request for want of capacity (its task queue or its stream slots
+	// are full) and did nothing with it, so the same request may be sent
+	// again later unchanged. JSON-RPC leaves -32000..-32099 to the
+	// implementation; A2A uses -32001..-32009, so a2atop takes -32050, far
+	// from where A2A grows. It is never -32603: nothing went wrong inside.
+	CodeServerBusy = -32050
 	// CodeUnauthenticated is what a2a-go's default task store answers to an
 	// anonymous ListTasks.
 	CodeUnauthenticated = -31401
+	// CodeUnauthorized is a2a-go's code for an authenticated caller that
+	// may not do what it asked (HTTP+JSON: 403 PERMISSION_DENIED).
+	CodeUnauthorized = -31403
 )
 
 // Error is a protocol error: a JSON-RPC error code, the message the peer
@@ -68,6 +78,8 @@ var (
 	ErrExtensionRequired    = &Error{Code: CodeExtensionSupportRequired, Message: "extension support required"}
 	ErrVersionNotSupported  = &Error{Code: CodeVersionNotSupported, Message: "protocol version not supported"}
 	ErrUnauthenticated      = &Error{Code: CodeUnauthenticated, Message: "unauthenticated"}
+	ErrUnauthorized         = &Error{Code: CodeUnauthorized, Message: "permission denied"}
+	ErrServerBusy           = &Error{Code: CodeServerBusy, Message: "server busy: retry later"}
 
 	// ErrLagged ends a stream whose reader fell too far behind; it must
 	// resync (Get the task, or Watch again from its last cursor).
@@ -113,7 +125,8 @@ func codeName(code int) string {
 		ErrParse, ErrInvalidRequest, ErrMethodNotFound, ErrInvalidParams, ErrInternal,
 		ErrTaskNotFound, ErrNotCancelable, ErrPushNotSupported, ErrUnsupported,
 		ErrContentType, ErrInvalidAgentResponse, ErrExtendedCard, ErrExtensionRequired,
-		ErrVersionNotSupported, ErrUnauthenticated,
+		ErrVersionNotSupported, ErrUnauthenticated, ErrUnauthorized,
+		ErrVersionNotSupported, ErrUnauthenticated, ErrServerBusy,
 	} {
 		if e.Code == code {
 			return e.Message

@@ -233,7 +233,7 @@ func TestBadStreams(t *testing.T) {
 
 // TestTenMiBEvent streams a 10 MiB artifact from the real peer in one event.
 func TestTenMiBEvent(t *testing.T) {
-	peer := a2apeer.Start(t, a2apeer.Options{})
+	peer := startPeerWith(t, a2apeer.Options{})
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			c := dial(t, peer.URL(), v)

@@ -26,9 +26,9 @@ import (
 // completed) and report events/s and allocs/event for this client and for
 // the a2a-go v2.4.0 SDK client, side by side:
 //
-//   - live: against the a2apeer (a2a-go server) in this process, so the
+//   - live: against the testpeer (a2a-go server) in this process, so the
 //     figures include the server's own work (and its allocations);
-//   - replay: against a plain server that writes the bytes the a2apeer
+//   - replay: against a plain server that writes the bytes the testpeer
 //     sent for the same request, so the figures are the clients' alone.
 //
 // Run: go test -run '^$' -bench Ingest -benchtime 3x ./client/
@@ -133,7 +133,7 @@ func runIngest(b *testing.B, streams, perStream int, one func(ctx context.Contex
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(total), "B/event")
 }
 
-// recordBurst captures the raw SSE response of the a2apeer to a v1.0
+// recordBurst captures the raw SSE response of the testpeer to a v1.0
 // "burst n" stream.
 func recordBurst(b *testing.B, peer *a2apeer.Peer, n int) []byte {
 	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":"rec","method":"SendStreamingMessage","params":{"message":{"messageId":"rec-%d","role":"ROLE_USER","parts":[{"text":"burst %d"}]}}}`, n, n)
@@ -163,7 +163,7 @@ func replayServer(b *testing.B, raw []byte) string {
 }
 
 func BenchmarkIngest(b *testing.B) {
-	peer := a2apeer.Start(b, a2apeer.Options{})
+	peer := startPeerWith(b, a2apeer.Options{})
 	raw := recordBurst(b, peer, burstEvents)
 	replay := replayServer(b, raw)
 	for _, mode := range []struct{ name, url string }{{"live", peer.URL()}, {"replay", replay}} {
@@ -193,7 +193,7 @@ func BenchmarkIngest(b *testing.B) {
 // page), as `a2atop list --url` does for a full listing.
 // Run: go test -run '^$' -bench List10k -benchtime 3x ./client/
 func BenchmarkList10k(b *testing.B) {
-	peer := a2apeer.Start(b, a2apeer.Options{})
+	peer := startPeerWith(b, a2apeer.Options{})
 	if err := peer.Seed(benchCtx(b), 10000); err != nil {
 		b.Fatal(err)
 	}

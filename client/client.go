@@ -1,17 +1,25 @@
 // Package client is a2atop's remote side: an a2a.Service that talks to any
-// A2A agent over JSON-RPC and SSE, in the v1.0 or the v0.3 dialect.
+// A2A agent over JSON-RPC or HTTP+JSON (REST), with SSE streams, in the
+// v1.0 or the v0.3 dialect.
 //
-// New discovers the agent (its card at /.well-known/agent-card.json, or the
-// legacy agent.json), chooses the interface and dialect and says why, then
-// every Service method becomes one JSON-RPC call through package a2a/wire.
+// New discovers the agent (its card at /.well-known/agent-card.json, the
+// legacy agent.json, or the URL itself when it names a .json card),
+// chooses the interface, binding and dialect and says why: v1.0 before
+// v0.3, then the agent's own order among the bindings a2atop speaks
+// (JSONRPC, HTTP+JSON; never gRPC); Options.Protocol and Options.Binding
+// force either. Every Service method is then one operation of the chosen
+// binding (binding.go; codecs in package a2a/wire), so nothing above the
+// transport knows which binding is in use.
+//
 // Streams (Stream, Subscribe) survive drops: a stream that breaks before its
 // task ended is resubscribed with backoff and reconciled with GetTask, or
 // polled when the agent cannot resubscribe; ConnState tells a status bar
 // what is going on. Watch follows every task of the agent: through
 // a2atop's own /events feed when the card advertises it (a2atop serve),
-// else by ListTasks polling on v1.0 and the tasks this client has seen on
-// v0.3; tasks are remembered in a journal file so that they survive a
-// restart.
+// else by ListTasks polling from a settled watermark on v1.0 (watermark.go)
+// and the tasks this client has seen on v0.3. Tasks are remembered in a
+// journal file so that they survive a restart; on v0.3, which cannot list
+// tasks, List serves that journal (a2a.JournalLister, a2a.ListPage.FromJournal).
 package client
 
 import (
@@ -21,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -39,6 +48,8 @@ type Client struct {
 	// only way to know an agent's tasks in v0.3, which cannot list them.
 	seenMu sync.Mutex
 	seen   map[string]struct{}
+	// firstSeen is when each task was first seen, without a journal.
+	firstSeen map[string]time.Time
 
 	// feedAbsent: the card advertised a Watch feed that answered 404 or
 	// 405; Watch polls from then on.
@@ -54,13 +65,9 @@ var _ a2a.Service = (*Client)(nil)
 // New discovers the agent at rawURL (a base URL or a card URL) and returns
 // a client for it.
 func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
-	opts = opts.withDefaults()
-	if opts.Protocol != "" {
-		codec, err := wire.ForVersion(opts.Protocol)
-		if err != nil {
-			return nil, fmt.Errorf("protocol %q: want 1.0 or 0.3", opts.Protocol)
-		}
-		opts.Protocol = codec.Version()
+	opts, err := opts.normalized()
+	if err != nil {
+		return nil, err
 	}
 	hc, err := opts.httpClient()
 	if err != nil {
@@ -70,7 +77,7 @@ func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	codec, err := wire.ForVersion(d.Version)
+	bind, err := newBinding(d.Binding, d.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +87,9 @@ func New(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		disc: d,
 		conn: conn,
 		tr: &transport{
-			hc: hc, endpoint: d.Endpoint, codec: codec, headers: opts.Headers,
+			hc: hc, endpoint: d.Endpoint, bind: bind, cardURL: d.CardURL, headers: opts.Headers,
 			maxResp: opts.MaxResponseSize, maxEvent: opts.MaxEventSize, conn: conn,
+			timeout: opts.Timeout, idle: opts.StreamIdle,
 		},
 	}
 	return c, nil
@@ -93,8 +101,12 @@ func (c *Client) Discovery() *Discovery { return c.disc }
 // Version is the dialect in use: "1.0" or "0.3".
 func (c *Client) Version() string { return c.disc.Version }
 
-// Endpoint is the JSON-RPC URL in use.
+// Endpoint is the interface URL in use.
 func (c *Client) Endpoint() string { return c.disc.Endpoint }
+
+// Binding is the protocol binding in use: a2a.BindingJSONRPC or
+// a2a.BindingHTTPJSON.
+func (c *Client) Binding() string { return c.disc.Binding }
 
 // ConnState is the current connection state.
 func (c *Client) ConnState() ConnState { return c.conn.get() }
@@ -122,25 +134,51 @@ func (c *Client) rememberID(id string) bool {
 		return false
 	}
 	c.seen[id] = struct{}{}
+	if c.opts.NoJournal {
+		if c.firstSeen == nil {
+			c.firstSeen = make(map[string]time.Time)
+		}
+		c.firstSeen[id] = time.Now()
+	}
 	return true
 }
 
-// journalTap is called with every event a stream hands out; it remembers
-// each new task once, so the per-event cost is one map lookup.
+// journalTap is called with every event a stream hands out. It remembers
+// each new task once, and records each new state in the journal, so that
+// the journal's list (v0.3) shows where a streamed task got to; the cost
+// per event is a comparison, and a journal write per state change.
 func (c *Client) journalTap() func(a2a.Event) {
 	last := ""
+	var lastState a2a.TaskState
 	return func(ev a2a.Event) {
 		id, _ := ev.TaskInfo()
-		if id == "" || id == last {
+		if id == "" {
 			return
 		}
-		last = id
-		if t, ok := ev.(*a2a.Task); ok {
-			c.remember(t)
-			return
+		if id != last {
+			last, lastState = id, ""
+			if t, ok := ev.(*a2a.Task); ok {
+				lastState = t.Status.State
+				c.remember(t)
+				return
+			}
+			if t, err := a2a.Apply(nil, ev); err == nil {
+				c.remember(t)
+			}
 		}
-		if t, err := a2a.Apply(nil, ev); err == nil {
-			c.remember(t)
+		switch ev := ev.(type) {
+		case *a2a.Task:
+			if ev.Status.State != lastState {
+				lastState = ev.Status.State
+				c.refresh(ev)
+			}
+		case *a2a.StatusUpdateEvent:
+			if ev.Status.State != lastState {
+				lastState = ev.Status.State
+				if j := c.journalIfOpen(); j != nil {
+					_, _, _ = j.recordStatus(ev)
+				}
+			}
 		}
 	}
 }
@@ -232,21 +270,19 @@ func (c *Client) tenant(t string) string {
 	return t
 }
 
-// Send sends a message; see a2a.Service.
+// Send sends a message; see a2a.Service. A transport failure is retried
+// with the same messageId (see RetryPolicyHelp).
 func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResult, error) {
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "send: no request")
 	}
-	r := *req
+	r := outgoing(req)
 	r.Tenant = c.tenant(r.Tenant)
-	r.Message.ID = messageID(r.Message.ID)
 	timeout := c.opts.SendTimeout
 	if r.Config.ReturnImmediately {
 		timeout = c.opts.Timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodSend, &r)
+	res, err := c.callRetrying(ctx, timeout, wire.MethodSend, r)
 	if err != nil {
 		return nil, c.wrap("send", err)
 	}
@@ -255,6 +291,32 @@ func (c *Client) Send(ctx context.Context, req *a2a.SendRequest) (*a2a.SendResul
 		c.remember(out.Task)
 	}
 	return out, nil
+}
+
+// outgoing is a copy of req ready for the wire: a message id chosen once
+// (so that every retry carries the same one) and the user's role when the
+// caller left it out (servers refuse a message without a role).
+func outgoing(req *a2a.SendRequest) *a2a.SendRequest {
+	r := *req
+	r.Message.ID = messageID(r.Message.ID)
+	if r.Message.Role == a2a.RoleUnspecified {
+		r.Message.Role = a2a.RoleUser
+	}
+	return &r
+}
+
+// callRetrying is a unary call with a timeout per try, retried as
+// RetryPolicyHelp says.
+func (c *Client) callRetrying(ctx context.Context, timeout time.Duration, m wire.Method, params any) (any, error) {
+	var res any
+	err := withRetry(ctx, c.opts.Retry, func() error {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var err error
+		res, err = c.tr.call(tctx, m, params)
+		return err
+	})
+	return res, err
 }
 
 // messageID is id, or a new one when the caller left it empty: the spec
@@ -272,11 +334,10 @@ func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 	if req == nil {
 		return nil, a2a.NewError(a2a.ErrInvalidParams, "stream: no request")
 	}
-	r := *req
+	r := outgoing(req)
 	r.Tenant = c.tenant(r.Tenant)
-	r.Message.ID = messageID(r.Message.ID)
 	s := c.newTaskStream(ctx, wire.MethodStream)
-	if err := s.start(&r); err != nil {
+	if err := s.start(r); err != nil {
 		return nil, c.wrap("stream", err)
 	}
 	return s, nil
@@ -285,14 +346,12 @@ func (c *Client) Stream(ctx context.Context, req *a2a.SendRequest) (a2a.Stream, 
 // Get returns a task.
 func (c *Client) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) {
 	req.Tenant = c.tenant(req.Tenant)
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodGet, req)
+	res, err := c.callRetrying(ctx, c.opts.Timeout, wire.MethodGet, req)
 	if err != nil {
 		return nil, c.wrap("get task "+req.ID, err)
 	}
 	t := res.(*a2a.Task)
-	c.remember(t)
+	c.refresh(t)
 	return t, nil
 }
 
@@ -300,19 +359,17 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 	return c.Get(ctx, a2a.GetRequest{ID: id})
 }
 
-// List returns one page of tasks (v1.0 ListTasks). v0.3 has no such method:
-// List then fails with an error that matches a2a.ErrUnsupported (Watch still
-// works there, from the tasks this client has seen).
+// List returns one page of tasks: v1.0 ListTasks. v0.3 has no such
+// method, so there List serves the tasks this client has seen, from its
+// journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if c.disc.Version != a2a.Version10 {
-		return nil, a2a.NewError(a2a.ErrUnsupported, "listing tasks needs A2A v1.0; %s speaks v%s, which has no ListTasks", c.disc.Endpoint, c.disc.Version)
+	if c.ListsFromJournal() {
+		return c.listSeen(ctx, req)
 	}
 	req.Tenant = c.tenant(req.Tenant)
 	text := req.Text
 	req.Text = ""
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	res, err := c.tr.call(ctx, wire.MethodList, req)
+	res, err := c.callRetrying(ctx, c.opts.Timeout, wire.MethodList, req)
 	if err != nil {
 		return nil, c.wrap("list tasks", err)
 	}
@@ -366,7 +423,10 @@ func (c *Client) Subscribe(ctx context.Context, taskID string) (a2a.Stream, erro
 	s.pending = append(s.pending, t)
 	s.last = t
 	s.observe(t)
-	if s.finished() {
+	// auth-required is followed live: the agent may continue by itself
+	// when credentials arrive out of band (A2A v1.0 §7.6.2: a client
+	// "SHOULD ... Subscribe to a stream of events for the Task").
+	if s.finished() && s.state != a2a.StateAuthRequired {
 		s.done = true
 		return s, nil
 	}

@@ -16,7 +16,23 @@ import (
 	"github.com/a2atop/a2atop/server"
 )
 
-var dialects = []string{a2a.Version10, a2a.Version03}
+// dialects are the modes the scripted scenarios run in: each dialect over
+// JSON-RPC, then over HTTP+JSON ("version/rest"), against the same real
+// a2a-go peer (startPeer names both bindings on its card).
+var dialects = []string{a2a.Version10, a2a.Version03, a2a.Version10 + "/rest", a2a.Version03 + "/rest"}
+
+// startPeer starts an a2a-go peer whose card names JSON-RPC then HTTP+JSON.
+func startPeer(t *testing.T) *a2apeer.Peer { return startPeerWith(t, a2apeer.Options{}) }
+
+// startPeerWith starts a peer whose card names JSON-RPC then HTTP+JSON
+// unless opts says otherwise.
+func startPeerWith(tb testing.TB, opts a2apeer.Options) *a2apeer.Peer {
+	tb.Helper()
+	if opts.Bindings == nil {
+		opts.Bindings = []string{a2a.BindingJSONRPC, a2a.BindingHTTPJSON}
+	}
+	return a2apeer.Start(tb, opts)
+}
 
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
@@ -25,9 +41,13 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// fastOpts are quick-reconnect options for a mode: "1.0", "0.3", or
+// either with "/rest" to force the HTTP+JSON binding.
 func fastOpts(protocol string) Options {
+	protocol, binding, _ := strings.Cut(protocol, "/")
 	return Options{
 		Protocol:  protocol,
+		Binding:   binding,
 		NoJournal: true,
 		Reconnect: ReconnectPolicy{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond, GiveUpAfter: 10 * time.Second, PollInterval: 20 * time.Millisecond},
 	}
@@ -38,6 +58,13 @@ func dial(t *testing.T, url, protocol string) *Client {
 	c, err := New(testCtx(t), url, fastOpts(protocol))
 	if err != nil {
 		t.Fatalf("New(%s, %q): %v", url, protocol, err)
+	}
+	want := a2a.BindingJSONRPC
+	if strings.HasSuffix(protocol, "/rest") {
+		want = a2a.BindingHTTPJSON
+	}
+	if c.Binding() != want || (protocol != "" && !strings.HasPrefix(protocol, c.Version())) {
+		t.Fatalf("New(%s, %q) speaks %s v%s at %s", url, protocol, c.Binding(), c.Version(), c.Endpoint())
 	}
 	return c
 }
@@ -87,7 +114,7 @@ func artifactText(task *a2a.Task, name string) string {
 }
 
 func TestDiscoverChoosesDialect(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeerWith(t, a2apeer.Options{})
 	for _, tc := range []struct{ force, want, reason string }{
 		{"", "1.0", "v1.0: first JSONRPC interface in supportedInterfaces"},
 		{"1.0", "1.0", "forced"},
@@ -112,7 +139,7 @@ func TestDiscoverChoosesDialect(t *testing.T) {
 }
 
 func TestBlockingSendGetAndErrors(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeer(t)
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -164,7 +191,7 @@ func TestBlockingSendGetAndErrors(t *testing.T) {
 }
 
 func TestStreamingSendSlowAndData(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeer(t)
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -204,7 +231,7 @@ func TestStreamingSendSlowAndData(t *testing.T) {
 }
 
 func TestAnswerInputRequired(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeer(t)
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -243,7 +270,7 @@ func TestAnswerInputRequired(t *testing.T) {
 }
 
 func TestCancelRunningTask(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeer(t)
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -290,8 +317,8 @@ func TestCancelRunningTask(t *testing.T) {
 	}
 }
 
-func TestListV10AndUnsupportedV03(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+func TestListV10(t *testing.T) {
+	p := startPeerWith(t, a2apeer.Options{})
 	if err := p.Seed(testCtx(t), 7); err != nil {
 		t.Fatal(err)
 	}
@@ -307,11 +334,10 @@ func TestListV10AndUnsupportedV03(t *testing.T) {
 	if err != nil || len(page2.Tasks) != 2 || page2.NextPageToken != "" {
 		t.Fatalf("page 2: %v %+v", err, page2)
 	}
-	c03 := dial(t, p.URL(), "0.3")
-	if _, err := c03.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnsupported) {
-		t.Errorf("v0.3 list: %v, want unsupported", err)
+	if page.FromJournal || page2.FromJournal || c.ListsFromJournal() {
+		t.Error("a v1.0 list is the agent's, not the journal's")
 	}
-	anon := a2apeer.Start(t, a2apeer.Options{Anonymous: true})
+	anon := startPeerWith(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {
 		t.Errorf("anonymous list: %v, want unauthenticated", err)
@@ -340,5 +366,32 @@ func TestErrorTextOnce(t *testing.T) {
 	}
 	if got := err.Error(); strings.Count(got, "get task nope") != 1 || strings.Count(got, "(-32001)") != 1 {
 		t.Errorf("error text %q repeats itself", got)
+	}
+}
+
+// auth-required is not the end of a stream: the a2a-go peer keeps it open
+// while its executor carries on (A2A v1.0 §7.6.1), and the client follows
+// to completed in both dialects.
+func TestStreamFollowsAuthRequired(t *testing.T) {
+	p := startPeer(t) // both bindings: dialects includes rest
+	for _, v := range dialects {
+		t.Run(v, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := dial(t, p.URL(), v)
+			s, err := c.Stream(ctx, msg("auth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, evs := drainStream(t, s)
+			sawAuth := false
+			for _, ev := range evs {
+				if su, ok := ev.(*a2a.StatusUpdateEvent); ok && su.Status.State == a2a.StateAuthRequired {
+					sawAuth = true
+				}
+			}
+			if !sawAuth || task.Status.State != a2a.StateCompleted {
+				t.Fatalf("auth: saw auth-required %v, ended %s, want it followed to completed", sawAuth, task.Status.State)
+			}
+		})
 	}
 }

@@ -30,8 +30,12 @@ type Discovery struct {
 	// dialect was forced).
 	CardURL string
 	Card    *a2a.AgentCard
-	// Endpoint is the JSON-RPC URL requests go to.
+	// Endpoint is the interface URL requests go to (JSON-RPC posts there;
+	// HTTP+JSON paths are under it). Empty when the card names no interface
+	// a2atop speaks (Discover then also returns a *NoInterfaceError).
 	Endpoint string
+	// Binding is a2a.BindingJSONRPC or a2a.BindingHTTPJSON.
+	Binding string
 	// Version is "1.0" or "0.3".
 	Version string
 	// Tenant is the chosen v1.0 interface's tenant, if any.
@@ -47,18 +51,18 @@ type Discovery struct {
 }
 
 // Discover fetches the agent card from rawURL (a base URL or the card's own
-// URL) and chooses the interface: the first JSONRPC entry of
-// supportedInterfaces with a version a2atop speaks (1.0 preferred), else the
-// card's v0.3 fields. opts.Protocol forces a dialect; with it, a missing
-// card is not fatal and rawURL itself becomes the endpoint.
+// URL: one whose path ends in ".json" is taken as the card) and chooses the
+// interface as chooseInterface documents: v1.0 before v0.3, then the
+// agent's order among JSONRPC and HTTP+JSON. opts.Protocol forces a
+// dialect and opts.Binding a binding; with a forced dialect a missing card
+// is not fatal and rawURL itself becomes the endpoint.
+//
+// A card whose interfaces a2atop speaks none of is still returned, with a
+// *NoInterfaceError that lists what it offers: discover can show it.
 func Discover(ctx context.Context, rawURL string, opts Options) (*Discovery, error) {
-	opts = opts.withDefaults()
-	if opts.Protocol != "" {
-		codec, err := wire.ForVersion(opts.Protocol)
-		if err != nil {
-			return nil, fmt.Errorf("--protocol %q: want 1.0 or 0.3", opts.Protocol)
-		}
-		opts.Protocol = codec.Version()
+	opts, err := opts.normalized()
+	if err != nil {
+		return nil, err
 	}
 	hc, err := opts.httpClient()
 	if err != nil {
@@ -78,19 +82,34 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 			return nil, cardErr
 		}
 		// A forced dialect can do without a card: talk to the URL given.
-		return &Discovery{
+		return discovered(&Discovery{
 			Card:     &a2a.AgentCard{Name: u.Host, URL: u.String()},
 			Endpoint: u.String(),
 			Version:  opts.Protocol,
+			Binding:  orDefault(opts.Binding, a2a.BindingJSONRPC),
 			Reason:   fmt.Sprintf("v%s: forced with --protocol; no agent card (%v), so requests go to %s", opts.Protocol, cardErr, u),
-		}, nil
+		}, opts)
 	}
-	d, err := chooseInterface(card, cardURL, opts.Protocol)
+	d, err := chooseInterface(card, cardURL, opts.Protocol, opts.Binding)
 	if err != nil {
+		var none *NoInterfaceError
+		if errors.As(err, &none) {
+			return &Discovery{Card: card, CardURL: cardURL, Reason: err.Error()}, fmt.Errorf("agent card at %s: %w", cardURL, err)
+		}
 		return nil, fmt.Errorf("agent card at %s: %w", cardURL, err)
 	}
 	d.Card, d.CardURL = card, cardURL
 	d.WatchFeed = watchFeedURL(card, cardURL)
+	return discovered(d, opts)
+}
+
+// discovered hands a finished discovery to Options.OnDiscover.
+func discovered(d *Discovery, opts Options) (*Discovery, error) {
+	if opts.OnDiscover != nil {
+		if err := opts.OnDiscover(d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -139,23 +158,43 @@ func cardCandidates(u *url.URL) []string {
 
 func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (*a2a.AgentCard, string, error) {
 	var errs []string
+	lastNotFound := false
 	for _, cand := range cardCandidates(u) {
-		card, err := fetchOneCard(ctx, hc, cand, opts)
+		var card *a2a.AgentCard
+		err := withRetry(ctx, opts.Retry, func() error {
+			var err error
+			card, err = fetchOneCard(ctx, hc, cand, opts)
+			return err
+		})
 		if err == nil {
 			return card, cand, nil
 		}
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("agent card: %w", ctx.Err())
 		}
+		var refused *AuthError
+		if errors.As(err, &refused) {
+			// The card is there, behind credentials: no other path helps.
+			return nil, "", fmt.Errorf("agent card: %w", err)
+		}
 		errs = append(errs, err.Error())
 		var nf notFoundError
-		if !errors.As(err, &nf) {
+		lastNotFound = errors.As(err, &nf)
+		if !lastNotFound {
 			// Unreachable host or broken card: trying the other paths
 			// would only repeat the failure.
 			break
 		}
 	}
-	return nil, "", fmt.Errorf("no agent card found: %s", strings.Join(errs, "; "))
+	hint := "if the agent publishes its card elsewhere (some use a per-agent path under /.well-known/), pass the card's own URL, e.g. https://host/.well-known/<agent>.json"
+	if strings.HasSuffix(u.Path, ".json") {
+		hint = "check the card's URL"
+	}
+	if !lastNotFound {
+		// The host answered badly or not at all: another path is no cure.
+		return nil, "", fmt.Errorf("no agent card: %s", strings.Join(errs, "; "))
+	}
+	return nil, "", fmt.Errorf("no agent card found: %s; %s", strings.Join(errs, "; "), hint)
 }
 
 type notFoundError struct{ url string }
@@ -177,7 +216,7 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, netError("GET", cardURL, err)
+		return nil, transient(netError("GET", cardURL, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
@@ -185,10 +224,13 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 	}
 	body, err := readBounded(resp.Body, maxCardSize)
 	if err != nil {
+		if ctx.Err() == nil && !strings.Contains(err.Error(), "larger than") {
+			err = transient(err) // cut in the middle of the card
+		}
 		return nil, fmt.Errorf("GET %s: %w", cardURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("GET", cardURL, resp, body)
+		return nil, statusTransient(resp, statusError("GET", cardURL, resp, body))
 	}
 	if isHTML(resp.Header.Get("Content-Type"), body) {
 		return nil, fmt.Errorf("GET %s: got an HTML page, not an agent card", cardURL)
@@ -200,8 +242,20 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 	return card, nil
 }
 
-// chooseInterface picks the endpoint and dialect from a card.
-func chooseInterface(card *a2a.AgentCard, cardURL, force string) (*Discovery, error) {
+// chooseInterface picks the endpoint, binding and dialect from a card.
+//
+// Preference order: protocol version first, v1.0 before v0.3 (v1.0 can
+// list tasks); within a version, the agent's own order (supportedInterfaces
+// in order, then the v0.3 url with its preferredTransport, then
+// additionalInterfaces), taking the first interface whose binding a2atop
+// speaks: JSONRPC or HTTP+JSON (gRPC is never chosen). forceVersion and
+// forceBinding (Options.Protocol, Options.Binding) restrict the choice.
+func chooseInterface(card *a2a.AgentCard, cardURL, forceVersion string, forceBinding ...string) (*Discovery, error) {
+	force := forceVersion
+	wantBinding := ""
+	if len(forceBinding) > 0 {
+		wantBinding = forceBinding[0]
+	}
 	versions := []string{a2a.Version10, a2a.Version03}
 	if force != "" {
 		versions = []string{force}
@@ -217,21 +271,42 @@ func chooseInterface(card *a2a.AgentCard, cardURL, force string) (*Discovery, er
 		}
 		return base.ResolveReference(r).String()
 	}
+	speaks := func(b string) (string, bool) {
+		name, ok := parseBinding(b)
+		if !ok || (wantBinding != "" && name != wantBinding) {
+			return "", false
+		}
+		return name, true
+	}
+	forcedSuffix := func() string {
+		var parts []string
+		if force != "" {
+			parts = append(parts, "--protocol")
+		}
+		if wantBinding != "" {
+			parts = append(parts, "--binding")
+		}
+		if len(parts) == 0 {
+			return ""
+		}
+		return ", forced with " + strings.Join(parts, " and ")
+	}
 	for _, v := range versions {
 		for i, in := range card.Interfaces {
-			if !isJSONRPC(in.ProtocolBinding) || normVersion(in.ProtocolVersion) != v || in.URL == "" {
+			binding, ok := speaks(in.ProtocolBinding)
+			if !ok || normVersion(in.ProtocolVersion) != v || in.URL == "" {
 				continue
 			}
-			reason := fmt.Sprintf("v%s: first JSONRPC interface with protocolVersion %s in supportedInterfaces (entry %d of %d)", v, v, i+1, len(card.Interfaces))
+			reason := fmt.Sprintf("v%s: first %s interface with protocolVersion %s in supportedInterfaces (entry %d of %d)", v, binding, v, i+1, len(card.Interfaces))
 			if i == 0 {
-				reason = fmt.Sprintf("v%s: first JSONRPC interface in supportedInterfaces", v)
+				reason = fmt.Sprintf("v%s: first %s interface in supportedInterfaces", v, binding)
 			}
-			if force != "" {
-				reason += ", forced with --protocol"
+			if s := forcedSuffix(); s != "" {
+				reason += s
 			} else if v == a2a.Version03 {
-				reason += " (no v1.0 JSONRPC interface)"
+				reason += " (no v1.0 interface a2atop speaks)"
 			}
-			return &Discovery{Endpoint: resolve(in.URL), Version: v, Tenant: in.Tenant, Reason: reason}, nil
+			return &Discovery{Endpoint: resolve(in.URL), Version: v, Binding: binding, Tenant: in.Tenant, Reason: reason}, nil
 		}
 	}
 	// The v0.3 fields: url with preferredTransport, then additionalInterfaces.
@@ -240,32 +315,61 @@ func chooseInterface(card *a2a.AgentCard, cardURL, force string) (*Discovery, er
 		if force != "" {
 			v = force
 		}
-		suffix := ""
+		suffix := forcedSuffix()
 		if force != "" && force != a2a.Version03 {
 			suffix = fmt.Sprintf(", spoken as v%s because --protocol forced it", force)
-		} else if force != "" {
-			suffix = ", forced with --protocol"
 		}
-		if card.URL != "" && (card.PreferredTransport == "" || isJSONRPC(card.PreferredTransport)) {
-			return &Discovery{Endpoint: resolve(card.URL), Version: v,
-				Reason: "v0.3: the card's url (preferredTransport " + orDefault(card.PreferredTransport, "JSONRPC by default") + ")" + suffix}, nil
+		if card.URL != "" {
+			if binding, ok := speaks(orDefault(card.PreferredTransport, a2a.BindingJSONRPC)); ok {
+				return &Discovery{Endpoint: resolve(card.URL), Version: v, Binding: binding,
+					Reason: "v0.3: the card's url (preferredTransport " + orDefault(card.PreferredTransport, "JSONRPC by default") + ")" + suffix}, nil
+			}
 		}
 		for _, in := range card.AdditionalInterfaces {
-			if isJSONRPC(in.ProtocolBinding) && in.URL != "" {
-				return &Discovery{Endpoint: resolve(in.URL), Version: v,
-					Reason: "v0.3: the first JSONRPC entry of additionalInterfaces" + suffix}, nil
+			if binding, ok := speaks(in.ProtocolBinding); ok && in.URL != "" {
+				return &Discovery{Endpoint: resolve(in.URL), Version: v, Binding: binding,
+					Reason: "v0.3: the first " + binding + " entry of additionalInterfaces" + suffix}, nil
 			}
 		}
 	}
-	if force != "" {
-		return nil, fmt.Errorf("no JSONRPC interface for protocol %s", force)
-	}
-	return nil, errors.New("no JSONRPC interface with protocol version 1.0 or 0.3 (a2atop speaks JSON-RPC only)")
+	return nil, &NoInterfaceError{Offered: card.AllInterfaces(), Version: force, Binding: wantBinding}
 }
 
-func isJSONRPC(binding string) bool {
-	b := strings.ToUpper(strings.TrimSpace(binding))
-	return b == a2a.BindingJSONRPC || b == "JSON-RPC" || b == "JSON_RPC"
+// NoInterfaceError says that an agent card names no interface a2atop can
+// speak (or none matching what was forced). Discover returns it together
+// with the Discovery, so that a caller can still show the card and the
+// bindings it offers.
+type NoInterfaceError struct {
+	// Offered is every interface the card names.
+	Offered []a2a.AgentInterface
+	// Version and Binding are what was forced, if anything.
+	Version, Binding string
+}
+
+func (e *NoInterfaceError) Error() string {
+	want := "JSONRPC or HTTP+JSON in v1.0 or v0.3"
+	switch {
+	case e.Version != "" && e.Binding != "":
+		want = e.Binding + " v" + e.Version + " (forced)"
+	case e.Version != "":
+		want = "JSONRPC or HTTP+JSON in v" + e.Version + " (forced)"
+	case e.Binding != "":
+		want = e.Binding + " in v1.0 or v0.3 (forced)"
+	}
+	return fmt.Sprintf("no interface a2atop can speak: the card offers %s; a2atop needs %s", OfferedBindings(e.Offered), want)
+}
+
+// OfferedBindings describes interfaces in one line, e.g. "GRPC v1.0 at
+// grpc://a, HTTP+JSON v0.3 at https://a/rest", or "no interfaces".
+func OfferedBindings(ins []a2a.AgentInterface) string {
+	if len(ins) == 0 {
+		return "no interfaces"
+	}
+	parts := make([]string, len(ins))
+	for i, in := range ins {
+		parts[i] = fmt.Sprintf("%s v%s at %s", orDefault(in.ProtocolBinding, "?"), orDefault(in.ProtocolVersion, "?"), orDefault(in.URL, "?"))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func normVersion(v string) string {

@@ -43,7 +43,7 @@ func TestChooseInterface(t *testing.T) {
 			}
 		})
 	}
-	if _, err := chooseInterface(&a2a.AgentCard{Interfaces: []a2a.AgentInterface{grpc}}, "https://a/", ""); err == nil || !strings.Contains(err.Error(), "JSON-RPC only") {
+	if _, err := chooseInterface(&a2a.AgentCard{Interfaces: []a2a.AgentInterface{grpc}}, "https://a/", ""); err == nil || !strings.Contains(err.Error(), "the card offers GRPC v1.0 at grpc://a") {
 		t.Errorf("gRPC-only card: %v", err)
 	}
 }

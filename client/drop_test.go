@@ -156,7 +156,7 @@ func (l *stateLog) seen() []ConnKind {
 func TestStreamSurvivesCutAndRefusal(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
+			peer := startPeerWith(t, a2apeer.Options{Step: 30 * time.Millisecond})
 			proxy := startProxy(t, peer.Addr())
 			log := newStateLog()
 			opts := fastOpts(v)
@@ -226,7 +226,7 @@ func TestStreamSurvivesCutAndRefusal(t *testing.T) {
 func TestStreamSurvivesPeerRestart(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
+			peer := startPeerWith(t, a2apeer.Options{Step: 30 * time.Millisecond})
 			c := dial(t, peer.URL(), v)
 			s, err := c.Stream(testCtx(t), msg("slow 8"))
 			if err != nil {
@@ -258,6 +258,12 @@ func TestStreamSurvivesPeerRestart(t *testing.T) {
 func TestPollsWhenAgentCannotResubscribe(t *testing.T) {
 	refuse := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, ":subscribe") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":{"code":400,"status":"FAILED_PRECONDITION","message":"resubscribe is not supported here","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"UNSUPPORTED_OPERATION","domain":"a2a-protocol.org"}]}}`))
+				return
+			}
 			if r.Method == http.MethodPost {
 				body, _ := io.ReadAll(r.Body)
 				r.Body = io.NopCloser(bytes.NewReader(body))
@@ -272,7 +278,7 @@ func TestPollsWhenAgentCannotResubscribe(t *testing.T) {
 	}
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond, Wrap: refuse})
+			peer := startPeerWith(t, a2apeer.Options{Step: 30 * time.Millisecond, Wrap: refuse})
 			proxy := startProxy(t, peer.Addr())
 			log := newStateLog()
 			opts := fastOpts(v)
@@ -306,7 +312,7 @@ func TestPollsWhenAgentCannotResubscribe(t *testing.T) {
 }
 
 func TestGivesUpWhenAgentStaysAway(t *testing.T) {
-	peer := a2apeer.Start(t, a2apeer.Options{Step: 30 * time.Millisecond})
+	peer := startPeerWith(t, a2apeer.Options{Step: 30 * time.Millisecond})
 	proxy := startProxy(t, peer.Addr())
 	log := newStateLog()
 	opts := fastOpts("1.0")
@@ -334,6 +340,9 @@ func TestGivesUpWhenAgentStaysAway(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "gave up on task") {
 			t.Fatalf("want a give-up error, got %v", err)
+		}
+		if !Unreachable(err) {
+			t.Errorf("Unreachable(%v) = false: the command line would not exit 3", err)
 		}
 		break
 	}

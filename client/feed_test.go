@@ -40,12 +40,17 @@ type feedServerOpts struct {
 	srv  server.Options
 	wrap func(http.Handler) http.Handler
 	addr string // listen here instead of a free port
+	// stepInterval paces the demo's slow steps (default 2ms).
+	stepInterval time.Duration
 }
 
 func startFeedServer(t testing.TB, o feedServerOpts) *feedServer {
 	t.Helper()
 	demo := agents.NewDemo()
 	demo.StepInterval = 2 * time.Millisecond
+	if o.stepInterval > 0 {
+		demo.StepInterval = o.stepInterval
+	}
 	demo.TickInterval = 10 * time.Millisecond
 	var store engine.Store
 	if o.bolt != "" {
@@ -235,7 +240,7 @@ func TestDiscoveryFindsWatchFeed(t *testing.T) {
 	if got, want := c.Discovery().WatchFeed, ts.URL+server.WatchPath; got != want {
 		t.Fatalf("WatchFeed = %q, want %q", got, want)
 	}
-	peer := a2apeer.Start(t, a2apeer.Options{})
+	peer := startPeerWith(t, a2apeer.Options{})
 	if got := dial(t, peer.URL(), "").Discovery().WatchFeed; got != "" {
 		t.Fatalf("a2a-go peer: WatchFeed = %q, want none", got)
 	}
@@ -581,7 +586,7 @@ func TestFeedIdleConnectionIsReplaced(t *testing.T) {
 // peer), or whose advertised feed answers 404, is watched by polling.
 func TestFeedFallsBackToPolling(t *testing.T) {
 	t.Run("a2a-go peer", func(t *testing.T) {
-		peer := a2apeer.Start(t, a2apeer.Options{})
+		peer := startPeerWith(t, a2apeer.Options{})
 		c := dialFeed(t, peer.URL(), func(o *Options) { o.WatchInterval = 20 * time.Millisecond })
 		w, err := c.Watch(testCtx(t), "")
 		if err != nil {

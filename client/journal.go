@@ -27,6 +27,10 @@ import (
 //	last     id            → journalLast{Seq, State, Time}
 //	timeline id 0x00 seq   → TimelineEntry JSON
 //	order    seq           → id        (the Watch cursor walks this)
+//	first    id            → RFC 3339 time the client first saw the task
+//
+// (first was added later: a journal written before it has none, and a
+// task's first timeline entry stands in.)
 //
 // Invariant: a task's last.Seq is the largest seq under its timeline and the
 // one order key that still names it as "latest"; older order keys stay, and
@@ -41,6 +45,7 @@ var (
 	bucketLast     = []byte("last")
 	bucketTimeline = []byte("timeline")
 	bucketOrder    = []byte("order")
+	bucketFirst    = []byte("first")
 )
 
 // TimelineEntry is one state transition of a task as the client saw it.
@@ -84,7 +89,7 @@ func openJournal(path string) (*journal, error) {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTasks, bucketLast, bucketTimeline, bucketOrder} {
+		for _, b := range [][]byte{bucketTasks, bucketLast, bucketTimeline, bucketOrder, bucketFirst} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -178,6 +183,9 @@ func (j *journal) recordTx(tx *bolt.Tx, id string, st a2a.TaskStatus, snap []byt
 		return 0, false, errors.New("journal: task without id")
 	}
 	if err := tx.Bucket(bucketTasks).Put([]byte(id), snap); err != nil {
+		return 0, false, err
+	}
+	if err := noteFirstSeen(tx, id); err != nil {
 		return 0, false, err
 	}
 	lastB := tx.Bucket(bucketLast)

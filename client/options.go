@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/a2atop/a2atop/a2a/wire"
 )
 
 // Options configure a Client. The zero value works: discovery picks the
@@ -16,6 +18,10 @@ import (
 type Options struct {
 	// Protocol forces a dialect: "1.0" or "0.3". Empty lets the card decide.
 	Protocol string
+	// Binding forces a protocol binding: "jsonrpc" or "rest" (HTTP+JSON;
+	// the card's names JSONRPC and HTTP+JSON work too). Empty lets the card
+	// decide; see Discover for the preference order.
+	Binding string
 	// Headers are sent with every request (card fetch included), e.g.
 	// Authorization.
 	Headers http.Header
@@ -24,6 +30,9 @@ type Options struct {
 	CACertFile string
 	// Insecure skips TLS certificate verification. The CLI warns about it.
 	Insecure bool
+	// CertFile and KeyFile are a PEM client certificate and its key,
+	// presented to agents that ask for mutual TLS.
+	CertFile, KeyFile string
 	// Timeout bounds each unary request (card, GetTask, ListTasks,
 	// CancelTask, non-blocking send); default 30s.
 	Timeout time.Duration
@@ -36,6 +45,15 @@ type Options struct {
 	MaxResponseSize int64
 	// Reconnect tunes how dropped streams come back.
 	Reconnect ReconnectPolicy
+	// Retry tunes how the first request of an operation is retried (see
+	// RetryPolicyHelp for what is retried and why that is safe).
+	Retry RetryPolicy
+	// StreamIdle is how long a task stream (Stream, Subscribe, and their
+	// resubscribes) may stay silent before the client counts the
+	// connection as dead and reconnects as for a drop; default 45s, three
+	// of a2atop serve's 15s keep-alives. The wait for a stream's response
+	// headers is bounded by Timeout.
+	StreamIdle time.Duration
 	// OnConnState, when set, is called on every connection state change,
 	// from the goroutine that caused it; it must not block.
 	OnConnState func(ConnState)
@@ -46,10 +64,15 @@ type Options struct {
 	NoJournal   bool
 	// WatchInterval is how often Watch polls ListTasks (v1.0); default 2s.
 	WatchInterval time.Duration
-	// WatchOverlap is how far before the newest status time a poll has
-	// seen the next poll starts listing; default 10s. Servers stamp a
-	// status when the agent makes it but list it only once stored, and
-	// under load that lag exceeds a second; repeats are dropped anyway.
+	// WatchIdleMax is the longest wait between two polls: each poll that
+	// finds nothing new waits half as long again as the last, up to this;
+	// default 4 × WatchInterval. A poll with news resets the wait.
+	WatchIdleMax time.Duration
+	// WatchOverlap is how long a newest status time must have been known
+	// before polls trust it as their starting point (see watermark); until
+	// then they list from WatchOverlap before it. Default 10s. Servers
+	// stamp a status when the agent makes it but list it only once stored,
+	// and under load that lag exceeds a second; repeats are dropped anyway.
 	WatchOverlap time.Duration
 	// NoWatchFeed makes Watch poll even when the agent card advertises
 	// a2atop's Watch feed (a2a.WatchExtensionURI).
@@ -61,6 +84,17 @@ type Options struct {
 	// HTTPClient replaces the client built from the TLS options (tests,
 	// proxies). Its Timeout should be zero: streams are long.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the HTTP transport every request of
+	// this client goes through (card fetch, calls, streams, Watch feed):
+	// the place for per-client authentication that must see each request,
+	// such as an OAuth2 token source that refreshes before expiry, over
+	// the TLS (and client certificate) setup the other options made.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// OnDiscover, when set, is called once discovery has chosen the
+	// interface, before any other request: the place to decide from the
+	// card how to authenticate (see WrapTransport). An error fails New
+	// (and Discover) with it.
+	OnDiscover func(*Discovery) error
 }
 
 // ReconnectPolicy is exponential backoff with jitter for dropped streams.
@@ -88,7 +122,32 @@ const (
 	defaultPollInterval = time.Second
 	defaultWatchPoll    = 2 * time.Second
 	defaultFeedIdle     = 45 * time.Second
+	defaultStreamIdle   = 45 * time.Second
+	defaultRetries      = 4
+	defaultRetryInitial = 250 * time.Millisecond
+	defaultRetryMax     = 4 * time.Second
 )
+
+// normalized checks and canonicalises Protocol and Binding, then applies
+// the defaults.
+func (o Options) normalized() (Options, error) {
+	o = o.withDefaults()
+	if o.Protocol != "" {
+		codec, err := wire.ForVersion(o.Protocol)
+		if err != nil {
+			return o, fmt.Errorf("--protocol %q: want 1.0 or 0.3", o.Protocol)
+		}
+		o.Protocol = codec.Version()
+	}
+	if o.Binding != "" {
+		b, ok := parseBinding(o.Binding)
+		if !ok {
+			return o, fmt.Errorf("--binding %q: want jsonrpc or rest", o.Binding)
+		}
+		o.Binding = b
+	}
+	return o, nil
+}
 
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
@@ -122,6 +181,21 @@ func (o Options) withDefaults() Options {
 	if o.WatchInterval <= 0 {
 		o.WatchInterval = defaultWatchPoll
 	}
+	if o.WatchIdleMax < o.WatchInterval {
+		o.WatchIdleMax = 4 * o.WatchInterval
+	}
+	if o.StreamIdle <= 0 {
+		o.StreamIdle = defaultStreamIdle
+	}
+	if o.Retry.Attempts == 0 {
+		o.Retry.Attempts = defaultRetries
+	}
+	if o.Retry.Initial <= 0 {
+		o.Retry.Initial = defaultRetryInitial
+	}
+	if o.Retry.Max <= 0 {
+		o.Retry.Max = defaultRetryMax
+	}
 	if o.WatchFeedIdle <= 0 {
 		o.WatchFeedIdle = defaultFeedIdle
 	}
@@ -133,7 +207,16 @@ func (o Options) withDefaults() Options {
 // and every request carries its own deadline.
 func (o Options) httpClient() (*http.Client, error) {
 	if o.HTTPClient != nil {
-		return o.HTTPClient, nil
+		if o.WrapTransport == nil {
+			return o.HTTPClient, nil
+		}
+		hc := *o.HTTPClient
+		rt := hc.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		hc.Transport = o.WrapTransport(rt)
+		return &hc, nil
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
@@ -155,8 +238,22 @@ func (o Options) httpClient() (*http.Client, error) {
 	if o.Insecure {
 		tlsCfg.InsecureSkipVerify = true //nolint:gosec // the user asked for it, and the CLI warns
 	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		if o.CertFile == "" || o.KeyFile == "" {
+			return nil, fmt.Errorf("mutual TLS needs both a certificate and its key (--cert and --key)")
+		}
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate %s / %s: %w", o.CertFile, o.KeyFile, err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{cert}
+	}
 	tr.TLSClientConfig = tlsCfg
-	return &http.Client{Transport: tr}, nil
+	var rt http.RoundTripper = tr
+	if o.WrapTransport != nil {
+		rt = o.WrapTransport(tr)
+	}
+	return &http.Client{Transport: rt}, nil
 }
 
 // ParseHeader parses one "Name: value" header as given on a command line.

@@ -41,6 +41,11 @@ type taskStream struct {
 	last    *a2a.Task // last snapshot fetched while reconnecting or polling
 	err     error
 
+	// params is the first request's, for retrying it; tries counts its
+	// tries so far.
+	params any
+	tries  int
+
 	pending []a2a.Event
 	// dropAt is when the agent was last reachable, for the give-up limit.
 	dropAt  time.Time
@@ -137,6 +142,9 @@ func (s *taskStream) readOne() {
 		return
 	}
 	if s.taskID == "" {
+		if isCut(err) && s.retryFirst() {
+			return
+		}
 		if err == io.EOF {
 			s.err = fmt.Errorf("stream from %s ended before the agent sent a task", s.c.tr.endpoint)
 		} else {
@@ -155,7 +163,7 @@ func (s *taskStream) readOne() {
 
 // decode turns one SSE event into an A2A event, or the server's error.
 func (s *taskStream) decode(raw sseEvent) (a2a.Event, error) {
-	res, err := s.c.tr.codec.DecodeResponse(s.method, raw.Data)
+	res, err := s.c.tr.decode(s.method, raw.Data)
 	if err != nil {
 		var perr *a2a.Error
 		if errors.As(err, &perr) {
@@ -183,7 +191,11 @@ func (s *taskStream) observe(ev a2a.Event) {
 			s.taskID = ev.TaskID
 		}
 		s.state = ev.Status.State
-		if ev.Final {
+		// auth-required is not an end, even marked final: the agent may
+		// carry on when credentials arrive out of band and "SHOULD maintain
+		// any active response streams" (A2A v1.0 §7.6.1). Read on until the
+		// server closes the stream (EOF after it is a normal end).
+		if ev.Final && ev.Status.State != a2a.StateAuthRequired {
 			s.final = true
 		}
 	case *a2a.ArtifactUpdateEvent:
@@ -282,8 +294,7 @@ func (s *taskStream) retryOrGiveUp(err error) {
 	}
 	s.cause = err
 	if time.Since(s.dropAt) >= s.c.opts.Reconnect.GiveUpAfter {
-		s.err = fmt.Errorf("gave up on task %s after %s without reaching %s: %w",
-			s.taskID, s.c.opts.Reconnect.GiveUpAfter, s.c.tr.endpoint, err)
+		s.err = &GaveUpError{TaskID: s.taskID, After: s.c.opts.Reconnect.GiveUpAfter, Endpoint: s.c.tr.endpoint, Err: err}
 		s.c.conn.set(ConnState{Kind: GaveUp, Err: err})
 	}
 }
@@ -367,16 +378,58 @@ func eventTime(ev a2a.Event) time.Time {
 	return time.Time{}
 }
 
-// startStream opens the first connection of a stream for Stream (m =
-// MethodStream) or Subscribe.
+// start opens the first connection of a stream for Stream (m =
+// MethodStream) or Subscribe, retrying transport failures (see
+// RetryPolicyHelp).
 func (s *taskStream) start(params any) error {
-	resp, rd, err := s.c.tr.openStream(s.ctx, s.method, params)
+	s.params = params
+	err := withRetry(s.ctx, s.c.opts.Retry, s.open)
 	if err != nil {
 		s.cancel()
 		return err
 	}
+	return nil
+}
+
+// open makes one try of the first request.
+func (s *taskStream) open() error {
+	s.tries++
+	resp, rd, err := s.c.tr.openStream(s.ctx, s.method, s.params)
+	if err != nil {
+		return err
+	}
 	s.body, s.rd = resp.Body, rd
 	return nil
+}
+
+// retryFirst sends the first request again after its stream broke before
+// the agent named a task: with the same messageId, an agent that
+// deduplicates answers with the task the first try created and its
+// events, and the stream goes on from there. False when the tries are
+// spent or the stream was closed; s.err is set when a retry failed.
+func (s *taskStream) retryFirst() bool {
+	pol := s.c.opts.Retry
+	if s.params == nil || s.tries >= pol.Attempts {
+		return false
+	}
+	if !sleepCtx(s.ctx, backoff(ReconnectPolicy{Initial: pol.Initial, Max: pol.Max}, s.tries-1)) {
+		return true // closed: Recv reports the context's error
+	}
+	for {
+		err := s.open()
+		if err == nil {
+			return true
+		}
+		if s.tries >= pol.Attempts || !retryable(s.ctx, err) {
+			if s.ctx.Err() == nil {
+				s.err = fmt.Errorf("stream from %s broke before the agent sent a task, and %d tries failed: %w", s.c.tr.endpoint, s.tries, err)
+			}
+			return true
+		}
+		if !sleepCtx(s.ctx, backoff(ReconnectPolicy{Initial: pol.Initial, Max: pol.Max}, s.tries-1)) {
+			return true
+		}
+	}
 }
 
 var _ a2a.Stream = (*taskStream)(nil)

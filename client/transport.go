@@ -6,53 +6,41 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
 )
 
-// transport posts JSON-RPC requests to one endpoint in one dialect.
+// transport sends requests to one interface in one binding and dialect.
 type transport struct {
 	hc       *http.Client
 	endpoint string
-	codec    wire.Codec
+	bind     binding
+	cardURL  string // where the interface was found, for errors
 	headers  http.Header
 	maxResp  int64
 	maxEvent int
 	conn     *connTracker
 	nextID   atomic.Int64
+	// timeout bounds the wait for a stream's response headers; idle the
+	// silences of an open stream (Options.Timeout, Options.StreamIdle).
+	timeout, idle time.Duration
 }
 
-// post sends one JSON-RPC request and returns the response, checked to be a
-// 200. Streaming requests ask for text/event-stream.
+// post sends one request and returns the response. Streaming requests ask
+// for text/event-stream.
 func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.Response, error) {
-	body, err := t.codec.EncodeRequest(t.nextID.Add(1), m, params)
+	req, err := t.newRequest(ctx, m, params)
 	if err != nil {
 		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("POST %s: %w", t.endpoint, err)
-	}
-	for k, vs := range t.headers {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if m.Streaming() {
-		req.Header.Set("Accept", "text/event-stream")
-	} else {
-		req.Header.Set("Accept", "application/json")
-	}
-	if t.codec.Version() == a2a.Version10 {
-		req.Header.Set("A2A-Version", a2a.Version10)
 	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
@@ -60,7 +48,8 @@ func (t *transport) post(ctx context.Context, m wire.Method, params any) (*http.
 			// A stream that is reconnecting or polling says so itself.
 			t.conn.setUnlessRecovering(ConnState{Kind: Offline, Err: err})
 		}
-		return nil, netError("POST", t.endpoint, err)
+		// The request may not have reached the agent: worth another try.
+		return nil, transient(netError(req.Method, req.URL.String(), err))
 	}
 	return resp, nil
 }
@@ -85,7 +74,8 @@ func (t *transport) bodyError(ctx context.Context, resp *http.Response, err erro
 	if ctx.Err() != nil {
 		return fmt.Errorf("POST %s: %w", t.endpoint, ctx.Err())
 	}
-	return fmt.Errorf("POST %s (HTTP %d): %w", t.endpoint, resp.StatusCode, err)
+	// The connection broke in the middle of the answer.
+	return transient(fmt.Errorf("POST %s (HTTP %d): %w", t.endpoint, resp.StatusCode, err))
 }
 
 // decodeBody turns a whole response body into the method's result. A
@@ -95,13 +85,17 @@ func (t *transport) decodeBody(m wire.Method, resp *http.Response, body []byte) 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("POST %s: empty response (HTTP %d)", t.endpoint, resp.StatusCode)
 	}
-	res, err := t.codec.DecodeResponse(m, body)
+	res, err := t.decode(m, body)
 	var perr *a2a.Error
 	if errors.As(err, &perr) {
+		if perr.Code == a2a.CodeServerBusy {
+			return nil, &transientError{err: perr, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		}
 		return nil, perr
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("POST", t.endpoint, resp, body)
+		method, url, _ := strings.Cut(requestLabel(resp, t.endpoint), " ")
+		return nil, statusTransient(resp, t.notServed(resp, statusError(method, url, resp, body)))
 	}
 	if err != nil {
 		if isHTML(resp.Header.Get("Content-Type"), body) {
@@ -115,13 +109,29 @@ func (t *transport) decodeBody(m wire.Method, resp *http.Response, body []byte) 
 // openStream posts a streaming request and returns the SSE reader over its
 // body. A server that answers with JSON instead (an error before the
 // stream started) gets its error decoded.
+//
+// One timer bounds the wait for the response headers by t.timeout, then
+// every silence of the stream by t.idle: anything read, keep-alives
+// included, shows the connection is alive, and a half-open connection (a
+// blackholed link) would otherwise block the reader forever. When it
+// fires the read fails with an idleError, which the stream treats as a
+// drop.
 func (t *transport) openStream(ctx context.Context, m wire.Method, params any) (*http.Response, *eventReader, error) {
-	resp, err := t.post(ctx, m, params)
+	connCtx, cancel := context.WithCancel(ctx)
+	fired := new(atomic.Bool)
+	timer := time.AfterFunc(t.timeout, func() { fired.Store(true); cancel() })
+	stop := func() { timer.Stop(); cancel() }
+	resp, err := t.post(connCtx, m, params)
 	if err != nil {
+		stop()
+		if fired.Load() && ctx.Err() == nil {
+			return nil, nil, transient(fmt.Errorf("POST %s: no answer within %s", t.endpoint, t.timeout))
+		}
 		return nil, nil, err
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.StatusCode != http.StatusOK || mt != "text/event-stream" {
+		defer stop()
 		defer resp.Body.Close()
 		body, err := readBounded(resp.Body, t.maxResp)
 		if err != nil {
@@ -134,12 +144,45 @@ func (t *transport) openStream(ctx context.Context, m wire.Method, params any) (
 		return nil, nil, derr
 	}
 	t.conn.set(ConnState{Kind: Connected})
+	timer.Reset(t.idle)
+	resp.Body = &idleBody{rc: resp.Body, timer: timer, idle: t.idle, fired: fired, stop: stop}
 	// A connection cut in the middle of an event is a drop (resubscribe),
 	// not a malformed event that would end the stream.
 	rd := newEventReader(resp.Body, t.maxEvent)
 	rd.dropCut = true
 	return resp, rd, nil
 }
+
+// idleBody re-arms the silence timer on every read that brings bytes, and
+// says so when the timer cut the connection.
+type idleBody struct {
+	rc    io.ReadCloser
+	timer *time.Timer
+	idle  time.Duration
+	fired *atomic.Bool
+	stop  func()
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	if err != nil && b.fired.Load() {
+		err = idleError{b.idle}
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.stop()
+	return b.rc.Close()
+}
+
+// idleError: a stream stayed silent past the idle limit and was cut.
+type idleError struct{ d time.Duration }
+
+func (e idleError) Error() string { return fmt.Sprintf("nothing received for %s", e.d) }
 
 func contentType(resp *http.Response) string {
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
@@ -192,7 +235,30 @@ func statusError(method, url string, resp *http.Response, body []byte) error {
 	if detail != "" {
 		msg += " (" + detail + ")"
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return &AuthError{Status: resp.StatusCode, Challenge: challengeScheme(resp), msg: msg}
+	}
 	return errors.New(msg)
+}
+
+// AuthError is an agent's HTTP 401 (it wants credentials, or did not
+// accept the ones sent) or 403 (they do not allow this request), on the
+// card fetch or any call.
+type AuthError struct {
+	// Status is 401 or 403.
+	Status int
+	// Challenge is the scheme of the agent's WWW-Authenticate header
+	// ("Bearer"), if it sent one.
+	Challenge string
+	msg       string
+}
+
+func (e *AuthError) Error() string { return e.msg }
+
+// challengeScheme is the first auth scheme a 401 names, e.g. "Bearer".
+func challengeScheme(resp *http.Response) string {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(resp.Header.Get("WWW-Authenticate")), " ")
+	return oneLine(scheme, 40)
 }
 
 func oneLine(s string, max int) string {

@@ -99,11 +99,21 @@ func (c *Client) watchPolling(ctx context.Context, cursor string) (a2a.Stream, e
 			w.first = append(w.first, a2a.StreamEvent{Event: jt.Task, Cursor: strconv.FormatUint(jt.Seq, 10), Time: eventTime(jt.Task)})
 		}
 	}
+	if c.ListsFromJournal() {
+		w.seedFromJournal()
+	}
 	// The first poll runs here so that an agent that refuses to list (a2a-go
-	// without auth: -31401) fails Watch at once instead of silently.
+	// without auth: -31401) fails Watch at once instead of silently. On
+	// v0.3 the journal is the list, so Watch opens anyway and says Offline.
 	if err := w.pollOnce(); err != nil {
-		cancel()
-		return nil, err
+		if !c.ListsFromJournal() {
+			cancel()
+			return nil, err
+		}
+		c.conn.set(ConnState{Kind: Offline, Err: err})
+		w.mu.Lock()
+		w.replay, w.started = true, true
+		w.mu.Unlock()
 	}
 	w.wg.Add(1)
 	go w.loop()
@@ -123,6 +133,8 @@ type watchStream struct {
 	last    map[string]statusKey // task id → status last passed on
 	subs    map[string]bool      // tasks with a live stream
 	since   time.Time            // newest status time a poll returned (v1.0 list filter)
+	mark    watermark            // where the next v1.0 list starts
+	news    bool                 // the last poll passed something on
 	replay  bool                 // emit known tasks on the first poll
 	started bool                 // Watch has returned; events go to out
 	first   []a2a.StreamEvent    // first poll's events, queued before out
@@ -151,12 +163,20 @@ func (w *watchStream) Close() error {
 	return nil
 }
 
+// loop polls until the watch ends: every WatchInterval while polls find
+// news, backing off to WatchIdleMax while they find none.
 func (w *watchStream) loop() {
 	defer w.wg.Done()
-	for sleepCtx(w.ctx, w.c.opts.WatchInterval) {
-		if err := w.pollOnce(); err != nil && w.ctx.Err() == nil {
+	wait := w.c.opts.WatchInterval
+	for sleepCtx(w.ctx, wait) {
+		err := w.pollOnce()
+		if err != nil && w.ctx.Err() == nil {
 			w.c.conn.set(ConnState{Kind: Offline, Err: err})
 		}
+		w.mu.Lock()
+		news := w.news || err != nil
+		w.mu.Unlock()
+		wait = idleBackoff(w.c.opts.WatchInterval, w.c.opts.WatchIdleMax, wait, news)
 	}
 }
 
@@ -166,7 +186,13 @@ func (w *watchStream) pollOnce() error {
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	w.news = false
+	w.mu.Unlock()
 	w.offerAll(tasks, true)
+	w.mu.Lock()
+	w.mark.observe(w.since, time.Now())
+	w.mu.Unlock()
 	for _, t := range tasks {
 		if t.Status.State.Active() {
 			w.follow(t.ID)
@@ -201,15 +227,10 @@ func (w *watchStream) fetch() ([]*a2a.Task, error) {
 		return out, nil
 	}
 	w.mu.Lock()
-	since := w.since
+	after := w.mark.after(time.Now())
 	w.mu.Unlock()
 	var out []*a2a.Task
-	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, IncludeArtifacts: true}
-	if !since.IsZero() {
-		// Overlap: a status is stamped when the agent makes it but listed
-		// only once the server has stored it.
-		req.StatusTimestampAfter = since.Add(-w.c.opts.WatchOverlap)
-	}
+	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, IncludeArtifacts: true, StatusTimestampAfter: after}
 	for {
 		page, err := w.c.List(w.ctx, req)
 		if err != nil {
@@ -271,6 +292,7 @@ func (w *watchStream) offerAll(tasks []*a2a.Task, fromPoll bool) {
 			continue
 		}
 		w.last[t.ID] = key
+		w.news = true
 		fresh = append(fresh, t)
 		emits = append(emits, w.replay || !fromPoll)
 	}

@@ -60,7 +60,7 @@ func watchUntil(t *testing.T, w a2a.Stream, want map[string]bool) []a2a.StreamEv
 func TestWatchSeesEveryTaskOnce(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := a2apeer.Start(t, a2apeer.Options{})
+			peer := startPeerWith(t, a2apeer.Options{})
 			path := filepath.Join(t.TempDir(), "journal.db")
 			c, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
 			if err != nil {
@@ -100,7 +100,7 @@ func TestWatchSeesEveryTaskOnce(t *testing.T) {
 func TestJournalSurvivesRestart(t *testing.T) {
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
-			peer := a2apeer.Start(t, a2apeer.Options{})
+			peer := startPeerWith(t, a2apeer.Options{})
 			path := filepath.Join(t.TempDir(), "journal.db")
 			c1, err := New(testCtx(t), peer.URL(), journalOpts(v, path))
 			if err != nil {
@@ -162,7 +162,7 @@ func TestJournalSurvivesRestart(t *testing.T) {
 // watch does not follow (here an answered question, changed by another
 // client while a forever task ticks).
 func TestWatchSeesUnfollowedChangeWhileOthersStream(t *testing.T) {
-	peer := a2apeer.Start(t, a2apeer.Options{})
+	peer := startPeerWith(t, a2apeer.Options{})
 	o := journalOpts(a2a.Version10, filepath.Join(t.TempDir(), "journal.db"))
 	o.WatchInterval = 3 * time.Second
 	o.WatchOverlap = time.Millisecond // the watermark alone must be right
@@ -221,4 +221,46 @@ func TestWatchSeesUnfollowedChangeWhileOthersStream(t *testing.T) {
 		t.Fatalf("answer: %v", err)
 	}
 	next(func(id string, st a2a.TaskStatus) bool { return id == ask.ID && st.State == a2a.StateCompleted })
+}
+
+// TestWatchSeesChangeAtWatermark: a task whose status time equals the
+// newest one a poll has returned (the watermark), stored after that poll,
+// is still reported, once the watermark has settled and polls list only
+// what changed since it.
+func TestWatchSeesChangeAtWatermark(t *testing.T) {
+	peer := startPeerWith(t, a2apeer.Options{})
+	ctx := testCtx(t)
+	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	if err := peer.PutCompleted(ctx, "first-at-mark", at); err != nil {
+		t.Fatal(err)
+	}
+	o := journalOpts(a2a.Version10, filepath.Join(t.TempDir(), "journal.db"))
+	o.WatchOverlap = time.Millisecond // the watermark settles at once
+	c, err := New(ctx, peer.URL(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w, err := c.Watch(ctx, a2a.CursorStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ev, err := w.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := ev.Event.TaskInfo(); id != "first-at-mark" {
+		t.Fatalf("first event for %s", id)
+	}
+	if err := peer.PutCompleted(ctx, "second-at-mark", at); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = w.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := ev.Event.TaskInfo(); id != "second-at-mark" {
+		t.Fatalf("next event for %s, want second-at-mark", id)
+	}
 }

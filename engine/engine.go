@@ -35,8 +35,26 @@ import (
 // Options tune an Engine; the zero value of each field picks its default.
 type Options struct {
 	// MaxRunning caps executions running at once (default: the
-	// executor's ConcurrencyLimit if it has one, else 4).
+	// executor's ConcurrencyLimit if it has one, else 4). High-priority
+	// work may use HighReserve slots more (see below).
 	MaxRunning int
+	// HighReserve is how many slots beyond MaxRunning only high-priority
+	// executions may take (default MaxRunning/4, at least 1; negative:
+	// none). Priority orders the queue, but a queue cannot overtake work
+	// that holds every slot and never ends (forever tasks, a stuck
+	// agent): the reserve lets an urgent task start anyway.
+	HighReserve int
+	// MaxQueued caps executions waiting for a slot (default 10,000;
+	// negative: no cap). Past it a send is refused with a2a.ErrServerBusy
+	// and nothing is stored, so the caller can send the same message
+	// again later. Tasks requeued by a restart or a retry are never
+	// refused.
+	MaxQueued int
+	// AllowDamaged starts the engine even when the store reports damaged
+	// records (DamagedError) among the unfinished tasks it resumes: those
+	// tasks are left as they are (the store refuses writes over them) and
+	// the rest run. Without it New fails, naming the damage.
+	AllowDamaged bool
 	// MaxAttempts is the total number of attempts for retryable errors
 	// (default 3).
 	MaxAttempts int
@@ -100,12 +118,23 @@ type ConcurrencyLimiter interface {
 // without a ConcurrencyLimit.
 const DefaultMaxRunning = 4
 
+// DefaultMaxQueued is Options.MaxQueued's default: at a few KiB of memory
+// per queued task, 10,000 is tens of MiB, and a queue longer than that is
+// a client that sends faster than the agent works.
+const DefaultMaxQueued = 10_000
+
 // ErrClosed is returned by an engine's methods after Close.
 var ErrClosed = errors.New("engine is closed")
 
 func (o *Options) setDefaults() {
 	if o.MaxRunning <= 0 {
 		o.MaxRunning = DefaultMaxRunning
+	}
+	if o.HighReserve == 0 {
+		o.HighReserve = max(1, o.MaxRunning/4)
+	}
+	if o.MaxQueued == 0 {
+		o.MaxQueued = DefaultMaxQueued
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
@@ -219,6 +248,7 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.wg.Go(e.sweeper)
 	e.wg.Go(e.queueUpdater)
+	e.startReplica() // replicas.go: only with a shared store
 	e.pump()
 	return e, nil
 }

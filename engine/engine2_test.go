@@ -136,7 +136,7 @@ func TestQueueOrderAndPositions(t *testing.T) {
 			return g.wait(ctx, name)
 		}
 		return nil
-	}), engine.Options{MaxRunning: 1})
+	}), engine.Options{MaxRunning: 1, HighReserve: -1}) // no reserve: high waits its turn in the queue
 	sendNoWait(t, e, textMsg("first"))
 	<-g.entered
 	prio := func(text, p string) a2a.Message {

@@ -85,7 +85,14 @@ type Publisher interface {
 	// InputRequired asks the user a question; the execution should return
 	// after it. The answer starts a new execution.
 	InputRequired(ctx context.Context, question string) error
-	// AuthRequired asks the user for credentials, like InputRequired.
+	// AuthRequired tells the user the task needs credentials or an
+	// approval (A2A v1.0 §7.6). Unlike InputRequired the execution may
+	// either return (then a message from the user starts a new execution,
+	// as an answer does) or carry on, waiting for credentials that arrive
+	// out of band: its next publish continues the task (Status sets it
+	// working again) and streams stay open meanwhile. A message that
+	// arrives while it carries on cancels its context and starts a new
+	// execution with the message.
 	AuthRequired(ctx context.Context, text string) error
 	// Complete ends the task successfully, with an optional final text.
 	Complete(ctx context.Context, text string) error
@@ -99,6 +106,15 @@ type Publisher interface {
 	// status message, so the message id stays idempotent and the dashboard
 	// shows it. Called later, Reply completes the task with the message.
 	Reply(ctx context.Context, parts ...a2a.Part) error
+}
+
+// PartsAsker is implemented by the engine's Publisher: it asks the user
+// with a whole message rather than a line of text, e.g. a question with a
+// data part that lists options to choose from or a form to fill in.
+// state is a2a.StateInputRequired or a2a.StateAuthRequired, with the
+// same rules as InputRequired and AuthRequired.
+type PartsAsker interface {
+	Ask(ctx context.Context, state a2a.TaskState, parts ...a2a.Part) error
 }
 
 // ErrTaskClosed is returned by a Publisher once its task is terminal or its

@@ -16,7 +16,10 @@ type publisher struct {
 	ex *execution
 }
 
-var _ Publisher = (*publisher)(nil)
+var (
+	_ Publisher  = (*publisher)(nil)
+	_ PartsAsker = (*publisher)(nil)
+)
 
 // emit sequences the events build returns, under the task's lock, unless
 // the attempt may no longer publish, and hands them to the task's flusher
@@ -58,7 +61,12 @@ func (p *publisher) sequence(build func(t *a2a.Task) (change, error)) (*pendingG
 	if st.Terminal() {
 		return nil, ErrTaskClosed
 	}
-	if st.Interrupted() {
+	// After AuthRequired the execution that asked may carry on (credentials
+	// arrive out of band: A2A v1.0 §7.6.1 "The agent MAY immediately
+	// continue Task processing after receiving the credential"); after
+	// InputRequired it must return.
+	carryOn := st == a2a.StateAuthRequired && p.ex.interrupted
+	if st.Interrupted() && !carryOn {
 		return nil, fmt.Errorf("%w: the task waits for its user (%s); the execution should have returned", ErrTaskClosed, st)
 	}
 	c, err := build(t)
@@ -76,9 +84,7 @@ func (p *publisher) sequence(build func(t *a2a.Task) (change, error)) (*pendingG
 		return nil, err
 	}
 	en.sawExec = true
-	if en.tip().Task.Status.State.Interrupted() {
-		p.ex.interrupted = true
-	}
+	p.ex.interrupted = en.tip().Task.Status.State.Interrupted()
 	return g, nil
 }
 
@@ -101,6 +107,25 @@ func (p *publisher) InputRequired(ctx context.Context, question string) error {
 
 func (p *publisher) AuthRequired(ctx context.Context, text string) error {
 	return p.statusChange(ctx, a2a.StateAuthRequired, "", text)
+}
+
+// Ask is InputRequired or AuthRequired with a message of any parts as
+// the status message.
+func (p *publisher) Ask(ctx context.Context, state a2a.TaskState, parts ...a2a.Part) error {
+	if !state.Interrupted() {
+		return fmt.Errorf("ask: state %q does not ask the user (use input-required or auth-required)", state)
+	}
+	if len(parts) == 0 {
+		return errors.New("ask: no parts")
+	}
+	return p.emit(ctx, func(t *a2a.Task) (change, error) {
+		if err := validateParts(parts); err != nil {
+			return change{}, fmt.Errorf("ask: %w", err)
+		}
+		ev := p.e.status(t, state, "", "")
+		ev.Status.Message = &a2a.Message{ID: newID(), Role: a2a.RoleAgent, Parts: parts, TaskID: t.ID, ContextID: t.ContextID}
+		return change{events: []a2a.Event{ev}}, nil
+	})
 }
 
 func (p *publisher) Complete(ctx context.Context, text string) error {

@@ -127,6 +127,9 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 	for i, rec := range res.Records {
 		page.Tasks[i] = trimTask(rec.Task, req.HistoryLength, req.IncludeArtifacts)
 	}
+	for _, d := range res.Damaged {
+		page.Damaged = append(page.Damaged, d.TaskID)
+	}
 	return page, nil
 }
 
@@ -212,6 +215,9 @@ func (e *Engine) Subscribe(ctx context.Context, taskID string) (a2a.Stream, erro
 func (e *Engine) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
+	}
+	if sl, ok := e.store.(SharedLog); ok {
+		return e.watchShared(ctx, sl, cursor) // sharedwatch.go
 	}
 	s := &watchStream{e: e, ctx: ctx, closeCh: make(chan struct{})}
 	if cursor == "" {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -71,6 +72,21 @@ func (q *runQueue) pop() *queueItem {
 	return nil
 }
 
+func (q *runQueue) peek() *queueItem {
+	for l := range q.levels {
+		if len(q.levels[l]) > 0 {
+			return q.levels[l][0]
+		}
+	}
+	return nil
+}
+
+// waitingAhead is how many queued items an item of priority p would wait
+// behind.
+func (q *runQueue) waitingAhead(p Priority) int {
+	return q.positionIfPushed(p) - 1
+}
+
 func (q *runQueue) remove(en *taskEntry) *queueItem {
 	for l := range q.levels {
 		for i, it := range q.levels[l] {
@@ -123,18 +139,31 @@ func ParsePriority(md a2a.Metadata) Priority {
 	return PriorityNormal
 }
 
-// admit takes a slot for it at once if one is free and nothing waits, or
-// queues it. It returns the queue position (0: started). Caller holds
-// it.entry.mu; the queue or the execution takes its own entry reference.
-func (e *Engine) admit(it *queueItem) int {
+// admit takes a slot for it at once if one is free and nothing waits
+// ahead of it, or queues it. It returns the queue position (0: started).
+// Caller holds it.entry.mu; the queue or the execution takes its own
+// entry reference. A new execution (bounded) is refused with
+// a2a.ErrServerBusy when it would have to wait in a full queue.
+//
+// Priority and the running limit: normal and low work runs while fewer
+// than MaxRunning executions run; high-priority work also while fewer than
+// MaxRunning+HighReserve run, and always goes first in the queue (FIFO
+// within a priority). So a high-priority task starts at once while the
+// reserve lasts, even behind a full queue of work that never ends.
+func (e *Engine) admit(it *queueItem, bounded bool) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	it.entry.refs++
-	if e.running < e.opts.MaxRunning && e.queue.n == 0 && !e.closed.Load() {
+	if e.mayStart(it.prio) && e.queue.waitingAhead(it.prio) == 0 && !e.closed.Load() {
+		it.entry.refs++
 		e.running++
 		it.started = true
-		return 0
+		return 0, nil
 	}
+	if bounded && e.opts.MaxQueued >= 0 && e.queue.n >= e.opts.MaxQueued {
+		return 0, a2a.NewError(a2a.ErrServerBusy,
+			"server busy: %d tasks are already queued (limit %d) behind %d running: send again later, or cancel queued tasks", e.queue.n, e.opts.MaxQueued, e.running)
+	}
+	it.entry.refs++
 	pos := e.queue.positionIfPushed(it.prio)
 	it.lastPos = pos
 	if it.statusID == "" {
@@ -144,7 +173,17 @@ func (e *Engine) admit(it *queueItem) int {
 	if pos <= e.queue.n-1 {
 		e.signalQueue() // it jumped ahead of lower-priority items
 	}
-	return pos
+	return pos, nil
+}
+
+// mayStart reports whether an execution of priority p may take a slot
+// now. Caller holds e.mu.
+func (e *Engine) mayStart(p Priority) bool {
+	limit := e.opts.MaxRunning
+	if level(p) == 0 && e.opts.HighReserve > 0 {
+		limit += e.opts.HighReserve
+	}
+	return e.running < limit
 }
 
 // unadmit undoes admit after its commit failed.
@@ -171,7 +210,7 @@ func (e *Engine) pump() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	popped := false
-	for e.running < e.opts.MaxRunning && e.queue.n > 0 && !e.closed.Load() {
+	for e.queue.n > 0 && e.mayStart(e.queue.peek().prio) && !e.closed.Load() {
 		it := e.queue.pop()
 		e.running++
 		popped = true
@@ -270,12 +309,21 @@ func (e *Engine) publishPosition(it *queueItem, pos int) {
 func (e *Engine) resume(ctx context.Context) error {
 	recs, err := e.store.Unfinished(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: resume unfinished tasks: %w", err)
+		var damaged *DamagedError
+		if !e.opts.AllowDamaged || !errors.As(err, &damaged) {
+			return fmt.Errorf("engine: resume unfinished tasks: %w", err)
+		}
+		e.log.Warn("damaged tasks are left alone", "err", err)
 	}
 	for _, rec := range recs {
 		st := rec.Task.Status.State
 		if st.Interrupted() {
 			continue // still waiting for its user
+		}
+		if ok, err := e.claimToResume(ctx, rec.Task.ID); err != nil {
+			return fmt.Errorf("engine: resume: %w", err)
+		} else if !ok {
+			continue // another live replica holds it (replicas.go)
 		}
 		en, err := e.lockLoaded(ctx, rec.Task.ID)
 		if err != nil {

@@ -28,9 +28,54 @@ type execution struct {
 	// chunkID is the artifact an id-less ArtifactChunk continues.
 	chunkID string
 	replyOK bool
-	// interrupted: this run asked its user a question; the answer starts a
-	// new run, so this one must not touch the task after Execute returns.
+	// interrupted: this run asked its user a question (or for
+	// credentials); the answer starts a new run, so this one must not touch
+	// the task after Execute returns. After AuthRequired the run may carry
+	// on instead (see Publisher.AuthRequired): its next publish clears it.
 	interrupted bool
+	// superseded: a message to the task ended this run's wait for its user
+	// (supersede); the message runs as a new execution.
+	superseded bool
+}
+
+// authCarriesOn reports whether the task waits in auth-required while the
+// execution that asked is still running: the spec (A2A v1.0 §7.6.1) lets
+// an agent that receives credentials out of band carry on in the same
+// execution, and asks it to keep response streams open meanwhile ("the
+// agent SHOULD maintain any active response streams with the client after
+// setting the TaskState to TASK_STATE_AUTH_REQUIRED"). Caller holds en.mu.
+func (en *taskEntry) authCarriesOn() bool {
+	ex := en.run
+	return ex != nil && !ex.closed && ex.interrupted && en.rec != nil &&
+		en.rec.Task.Status.State == a2a.StateAuthRequired
+}
+
+// supersede ends the wait of the execution that asked the task's user,
+// when the user's message arrives before it returned: it may publish no
+// more (the message starts the next execution) and its context is
+// canceled, so an executor waiting for credentials after AuthRequired
+// stops waiting. Caller holds en.mu.
+func (e *Engine) supersede(en *taskEntry) {
+	ex := en.run
+	if ex == nil || ex.closed || !ex.interrupted {
+		return
+	}
+	ex.closed = true
+	ex.superseded = true
+	if ex.cancel != nil {
+		ex.cancel()
+	}
+}
+
+// endAuthFollowers ends the streams that kept following a task in
+// auth-required while its execution carried on, once that execution
+// returned with the task still waiting: nothing more comes until a
+// message. Caller holds en.mu.
+func (e *Engine) endAuthFollowers(en *taskEntry) {
+	if en.rec == nil || en.rec.Task.Status.State != a2a.StateAuthRequired || en.bc == nil || en.readers == 0 {
+		return
+	}
+	en.bc.publish(taskItem{end: true, ev: a2a.StreamEvent{Seq: en.rec.LastSeq}})
 }
 
 // run executes a queue item: attempts of Execute, as many as the errors
@@ -220,7 +265,8 @@ func (e *Engine) settle(en *taskEntry, ex *execution, n int, err error) outcome 
 		final = e.status(task, a2a.StateFailed, "", fmt.Sprintf("events of this execution were lost: %v", en.flushErr))
 	case ex.interrupted:
 		// Asked its user; an answer may already have started the next run.
-		if err != nil {
+		e.endAuthFollowers(en)
+		if err != nil && !ex.superseded {
 			e.log.Warn("executor returned an error after asking its user", "task", en.id, "err", err)
 		}
 	case err == nil:

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -89,7 +91,7 @@ func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow, block
 		}
 	}()
 	if existing != "" {
-		return e.existingTask(ctx, existing, follow)
+		return e.existingTask(ctx, existing, &msg, follow)
 	}
 	if msg.TaskID != "" {
 		return e.continueTask(ctx, &msg, follow)
@@ -133,17 +135,71 @@ func (e *Engine) claimMessage(ctx context.Context, id string) (done func(), task
 	return done, taskID, nil
 }
 
-func (e *Engine) existingTask(ctx context.Context, id string, follow bool) (*a2a.Task, *taskStream, error) {
+// existingTask answers a message whose id the engine has seen: the task it
+// created, when msg is the same message again (a retry); an invalid-params
+// error when it is another message under a reused id, which would
+// otherwise be silently dropped.
+func (e *Engine) existingTask(ctx context.Context, id string, msg *a2a.Message, follow bool) (*a2a.Task, *taskStream, error) {
 	en, err := e.lockLoaded(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer e.unlockRelease(en)
 	task := en.rec.Task
+	if first := findMessage(task.History, msg.ID); first != nil && !sameContent(first, msg) {
+		return nil, nil, a2a.NewError(a2a.ErrInvalidParams,
+			"message id %s was already used for another message (task %s): give each new message a new messageId; send the same message again only to retry it", msg.ID, task.ID)
+	}
 	if !follow {
 		return task, nil, nil
 	}
 	return task, e.newTaskStream(ctx, en, task, false), nil
+}
+
+// findMessage is the message with id in history, or nil (a history
+// trimmed by the store may have lost it: then nothing is compared).
+func findMessage(history []a2a.Message, id string) *a2a.Message {
+	for i := range history {
+		if history[i].ID == id {
+			return &history[i]
+		}
+	}
+	return nil
+}
+
+// sameContent reports whether a retried message says what the first one
+// said: same role and parts. Ids the engine fills in (task, context) and
+// metadata are not compared.
+func sameContent(first, again *a2a.Message) bool {
+	if first.Role != again.Role || len(first.Parts) != len(again.Parts) {
+		return false
+	}
+	for i := range first.Parts {
+		a, b := &first.Parts[i], &again.Parts[i]
+		if a.Kind != b.Kind || a.Text != b.Text || a.MediaType != b.MediaType || !sameJSON(a.Data, b.Data) {
+			return false
+		}
+		if (a.File == nil) != (b.File == nil) {
+			return false
+		}
+		if a.File != nil && (a.File.Name != b.File.Name || a.File.MediaType != b.File.MediaType ||
+			a.File.URI != b.File.URI || !bytes.Equal(a.File.Bytes, b.File.Bytes)) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameJSON compares two JSON values ignoring insignificant whitespace.
+func sameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.Message, follow, blocking bool, claim *func()) (*a2a.Task, *taskStream, error) {
@@ -164,7 +220,10 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 	defer e.unlockRelease(en)
 	en.sawExec = false
 	it := &queueItem{entry: en, prio: prio, attempt: 1, msg: msg, fresh: true}
-	pos := e.admit(it)
+	pos, err := e.admit(it, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	c := change{created: &Record{Created: now, Priority: prio}, msgIDs: []string{msg.ID}}
 	if pos == 0 {
 		c.events = []a2a.Event{task, e.status(task, a2a.StateWorking, "", "")}
@@ -285,7 +344,10 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 	}
 	msg.ContextID = t.ContextID
 	it := &queueItem{entry: en, prio: en.rec.Priority, attempt: 1, msg: msg}
-	pos := e.admit(it)
+	pos, err := e.admit(it, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	c := change{events: []a2a.Event{msg}, msgIDs: []string{msg.ID}}
 	if pos == 0 {
 		c.events = append(c.events, e.status(t, a2a.StateWorking, "", ""))
@@ -298,6 +360,7 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 		e.unadmit(it)
 		return nil, nil, fmt.Errorf("send: %w", err)
 	}
+	e.supersede(en) // the run that asked may still be waiting (auth-required)
 	var s *taskStream
 	if follow {
 		s = e.newTaskStream(ctx, en, en.rec.Task, false)

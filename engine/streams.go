@@ -66,9 +66,11 @@ func (e *Engine) newTaskStream(ctx context.Context, en *taskEntry, snapshot *a2a
 		s.seq = en.rec.LastSeq
 		if isFinal(snapshot) {
 			s.finalSnap = snapshot
-			s.done = true
-			s.err = io.EOF
-			return s
+			if !en.authCarriesOn() {
+				s.done = true
+				s.err = io.EOF
+				return s
+			}
 		}
 	}
 	if en.bc == nil {
@@ -162,6 +164,12 @@ func (s *taskStream) Recv() (a2a.StreamEvent, error) {
 			continue
 		}
 		for _, it := range items {
+			if it.end {
+				if s.accept(it) {
+					break
+				}
+				continue
+			}
 			if it.ev.Seq <= s.seq {
 				continue // already taken from the store
 			}
@@ -251,12 +259,42 @@ func (s *taskStream) accept(it taskItem) bool {
 		s.out.push(s.held...)
 		s.held = nil
 	}
+	if it.end {
+		s.end(io.EOF)
+		return true
+	}
 	s.out.push(it.ev)
-	if it.final {
+	if it.final && !s.followsAuth(it.ev) {
 		s.end(io.EOF)
 		return true
 	}
 	return false
+}
+
+// followsAuth reports whether the stream keeps reading after ev, which
+// left the task terminal or waiting: it does after auth-required when
+// more events follow or the execution that asked carries on (A2A v1.0
+// §7.6.1: the agent SHOULD keep response streams open; the stream closes
+// only at a terminal state). If that execution later returns with the
+// task still waiting, an end item closes the stream (endAuthFollowers).
+func (s *taskStream) followsAuth(ev a2a.StreamEvent) bool {
+	if eventState(ev.Event) != a2a.StateAuthRequired {
+		return false
+	}
+	s.en.mu.Lock()
+	defer s.en.mu.Unlock()
+	return (s.en.rec != nil && s.en.rec.LastSeq > ev.Seq) || s.en.authCarriesOn()
+}
+
+// eventState is the task state an event sets, if it sets one.
+func eventState(ev a2a.Event) a2a.TaskState {
+	switch x := ev.(type) {
+	case *a2a.StatusUpdateEvent:
+		return x.Status.State
+	case *a2a.Task:
+		return x.Status.State
+	}
+	return ""
 }
 
 // waitFinal reads until the task is terminal or interrupted and returns

@@ -131,6 +131,10 @@ type taskItem struct {
 	// err: the task's held creation was lost (see Engine.holdCreation);
 	// the reader ends with it.
 	err error
+	// end: no event; the execution that carried on in auth-required
+	// returned with the task still waiting, so readers that kept
+	// following it end here (Engine.endAuthFollowers).
+	end bool
 }
 
 // acquire returns the task's entry, creating an empty one, and takes a
@@ -290,8 +294,11 @@ func (e *Engine) status(t *a2a.Task, state a2a.TaskState, msgID, text string) *a
 		st.Message = &a2a.Message{ID: msgID, Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(text)},
 			TaskID: t.ID, ContextID: t.ContextID}
 	}
+	// auth-required is not final: the execution may carry on when
+	// credentials arrive out of band (A2A v1.0 §7.6.1), so v0.3 streams get
+	// final:false and end when the stream closes.
 	return &a2a.StatusUpdateEvent{TaskID: t.ID, ContextID: t.ContextID, Status: st,
-		Final: state.Terminal() || state.Interrupted()}
+		Final: state.Terminal() || state == a2a.StateInputRequired}
 }
 
 // enqueue is the executor's write path: it applies and numbers c at once

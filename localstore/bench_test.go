@@ -187,15 +187,13 @@ func buildFixture(path string, n int) error {
 }
 
 // BenchmarkCommit measures durable commits (fsync on) from 1 and 64
-// concurrent committers, through the group-committing writer and, for
-// comparison, through bolt.DB.Batch. Each committer runs tasks through
+// concurrent committers, through the group-committing writer. Each committer runs tasks through
 // submitted, working, an artifact and completed, one commit each.
 func BenchmarkCommit(b *testing.B) {
-	for _, via := range []string{"writer", "bolt-batch"} {
+	{
 		for _, committers := range []int{1, 64} {
-			b.Run(fmt.Sprintf("via=%s/committers=%d", via, committers), func(b *testing.B) {
+			b.Run(fmt.Sprintf("committers=%d", committers), func(b *testing.B) {
 				s := openTemp(b, Options{})
-				s.viaBoltBatch = via == "bolt-batch"
 				ctx := context.Background()
 				var ops atomic.Int64
 				var cursor atomic.Uint64

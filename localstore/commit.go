@@ -2,15 +2,15 @@ package localstore
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Group commit. One writer goroutine owns every write transaction. It takes
@@ -21,8 +21,8 @@ import (
 //
 // bolt.DB.Batch would group too, but it holds a batch open for
 // MaxBatchDelay (10 ms by default) unless MaxBatchSize calls arrive, which
-// caps a single committer at about 100 commits/s; BenchmarkCommit compares
-// the two.
+// caps a single committer at about 100 commits/s (measured when
+// BenchmarkCommit compared the two: the comparison is gone with the code).
 //
 // A request's apply function may run more than once: when one request of
 // a group fails, the transaction is rolled back and the others are applied
@@ -44,23 +44,38 @@ type commitRequest struct {
 	done     chan error
 }
 
-// prepared is a commit ready to apply: every value is encoded.
+// prepared is a commit ready to apply: the task and every event encoded.
+// What depends on the stored version of the task (the record's inline
+// events, its message ids) is completed by apply.
 type prepared struct {
-	id       string
-	record   []byte
-	entry    indexEntry
-	lastSeq  uint64
-	events   []preparedEvent
+	id     string
+	header header
+	task   []byte
+	events []preparedEvent
+	// runs are the log entries of the events (see layout.go).
+	runs     []logRun
 	messages []string
+	// fresh is the record value when the task is new and every message id
+	// is unclaimed (the common case, encoded outside the transaction);
+	// nil when the events do not fit inline.
+	fresh []byte
 	// maxCursor is the highest cursor among the events (0 without events).
 	maxCursor uint64
 	size      int
 }
 
 type preparedEvent struct {
-	key, value []byte
-	cursor     uint64
-	seq        uint64
+	body   []byte // codec byte + JSON
+	cursor uint64
+	seq    uint64
+	time   time.Time
+}
+
+// logRun is a run of a commit's events whose cursors and seqs both step
+// by one: one log entry.
+type logRun struct {
+	cursor, seq uint64
+	n           int
 }
 
 // Commit stores the commit durably (unless Options.NoSync) before it
@@ -81,9 +96,6 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	if s.viaBoltBatch {
-		return s.commitViaBatch(p)
 	}
 	req := &commitRequest{prepared: p, done: make(chan error, 1)}
 	select {
@@ -117,12 +129,13 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	if st := r.Task.Status.State; a2a.ParseState(string(st)) != st {
 		return nil, fmt.Errorf("commit task %q: %w: %q is not a task state", id, a2a.ErrInvalidParams, st)
 	}
-	record, err := encodeRecord(r)
+	task, err := encodeTask(r.Task)
 	if err != nil {
-		return nil, fmt.Errorf("commit task %q: %w: %v", id, a2a.ErrInvalidParams, err)
+		return nil, fmt.Errorf("commit task %q: %w: encode task: %v", id, a2a.ErrInvalidParams, err)
 	}
-	p := &prepared{id: id, record: record, entry: entryOf(r), lastSeq: r.LastSeq, size: len(record)}
+	p := &prepared{id: id, header: headerOf(r), task: task, size: len(task)}
 	var prevSeq, prevCursor uint64
+	inlineBytes := 0
 	for i, ev := range c.Events {
 		if ev.TaskID != "" && ev.TaskID != id {
 			return nil, fmt.Errorf("commit task %q: %w: event %d belongs to task %q", id, a2a.ErrInvalidParams, i, ev.TaskID)
@@ -130,14 +143,19 @@ func prepare(c *engine.Commit) (*prepared, error) {
 		if ev.Seq == 0 || ev.Seq <= prevSeq || ev.Cursor == 0 || ev.Cursor <= prevCursor {
 			return nil, fmt.Errorf("commit task %q: %w: event %d has seq %d and cursor %d; both must start at 1 and increase", id, a2a.ErrInvalidParams, i, ev.Seq, ev.Cursor)
 		}
-		prevSeq, prevCursor = ev.Seq, ev.Cursor
-		ev.TaskID = id
-		value, err := encodeEvent(ev)
-		if err != nil {
-			return nil, fmt.Errorf("commit task %q: %w: %v", id, a2a.ErrInvalidParams, err)
+		if n := len(p.runs); n > 0 && p.runs[n-1].cursor+uint64(p.runs[n-1].n) == ev.Cursor && p.runs[n-1].seq+uint64(p.runs[n-1].n) == ev.Seq {
+			p.runs[n-1].n++
+		} else {
+			p.runs = append(p.runs, logRun{cursor: ev.Cursor, seq: ev.Seq, n: 1})
 		}
-		p.events = append(p.events, preparedEvent{key: eventKey(id, ev.Seq), value: value, cursor: ev.Cursor, seq: ev.Seq})
-		p.size += len(value)
+		prevSeq, prevCursor = ev.Seq, ev.Cursor
+		body, err := encodeEventBody(ev.Event)
+		if err != nil {
+			return nil, fmt.Errorf("commit task %q: %w: encode event %d: %v", id, a2a.ErrInvalidParams, ev.Seq, err)
+		}
+		p.events = append(p.events, preparedEvent{body: body, cursor: ev.Cursor, seq: ev.Seq, time: ev.Time})
+		p.size += len(body)
+		inlineBytes += len(body)
 	}
 	if prevSeq > r.LastSeq {
 		return nil, fmt.Errorf("commit task %q: %w: the record's LastSeq %d is below its event seq %d", id, a2a.ErrInvalidParams, r.LastSeq, prevSeq)
@@ -148,8 +166,20 @@ func prepare(c *engine.Commit) (*prepared, error) {
 			if !utf8.ValidString(m) {
 				return nil, fmt.Errorf("commit task %q: %w: message id %q is not valid UTF-8", id, a2a.ErrInvalidParams, m)
 			}
-			p.messages = append(p.messages, m)
+			if !slices.Contains(p.messages, m) {
+				p.messages = append(p.messages, m)
+			}
 		}
+	}
+	if inlineBytes <= inlineMaxBytes {
+		h := p.header
+		h.messages = p.messages
+		bodies := make([][]byte, len(p.events))
+		for i, ev := range p.events {
+			h.inline = append(h.inline, inlineMeta{seq: ev.seq, cursor: ev.cursor, time: ev.time})
+			bodies[i] = ev.body
+		}
+		p.fresh = encodeRecordValue(h, task, bodies)
 	}
 	return p, nil
 }
@@ -249,58 +279,71 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	return s.db.Update(fn)
 }
 
-// commitViaBatch is Commit through bolt.DB.Batch, for the benchmark that
-// compares it with the writer.
-func (s *Store) commitViaBatch(p *prepared) error {
-	err := s.db.Batch(func(tx *bolt.Tx) error { return apply(tx, p) })
-	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
-		return ErrClosed
-	}
-	return err
-}
-
 // apply writes one prepared commit. Invariants kept: the index and the
 // counters hold exactly the entry of the stored version of each task; the
-// meta cursor is at least every stored cursor.
+// meta cursor is at least every stored cursor; a task's events are either
+// all inline in its record or (spilled) all in the events bucket.
 func apply(tx *bolt.Tx, p *prepared) error {
 	b := buckets(tx)
-	old := b.tasks.Get([]byte(p.id))
-	var oldEntry *indexEntry
-	if old != nil {
-		h, _, err := decodeHeader(p.id, old)
-		if err != nil {
+	key := idKey(p.id)
+	oldValue := b.tasks.Get(key)
+	var old *decoded
+	if oldValue != nil {
+		var err error
+		if old, err = decodeFull(p.id, oldValue); err != nil {
 			return fmt.Errorf("commit task %q: corrupt stored record: %w", p.id, err)
 		}
-		if len(p.events) > 0 && p.events[0].seq <= h.lastSeq {
-			return fmt.Errorf("commit task %q: %w: event seq %d is not after the stored last seq %d", p.id, a2a.ErrInvalidParams, p.events[0].seq, h.lastSeq)
+		if len(p.events) > 0 && p.events[0].seq <= old.lastSeq {
+			return fmt.Errorf("commit task %q: %w: event seq %d is not after the stored last seq %d", p.id, a2a.ErrInvalidParams, p.events[0].seq, old.lastSeq)
 		}
-		oldEntry = &h.entry
 	}
-	if err := b.tasks.Put([]byte(p.id), p.record); err != nil {
+	for _, r := range p.runs {
+		for c := r.cursor; c < r.cursor+uint64(r.n); c++ {
+			if cursorUsed(b.log, c) {
+				return fmt.Errorf("commit task %q: %w: cursor %d is already used", p.id, a2a.ErrInvalidParams, c)
+			}
+		}
+		if err := b.log.Put(logKey(r.cursor), logValue(p.id, r.seq, r.n)); err != nil {
+			return fmt.Errorf("commit task %q: %w", p.id, err)
+		}
+	}
+	// Message ids: the first task a message id reached keeps it, so that a
+	// resent message finds the task it created.
+	h := p.header
+	if old != nil {
+		h.messages = old.messages
+	}
+	claimedAll := true
+	for _, m := range p.messages {
+		k := messageKey(m)
+		if owner := b.index.Get(k); owner != nil {
+			claimedAll = false
+			continue
+		}
+		if err := b.index.Put(k, idKey(p.id)); err != nil {
+			return fmt.Errorf("commit task %q: %w", p.id, err)
+		}
+		if !slices.Contains(h.messages, m) {
+			h.messages = append(h.messages, m)
+		}
+	}
+	value := p.fresh
+	if old != nil || !claimedAll || value == nil {
+		var err error
+		if value, err = recordWithEvents(b, p, h, old); err != nil {
+			return err
+		}
+	}
+	if err := b.tasks.Put(key, value); err != nil {
 		return fmt.Errorf("commit task %q: %w", p.id, err)
 	}
-	if oldEntry == nil || !oldEntry.same(p.entry) {
-		if oldEntry != nil {
-			if err := removeEntry(b, *oldEntry); err != nil {
+	if old == nil || !old.entry.same(h.entry) {
+		if old != nil {
+			if err := removeEntry(b, old.entry); err != nil {
 				return fmt.Errorf("commit task %q: %w", p.id, err)
 			}
 		}
-		if err := addEntry(b, p.entry); err != nil {
-			return fmt.Errorf("commit task %q: %w", p.id, err)
-		}
-	}
-	for _, ev := range p.events {
-		if b.events.Get(ev.key) != nil {
-			return fmt.Errorf("commit task %q: %w: event seq %d is already stored", p.id, a2a.ErrInvalidParams, ev.seq)
-		}
-		lk := logKey(ev.cursor)
-		if b.log.Get(lk) != nil {
-			return fmt.Errorf("commit task %q: %w: cursor %d is already used", p.id, a2a.ErrInvalidParams, ev.cursor)
-		}
-		if err := b.events.Put(ev.key, ev.value); err != nil {
-			return fmt.Errorf("commit task %q: %w", p.id, err)
-		}
-		if err := b.log.Put(lk, logValue(p.id, ev.seq)); err != nil {
+		if err := addEntry(b, h.entry); err != nil {
 			return fmt.Errorf("commit task %q: %w", p.id, err)
 		}
 	}
@@ -315,47 +358,104 @@ func apply(tx *bolt.Tx, p *prepared) error {
 			}
 		}
 	}
-	for _, m := range p.messages {
-		// The first task a message id reached keeps it: a resent message
-		// must find the task it created.
-		k := messageKey(m)
-		if b.messages.Get(k) != nil {
-			continue
+	return nil
+}
+
+// recordWithEvents encodes the record of h after the commit p, keeping the
+// task's events inline while they fit and otherwise moving them (the old
+// inline ones too) to the events bucket.
+func recordWithEvents(b txBuckets, p *prepared, h header, old *decoded) ([]byte, error) {
+	var bodies [][]byte
+	h.inline = nil
+	spilled := old != nil && old.spilled
+	if !spilled {
+		size := 0
+		if old != nil {
+			h.inline = append(h.inline, old.inline...)
+			bodies = append(bodies, old.events...)
 		}
-		if err := b.messages.Put(k, []byte(p.id)); err != nil {
-			return fmt.Errorf("commit task %q: %w", p.id, err)
+		for _, ev := range p.events {
+			h.inline = append(h.inline, inlineMeta{seq: ev.seq, cursor: ev.cursor, time: ev.time})
+			bodies = append(bodies, ev.body)
 		}
-		if err := b.messages.Put(messageTaskKey(p.id, m), nil); err != nil {
-			return fmt.Errorf("commit task %q: %w", p.id, err)
+		for _, body := range bodies {
+			size += len(body)
+		}
+		if size <= inlineMaxBytes {
+			return encodeRecordValue(h, p.task, bodies), nil
 		}
 	}
-	return nil
+	// Spill: every event not yet in the events bucket goes there.
+	h.spilled = true
+	put := func(seq, cursor uint64, at time.Time, body []byte) error {
+		k := eventKey(p.id, seq)
+		if b.events.Get(k) != nil {
+			return fmt.Errorf("commit task %q: %w: event seq %d is already stored", p.id, a2a.ErrInvalidParams, seq)
+		}
+		return b.events.Put(k, encodeSpilledEvent(cursor, at, body))
+	}
+	if !spilled {
+		for i, m := range h.inline {
+			if err := put(m.seq, m.cursor, m.time, bodies[i]); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, ev := range p.events {
+			if err := put(ev.seq, ev.cursor, ev.time, ev.body); err != nil {
+				return nil, err
+			}
+		}
+	}
+	h.inline = nil
+	return encodeRecordValue(h, p.task, nil), nil
+}
+
+// cursorUsed reports whether a log entry covers cursor c: the entry at or
+// before c, if its run reaches c.
+func cursorUsed(log *bolt.Bucket, c uint64) bool {
+	cur := log.Cursor()
+	k, _ := cur.Seek(logKey(c))
+	if k != nil && binary.BigEndian.Uint64(k) == c {
+		return true
+	}
+	var v []byte
+	if k == nil {
+		k, v = cur.Last()
+	} else {
+		k, v = cur.Prev()
+	}
+	if k == nil || len(k) != 8 {
+		return false
+	}
+	_, _, n, err := splitLogValue(v)
+	return err == nil && binary.BigEndian.Uint64(k)+uint64(n) > c
 }
 
 // tx's top-level buckets; Open checked that they exist.
 type txBuckets struct {
-	meta, tasks, events, log, index, counts, messages *bolt.Bucket
+	meta, tasks, events, log, index *bolt.Bucket
 }
 
 func buckets(tx *bolt.Tx) txBuckets {
 	b := txBuckets{
-		meta:     tx.Bucket(bucketMeta),
-		tasks:    tx.Bucket(bucketTasks),
-		events:   tx.Bucket(bucketEvents),
-		log:      tx.Bucket(bucketLog),
-		index:    tx.Bucket(bucketIndex),
-		counts:   tx.Bucket(bucketCounts),
-		messages: tx.Bucket(bucketMessages),
+		meta:   tx.Bucket(bucketMeta),
+		tasks:  tx.Bucket(bucketTasks),
+		events: tx.Bucket(bucketEvents),
+		log:    tx.Bucket(bucketLog),
+		index:  tx.Bucket(bucketIndex),
 	}
 	// Writes mostly append: cursors grow, task ids are time-ordered UUIDs,
 	// index keys grow with time within their family. bbolt splits a full
 	// page at FillPercent (default half), which leaves appended-to pages
 	// half empty forever; filling them further roughly halves the file.
 	b.log.FillPercent = 1.0
-	b.tasks.FillPercent = fillPercent
+	// Task records are a few hundred bytes: at 0.9 a page holds one
+	// record fewer than it could (measured: 73% full), and records are
+	// rarely rewritten bigger once their task is done.
+	b.tasks.FillPercent = 1.0
 	b.events.FillPercent = fillPercent
 	b.index.FillPercent = fillPercent
-	b.messages.FillPercent = fillPercent
 	return b
 }
 
@@ -370,7 +470,7 @@ func addEntry(b txBuckets, e indexEntry) error {
 		}
 	}
 	for _, k := range e.counterKeys() {
-		if err := addCount(b.counts, k, 1); err != nil {
+		if err := addCount(b.index, k, 1); err != nil {
 			return err
 		}
 	}
@@ -384,7 +484,7 @@ func removeEntry(b txBuckets, e indexEntry) error {
 		}
 	}
 	for _, k := range e.counterKeys() {
-		if err := addCount(b.counts, k, -1); err != nil {
+		if err := addCount(b.index, k, -1); err != nil {
 			return err
 		}
 	}
@@ -393,11 +493,11 @@ func removeEntry(b txBuckets, e indexEntry) error {
 
 // addCount adds delta to a counter; a counter that reaches zero is deleted
 // so that contexts and states that no longer have tasks leave no keys.
-func addCount(counts *bolt.Bucket, k []byte, delta int64) error {
+func addCount(index *bolt.Bucket, k []byte, delta int64) error {
 	var n uint64
-	if v := counts.Get(k); v != nil {
+	if v := index.Get(k); v != nil {
 		var err error
-		if n, err = getU64(v); err != nil {
+		if n, err = getCount(v); err != nil {
 			return fmt.Errorf("counter %x: %w", k, err)
 		}
 	}
@@ -406,7 +506,7 @@ func addCount(counts *bolt.Bucket, k []byte, delta int64) error {
 	}
 	n = uint64(int64(n) + delta)
 	if n == 0 {
-		return counts.Delete(k)
+		return index.Delete(k)
 	}
-	return counts.Put(k, appendU64(nil, n))
+	return index.Put(k, binary.AppendUvarint(nil, n))
 }

@@ -33,10 +33,11 @@ func FuzzDecodeRecord(f *testing.F) {
 func FuzzDecodeEvent(f *testing.F) {
 	ev := engine.LoggedEvent{TaskID: "t", Seq: 2, Cursor: 7, Time: t0,
 		Event: &a2a.StatusUpdateEvent{TaskID: "t", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: t0}}}
-	good, err := encodeEvent(ev)
+	body, err := encodeEventBody(ev.Event)
 	if err != nil {
 		f.Fatal(err)
 	}
+	good := encodeSpilledEvent(ev.Cursor, ev.Time, body)
 	f.Add(eventKey("t", 2), good)
 	f.Add(eventKey("t", 2), good[:len(good)-4])
 	f.Add([]byte{1}, []byte{eventFormat})

@@ -15,7 +15,7 @@ import (
 )
 
 // Open opens the store at path, creating it (and its directory) if there is
-// no file there. It never writes to a file that is not an a2atop store: a
+// no file there, and migrating a file of an older schema (migrate.go). It never writes to a file that is not an a2atop store: a
 // foreign, empty, truncated or damaged file, or one from a newer a2atop, is
 // refused with an error naming the path, untouched.
 func Open(path string, opts Options) (*Store, error) {
@@ -27,6 +27,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	info, err := os.Stat(path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && opts.NoCreate:
+		return nil, fmt.Errorf("open store %s: %w", path, ErrNoStore)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := create(path, opts); err != nil {
 			return nil, err
@@ -39,12 +41,35 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w: the file is empty (remove it to start a new store, or pass --db another path)", path, ErrNotA2atop)
 	}
 
+	// Two attempts: another process may migrate the file between this
+	// one's validation and its open.
+	for attempt := 0; ; attempt++ {
+		db, err := openCurrent(path, opts)
+		if errors.Is(err, errMigratedMeanwhile) && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return newStore(db, path), nil
+	}
+}
+
+// openCurrent validates path, migrates it if it has an older schema, and
+// opens it read-write.
+func openCurrent(path string, opts Options) (*bolt.DB, error) {
 	// Validate read-only first: a read-only open never writes, whereas a
 	// read-write open of a foreign bbolt file may (bbolt rewrites a missing
 	// freelist). The shared lock it takes still conflicts with a writer's
 	// exclusive one, so a file in use is reported here already.
-	if err := validate(path, opts); err != nil {
+	version, err := validate(path, opts)
+	if err != nil {
 		return nil, err
+	}
+	if version < schemaVersion {
+		if err := migrate(path, opts); err != nil {
+			return nil, err
+		}
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      opts.LockTimeout,
@@ -54,6 +79,31 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	// The file validated may have been replaced by a migration in another
+	// process since.
+	if err := db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errMigratedMeanwhile
+		}
+		if v, err := getU64(meta.Get(metaSchema)); err != nil || v != schemaVersion {
+			return errMigratedMeanwhile
+		}
+		return nil
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// bbolt grows a file past 16 MiB by 16 MiB at a time (the default
+	// AllocSize), which a store of 10k tasks shows as 1.6 KB a task of
+	// unused tail; 4 MiB steps cost one more grow (a truncate and fsync)
+	// per 4 MiB written.
+	db.AllocSize = growStep
+	return db, nil
+}
+
+// newStore starts the writer of the open db.
+func newStore(db *bolt.DB, path string) *Store {
 	s := &Store{
 		db:         db,
 		path:       path,
@@ -62,23 +112,26 @@ func Open(path string, opts Options) (*Store, error) {
 		writerDone: make(chan struct{}),
 	}
 	go s.writer()
-	return s, nil
+	return s
 }
 
+// growStep is the bbolt file's growth step (bolt.DB.AllocSize).
+const growStep = 4 << 20
+
 // validate opens path read-only and checks that it is an a2atop store this
-// build can read.
-func validate(path string, opts Options) (err error) {
+// build can read (perhaps after a migration); it returns its schema version.
+func validate(path string, opts Options) (version uint64, err error) {
 	defer guard(&err, path)()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: true})
 	if err != nil {
-		return openError(path, err)
+		return 0, openError(path, err)
 	}
 	defer db.Close()
 	size, err := fileSize(path)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", path, err)
+		return 0, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return db.View(func(tx *bolt.Tx) error {
+	return version, db.View(func(tx *bolt.Tx) error {
 		// A file shorter than its high-water mark was truncated: pages the
 		// tree points at are missing (and reading them would fault).
 		if tx.Size() > size {
@@ -88,14 +141,18 @@ func validate(path string, opts Options) (err error) {
 		if meta == nil || !bytes.Equal(meta.Get(metaApp), appName) {
 			return fmt.Errorf("open store %s: %w: it is a bbolt database of another program (pass --db another path)", path, ErrNotA2atop)
 		}
-		version, err := getU64(meta.Get(metaSchema))
+		version, err = getU64(meta.Get(metaSchema))
 		if err != nil || version == 0 {
 			return fmt.Errorf("open store %s: %w: its schema version is unreadable", path, ErrNotA2atop)
 		}
 		if version > schemaVersion {
 			return fmt.Errorf("open store %s: %w (schema %d; this a2atop reads up to %d): upgrade a2atop, or pass --db another path", path, ErrNewerSchema, version, schemaVersion)
 		}
-		for _, name := range allBuckets {
+		want := allBuckets
+		if version == 1 {
+			want = v1Buckets
+		}
+		for _, name := range want {
 			if tx.Bucket(name) == nil {
 				return fmt.Errorf("open store %s: %w: bucket %q is missing (the file is damaged)", path, ErrNotA2atop, name)
 			}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,15 +232,24 @@ func TestCorruptValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketTasks).Put([]byte("task-0001"), []byte{recordFormat, 1, 2}); err != nil {
+		tasks := tx.Bucket(bucketTasks)
+		if err := tasks.Put(idKey("task-0001"), []byte{recordFormat, 1, 2}); err != nil {
 			return err
 		}
-		v := bytes.Clone(tx.Bucket(bucketTasks).Get([]byte("task-0002")))
-		v[len(v)-3] = '{' // the task's JSON
-		if err := tx.Bucket(bucketTasks).Put([]byte("task-0002"), v); err != nil {
+		// A sound header and body whose task JSON is broken.
+		d, err := decodeFull("task-0002", tasks.Get(idKey("task-0002")))
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketEvents).Put(eventKey("task-0003", 1), []byte{eventFormat, 5, 'w', '{'})
+		if err := tasks.Put(idKey("task-0002"), encodeRecordValue(d.header, []byte("w{"), d.events)); err != nil {
+			return err
+		}
+		// A sound task whose first inline event is broken.
+		if d, err = decodeFull("task-0003", tasks.Get(idKey("task-0003"))); err != nil {
+			return err
+		}
+		d.events[0] = []byte("w{")
+		return tasks.Put(idKey("task-0003"), encodeRecordValue(d.header, d.task, d.events))
 	})
 	db.Close()
 	if err != nil {
@@ -264,8 +274,18 @@ func TestCorruptValues(t *testing.T) {
 	if _, err := s.Log(ctx, 0, 0); err == nil {
 		t.Error("Log over a damaged event succeeded")
 	}
-	if _, err := s.List(ctx, engine.ListQuery{}); err == nil {
-		t.Error("List over damaged records succeeded")
+	// List lists the sound tasks and names the damaged ones.
+	res, err := s.List(ctx, engine.ListQuery{})
+	if err != nil {
+		t.Fatalf("List over damaged records: %v", err)
+	}
+	var damaged []string
+	for _, d := range res.Damaged {
+		damaged = append(damaged, d.TaskID)
+	}
+	slices.Sort(damaged)
+	if len(res.Records) != 3 || !slices.Equal(damaged, []string{"task-0001", "task-0002"}) {
+		t.Errorf("List = %d records, damaged %v; want 3 and task-0001, task-0002", len(res.Records), damaged)
 	}
 	if err := s.Check(); err == nil {
 		t.Error("Check passed a damaged store")

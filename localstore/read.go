@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,8 +15,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store is an engine.Store.
-var _ engine.Store = (*Store)(nil)
+// The store is an engine.Store that can check itself.
+var (
+	_ engine.Store   = (*Store)(nil)
+	_ engine.Checker = (*Store)(nil)
+)
 
 // Get returns a task's record; an error wrapping a2a.ErrTaskNotFound if
 // there is none.
@@ -32,7 +37,7 @@ func (s *Store) Get(ctx context.Context, taskID string) (*engine.Record, error) 
 }
 
 func getRecord(tx *bolt.Tx, taskID string) (*engine.Record, error) {
-	v := tx.Bucket(bucketTasks).Get([]byte(taskID))
+	v := tx.Bucket(bucketTasks).Get(idKey(taskID))
 	if v == nil {
 		return nil, notFound(taskID)
 	}
@@ -51,24 +56,61 @@ func (s *Store) Events(ctx context.Context, taskID string, afterSeq uint64) ([]e
 	}
 	var out []engine.LoggedEvent
 	err := s.view(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketTasks).Get([]byte(taskID)) == nil {
-			return notFound(taskID)
-		}
-		if afterSeq == ^uint64(0) {
-			return nil // no seq is after it
-		}
-		prefix := eventPrefix(taskID)
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(eventKey(taskID, afterSeq+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			ev, err := decodeEvent(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, ev)
-		}
-		return nil
+		var err error
+		out, err = taskEvents(tx, taskID, afterSeq, ^uint64(0))
+		return err
 	})
 	return out, err
+}
+
+// taskEvents returns the task's events with afterSeq < Seq <= upTo, inline
+// or spilled; an error wrapping a2a.ErrTaskNotFound if the task is not
+// stored.
+func taskEvents(tx *bolt.Tx, taskID string, afterSeq, upTo uint64) ([]engine.LoggedEvent, error) {
+	v := tx.Bucket(bucketTasks).Get(idKey(taskID))
+	if v == nil {
+		return nil, notFound(taskID)
+	}
+	if afterSeq == ^uint64(0) {
+		return nil, nil // no seq is after it
+	}
+	h, _, err := decodeHeader(taskID, v)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt record of task %q: %w", taskID, err)
+	}
+	var out []engine.LoggedEvent
+	if !h.spilled {
+		if len(h.inline) == 0 || h.inline[len(h.inline)-1].seq <= afterSeq || h.inline[0].seq > upTo {
+			return nil, nil
+		}
+		d, err := decodeFull(taskID, v)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt record of task %q: %w", taskID, err)
+		}
+		all, err := d.inlineEvents(taskID)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range all {
+			if ev.Seq > afterSeq && ev.Seq <= upTo {
+				out = append(out, ev)
+			}
+		}
+		return out, nil
+	}
+	prefix := eventPrefix(taskID)
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(eventKey(taskID, afterSeq+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		ev, err := decodeEvent(k, v)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Seq > upTo {
+			break
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 // Log returns up to limit events of every task with Cursor > after, in
@@ -82,21 +124,50 @@ func (s *Store) Log(ctx context.Context, after uint64, limit int) ([]engine.Logg
 	}
 	var out []engine.LoggedEvent
 	err := s.view(func(tx *bolt.Tx) error {
-		events := tx.Bucket(bucketEvents)
 		c := tx.Bucket(bucketLog).Cursor()
-		for k, ref := c.Seek(logKey(after + 1)); k != nil; k, ref = c.Next() {
+		// The run that holds after+1 may start before it.
+		k, v := c.Seek(logKey(after + 1))
+		if k == nil || binary.BigEndian.Uint64(k) > after+1 {
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+			if k == nil {
+				k, v = c.First()
+			}
+		}
+		for ; k != nil; k, v = c.Next() {
 			if limit > 0 && len(out) >= limit {
 				break
 			}
-			v := events.Get(ref)
-			if v == nil {
-				return fmt.Errorf("log entry %x points at a missing event %x (the file is damaged)", k, ref)
+			if len(k) != 8 {
+				return fmt.Errorf("log key %x is not a cursor (the file is damaged)", k)
 			}
-			ev, err := decodeEvent(ref, v)
+			first := binary.BigEndian.Uint64(k)
+			id, seq, n, err := splitLogValue(v)
 			if err != nil {
-				return err
+				return fmt.Errorf("corrupt log entry %x: %w", k, err)
 			}
-			out = append(out, ev)
+			if first+uint64(n) <= after+1 {
+				continue // wholly at or before after
+			}
+			evs, err := taskEvents(tx, id, seq-1, seq+uint64(n)-1)
+			if err != nil {
+				return fmt.Errorf("log entry %d: %w (the file is damaged)", first, err)
+			}
+			if len(evs) != n {
+				return fmt.Errorf("log entry %d points at %d events of task %q from seq %d, %d stored (the file is damaged)", first, n, id, seq, len(evs))
+			}
+			for _, ev := range evs {
+				if ev.Cursor <= after {
+					continue
+				}
+				if limit > 0 && len(out) >= limit {
+					break
+				}
+				out = append(out, ev)
+			}
 		}
 		return nil
 	})
@@ -129,8 +200,12 @@ func (s *Store) TaskForMessage(ctx context.Context, messageID string) (string, b
 	var taskID string
 	var ok bool
 	err := s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMessages).Get(messageKey(messageID)); v != nil {
-			taskID, ok = string(v), true
+		if v := tx.Bucket(bucketIndex).Get(messageKey(messageID)); v != nil {
+			id, rest, err := readID(v)
+			if err != nil || len(rest) != 0 {
+				return fmt.Errorf("corrupt message entry %q (the file is damaged)", messageID)
+			}
+			taskID, ok = id, true
 		}
 		return nil
 	})
@@ -138,23 +213,30 @@ func (s *Store) TaskForMessage(ctx context.Context, messageID string) (string, b
 }
 
 // Unfinished returns every task that is not terminal, oldest Created first
-// (ties by id), the order the engine resumes them in. It walks the by-state index, skipping terminal states' key
+// (ties by id), the order the engine resumes them in. Records that cannot
+// be read are left out and reported, as engine.DamagedErrors joined, with
+// the others. It walks the by-state index, skipping terminal states' key
 // ranges with one seek each, so it reads only unfinished tasks.
 func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*engine.Record
+	var damaged []error
 	err := s.view(func(tx *bolt.Tx) error {
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
 		for k, _ := c.Seek([]byte{famState}); k != nil && k[0] == famState; {
-			state, tail, err := readLP(k[1:])
-			if err != nil {
-				return fmt.Errorf("corrupt index key %x: %w", k, err)
+			if len(k) < 2 {
+				return fmt.Errorf("corrupt index key %x", k)
 			}
+			state, ok := stateOfCode(k[1])
+			if !ok {
+				return fmt.Errorf("corrupt index key %x: unknown state code", k)
+			}
+			tail := k[2:]
 			if a2a.TaskState(state).Terminal() {
-				next := prefixEnd(appendLP([]byte{famState}, state))
+				next := prefixEnd(k[:2])
 				if next == nil {
 					break
 				}
@@ -165,11 +247,19 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 			if err != nil {
 				return fmt.Errorf("corrupt index key %x: %w", k, err)
 			}
-			v := tasks.Get([]byte(id))
+			v := tasks.Get(idKey(id))
 			if v == nil {
 				return fmt.Errorf("index entry %x names a missing task %q (the file is damaged)", k, id)
 			}
 			rec, err := decodeRecord(id, v)
+			var bad *engine.DamagedError
+			if errors.As(err, &bad) {
+				// The others are still returned: an engine told to
+				// (Options.AllowDamaged) resumes them.
+				damaged = append(damaged, err)
+				k, _ = c.Next()
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -192,15 +282,18 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 		}
 		return strings.Compare(a.Task.ID, b.Task.ID)
 	})
-	return out, nil
+	return out, errors.Join(damaged...)
 }
 
 // List returns a page of tasks, newest Updated first (ties: id descending).
 // It walks the index family that matches the query's context and state
 // filters backwards, from the page token's key on, so a page costs the
 // same however many tasks are stored (with a Text filter, it also costs
-// the tasks it skips). TotalSize comes from the counters, or is -1 when the
-// query filters by Text or UpdatedAfter.
+// the tasks it skips). With both a context and a state filter it walks the
+// context's family and skips the tasks in other states (schema 2 keeps no
+// family per context and state: see layout.go). TotalSize comes from the
+// counters, or is -1 when the query filters by Text or UpdatedAfter, or by
+// both context and state.
 func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -210,6 +303,11 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		size = a2a.DefaultPageSize
 	}
 	prefix := indexPrefix(q.ContextID, string(q.State))
+	// state is the filter the family does not apply.
+	state := ""
+	if q.ContextID != "" {
+		state = string(q.State)
+	}
 	var start []byte
 	if q.PageToken != "" {
 		var err error
@@ -261,19 +359,29 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 			}
 			if len(res.Records) == size {
 				// One more match exists beyond the page.
-				if text == "" || s.matchesText(tasks, id, text) {
+				if (text == "" && state == "") || s.matches(tasks, id, text, state) {
 					res.NextPageToken = encodePageToken(last)
 					break
 				}
 				continue
 			}
-			v := tasks.Get([]byte(id))
+			v := tasks.Get(idKey(id))
 			if v == nil {
 				return fmt.Errorf("index entry %x names a missing task %q (the file is damaged)", k, id)
 			}
 			rec, err := decodeRecord(id, v)
+			var damaged *engine.DamagedError
+			if errors.As(err, &damaged) {
+				// One bad record must not hide every other task: the
+				// page lists the rest and names it.
+				res.Damaged = append(res.Damaged, damaged)
+				continue
+			}
 			if err != nil {
 				return err
+			}
+			if state != "" && string(rec.Task.Status.State) != state {
+				continue
 			}
 			if text != "" && !engine.TaskContainsText(rec.Task, text) {
 				continue
@@ -281,8 +389,8 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 			res.Records = append(res.Records, rec)
 			last = append(last[:0], k...)
 		}
-		if q.Text == "" && q.UpdatedAfter.IsZero() {
-			n, err := countFor(tx.Bucket(bucketCounts), q.ContextID, string(q.State))
+		if q.Text == "" && q.UpdatedAfter.IsZero() && state == "" {
+			n, err := countFor(tx.Bucket(bucketIndex), q.ContextID, string(q.State))
 			if err != nil {
 				return err
 			}
@@ -296,29 +404,33 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	return res, nil
 }
 
-func (s *Store) matchesText(tasks *bolt.Bucket, id, text string) bool {
-	v := tasks.Get([]byte(id))
+// matches reports whether the task is in state (if not empty) and holds
+// text (if not empty).
+func (s *Store) matches(tasks *bolt.Bucket, id, text, state string) bool {
+	v := tasks.Get(idKey(id))
 	if v == nil {
 		return false
+	}
+	if state != "" {
+		if h, _, err := decodeHeader(id, v); err != nil || h.entry.state != state {
+			return false
+		}
+	}
+	if text == "" {
+		return true
 	}
 	rec, err := decodeRecord(id, v)
 	return err == nil && engine.TaskContainsText(rec.Task, text)
 }
 
 // countFor reads the counter for a query's context and state filters.
-func countFor(counts *bolt.Bucket, contextID, state string) (int, error) {
-	var k []byte
-	switch {
-	case contextID == "" && state == "":
-		k = []byte{countAll}
-	default:
-		k = indexPrefix(contextID, state)
-	}
-	v := counts.Get(k)
+func countFor(index *bolt.Bucket, contextID, state string) (int, error) {
+	k := counterKey(contextID, state)
+	v := index.Get(k)
 	if v == nil {
 		return 0, nil
 	}
-	n, err := getU64(v)
+	n, err := getCount(v)
 	if err != nil {
 		return 0, fmt.Errorf("counter %x: %w", k, err)
 	}

@@ -9,35 +9,57 @@ import (
 	"github.com/a2atop/a2atop/engine"
 )
 
-// A record value is a small binary header followed by the encoded task:
+// A record value (schema 2) is a small uncompressed header, then one
+// compressed body:
 //
 //	format byte (recordFormat)
-//	created, updated   varint UnixNano (zeroTimeNanos for the zero time)
+//	created            varint UnixNano (zeroTimeNanos for the zero time)
+//	updated            appendTimeDelta from created
 //	attempts, priority varint
 //	lastSeq            uvarint
-//	flags              byte (flagRunning, flagStopped)
-//	state, contextID   lp strings, and the status time (varint): the index
-//	                   entry (with updated), so that Commit and Sweep find the
-//	                   old index keys without decoding the task
-//	task               the rest, in the codec named by its first byte
+//	flags              byte (flagRunning, flagStopped, flagSpilled)
+//	state1, id(contextID)   with updated, the index entry, so that Commit
+//	                   and Sweep find the old index keys without inflating
+//	                   the body
+//	messages           uvarint count, then id(messageID) each: the message
+//	                   ids this task owns in the index ('m'), for Sweep
+//	inline             uvarint count, then per event uvarint seq, uvarint
+//	                   cursor, time (appendTimeDelta from updated): the
+//	                   events kept in the body
+//	body               the rest: bodyDeflate1 of
+//	                     uvarint len, the task (codec byte + v1.0 JSON)
+//	                     per inline event: uvarint len, the event (same)
 //
-// An event value is:
+// The task comes first in the body so that Get and List inflate only until
+// its end. Events stay inline while their JSON totals at most
+// inlineMaxBytes; a commit that would exceed it moves them all to the
+// events bucket and sets flagSpilled, and every later event of the task
+// goes there too. Each commit rewrites the record, so inline events are
+// rewritten with it: the limit keeps that cheap for long tasks.
+//
+// A spilled event value is:
 //
 //	format byte (eventFormat)
 //	cursor uvarint
 //	time   varint UnixNano
-//	event  the rest, in the codec named by its first byte
+//	body   bodyDeflate1 of the event (codec byte + v1.0 JSON)
 const (
-	recordFormat = 1
-	eventFormat  = 1
+	recordFormat = 2
+	eventFormat  = 2
 
 	flagRunning = 1 << 0
 	flagStopped = 1 << 1
+	flagSpilled = 1 << 2
 )
+
+// inlineMaxBytes bounds the JSON of a task's inline events: an echo task
+// (four events, ~1.3 KB) stays one value; a long stream spills after a few
+// commits instead of rewriting a growing record on each.
+const inlineMaxBytes = 4096
 
 var errTrailing = errors.New("bad header")
 
-// header is a record's bookkeeping and index entry, decoded without the task.
+// header is a record's bookkeeping and index entry, decoded without the body.
 type header struct {
 	created, updated time.Time
 	attempts         int
@@ -45,7 +67,16 @@ type header struct {
 	lastSeq          uint64
 	running          bool
 	stopped          bool
+	spilled          bool
 	entry            indexEntry
+	messages         []string
+	inline           []inlineMeta
+}
+
+// inlineMeta is what the header says of an inline event.
+type inlineMeta struct {
+	seq, cursor uint64
+	time        time.Time
 }
 
 func headerOf(r *engine.Record) header {
@@ -66,16 +97,33 @@ func entryOf(r *engine.Record) indexEntry {
 	return indexEntry{id: r.Task.ID, state: string(r.Task.Status.State), contextID: r.Task.ContextID, when: r.Updated}
 }
 
+// encodeRecord encodes a record without inline events.
 func encodeRecord(r *engine.Record) ([]byte, error) {
 	task, err := encodeTask(r.Task)
 	if err != nil {
 		return nil, fmt.Errorf("encode task %q: %w", r.Task.ID, err)
 	}
-	h := headerOf(r)
-	b := make([]byte, 0, 64+len(h.entry.state)+len(h.entry.contextID)+len(task))
+	return encodeRecordValue(headerOf(r), task, nil), nil
+}
+
+// encodeRecordValue encodes h, with h.inline describing inline (the events'
+// encoded bodies, in order).
+func encodeRecordValue(h header, task []byte, inline [][]byte) []byte {
+	size := len(task) + 10
+	for _, ev := range inline {
+		size += len(ev) + 5
+	}
+	raw := make([]byte, 0, size)
+	raw = binary.AppendUvarint(raw, uint64(len(task)))
+	raw = append(raw, task...)
+	for _, ev := range inline {
+		raw = binary.AppendUvarint(raw, uint64(len(ev)))
+		raw = append(raw, ev...)
+	}
+	b := make([]byte, 0, 96+len(h.messages)*18+len(h.inline)*24+size/3)
 	b = append(b, recordFormat)
 	b = appendTime(b, h.created)
-	b = appendTime(b, h.updated)
+	b = appendTimeDelta(b, h.updated, h.created)
 	b = binary.AppendVarint(b, int64(h.attempts))
 	b = binary.AppendVarint(b, int64(h.priority))
 	b = binary.AppendUvarint(b, h.lastSeq)
@@ -86,15 +134,26 @@ func encodeRecord(r *engine.Record) ([]byte, error) {
 	if h.stopped {
 		flags |= flagStopped
 	}
-	b = append(b, flags)
-	b = appendLP(b, h.entry.state)
-	b = appendLP(b, h.entry.contextID)
-	b = appendTime(b, h.entry.when)
-	return append(b, task...), nil
+	if h.spilled {
+		flags |= flagSpilled
+	}
+	b = append(b, flags, stateCode(h.entry.state))
+	b = appendID(b, h.entry.contextID)
+	b = binary.AppendUvarint(b, uint64(len(h.messages)))
+	for _, m := range h.messages {
+		b = appendID(b, m)
+	}
+	b = binary.AppendUvarint(b, uint64(len(h.inline)))
+	for _, e := range h.inline {
+		b = binary.AppendUvarint(b, e.seq)
+		b = binary.AppendUvarint(b, e.cursor)
+		b = appendTimeDelta(b, e.time, h.updated)
+	}
+	return appendDeflated(b, raw)
 }
 
-// decodeHeader parses a record's header and returns the encoded task after it.
-// id is the key the record was stored under.
+// decodeHeader parses a record's header and returns the compressed body
+// after it. id is the key the record was stored under.
 func decodeHeader(id string, v []byte) (header, []byte, error) {
 	var h header
 	if len(v) == 0 || v[0] != recordFormat {
@@ -105,7 +164,7 @@ func decodeHeader(id string, v []byte) (header, []byte, error) {
 	if h.created, b, err = readTime(b); err != nil {
 		return h, nil, err
 	}
-	if h.updated, b, err = readTime(b); err != nil {
+	if h.updated, b, err = readTimeDelta(b, h.created); err != nil {
 		return h, nil, err
 	}
 	attempts, w := binary.Varint(b)
@@ -122,64 +181,158 @@ func decodeHeader(id string, v []byte) (header, []byte, error) {
 		return h, nil, errTrailing
 	}
 	b = b[w:]
-	if len(b) == 0 {
+	if len(b) < 2 {
 		return h, nil, errTrailing
 	}
 	h.running = b[0]&flagRunning != 0
 	h.stopped = b[0]&flagStopped != 0
-	b = b[1:]
+	h.spilled = b[0]&flagSpilled != 0
+	state, ok := stateOfCode(b[1])
+	if !ok {
+		return h, nil, fmt.Errorf("unknown state code %d", b[1])
+	}
+	b = b[2:]
 	h.attempts, h.priority = int(attempts), engine.Priority(prio)
-	h.entry.id = id
-	if h.entry.state, b, err = readLP(b); err != nil {
+	h.entry = indexEntry{id: id, state: state, when: h.updated}
+	if h.entry.contextID, b, err = readID(b); err != nil {
 		return h, nil, err
 	}
-	if h.entry.contextID, b, err = readLP(b); err != nil {
-		return h, nil, err
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)) {
+		return h, nil, errTrailing
 	}
-	if h.entry.when, b, err = readTime(b); err != nil {
-		return h, nil, err
+	b = b[w:]
+	for range n {
+		var m string
+		if m, b, err = readID(b); err != nil {
+			return h, nil, err
+		}
+		h.messages = append(h.messages, m)
+	}
+	if n, w = binary.Uvarint(b); w <= 0 || n > uint64(len(b)) {
+		return h, nil, errTrailing
+	}
+	b = b[w:]
+	for range n {
+		var e inlineMeta
+		if e.seq, w = binary.Uvarint(b); w <= 0 {
+			return h, nil, errTrailing
+		}
+		b = b[w:]
+		if e.cursor, w = binary.Uvarint(b); w <= 0 {
+			return h, nil, errTrailing
+		}
+		b = b[w:]
+		if e.time, b, err = readTimeDelta(b, h.updated); err != nil {
+			return h, nil, err
+		}
+		h.inline = append(h.inline, e)
 	}
 	return h, b, nil
 }
 
+// splitBody splits an inflated body into the task and n inline events.
+func splitBody(raw []byte, n int) ([]byte, [][]byte, error) {
+	next := func() ([]byte, error) {
+		l, w := binary.Uvarint(raw)
+		if w <= 0 || l > uint64(len(raw)-w) {
+			return nil, errors.New("truncated body")
+		}
+		part := raw[w : w+int(l)]
+		raw = raw[w+int(l):]
+		return part, nil
+	}
+	task, err := next()
+	if err != nil {
+		return nil, nil, err
+	}
+	events := make([][]byte, 0, n)
+	for range n {
+		ev, err := next()
+		if err != nil {
+			return nil, nil, err
+		}
+		events = append(events, ev)
+	}
+	if len(raw) != 0 {
+		return nil, nil, errors.New("trailing bytes after the body")
+	}
+	return task, events, nil
+}
+
+// decoded is a record's header with its body inflated and split.
+type decoded struct {
+	header
+	task   []byte
+	events [][]byte // the inline events' bodies, as header.inline says
+}
+
+func decodeFull(id string, v []byte) (*decoded, error) {
+	h, body, err := decodeHeader(id, v)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := inflate(body)
+	if err != nil {
+		return nil, err
+	}
+	task, events, err := splitBody(raw, len(h.inline))
+	if err != nil {
+		return nil, err
+	}
+	return &decoded{header: h, task: task, events: events}, nil
+}
+
 // decodeRecord decodes a whole record; errors name the task.
 func decodeRecord(id string, v []byte) (*engine.Record, error) {
-	h, rest, err := decodeHeader(id, v)
+	d, err := decodeFull(id, v)
 	if err != nil {
-		return nil, fmt.Errorf("corrupt record of task %q: %w", id, err)
+		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
-	task, err := decodeTask(rest)
+	task, err := decodeTask(d.task)
 	if err != nil {
-		return nil, fmt.Errorf("corrupt record of task %q: %w", id, err)
+		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
 	if task.ID != id {
-		return nil, fmt.Errorf("corrupt record of task %q: it holds task %q", id, task.ID)
+		return nil, &engine.DamagedError{TaskID: id, Err: fmt.Errorf("it holds task %q", task.ID)}
 	}
 	return &engine.Record{
 		Task:     task,
-		Created:  h.created,
-		Updated:  h.updated,
-		Attempts: h.attempts,
-		Priority: h.priority,
-		LastSeq:  h.lastSeq,
-		Running:  h.running,
-		Stopped:  h.stopped,
+		Created:  d.created,
+		Updated:  d.updated,
+		Attempts: d.attempts,
+		Priority: d.priority,
+		LastSeq:  d.lastSeq,
+		Running:  d.running,
+		Stopped:  d.stopped,
 	}, nil
 }
 
-func encodeEvent(ev engine.LoggedEvent) ([]byte, error) {
-	body, err := encodeEventBody(ev.Event)
-	if err != nil {
-		return nil, fmt.Errorf("encode event %d of task %q: %w", ev.Seq, ev.TaskID, err)
+// inlineEvents decodes a record's inline events.
+func (d *decoded) inlineEvents(id string) ([]engine.LoggedEvent, error) {
+	out := make([]engine.LoggedEvent, 0, len(d.events))
+	for i, body := range d.events {
+		m := d.inline[i]
+		ev, err := decodeEventBody(body)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt event %d of task %q: %w", m.seq, id, err)
+		}
+		out = append(out, engine.LoggedEvent{TaskID: id, Seq: m.seq, Cursor: m.cursor, Time: m.time, Event: ev})
 	}
-	b := make([]byte, 0, 24+len(body))
-	b = append(b, eventFormat)
-	b = binary.AppendUvarint(b, ev.Cursor)
-	b = appendTime(b, ev.Time)
-	return append(b, body...), nil
+	return out, nil
 }
 
-// decodeEventHeader returns an event value's cursor and the rest.
+// encodeSpilledEvent encodes an event for the events bucket; body is its
+// encoded event (codec byte + JSON).
+func encodeSpilledEvent(cursor uint64, at time.Time, body []byte) []byte {
+	b := make([]byte, 0, 24+len(body)/2)
+	b = append(b, eventFormat)
+	b = binary.AppendUvarint(b, cursor)
+	b = appendTime(b, at)
+	return appendDeflated(b, body)
+}
+
+// decodeEventHeader returns a spilled event value's cursor and the rest.
 func decodeEventHeader(v []byte) (uint64, []byte, error) {
 	if len(v) == 0 || v[0] != eventFormat {
 		return 0, nil, errors.New("unknown event format")
@@ -191,7 +344,7 @@ func decodeEventHeader(v []byte) (uint64, []byte, error) {
 	return cursor, v[1+w:], nil
 }
 
-// decodeEvent decodes the event stored under the events key k.
+// decodeEvent decodes the spilled event stored under the events key k.
 func decodeEvent(k, v []byte) (engine.LoggedEvent, error) {
 	taskID, seq, err := splitEventKey(k)
 	if err != nil {
@@ -208,7 +361,11 @@ func decodeEvent(k, v []byte) (engine.LoggedEvent, error) {
 	if err != nil {
 		return fail(err)
 	}
-	ev, err := decodeEventBody(rest)
+	raw, err := inflate(rest)
+	if err != nil {
+		return fail(err)
+	}
+	ev, err := decodeEventBody(raw)
 	if err != nil {
 		return fail(err)
 	}

@@ -32,6 +32,11 @@ type Options struct {
 	// NoSync turns fsync off (tests, benchmarks only): a crash of the
 	// machine may then lose or corrupt recent commits.
 	NoSync bool
+	// NoCreate makes Open fail with an error wrapping ErrNoStore when
+	// there is no file at the path, instead of creating a store there:
+	// for readers, which a mistyped path must not leave a store (and its
+	// directories) behind.
+	NoCreate bool
 }
 
 // DefaultLockTimeout is Options.LockTimeout's default.
@@ -46,6 +51,8 @@ var (
 	ErrNewerSchema = errors.New("the file was written by a newer version of a2atop")
 	// ErrNotA2atop: the file is not an a2atop store, or it is damaged.
 	ErrNotA2atop = errors.New("not an a2atop task store")
+	// ErrNoStore: there is no file at the path (Options.NoCreate).
+	ErrNoStore = errors.New("no task store there")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("the task store is closed")
 )
@@ -65,10 +72,6 @@ type Store struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
-
-	// viaBoltBatch routes commits through bolt.DB.Batch instead of the
-	// writer; set only by benchmarks that compare the two.
-	viaBoltBatch bool
 }
 
 // Path returns the file's path.
@@ -90,8 +93,10 @@ func (s *Store) Close() error {
 // Check verifies the file: bbolt's own consistency check (every page
 // reachable once, no page both used and free), then a2atop's invariants:
 // every task has its four index entries and no index entry lacks its task,
-// the counters equal what the index holds, every event belongs to a stored
-// task and is in the log, and every log entry points at a stored event. It
+// the counters equal what the index holds, every message id names a task
+// that lists it, every event (inline or spilled) belongs to a stored task
+// and is covered by exactly one log entry, and every log entry points at
+// stored events with its cursors. It
 // reads the whole file: for tests and repair tools, not for every open.
 func (s *Store) Check() error {
 	defer s.releasePages()

@@ -76,7 +76,7 @@ func (s *Store) sweepOlder(state a2a.TaskState, olderThan time.Time) (int, error
 	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
 		b := buckets(tx)
-		prefix := appendLP([]byte{famState}, string(state))
+		prefix := stateKey([]byte{famState}, string(state))
 		cut := orderedTime(olderThan)
 		var ids []string
 		c := b.index.Cursor()
@@ -112,7 +112,7 @@ func (s *Store) sweepBeyond(keep int) (int, error) {
 		b := buckets(tx)
 		total := 0
 		for _, state := range terminalStates {
-			c, err := countFor(b.counts, "", string(state))
+			c, err := countFor(b.index, "", string(state))
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func (s *Store) sweepBeyond(keep int) (int, error) {
 		}
 		var heads []*head
 		for _, state := range terminalStates {
-			h := &head{prefix: appendLP([]byte{famState}, string(state)), c: b.index.Cursor()}
+			h := &head{prefix: stateKey([]byte{famState}, string(state)), c: b.index.Cursor()}
 			if h.k, _ = h.c.Seek(h.prefix); h.k != nil && !bytes.HasPrefix(h.k, h.prefix) {
 				h.k = nil
 			}
@@ -167,9 +167,12 @@ func (s *Store) sweepBeyond(keep int) (int, error) {
 	return n, err
 }
 
-// deleteTask removes a task and everything that refers to it.
+// deleteTask removes a task and everything that refers to it: its record,
+// index entries and counters, spilled events, log entries and the message
+// ids it owns.
 func deleteTask(b txBuckets, id string) error {
-	v := b.tasks.Get([]byte(id))
+	key := idKey(id)
+	v := b.tasks.Get(key)
 	if v == nil {
 		return fmt.Errorf("index names a missing task %q (the file is damaged)", id)
 	}
@@ -180,8 +183,13 @@ func deleteTask(b txBuckets, id string) error {
 	if err := removeEntry(b, h.entry); err != nil {
 		return fmt.Errorf("delete task %q: %w", id, err)
 	}
-	if err := b.tasks.Delete([]byte(id)); err != nil {
+	if err := b.tasks.Delete(key); err != nil {
 		return fmt.Errorf("delete task %q: %w", id, err)
+	}
+	// Each log entry starts at the cursor of one of the task's events.
+	cursors := make([]uint64, 0, len(h.inline))
+	for _, m := range h.inline {
+		cursors = append(cursors, m.cursor)
 	}
 	// Collect first: deleting under a bbolt cursor skips the next key.
 	prefix := eventPrefix(id)
@@ -192,9 +200,7 @@ func deleteTask(b txBuckets, id string) error {
 		if err != nil {
 			return fmt.Errorf("corrupt event %x of task %q: %w", k, id, err)
 		}
-		if err := b.log.Delete(logKey(cursor)); err != nil {
-			return fmt.Errorf("delete task %q: %w", id, err)
-		}
+		cursors = append(cursors, cursor)
 		keys = append(keys, bytes.Clone(k))
 	}
 	for _, k := range keys {
@@ -202,21 +208,21 @@ func deleteTask(b txBuckets, id string) error {
 			return fmt.Errorf("delete task %q: %w", id, err)
 		}
 	}
-	keys = keys[:0]
-	prefix = messageTaskPrefix(id)
-	c = b.messages.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
+	for _, cur := range cursors {
+		lk := logKey(cur)
+		if b.log.Get(lk) == nil {
+			continue
+		}
+		if err := b.log.Delete(lk); err != nil {
+			return fmt.Errorf("delete task %q: %w", id, err)
+		}
 	}
-	for _, k := range keys {
-		mk := messageKey(string(k[len(prefix):]))
-		if string(b.messages.Get(mk)) == id {
-			if err := b.messages.Delete(mk); err != nil {
+	for _, m := range h.messages {
+		mk := messageKey(m)
+		if owner, _, err := readID(b.index.Get(mk)); err == nil && owner == id {
+			if err := b.index.Delete(mk); err != nil {
 				return fmt.Errorf("delete task %q: %w", id, err)
 			}
-		}
-		if err := b.messages.Delete(k); err != nil {
-			return fmt.Errorf("delete task %q: %w", id, err)
 		}
 	}
 	return nil

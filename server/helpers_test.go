@@ -24,11 +24,17 @@ type testServer struct {
 
 func startServer(t *testing.T, opts server.Options) *testServer {
 	t.Helper()
+	return startServerOn(t, opts, engine.Options{})
+}
+
+// startServerOn is startServer with engine options.
+func startServerOn(t *testing.T, opts server.Options, engOpts engine.Options) *testServer {
+	t.Helper()
 	demo := agents.NewDemo()
 	demo.StepInterval = 5 * time.Millisecond
 	demo.TickInterval = 20 * time.Millisecond
 	store := engine.NewMemoryStore()
-	eng, err := engine.New(store, demo, engine.Options{})
+	eng, err := engine.New(store, demo, engOpts)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

@@ -52,6 +52,16 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		s.writeRPCError(w, r, codec, nil, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: batch requests are not supported"))
 		return
 	}
+	if req != nil && req.Notification && !malformed(derr) {
+		// JSON-RPC 2.0 §4.1: a request without an id is a notification,
+		// and the server must not reply to it, not even with an error. A2A
+		// defines no notifications, and a send run for a caller who cannot
+		// hear its answer would start work nobody follows, so it is not
+		// run either: HTTP 204, no body. (An unreadable request is still
+		// answered: nothing says it was meant as a notification.)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if derr != nil {
 		s.writeRPCError(w, r, codec, id, a2a.AsError(derr))
 		return
@@ -92,6 +102,15 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
+// malformed: err says the body is not a readable JSON-RPC request at all.
+func malformed(err error) bool {
+	if err == nil {
+		return false
+	}
+	code := a2a.AsError(err).Code
+	return code == a2a.CodeParseError || code == a2a.CodeInvalidRequest
+}
+
 // isJSON accepts application/json with any parameters (charset).
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
@@ -126,11 +145,14 @@ func (s *Server) call(ctx context.Context, version string, req *wire.Request) (a
 }
 
 // writeRPCError answers with a JSON-RPC error in the caller's dialect
-// (HTTP 200, as JSON-RPC over HTTP does).
+// (HTTP 200, as JSON-RPC over HTTP does), except "busy" (see busyStatus).
 func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, codec wire.Codec, id json.RawMessage, e *a2a.Error) {
 	infoFrom(r.Context()).errCode = e.Code
-	if e.Code == a2a.CodeInternal {
+	switch e.Code {
+	case a2a.CodeInternal:
 		s.log.Warn("internal error", "err", e.Message)
+	case a2a.CodeServerBusy:
+		s.busy.note(s.log, "refusing sends: "+e.Message)
 	}
 	out, err := codec.EncodeError(id, e)
 	if err != nil {
@@ -138,5 +160,23 @@ func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, codec wir
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if e.Code == a2a.CodeServerBusy {
+		w.Header().Set("Retry-After", busyRetryAfter)
+		w.WriteHeader(busyStatus)
+	}
 	_, _ = w.Write(out)
 }
+
+// "Busy, retry later" (a2a.CodeServerBusy: the engine's queue is full, or
+// every stream slot is taken) is answered with HTTP 503 and Retry-After,
+// the JSON-RPC error still in the body with the request's id. A2A's
+// JSON-RPC binding answers errors with HTTP 200, but this one is not about
+// the request: the server refused it for want of capacity, did nothing
+// with it, and wants the same request later. 503 + Retry-After is what
+// proxies, load balancers and generic HTTP clients understand as "back
+// off"; clients that read the body (a2atop's, a2a-go's) still get the
+// JSON-RPC error and its code.
+const (
+	busyStatus     = http.StatusServiceUnavailable
+	busyRetryAfter = "2" // seconds
+)

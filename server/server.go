@@ -103,6 +103,33 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	streamWG sync.WaitGroup
+	// busy throttles the warnings about busy refusals.
+	busy busyLog
+}
+
+// busyLog logs refusals for want of capacity at most once per
+// busyLogInterval, with the number refused since the last line: under
+// overload a line per refusal would flood the log when it matters most.
+type busyLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+const busyLogInterval = time.Minute
+
+func (b *busyLog) note(log *slog.Logger, what string) {
+	b.mu.Lock()
+	now := time.Now()
+	if !b.last.IsZero() && now.Sub(b.last) < busyLogInterval {
+		b.skipped++
+		b.mu.Unlock()
+		return
+	}
+	skipped := b.skipped
+	b.last, b.skipped = now, 0
+	b.mu.Unlock()
+	log.Warn(what+" (busy, retry later)", "refused_since_last_warning", skipped, "next_warning_after", busyLogInterval)
 }
 
 // New returns the server for svc.
@@ -227,7 +254,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "events", ri.events)
 	}
 	level := slog.LevelInfo
-	if rec.status >= 500 || ri.errCode == a2a.CodeInternal {
+	if (rec.status >= 500 && ri.errCode != a2a.CodeServerBusy) || ri.errCode == a2a.CodeInternal {
 		level = slog.LevelWarn
 	}
 	s.log.Log(r.Context(), level, "request", attrs...)
@@ -264,13 +291,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorized checks the bearer token in constant time.
+// authorized checks the bearer token in constant time. The scheme name is
+// case-insensitive (RFC 9110 §11.1: "bearer T" is as good as "Bearer T").
 func (s *Server) authorized(r *http.Request) bool {
 	if s.opts.Token == "" {
 		return true
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+	scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) == 1

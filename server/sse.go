@@ -116,7 +116,8 @@ func (s *Server) errTooManyStreams() *a2a.Error {
 	if closed {
 		return a2a.NewError(a2a.ErrInternal, "server is shutting down")
 	}
-	return a2a.NewError(a2a.ErrInternal, "too many concurrent streams (limit %d): try again later", s.opts.MaxStreams)
+	s.busy.note(s.log, fmt.Sprintf("refusing streams: the limit of %d concurrent streams is reached", s.opts.MaxStreams))
+	return a2a.NewError(a2a.ErrServerBusy, "server busy: too many concurrent streams (limit %d): retry later", s.opts.MaxStreams)
 }
 
 // serveRPCStream answers SendStreamingMessage / message/stream and
@@ -139,6 +140,12 @@ func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wi
 		st, err = s.svc.Stream(ctx, req.Params.(*a2a.SendRequest))
 	} else {
 		st, err = s.svc.Subscribe(ctx, req.Params.(string))
+	}
+	if errors.Is(err, a2a.ErrServerBusy) {
+		// Nothing was started: answer "busy" the way a refused stream
+		// slot is answered, so that clients back off and retry.
+		s.writeRPCError(w, r, codec, req.ID, a2a.AsError(err))
+		return
 	}
 	sw := newSSEWriter(w, s.opts.StreamWriteTimeout)
 	seq := 0
@@ -225,7 +232,7 @@ func (s *Server) relay(sw *sseWriter, ch <-chan recvResult, write func(recvResul
 // refuseRPCStream answers a stream past MaxStreams: 503 with a JSON-RPC
 // error, and Retry-After.
 func (s *Server) refuseRPCStream(w http.ResponseWriter, ri *reqInfo, codec wire.Codec, req *wire.Request) {
-	w.Header().Set("Retry-After", "1")
+	w.Header().Set("Retry-After", busyRetryAfter)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	e := s.errTooManyStreams()
@@ -236,12 +243,15 @@ func (s *Server) refuseRPCStream(w http.ResponseWriter, ri *reqInfo, codec wire.
 
 // withFinal marks a v0.3 status update that ends the stream (terminal or
 // waiting on the user) with final:true, on a copy: events are shared.
+// auth-required is not marked: the agent may carry on in the same
+// execution and "SHOULD maintain any active response streams" (A2A v1.0
+// §7.6.1), so the stream goes on until the service ends it.
 func withFinal(ev a2a.Event) a2a.Event {
 	su, ok := ev.(*a2a.StatusUpdateEvent)
 	if !ok || su.Final {
 		return ev
 	}
-	if st := su.Status.State; st.Terminal() || st.Interrupted() {
+	if st := su.Status.State; st.Terminal() || st == a2a.StateInputRequired {
 		cp := *su
 		cp.Final = true
 		return &cp
@@ -263,8 +273,10 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.acquireStream() {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, s.errTooManyStreams().Message, http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", busyRetryAfter)
+		e := s.errTooManyStreams()
+		infoFrom(r.Context()).errCode = e.Code
+		http.Error(w, e.Message, http.StatusServiceUnavailable)
 		return
 	}
 	defer s.releaseStream()

@@ -154,14 +154,14 @@ func roleName(r a2a.Role) string {
 	return string(r)
 }
 
-// sendCmd sends text as a new task (taskID empty) or as the answer to
+// send sends parts as a new task (taskID empty) or as the answer to
 // task taskID. It returns as soon as the service accepted the message.
-func (c serviceCalls) send(text, taskID, contextID string, md a2a.Metadata) tea.Cmd {
+func (c serviceCalls) send(parts []a2a.Part, taskID, contextID string, md a2a.Metadata) tea.Cmd {
 	req := &a2a.SendRequest{
 		Message: a2a.Message{
 			ID:        uuid.NewString(),
 			Role:      a2a.RoleUser,
-			Parts:     []a2a.Part{a2a.TextPart(text)},
+			Parts:     parts,
 			TaskID:    taskID,
 			ContextID: contextID,
 		},

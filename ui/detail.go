@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/choice"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -248,7 +249,11 @@ func layoutHistory(history []a2a.Message, w int, st Styles) []string {
 		for _, p := range msg.Parts {
 			switch p.Kind {
 			case a2a.PartData:
-				text += "\n[data " + cleanLine(string(p.Data), 200) + "]"
+				if f, ok := choice.Parse(p.Data); ok {
+					text += "\n[options: " + formSummary(&f) + "]"
+				} else {
+					text += "\n[data " + cleanLine(string(p.Data), 200) + "]"
+				}
 			case a2a.PartFile:
 				if p.File != nil {
 					text += "\n[file " + cleanLine(p.File.Name, maxIDText) + "]"
@@ -459,6 +464,13 @@ func (d *detailPane) head(innerW, innerH int) []string {
 				lines = append(lines[:keep-1], cut(lines[keep-1], innerW-1)+"…")
 			}
 			head = append(head, lines...)
+		}
+		if r.form != nil && innerH >= 6 {
+			head = append(head, cut(st.Muted.Render("options ")+formSummary(r.form)+st.Muted.Render("  (a answers)"), innerW))
+		} else if d.task != nil && d.task.Status.Message != nil && innerH >= 8 {
+			if data := messageData(d.task.Status.Message); data != "" {
+				head = append(head, cut(st.Muted.Render("data ")+colorJSON(data, st), innerW))
+			}
 		}
 	}
 	var tabs []string

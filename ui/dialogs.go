@@ -42,8 +42,8 @@ type dialogs struct {
 func newDialogs(com *Common) dialogs {
 	d := dialogs{
 		filter:  filterDialog{input: textinput.New()},
-		answer:  answerDialog{com: com, box: newTextArea("type the answer")},
-		compose: composeDialog{com: com, box: newTextArea("message to the agent, e.g. `slow 5`"), meta: textinput.New()},
+		answer:  answerDialog{com: com, box: newTextArea("type the answer"), data: newDataInput()},
+		compose: composeDialog{com: com, box: newTextArea("message to the agent, e.g. `slow 5`"), meta: textinput.New(), data: newDataInput()},
 		save:    saveDialog{com: com, input: textinput.New()},
 	}
 	d.filter.input.Prompt = "/"
@@ -76,11 +76,14 @@ func (d *dialogs) SetSize(w, h int) {
 	d.filter.input.SetWidth(max(w-2, 5))
 	d.save.input.SetWidth(max(inner-16, 5))
 	d.compose.meta.SetWidth(max(inner-10, 5))
+	d.compose.data.SetWidth(max(inner-6, 5))
+	d.answer.data.SetWidth(max(inner-6, 5))
 	for _, ta := range []*textarea.Model{&d.answer.box, &d.compose.box} {
 		ta.SetWidth(inner)
 		ta.SetHeight(boxH)
 	}
 	d.answer.width, d.compose.width, d.save.width = w, w, w
+	d.answer.picker.setHeight(h)
 }
 
 // setStyles gives the inputs their styles, with a steady cursor: no blink
@@ -99,6 +102,8 @@ func (d *dialogs) setStyles(dark, color bool) {
 	d.filter.input.SetStyles(ti)
 	d.save.input.SetStyles(ti)
 	d.compose.meta.SetStyles(ti)
+	d.compose.data.SetStyles(ti)
+	d.answer.data.SetStyles(ti)
 }
 
 // Height is the number of lines the open dialog's box takes above the
@@ -106,9 +111,9 @@ func (d *dialogs) setStyles(dark, color bool) {
 func (d *dialogs) Height() int {
 	switch d.open {
 	case dialogAnswer:
-		return 2 + 2 + d.answer.box.Height()
+		return 2 + 2 + d.answer.box.Height() + 1 + d.answer.picker.height() + d.answer.errHeight()
 	case dialogCompose:
-		return 2 + 1 + d.compose.box.Height() + 1
+		return 2 + 1 + d.compose.box.Height() + 1 + 1 + d.compose.errHeight()
 	case dialogSave:
 		return 2 + 2
 	}
@@ -133,7 +138,10 @@ func (d *dialogs) View() string {
 func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
 	switch d.open {
 	case dialogAnswer:
-		return []key.Binding{k.Submit, k.Newline, k.Close}
+		if d.answer.field == fieldOptions {
+			return []key.Binding{k.Up, k.Down, k.Submit, k.NextField, k.Close}
+		}
+		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
 	case dialogCompose:
 		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
 	case dialogSave, dialogFilter, dialogCommand, dialogPickAgent:
@@ -173,23 +181,89 @@ func (d *filterDialog) update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// answerDialog is the answer box for a task that waits on the user.
+// The fields of the answer and compose dialogs, in tab order.
+const (
+	fieldOptions = iota // the agent's options (answer dialog, when offered)
+	fieldText
+	fieldMeta // compose only
+	fieldData // the optional JSON data part
+)
+
+// answerDialog is the answer box for a task that waits on the user: the
+// agent's options when its question lists some, a text box, and an
+// optional JSON data part; tab moves between them.
 type answerDialog struct {
-	com   *Common
-	box   textarea.Model
-	task  *row // the task answered
-	width int
+	com    *Common
+	box    textarea.Model
+	data   textinput.Model
+	picker optionPicker
+	field  int
+	err    string // why the last enter did not send (invalid JSON…)
+	task   *row   // the task answered
+	width  int
 }
 
 func (d *answerDialog) open(r *row) tea.Cmd {
 	d.task = r
 	d.box.Reset()
-	return d.box.Focus()
+	d.data.SetValue("")
+	d.err = ""
+	d.picker.reset(r.form)
+	if d.picker.active() {
+		return d.focus(fieldOptions)
+	}
+	return d.focus(fieldText)
+}
+
+func (d *answerDialog) close() {
+	d.box.Blur()
+	d.data.Blur()
+}
+
+func (d *answerDialog) errHeight() int {
+	if d.err == "" {
+		return 0
+	}
+	return 1
+}
+
+// focus gives field f the keys.
+func (d *answerDialog) focus(f int) tea.Cmd {
+	d.field = f
+	d.box.Blur()
+	d.data.Blur()
+	switch f {
+	case fieldText:
+		return d.box.Focus()
+	case fieldData:
+		return d.data.Focus()
+	}
+	return nil
+}
+
+// nextField: options (when offered) → text → data → …
+func (d *answerDialog) nextField(delta int) tea.Cmd {
+	order := []int{fieldText, fieldData}
+	if d.picker.active() {
+		order = []int{fieldOptions, fieldText, fieldData}
+	}
+	i := 0
+	for j, f := range order {
+		if f == d.field {
+			i = j
+		}
+	}
+	return d.focus(order[(i+delta+len(order))%len(order)])
 }
 
 func (d *answerDialog) update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
-	d.box, cmd = d.box.Update(msg)
+	switch d.field {
+	case fieldText:
+		d.box, cmd = d.box.Update(msg)
+	case fieldData:
+		d.data, cmd = d.data.Update(msg)
+	}
 	return cmd
 }
 
@@ -204,53 +278,88 @@ func (d *answerDialog) View() string {
 		title = fmt.Sprintf("%s task %s", verb, shortID(r.id))
 		question = r.text
 	}
-	content := st.Title.Render(cut(title, w-4)) + "\n" + st.Badge.Render(cut(question, w-4)) + "\n" + d.box.View()
+	content := st.Title.Render(cut(title, w-4)) + "\n" + st.Badge.Render(cut(question, w-4)) + "\n"
+	if d.picker.active() {
+		content += d.picker.View(st, w-4, d.field == fieldOptions) + "\n"
+	}
+	content += d.box.View() + "\n" + d.data.View()
+	if d.err != "" {
+		content += "\n" + st.Error.Render(cut("✗ "+d.err, w-4))
+	}
 	return st.Dialog.Width(w).Render(content)
 }
 
-// composeDialog is the new-task form: the message, and optional metadata.
+// composeDialog is the new-task form: the message, optional metadata and
+// an optional JSON data part; tab moves between them.
 type composeDialog struct {
-	com    *Common
-	box    textarea.Model
-	meta   textinput.Model
-	onMeta bool // the metadata field has focus
-	width  int
+	com   *Common
+	box   textarea.Model
+	meta  textinput.Model
+	data  textinput.Model
+	field int    // fieldText, fieldMeta or fieldData
+	err   string // why the last enter did not send
+	width int
 }
 
 func (d *composeDialog) open() tea.Cmd {
-	d.onMeta = false
-	d.meta.Blur()
-	return d.box.Focus()
+	d.err = ""
+	return d.focus(fieldText)
 }
 
 func (d *composeDialog) close() {
 	d.box.Blur()
 	d.meta.Blur()
+	d.data.Blur()
 }
 
-// reset empties both fields after a send.
+func (d *composeDialog) errHeight() int {
+	if d.err == "" {
+		return 0
+	}
+	return 1
+}
+
+// reset empties the fields after a send.
 func (d *composeDialog) reset() {
 	d.box.Reset()
 	d.meta.SetValue("")
+	d.data.SetValue("")
+	d.err = ""
 }
 
-// nextField moves the focus between the message and the metadata.
-func (d *composeDialog) nextField() tea.Cmd {
-	d.onMeta = !d.onMeta
-	if d.onMeta {
-		d.box.Blur()
+func (d *composeDialog) focus(f int) tea.Cmd {
+	d.field = f
+	d.close()
+	switch f {
+	case fieldMeta:
 		return d.meta.Focus()
+	case fieldData:
+		return d.data.Focus()
 	}
-	d.meta.Blur()
 	return d.box.Focus()
+}
+
+// nextField moves the focus: message → metadata → data → message.
+func (d *composeDialog) nextField(delta int) tea.Cmd {
+	order := []int{fieldText, fieldMeta, fieldData}
+	i := 0
+	for j, f := range order {
+		if f == d.field {
+			i = j
+		}
+	}
+	return d.focus(order[(i+delta+len(order))%len(order)])
 }
 
 // update sends a key or a paste to the focused field.
 func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
-	if d.onMeta {
+	switch d.field {
+	case fieldMeta:
 		d.meta, cmd = d.meta.Update(msg)
-	} else {
+	case fieldData:
+		d.data, cmd = d.data.Update(msg)
+	default:
 		d.box, cmd = d.box.Update(msg)
 	}
 	return cmd
@@ -258,7 +367,10 @@ func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
 
 func (d *composeDialog) View() string {
 	st := d.com.Styles
-	content := st.Title.Render("New task") + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata)") + "\n" + d.box.View() + "\n" + d.meta.View()
+	content := cut(st.Title.Render("New task")+st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata, data)"), d.width-4) + "\n" + d.box.View() + "\n" + d.meta.View() + "\n" + d.data.View()
+	if d.err != "" {
+		content += "\n" + st.Error.Render(cut("✗ "+d.err, d.width-4))
+	}
 	return st.Dialog.Width(d.width).Render(content)
 }
 

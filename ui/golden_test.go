@@ -67,6 +67,13 @@ func TestGoldenViews(t *testing.T) {
 			press(t, m, "a")
 			typeText(t, m, "next friday")
 		}},
+		{name: "answer_options", svc: func(f *fakeService) a2a.Service {
+			f.tasks["task-choose-8"] = chooseTask("task-choose-8", true)
+			return f
+		}, setup: func(t *testing.T, f *fakeService, m *Model) {
+			selectID(t, m, "task-choose-8")
+			press(t, m, "a", "down")
+		}},
 		{name: "compose", setup: func(t *testing.T, f *fakeService, m *Model) {
 			press(t, m, "n")
 			typeText(t, m, "slow 5")

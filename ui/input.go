@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
 )
 
 // updateKey routes a key by focus: an open dialog gets every key (only
@@ -260,22 +262,50 @@ func (m *Model) keyAnswer(msg tea.KeyPressMsg) tea.Cmd {
 	a := &m.dialogs.answer
 	switch msg.String() {
 	case "esc":
-		a.box.Blur()
+		a.close()
 		m.dialogs.open = dialogNone
 		return nil
+	case "tab":
+		return a.nextField(1)
+	case "shift+tab":
+		return a.nextField(-1)
+	case "up", "down":
+		if a.field == fieldOptions {
+			a.picker.move(map[string]int{"up": -1, "down": 1}[msg.String()])
+			return nil
+		}
 	case "enter":
-		text := strings.TrimSpace(a.box.Value())
 		r := a.task
-		if text == "" || r == nil {
-			return m.setFlash("type an answer first (esc closes)", true)
+		if r == nil {
+			return nil
 		}
 		ag, refuse := m.agentForAction(r.agent, "answer")
 		if refuse != nil {
 			return refuse
 		}
-		a.box.Blur()
+		var parts []a2a.Part
+		if a.field == fieldOptions && a.picker.active() {
+			parts = []a2a.Part{a.picker.answer()}
+		} else {
+			var err error
+			if parts, err = messageParts(a.box.Value(), a.data.Value()); err != nil {
+				a.err = err.Error()
+				m.setSize(m.width, m.height) // the error line changes the dialog's height
+				return nil
+			}
+		}
+		if len(parts) == 0 {
+			a.err = "type an answer or JSON data first (esc closes)"
+			m.setSize(m.width, m.height)
+			return nil
+		}
+		a.err = ""
+		a.close()
 		m.dialogs.open = dialogNone
-		return tea.Batch(ag.calls.send(text, r.key.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+		return tea.Batch(ag.calls.send(parts, r.key.id, r.contextID, nil), m.setFlash("sending answer to "+shortID(r.id), false))
+	}
+	if a.field == fieldOptions {
+		return nil // the option list takes no typing: tab goes to the text box
 	}
 	return a.update(msg)
 }
@@ -287,16 +317,23 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		c.close()
 		m.dialogs.open = dialogNone
 		return nil
-	case "tab", "shift+tab":
-		return c.nextField()
+	case "tab":
+		return c.nextField(1)
+	case "shift+tab":
+		return c.nextField(-1)
 	case "enter":
-		text := strings.TrimSpace(c.box.Value())
-		if text == "" {
-			return m.setFlash("type a message first (esc closes)", true)
+		parts, err := messageParts(c.box.Value(), c.data.Value())
+		if err == nil && len(parts) == 0 {
+			err = errors.New("type a message or JSON data first (esc closes)")
 		}
-		md, err := parseMetadata(c.meta.Value())
+		var md a2a.Metadata
+		if err == nil {
+			md, err = parseMetadata(c.meta.Value())
+		}
 		if err != nil {
-			return m.setFlash(err.Error(), true)
+			c.err = err.Error()
+			m.setSize(m.width, m.height) // the error line changes the dialog's height
+			return nil
 		}
 		ag, refuse := m.agentForAction(m.lastNew, "new task")
 		if refuse != nil {
@@ -305,7 +342,7 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return ag.calls.send(text, "", "", md)
+		return ag.calls.send(parts, "", "", md)
 	}
 	return c.update(msg)
 }

@@ -69,7 +69,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 		Confirm:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		Deny:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
-		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
+		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "fields: text·data·options")),
 	}
 	// The fleet's keys wait for a second agent (NewFleet).
 	k.Agents.SetEnabled(false)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/internal/choice"
 	"github.com/a2atop/a2atop/internal/termsafe"
 	"github.com/google/uuid"
 )
@@ -28,7 +29,10 @@ type row struct {
 	updated       time.Time
 	artifacts     []string // artifact ids seen (bounded); count is len
 	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
-	timeline      []timelineEntry
+	// form is the options a waiting task's question offers (nil: none);
+	// labels are the agent's, cleaned where shown.
+	form     *choice.Form
+	timeline []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
 }
@@ -136,6 +140,9 @@ func (r *row) setStatus(st a2a.TaskStatus, at time.Time) {
 	}
 	r.state = state
 	r.text = text
+	if st.Message != nil || !state.Interrupted() {
+		r.form = formOf(st)
+	}
 	r.progress = -1
 	if state == a2a.StateWorking {
 		r.progress = parseProgress(text)

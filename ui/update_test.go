@@ -259,8 +259,12 @@ func TestComposeBadMetadata(t *testing.T) {
 	press(t, m, "tab")
 	typeText(t, m, "novalue")
 	press(t, m, "enter")
-	if len(f.sent) != 0 || m.dialogs.open != dialogCompose || !m.flash.err {
-		t.Fatalf("sent %d dialog %v flash %q", len(f.sent), m.dialogs.open, m.flash.text)
+	// The error shows in the dialog, which stays open with what was typed.
+	if len(f.sent) != 0 || m.dialogs.open != dialogCompose || !strings.Contains(m.dialogs.compose.err, "novalue") {
+		t.Fatalf("sent %d dialog %v error %q", len(f.sent), m.dialogs.open, m.dialogs.compose.err)
+	}
+	if !strings.Contains(m.View().Content, "✗ ") {
+		t.Fatal("the dialog does not show the error")
 	}
 	press(t, m, "esc")
 	if m.dialogs.open != dialogNone {

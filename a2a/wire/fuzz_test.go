@@ -44,6 +44,11 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add(true, r)
 		f.Add(false, r)
 	}
+	// Shapes seen on servers in the wild: no kind, extra fields.
+	for _, name := range []string{"event-task-nokind.json", "event-status-nokind.json", "event-artifact-nokind.json",
+		"event-message-nokind.json", "event-bad-kind-task-without-id.json"} {
+		f.Add(false, wild(f, name))
+	}
 	f.Fuzz(func(t *testing.T, v10 bool, data []byte) {
 		c := codecFor(v10)
 		ev, err := c.DecodeEvent(data)

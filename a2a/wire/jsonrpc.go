@@ -104,6 +104,9 @@ type Request struct {
 	Name   string
 	// Params is typed per method; see the package doc.
 	Params any
+	// Notification: the request has no "id" member at all (an explicit
+	// null is an id). JSON-RPC 2.0 §4.1: the server must not reply to it.
+	Notification bool
 }
 
 var jsonNull = json.RawMessage("null")
@@ -120,8 +123,10 @@ type rpcRequest struct {
 type wSendConfig struct {
 	AcceptedOutputModes []string `json:"acceptedOutputModes,omitempty"`
 	HistoryLength       *int     `json:"historyLength,omitempty"`
-	ReturnImmediately   bool     `json:"returnImmediately,omitempty"` // v1.0
-	Blocking            *bool    `json:"blocking,omitempty"`          // v0.3
+	// Both are written on every send, false or not: servers in the wild
+	// read a missing v0.3 blocking as false (return at once).
+	ReturnImmediately *bool `json:"returnImmediately,omitempty"` // v1.0
+	Blocking          *bool `json:"blocking,omitempty"`          // v0.3
 }
 
 type wSendParams[P any] struct {
@@ -174,16 +179,7 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 			return nil, fmt.Errorf("params must be *a2a.SendRequest, got %T", params)
 		}
 		w := wSendParams[any]{Tenant: p.Tenant, Message: c.fromMessage(&p.Message), Metadata: p.Metadata}
-		cfg := p.Config
-		if len(cfg.AcceptedOutputModes) > 0 || cfg.HistoryLength != nil || cfg.ReturnImmediately {
-			w.Configuration = &wSendConfig{AcceptedOutputModes: cfg.AcceptedOutputModes, HistoryLength: cfg.HistoryLength}
-			if c.v10 {
-				w.Configuration.ReturnImmediately = cfg.ReturnImmediately
-			} else {
-				blocking := !cfg.ReturnImmediately
-				w.Configuration.Blocking = &blocking
-			}
-		}
+		w.Configuration = c.sendConfig(p.Config)
 		return &w, nil
 	case MethodGet:
 		p, ok := params.(a2a.GetRequest)
@@ -219,6 +215,20 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 		}
 		return nil, fmt.Errorf("params must be json.RawMessage, got %T", params)
 	}
+}
+
+// sendConfig is the configuration object of a send: always present, with
+// the dialect's blocking flag written explicitly (strict in what we send).
+func (c codec) sendConfig(cfg a2a.SendConfig) *wSendConfig {
+	w := &wSendConfig{AcceptedOutputModes: cfg.AcceptedOutputModes, HistoryLength: cfg.HistoryLength}
+	if c.v10 {
+		ri := cfg.ReturnImmediately
+		w.ReturnImmediately = &ri
+	} else {
+		blocking := !cfg.ReturnImmediately
+		w.Blocking = &blocking
+	}
+	return w
 }
 
 type rpcIncoming struct {
@@ -278,7 +288,7 @@ func (c codec) DecodeRequest(body []byte) (*Request, error) {
 }
 
 func (c codec) decodeIncoming(in *rpcIncoming) (*Request, error) {
-	req := &Request{ID: in.ID}
+	req := &Request{ID: in.ID, Notification: len(in.ID) == 0}
 	if !validID(in.ID) {
 		req.ID = jsonNull
 		return req, a2a.NewError(a2a.ErrInvalidRequest, "invalid request: id must be a string, a number or null")
@@ -335,12 +345,15 @@ func (c codec) decodeParams(m Method, params json.RawMessage) (any, error) {
 		if w.Message == nil {
 			return nil, errors.New("message is missing")
 		}
+		if parseRole(w.Message.Role) == a2a.RoleUnspecified {
+			return nil, fmt.Errorf("message role %q is not valid: send %q", w.Message.Role, c.role(a2a.RoleUser))
+		}
 		req := &a2a.SendRequest{Message: toMessage(w.Message), Metadata: metadata(w.Metadata), Tenant: w.Tenant}
 		if cfg := w.Configuration; cfg != nil {
 			req.Config = a2a.SendConfig{
 				AcceptedOutputModes: strs(cfg.AcceptedOutputModes),
 				HistoryLength:       cfg.HistoryLength,
-				ReturnImmediately:   cfg.ReturnImmediately || (cfg.Blocking != nil && !*cfg.Blocking),
+				ReturnImmediately:   (cfg.ReturnImmediately != nil && *cfg.ReturnImmediately) || (cfg.Blocking != nil && !*cfg.Blocking),
 			}
 		}
 		return req, nil
@@ -516,6 +529,10 @@ func ErrorReason(code int) string {
 		return "VERSION_NOT_SUPPORTED"
 	case a2a.CodeUnauthenticated:
 		return "UNAUTHENTICATED"
+	case a2a.CodeUnauthorized:
+		return "UNAUTHORIZED"
+	case a2a.CodeServerBusy:
+		return "RESOURCE_EXHAUSTED"
 	}
 	return "INTERNAL_ERROR"
 }

@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +38,10 @@ type wFile struct {
 	MimeType string `json:"mimeType,omitempty"`
 	// Some v0.3 peers write mediaType inside the file object.
 	MediaType string `json:"mediaType,omitempty"`
+	// The v0.3 HTTP+JSON (proto JSON) spelling. fileWithBytes is base64 of
+	// the base64 text, as the v0.3 SDKs write it (see decodeFileBytes).
+	FileWithURI   string `json:"fileWithUri,omitempty"`
+	FileWithBytes string `json:"fileWithBytes,omitempty"`
 }
 
 type wMessage[P any] struct {
@@ -48,6 +54,9 @@ type wMessage[P any] struct {
 	Metadata         map[string]any `json:"metadata,omitempty"`
 	ReferenceTaskIDs []string       `json:"referenceTaskIds,omitempty"`
 	Extensions       []string       `json:"extensions,omitempty"`
+	// Content is the v0.3 HTTP+JSON (proto JSON) name of parts; decoding
+	// only (the encoders leave it nil).
+	Content []P `json:"content,omitempty"`
 }
 
 type wStatus[P any] struct {
@@ -142,6 +151,7 @@ type wEvent struct {
 	MessageID        string         `json:"messageId"`
 	Role             string         `json:"role"`
 	Parts            []wPart        `json:"parts"`
+	Content          []wPart        `json:"content"`
 	TaskID           string         `json:"taskId"`
 	ReferenceTaskIDs []string       `json:"referenceTaskIds"`
 	Extensions       []string       `json:"extensions"`
@@ -154,6 +164,9 @@ type wEvent struct {
 func (w *wEvent) toEvent() (a2a.Event, error) {
 	switch {
 	case w.Task != nil:
+		if w.Task.ID == "" {
+			return nil, errTaskWithoutID
+		}
 		return toTask(w.Task), nil
 	case w.Message != nil:
 		m := toMessage(w.Message)
@@ -169,13 +182,18 @@ func (w *wEvent) toEvent() (a2a.Event, error) {
 	}
 	switch kind {
 	case "task":
+		if w.ID == "" {
+			// {"kind":"task"} alone: nothing names the task, and a task
+			// without an id cannot be followed, stored or encoded again.
+			return nil, errTaskWithoutID
+		}
 		t := dTask{ID: w.ID, ContextID: w.ContextID, History: w.History, Artifacts: w.Artifacts, Metadata: w.Metadata}
 		if w.Status != nil {
 			t.Status = *w.Status
 		}
 		return toTask(&t), nil
 	case "message":
-		m := dMessage{MessageID: w.MessageID, Role: w.Role, Parts: w.Parts, TaskID: w.TaskID, ContextID: w.ContextID,
+		m := dMessage{MessageID: w.MessageID, Role: w.Role, Parts: w.Parts, Content: w.Content, TaskID: w.TaskID, ContextID: w.ContextID,
 			Metadata: w.Metadata, ReferenceTaskIDs: w.ReferenceTaskIDs, Extensions: w.Extensions}
 		msg := toMessage(&m)
 		return &msg, nil
@@ -197,17 +215,25 @@ func (w *wEvent) toEvent() (a2a.Event, error) {
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
 
-// inferKind guesses a missing v0.3 kind from the fields present.
+// errTaskWithoutID: a result that claims to be a task but names none is
+// not a valid Task object, whatever else it holds.
+var errTaskWithoutID = errors.New("a task without an id")
+
+// inferKind names a missing v0.3 kind from the fields present, and only
+// when the object's identifying fields are there (servers in the wild leave
+// kind out): id+status is a task, taskId+status a status update,
+// taskId+artifact an artifact update, role (or messageId)+parts a message.
+// Anything else stays unnamed and fails to decode.
 func (w *wEvent) inferKind() string {
 	switch {
-	case w.Artifact != nil:
-		return "artifact-update"
-	case w.MessageID != "" || w.Parts != nil || w.Role != "":
-		return "message"
-	case w.ID != "":
+	case w.ID != "" && w.Status != nil:
 		return "task"
+	case w.TaskID != "" && w.Artifact != nil:
+		return "artifact-update"
 	case w.TaskID != "" && w.Status != nil:
 		return "status-update"
+	case (w.Role != "" || w.MessageID != "") && (w.Parts != nil || w.Content != nil):
+		return "message"
 	}
 	return ""
 }
@@ -246,10 +272,14 @@ func toStatus(w *dStatus) a2a.TaskStatus {
 }
 
 func toMessage(w *dMessage) a2a.Message {
+	parts := w.Parts
+	if len(parts) == 0 {
+		parts = w.Content
+	}
 	return a2a.Message{
 		ID:               w.MessageID,
 		Role:             parseRole(w.Role),
-		Parts:            toParts(w.Parts),
+		Parts:            toParts(parts),
 		TaskID:           w.TaskID,
 		ContextID:        w.ContextID,
 		Metadata:         metadata(w.Metadata),
@@ -353,6 +383,12 @@ func (w *wPart) toPart() a2a.Part {
 			if w.File.URI != "" {
 				f.URI = w.File.URI
 			}
+			if w.File.FileWithURI != "" {
+				f.URI = w.File.FileWithURI
+			}
+			if w.File.FileWithBytes != "" {
+				f.Bytes = decodeFileBytes(w.File.FileWithBytes)
+			}
 		}
 		if len(f.Bytes) == 0 {
 			f.Bytes = nil
@@ -364,6 +400,21 @@ func (w *wPart) toPart() a2a.Part {
 		p.File = f
 	}
 	return p
+}
+
+// decodeFileBytes reads v0.3 HTTP+JSON's fileWithBytes. The v0.3 SDKs (Go
+// and Python) put the JSON-RPC base64 text into the proto bytes field, so
+// the wire holds base64 of base64; a peer that encodes once is read too.
+// Text that is not base64 at all is kept as given rather than lost.
+func decodeFileBytes(s string) []byte {
+	outer, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return []byte(s)
+	}
+	if inner, err := base64.StdEncoding.DecodeString(string(outer)); err == nil && len(outer) > 0 {
+		return inner
+	}
+	return outer
 }
 
 // compact returns JSON without insignificant space. Most servers send

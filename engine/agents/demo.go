@@ -5,6 +5,7 @@ package agents
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -21,7 +22,23 @@ const (
 	MaxSlowSteps = 600
 	MaxFlaky     = 20
 	MaxBurst     = 100_000
+	MaxAuthWait  = 600
 )
+
+// The texts of `auth`, `login` and `choose`.
+const (
+	authText     = "Authorization needed: sign in at https://example.invalid/login (demo: credentials arrive by themselves in %ds, or send a message)"
+	loginText    = "Sign in to continue: reply with your user name (demo: any text is accepted)"
+	chooseText   = "Which colour should the report use?"
+	chooseFormat = "choose [data]"
+)
+
+// chooseOptions are what `choose` offers.
+var chooseOptions = []map[string]string{
+	{"value": "red", "label": "Red", "description": "warm and loud"},
+	{"value": "green", "label": "Green", "description": "calm"},
+	{"value": "blue", "label": "Blue", "description": "the default"},
+}
 
 // The question `ask` puts to the user.
 const askQuestion = "What is the target date?"
@@ -34,6 +51,9 @@ type Demo struct {
 	StepInterval time.Duration
 	// TickInterval is the pause between `forever` ticks (default 500 ms).
 	TickInterval time.Duration
+	// AuthWait, when set, replaces the seconds `auth` waits for its
+	// out-of-band credentials (tests).
+	AuthWait time.Duration
 }
 
 // NewDemo returns the demo agent with its documented timings.
@@ -64,6 +84,9 @@ var demoCommands = []struct{ name, usage, description string }{
 	{"data", "data", "a JSON data artifact, a file artifact with bytes and one by URL"},
 	{"flaky", "flaky <k>", fmt.Sprintf("a retryable failure on the first k attempts, then success (0 <= k <= %d)", MaxFlaky)},
 	{"burst", "burst <n>", fmt.Sprintf("n working status updates as fast as they can be published, then completed: a load test (1 <= n <= %d)", MaxBurst)},
+	{"auth", "auth [s]", fmt.Sprintf("auth-required, then carries on in the same run when credentials arrive out of band after s seconds (default 3, at most %d); a message ends the wait at once", MaxAuthWait)},
+	{"login", "login", "ends its run in auth-required; a message (the user name) resumes it"},
+	{"choose", chooseFormat, "input-required with options in a data part; `choose data` wants the answer as data {\"colour\": …}"},
 }
 
 // Card describes the demo agent and its commands as skills.
@@ -116,8 +139,13 @@ func (d *Demo) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 	// An execution started by a message other than the task's first one is
 	// the user's answer to a question.
 	if first.ID != "" && req.Message.ID != first.ID {
-		if cmd == "ask" {
+		switch cmd {
+		case "ask":
 			return d.answer(ctx, req, pub)
+		case "auth", "login":
+			return d.signedIn(ctx, req, pub)
+		case "choose":
+			return d.chosen(ctx, args, req, pub)
 		}
 		return pub.Reject(ctx, fmt.Sprintf("demo: %q does not ask questions; the follow-up message was not expected", cmd))
 	}
@@ -138,6 +166,12 @@ func (d *Demo) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 		return d.flaky(ctx, args, req.Attempt, pub)
 	case "burst":
 		return d.burst(ctx, args, pub)
+	case "auth":
+		return d.auth(ctx, args, pub)
+	case "login":
+		return pub.AuthRequired(ctx, loginText)
+	case "choose":
+		return d.choose(ctx, args, "", pub)
 	default:
 		return pub.Reply(ctx, a2a.TextPart(usageText()))
 	}
@@ -295,6 +329,109 @@ func (d *Demo) burst(ctx context.Context, arg string, pub engine.Publisher) erro
 		}
 	}
 	return pub.Complete(ctx, fmt.Sprintf("burst of %d updates", n))
+}
+
+// auth shows auth-required as A2A v1.0 §7.6.1 allows it: the execution
+// asks, keeps running while credentials arrive out of band (here: after a
+// wait), then carries on in the same run. A message to the task meanwhile
+// cancels this execution (the engine starts a new one with the message,
+// see signedIn).
+func (d *Demo) auth(ctx context.Context, arg string, pub engine.Publisher) error {
+	secs := 3
+	if arg != "" {
+		n, err := parseCount(arg, 1, MaxAuthWait)
+		if err != nil {
+			return pub.Reject(ctx, "demo: auth [s]: "+err.Error())
+		}
+		secs = n
+	}
+	if err := pub.AuthRequired(ctx, fmt.Sprintf(authText, secs)); err != nil {
+		return err
+	}
+	interval := d.AuthWait
+	if interval <= 0 {
+		interval = time.Duration(secs) * time.Second
+	}
+	if err := wait(ctx, interval); err != nil {
+		return err
+	}
+	if err := pub.Status(ctx, "credentials arrived out of band; continuing"); err != nil {
+		return err
+	}
+	art := a2a.Artifact{Name: "auth", Parts: []a2a.Part{a2a.TextPart("work done with the credentials that arrived out of band")}}
+	if err := pub.Artifact(ctx, art); err != nil {
+		return err
+	}
+	return pub.Complete(ctx, "authorized out of band; done")
+}
+
+// signedIn is the answer to `auth` or `login`: the message stands for the
+// credentials (or names the user).
+func (d *Demo) signedIn(ctx context.Context, req *engine.Request, pub engine.Publisher) error {
+	who := strings.TrimSpace(req.Message.Text())
+	if who == "" && len(req.Message.Parts) == 0 {
+		return pub.AuthRequired(ctx, loginText+" (the message was empty)")
+	}
+	if who == "" {
+		who = "(a non-text answer)"
+	}
+	text := "signed in as " + truncate(who, 80)
+	if err := pub.Artifact(ctx, a2a.Artifact{Name: "login", Parts: []a2a.Part{a2a.TextPart(text)}}); err != nil {
+		return err
+	}
+	return pub.Complete(ctx, text)
+}
+
+// choose asks with a data part listing options (see internal/choice for
+// the shape); `choose data` wants the answer as a data part.
+func (d *Demo) choose(ctx context.Context, args, note string, pub engine.Publisher) error {
+	asker, ok := pub.(engine.PartsAsker)
+	if !ok {
+		return pub.InputRequired(ctx, chooseText+" (red, green or blue)")
+	}
+	form := map[string]any{"question": chooseText, "options": chooseOptions, "answer": "text"}
+	if strings.EqualFold(args, "data") {
+		form["answer"], form["field"] = "data", "colour"
+	}
+	data, err := a2a.DataPart(form)
+	if err != nil {
+		return fmt.Errorf("demo: choose: %w", err)
+	}
+	data.MediaType = "application/json"
+	return asker.Ask(ctx, a2a.StateInputRequired, a2a.TextPart(chooseText+note), data)
+}
+
+// chosen reads the answer to `choose`: a text naming an option, or a data
+// part {"colour": …} (or {"choice": …}); anything else asks again.
+func (d *Demo) chosen(ctx context.Context, args string, req *engine.Request, pub engine.Publisher) error {
+	picked := ""
+	for _, p := range req.Message.Parts {
+		switch p.Kind {
+		case a2a.PartText:
+			if picked == "" {
+				picked = strings.TrimSpace(p.Text)
+			}
+		case a2a.PartData:
+			var v map[string]any
+			if json.Unmarshal(p.Data, &v) == nil {
+				for _, k := range []string{"colour", "color", "choice"} {
+					if s, ok := v[k].(string); ok {
+						picked = s
+					}
+				}
+			}
+		}
+	}
+	for _, o := range chooseOptions {
+		if strings.EqualFold(picked, o["value"]) || strings.EqualFold(picked, o["label"]) {
+			text := "colour chosen: " + o["value"]
+			if err := pub.Artifact(ctx, a2a.Artifact{Name: "choice", Parts: []a2a.Part{a2a.TextPart(text)}}); err != nil {
+				return err
+			}
+			return pub.Complete(ctx, text)
+		}
+	}
+	return d.choose(ctx, args, fmt.Sprintf(" (%q is not one of the options)", truncate(picked, 40)), pub)
 }
 
 // parseCount reads a whole number in [lo, hi], with errors a user can act on.

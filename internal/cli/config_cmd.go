@@ -185,12 +185,19 @@ func (c *cli) reachability(ctx context.Context, a config.Agent) string {
 	// No forced dialect: with one, a missing card is not an error, and the
 	// card is what answers here.
 	opts := client.Options{Headers: http.Header(h), Timeout: reachTimeout, NoJournal: true}
+	creds, err := credentialsFromConfig(ctx, a.Auth, c.getenv)
+	if err != nil {
+		return "✗ auth: " + oneLine(redact(err.Error(), secretsOf(creds)))
+	}
+	if _, err := authOptions(ctx, a.URL, creds, &opts); err != nil {
+		return "✗ auth: " + oneLine(redact(err.Error(), secretsOf(creds)))
+	}
 	d, err := client.Discover(ctx, a.URL, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Sprintf("✗ no answer within %s", reachTimeout)
 		}
-		return "✗ " + oneLine(err.Error())
+		return "✗ " + oneLine(redact(err.Error(), secretsOf(creds)))
 	}
 	name := ""
 	if d.Card != nil {

@@ -117,20 +117,31 @@ func (c *cli) targetOf(ct config.Target, tf *targetFlags) (namedTarget, error) {
 		if protocol == "" {
 			protocol = tf.protocol
 		}
+		word := a.Binding
+		if word == "" {
+			word = tf.auth.binding
+		}
+		binding, err := bindingName(word)
+		if err != nil {
+			return nt, usageErr("agent %s: %v", a.Name, err)
+		}
 		agent := a
 		nt.t = target{kind: remoteKind, remote: remoteTarget{
-			url: a.URL, protocol: protocol, headers: headers, caCert: tf.caCert, insecure: tf.insecure,
+			url: a.URL, protocol: protocol, binding: binding, headers: headers, caCert: tf.caCert, insecure: tf.insecure,
 			config: &agent,
 		}}
+		if a.Line == 0 { // a bare URL: the command line's credentials
+			if nt.t.remote.creds, err = tf.auth.credentials(c.getenv); err != nil {
+				return nt, usageErr("%v", err)
+			}
+		}
 	}
 	return nt, nil
 }
 
-// configHeaders resolves a config agent's headers and auth into request
-// headers. Secrets are read here, when the agent is opened, never stored.
-// Bearer tokens and API keys sent as headers are wired; OAuth2, API keys
-// in a query or cookie, and client certificates are not yet (the auth
-// package's transport will carry them) and are refused with that reason.
+// configHeaders resolves a config agent's headers into request headers.
+// Secrets are read here, when the agent is opened, never stored; its auth
+// goes through credentialsFromConfig and the auth transport.
 func configHeaders(ctx context.Context, a *config.Agent, getenv func(string) string) ([]string, error) {
 	var out []string
 	for _, h := range a.Headers {
@@ -139,27 +150,6 @@ func configHeaders(ctx context.Context, a *config.Agent, getenv func(string) str
 			return nil, fmt.Errorf("agent %s: header %s: %w", a.Name, h.Name, err)
 		}
 		out = append(out, h.Name+": "+v)
-	}
-	au := a.Auth
-	switch {
-	case au.Bearer != nil:
-		v, err := au.Bearer.Resolve(ctx, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s: auth.bearer: %w", a.Name, err)
-		}
-		out = append(out, "Authorization: Bearer "+v)
-	case au.APIKey != nil && (au.APIKey.In == "" || au.APIKey.In == "header"):
-		v, err := au.APIKey.Value.Resolve(ctx, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s: auth.apiKey: %w", a.Name, err)
-		}
-		name := au.APIKey.Name
-		if name == "" {
-			name = "X-API-Key"
-		}
-		out = append(out, name+": "+v)
-	case au.APIKey != nil, au.OAuth2 != nil, au.Cert != "":
-		return nil, fmt.Errorf("agent %s: this auth scheme in the config (OAuth2, API key outside a header, client certificate) is not wired into connections yet; use a bearer token or headers", a.Name)
 	}
 	return out, nil
 }

@@ -53,13 +53,7 @@ type jsonPrinter struct {
 	codec wire.Codec
 }
 
-func (p *jsonPrinter) line(b []byte, err error) error {
-	if err != nil {
-		return fmt.Errorf("encode JSON: %w", err)
-	}
-	_, err = p.w.Write(append(b, '\n'))
-	return err
-}
+func (p *jsonPrinter) line(b []byte, err error) error { return writeJSONLine(p.w, b, err) }
 
 func (p *jsonPrinter) task(t *a2a.Task) error       { return p.line(p.codec.EncodeTask(t)) }
 func (p *jsonPrinter) message(m *a2a.Message) error { return p.line(p.codec.EncodeEvent(m)) }
@@ -110,6 +104,7 @@ func writeTask(b *bytes.Buffer, t *a2a.Task) {
 	if len(t.Metadata) > 0 {
 		field(b, "metadata", metadataText(t.Metadata))
 	}
+	writeQuestion(b, t) // options and data parts of the status message
 	if t.Status.State.Interrupted() {
 		field(b, "answer", "a2atop send --task "+clean(t.ID, 200)+" TEXT")
 	}

@@ -48,13 +48,15 @@ func TestRemoteSendGetCancelListBothDialects(t *testing.T) {
 			}
 		})
 	}
-	// List: v1.0 lists; v0.3 cannot, and says so in one line.
+	// List: v1.0 lists; v0.3 lists the journal, and says so in one line.
 	r := remoteRun(t, map[string]string{"A2ATOP_URL": peer.URL()}, exitOK, "list", "--json")
 	if n := strings.Count(strings.TrimSpace(r.stdout), "\n") + 1; n != 4 {
 		t.Errorf("list printed %d tasks, want 4:\n%s", n, r.stdout)
 	}
-	r = remoteRun(t, map[string]string{"A2ATOP_URL": peer.URL()}, exitTaskFailed, "list", "--protocol", "0.3")
-	oneErrorLine(t, r, "needs A2A v1.0")
+	r = remoteRun(t, map[string]string{"A2ATOP_URL": peer.URL()}, exitOK, "list", "--protocol", "0.3")
+	if !strings.Contains(r.stderr, "A2A v0.3, which cannot list tasks") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("v0.3 list must say once that it lists the journal:\n%s", r.stderr)
+	}
 }
 
 func TestRemoteHeadersFromFlagAndEnvironment(t *testing.T) {

@@ -28,6 +28,7 @@ func (c *cli) withTarget(ctx context.Context, t target, fn func(a2a.Service) (in
 		return 0, err
 	}
 	code, err := fn(op.svc)
+	err = explainDamage(err, op.path)
 	if cerr := op.close(); cerr != nil {
 		fmt.Fprintf(c.stderr, "a2atop: closing the task store: %s\n", oneLine(cerr.Error()))
 		if err == nil && code == exitOK {
@@ -86,6 +87,9 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 	taskID := fs.String("task", "", "answer the input-required task `ID` instead of starting a new one")
 	var meta metaFlag
 	fs.Var(&meta, "meta", "message metadata `KEY=VALUE` (repeatable; priority=high|normal|low orders the queue)")
+	parts, dataFlag, fileFlag := newPartsFlags()
+	fs.Var(dataFlag, "data", "add a data part: `JSON` or @FILE (repeatable, kept in order with --file; TEXT follows them)")
+	fs.Var(fileFlag, "file", "add a file part: the bytes of `PATH`, its name and media type (repeatable, at most 4 MiB each)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
 		if *stream && *noWait {
 			return 0, usageErr("send: --stream and --no-wait do not go together")
@@ -94,15 +98,19 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 		if err != nil {
 			return 0, err
 		}
-		text, err := c.messageText(args)
-		if err != nil {
-			return 0, err
+		msgParts := parts.parts
+		if len(args) > 0 || len(msgParts) == 0 { // TEXT is optional with --data/--file
+			text, err := c.messageText(args)
+			if err != nil {
+				return 0, err
+			}
+			msgParts = append(msgParts, a2a.TextPart(text))
 		}
 		msg := a2a.Message{
 			ID:     uuid.NewString(),
 			Role:   a2a.RoleUser,
 			TaskID: strings.TrimSpace(*taskID),
-			Parts:  []a2a.Part{a2a.TextPart(text)},
+			Parts:  msgParts,
 		}
 		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
 		out := c.printer(*jsonOut)
@@ -299,26 +307,39 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 			if len(targets) > 1 || *all {
 				return c.listFleet(ctx, targets, req, *jsonOut)
 			}
-			return c.withTarget(ctx, targets[0].t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, c.printer(*jsonOut)) })
+			return c.withTarget(ctx, targets[0].t, func(svc a2a.Service) (int, error) {
+				return listAll(ctx, svc, req, c.printer(*jsonOut), c.stderr)
+			})
 		}
 		t, err := tf.resolve("", c.getenv)
 		if err != nil {
 			return 0, err
 		}
 		out := c.printer(*jsonOut)
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out, c.stderr) })
 	})
 	return cmd
 }
 
-// listAll prints every page of a listing.
-func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer) (int, error) {
+// journalNote tells a user why a v0.3 agent's list may be incomplete.
+const journalNote = "note: this agent speaks A2A v0.3, which cannot list tasks: these are the tasks a2atop has seen (created here, fetched by id or streamed)"
+
+// listAll prints every page of a listing; a listing served from the
+// client's journal is said so once on notes (stderr).
+func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer, notes io.Writer) (int, error) {
 	seen := map[string]bool{}
 	n := 0
+	noted := false
+	var damaged []string
 	for {
 		page, err := svc.List(ctx, req)
 		if err != nil {
 			return 0, waitErr(ctx, err)
+		}
+		damaged = append(damaged, page.Damaged...)
+		if page.FromJournal && !noted {
+			fmt.Fprintln(notes, journalNote)
+			noted = true
 		}
 		for _, t := range page.Tasks {
 			if err := out.listed(t, n == 0); err != nil {
@@ -335,5 +356,8 @@ func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out prin
 		seen[page.NextPageToken] = true
 		req.PageToken = page.NextPageToken
 	}
-	return exitOK, out.listDone(n)
+	if err := out.listDone(n); err != nil {
+		return 0, err
+	}
+	return exitOK, listedDamaged(damaged)
 }

@@ -11,6 +11,12 @@
 // Both handlers share one request handler and task store, so a task created
 // in one dialect is visible in the other.
 //
+// The same agent also speaks the HTTP+JSON (REST) binding, through a2a-go's
+// own handlers: v1.0 (a2asrv.NewRESTHandler) under /rest and v0.3
+// (a2av0.NewRESTHandler, whose paths start with /v1) under /rest03, sharing
+// the task store too. Options.Bindings decides which bindings the card
+// names, in order; by default it names JSON-RPC only.
+//
 // The executor understands these messages (first word is the command):
 //
 //	echo <text>  an artifact "echo" holding <text>, then completed
@@ -25,6 +31,9 @@
 //	big <bytes>  one text artifact of that many bytes (large SSE events)
 //	burst <n>    n working status updates (no message) as fast as possible, then
 //	             completed (for throughput benchmarks)
+//	auth         auth-required "sign in", then (credentials "arriving" out of
+//	             band Options.Step later) working and completed in the same
+//	             execution: a2a-go keeps the stream open across auth-required
 //	anything else a bare Message listing the commands (no task)
 //
 // With Options.Demo the executor instead plays a2atop's demo agent
@@ -37,6 +46,7 @@ package a2apeer
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,6 +97,26 @@ type Options struct {
 	// Demo plays a2atop's demo agent instead of the go-peer script (see
 	// the package doc). Step then paces slow steps and forever ticks.
 	Demo bool
+	// Bindings are the protocol bindings the card names, in preference
+	// order ("JSONRPC", "HTTP+JSON"), each in v1.0 then v0.3; default
+	// JSONRPC only. Every binding is served whatever the card says.
+	Bindings []string
+	// Auth, when set, requires credentials on everything but the card,
+	// and declares them on it (see Auth).
+	Auth *Auth
+	// TLS, when set, serves https with it (a client certificate required
+	// when it says so: mutual TLS); the card then declares a mutualTLS
+	// scheme if ClientAuth requires one.
+	TLS *tls.Config
+}
+
+// RESTPath is where the peer serves HTTP+JSON in a dialect: "rest" (v1.0)
+// or "rest03" (v0.3), relative to URL.
+func RESTPath(version string) string {
+	if version == "0.3" {
+		return "rest03"
+	}
+	return "rest"
 }
 
 // Peer is a running test agent. Its methods are safe for concurrent use.
@@ -98,6 +128,7 @@ type Peer struct {
 	mu   sync.Mutex
 	addr string
 	srv  *httptest.Server
+	tls  *tls.Config // https when set
 }
 
 // Start serves a new peer on 127.0.0.1 and stops it when the test ends.
@@ -120,19 +151,17 @@ func Start(tb testing.TB, opts Options) *Peer {
 		tb.Fatalf("a2apeer: listen: %v", err)
 	}
 	p.addr = ln.Addr().String()
-	base := "http://" + p.addr + "/"
+	p.tls = opts.TLS
+	base := p.URL()
 
 	card := &a2a.AgentCard{
-		Name:        opts.Name,
-		Description: "Scripted A2A test agent (official a2a-go SDK). Commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>",
-		Version:     "0.1.0",
-		SupportedInterfaces: []*a2a.AgentInterface{
-			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "1.0"},
-			{URL: base, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: "0.3"},
-		},
-		DefaultInputModes:  []string{"text/plain"},
-		DefaultOutputModes: []string{"text/plain", "application/json"},
-		Capabilities:       a2a.AgentCapabilities{Streaming: true},
+		Name:                opts.Name,
+		Description:         "Scripted A2A test agent (official a2a-go SDK). Commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>",
+		Version:             "0.1.0",
+		SupportedInterfaces: cardInterfaces(base, opts.Bindings),
+		DefaultInputModes:   []string{"text/plain"},
+		DefaultOutputModes:  []string{"text/plain", "application/json"},
+		Capabilities:        a2a.AgentCapabilities{Streaming: true},
 		Skills: []a2a.AgentSkill{{
 			ID:          "scripted",
 			Name:        "Scripted behaviours",
@@ -142,6 +171,16 @@ func Start(tb testing.TB, opts Options) *Peer {
 		}},
 	}
 
+	if opts.Auth != nil {
+		opts.Auth.declare(card)
+	}
+	if opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert {
+		if card.SecuritySchemes == nil {
+			card.SecuritySchemes = a2a.NamedSecuritySchemes{}
+		}
+		card.SecuritySchemes["mtls"] = a2a.MutualTLSSecurityScheme{}
+		card.SecurityRequirements = append(card.SecurityRequirements, a2a.SecurityRequirements{"mtls": nil})
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -151,9 +190,14 @@ func Start(tb testing.TB, opts Options) *Peer {
 	mux := http.NewServeMux()
 	mux.Handle(a2asrv.WellKnownAgentCardPath, a2asrv.NewAgentCardHandler(a2av0.NewStaticAgentCardProducer(card)))
 	mux.Handle("/", dialectRouter(v10, v03))
+	mux.Handle("/"+RESTPath("1.0")+"/", http.StripPrefix("/"+RESTPath("1.0"), a2asrv.NewRESTHandler(requests)))
+	mux.Handle("/"+RESTPath("0.3")+"/", http.StripPrefix("/"+RESTPath("0.3"), a2av0.NewRESTHandler(requests)))
 	p.handler = mux
+	if opts.Auth != nil {
+		p.handler = opts.Auth.guard(p.handler)
+	}
 	if opts.Wrap != nil {
-		p.handler = opts.Wrap(mux)
+		p.handler = opts.Wrap(p.handler)
 	}
 
 	p.serve(ln)
@@ -161,9 +205,34 @@ func Start(tb testing.TB, opts Options) *Peer {
 	return p
 }
 
-// URL is the peer's base URL, "http://127.0.0.1:PORT/": the JSON-RPC
+// cardInterfaces lists the card's interfaces for bindings, in order, each
+// in v1.0 then v0.3.
+func cardInterfaces(base string, bindings []string) []*a2a.AgentInterface {
+	if len(bindings) == 0 {
+		bindings = []string{string(a2a.TransportProtocolJSONRPC)}
+	}
+	var out []*a2a.AgentInterface
+	for _, b := range bindings {
+		for _, v := range []string{"1.0", "0.3"} {
+			u := base
+			if b == string(a2a.TransportProtocolHTTPJSON) {
+				u = base + RESTPath(v)
+			}
+			out = append(out, &a2a.AgentInterface{URL: u, ProtocolBinding: a2a.TransportProtocol(b), ProtocolVersion: a2a.ProtocolVersion(v)})
+		}
+	}
+	return out
+}
+
+// URL is the peer's base URL, "http://127.0.0.1:PORT/" (https with
+// Options.TLS): the JSON-RPC
 // endpoint, and the base for the agent card.
-func (p *Peer) URL() string { return "http://" + p.addr + "/" }
+func (p *Peer) URL() string {
+	if p.tls != nil {
+		return "https://" + p.addr + "/"
+	}
+	return "http://" + p.addr + "/"
+}
 
 // Addr is the peer's host:port.
 func (p *Peer) Addr() string { return p.addr }
@@ -226,11 +295,31 @@ func (p *Peer) Seed(ctx context.Context, n int) error {
 	return nil
 }
 
+// PutCompleted stores a completed task with the given id and status time
+// directly in the task store, as if an agent had just finished it: for
+// tests of list watermarks, which need a change at an exact time.
+func (p *Peer) PutCompleted(ctx context.Context, id string, ts time.Time) error {
+	task := &a2a.Task{
+		ID:        a2a.TaskID(id),
+		ContextID: a2a.NewContextID(),
+		Status:    a2a.TaskStatus{State: a2a.TaskStateCompleted, Timestamp: &ts},
+	}
+	if _, err := p.store.Create(ctx, task); err != nil {
+		return fmt.Errorf("testpeer: put task %s: %w", id, err)
+	}
+	return nil
+}
+
 func (p *Peer) serve(ln net.Listener) {
 	srv := httptest.NewUnstartedServer(p.handler)
 	srv.Listener.Close()
 	srv.Listener = ln
-	srv.Start()
+	if p.tls != nil {
+		srv.TLS = p.tls.Clone()
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	p.mu.Lock()
 	p.srv = srv
 	p.mu.Unlock()
@@ -305,7 +394,7 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 		}
 		cmd, arg, _ := strings.Cut(text, " ")
 		switch cmd {
-		case "echo", "slow", "ask", "fail", "forever", "data", "big", "burst":
+		case "echo", "slow", "ask", "fail", "forever", "data", "big", "burst", "auth":
 		default:
 			yield(a2a.NewMessage(a2a.MessageRoleAgent, a2a.NewTextPart(
 				"go-peer commands: echo <text> | slow <n> | ask | fail | forever | data | big <bytes> | burst <n>")), nil)
@@ -340,6 +429,14 @@ func (e *executor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter
 			}
 		case "data":
 			e.data(ec, yield)
+		case "auth":
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateAuthRequired, agentText(ec, "sign in")), nil) || !sleep(ctx, e.step) {
+				return
+			}
+			if !yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateWorking, agentText(ec, "credentials arrived")), nil) {
+				return
+			}
+			yield(a2a.NewStatusUpdateEvent(ec, a2a.TaskStateCompleted, nil), nil)
 		case "big":
 			e.finishWith(ctx, ec, yield, "big", []*a2a.Part{a2a.NewTextPart(strings.Repeat("x", atoi(arg, 1<<20)))})
 		case "burst":

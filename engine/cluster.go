@@ -1,0 +1,60 @@
+package engine
+
+import "context"
+
+// Capabilities of a Store shared by several engines (serve replicas on one
+// PostgreSQL database). A store implements each as a named interface,
+// checked with a type assertion where the engine needs it; a store used by
+// one engine alone (memory, bbolt) implements none of them.
+
+// SharedLog is a Store whose global log several engines append to. The
+// store assigns cursors itself, in commit order across every writer (it
+// ignores LoggedEvent.Cursor in Commit): once Log has returned cursor c, no
+// event with a cursor below c can appear later. Watch then reads the
+// store's log, woken by the store, instead of the engine's own sequencer,
+// so a Watch on any replica sees every replica's events, and a cursor from
+// one replica resumes on another.
+type SharedLog interface {
+	Store
+	// WatchLog returns a channel that receives (coalesced: one pending
+	// signal at most) whenever the log may have grown, by this process or
+	// another, and after any interruption of the store's notifications;
+	// stop ends the subscription. The channel is closed when the store is
+	// closed.
+	WatchLog() (wake <-chan struct{}, stop func())
+}
+
+// Claimer is a Store that decides which replica runs a task. Each engine
+// is one replica with a lease that the store renews while it is open; a
+// task is claimed by the replica that created it or starts an execution of
+// it (the store refuses, with a conflict, a start on a task another live
+// replica holds), and released by the commit that ends it or makes it wait
+// for input. A replica whose lease expires (killed, partitioned) loses its
+// claims to the survivors, and a replica closed cleanly hands its queue
+// over at once.
+type Claimer interface {
+	Store
+	// Claim takes taskID for this replica unless another live replica
+	// holds it. The engine claims each unfinished task before resuming it
+	// at start.
+	Claim(ctx context.Context, taskID string) (ok bool, err error)
+	// TakeOver claims the unfinished tasks (not waiting for input) of
+	// replicas whose lease has expired and of no replica, and returns their
+	// ids: the engine resumes them under its restart rules.
+	TakeOver(ctx context.Context) ([]string, error)
+	// WatchTakeOver wakes when TakeOver may find something: a lease
+	// expired, a replica closed, a task lost its claim. Closed with the
+	// store.
+	WatchTakeOver() (wake <-chan struct{}, stop func())
+}
+
+// CancelRouter is a Store that tells the replica running a task that
+// another replica canceled it, so that the owner cancels the execution's
+// context (the canceling replica has already stored the canceled status).
+type CancelRouter interface {
+	Store
+	// WatchCanceled delivers the ids of tasks canceled by other replicas.
+	// Best effort: an id dropped on overflow leaves the execution running
+	// until its next publish, which the store refuses (the task changed).
+	WatchCanceled() (ids <-chan string, stop func())
+}

@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/a2atop/a2atop/a2a"
+)
+
+// Replicas: an engine over a store shared with other engines (cluster.go's
+// capabilities). What it adds to the single-engine rules:
+//   - at start, it resumes only the unfinished tasks it can claim (not those
+//     another live replica holds);
+//   - it takes over the tasks of replicas whose lease expired, or that
+//     closed, under the same restart rules as its own tasks at start
+//     (running ones count an interrupted attempt, a cleanly stopped one
+//     continues as Request.Resumed, exec refuses to run a command twice);
+//   - it stops the execution of a task that another replica canceled;
+//   - its Stream, Subscribe and blocking Send readers of a task that another
+//     replica runs get that replica's events: followRemote reads the shared
+//     log (woken by the store) and hands each event of such a task to the
+//     task's local readers, as the task's own writer would.
+//
+// The queue limit (Options.MaxRunning) and priority order hold per replica:
+// each replica runs at most MaxRunning executions of the tasks it holds,
+// highest priority first; with R replicas at most R×MaxRunning run in all.
+
+// startReplica starts the replica's goroutines when the store is shared.
+func (e *Engine) startReplica() {
+	if c, ok := e.store.(Claimer); ok {
+		wake, stop := c.WatchTakeOver()
+		e.wg.Go(func() {
+			defer stop()
+			e.takeOverLoop(c, wake)
+		})
+	}
+	if sl, ok := e.store.(SharedLog); ok {
+		wake, stop := sl.WatchLog()
+		// Start after the log's current head: older events are in every
+		// reader's snapshot.
+		from, err := sl.LastCursor(e.ctx)
+		if err != nil {
+			stop()
+			e.log.Warn("follow the shared log", "err", err)
+		} else {
+			e.wg.Go(func() {
+				defer stop()
+				e.followRemote(wake, from)
+			})
+		}
+	}
+	if r, ok := e.store.(CancelRouter); ok {
+		ids, stop := r.WatchCanceled()
+		e.wg.Go(func() {
+			defer stop()
+			e.cancelLoop(ids)
+		})
+	}
+}
+
+// claimToResume reports whether the engine may resume taskID at start:
+// always with a store of its own, only if it claims the task with a shared
+// one.
+func (e *Engine) claimToResume(ctx context.Context, taskID string) (bool, error) {
+	c, ok := e.store.(Claimer)
+	if !ok {
+		return true, nil
+	}
+	return c.Claim(ctx, taskID)
+}
+
+func (e *Engine) takeOverLoop(c Claimer, wake <-chan struct{}) {
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case _, ok := <-wake:
+			if !ok {
+				return
+			}
+		}
+		ids, err := c.TakeOver(e.ctx)
+		if err != nil {
+			if e.ctx.Err() == nil {
+				e.log.Warn("take over tasks of other replicas", "err", err)
+			}
+			continue
+		}
+		for _, id := range ids {
+			e.resumeTakenOver(id)
+		}
+		if len(ids) > 0 {
+			e.log.Info("took over tasks of another replica", "tasks", len(ids))
+			e.pump()
+		}
+	}
+}
+
+// resumeTakenOver applies the restart rules to a task this replica has just
+// claimed, unless it already runs or queues it.
+func (e *Engine) resumeTakenOver(id string) {
+	en, err := e.lockLoaded(e.ctx, id)
+	if err != nil {
+		e.log.Warn("take over a task", "task", id, "err", err)
+		return
+	}
+	defer e.unlockRelease(en)
+	if en.run != nil || e.isQueued(en) {
+		return
+	}
+	if st := en.rec.Task.Status.State; st.Terminal() || st.Interrupted() {
+		return
+	}
+	if err := e.resumeOne(e.ctx, en); err != nil && e.ctx.Err() == nil {
+		e.log.Warn("resume a task taken over", "task", id, "err", err)
+	}
+}
+
+func (e *Engine) isQueued(en *taskEntry) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	found := false
+	e.queue.each(func(it *queueItem, _ int) {
+		if it.entry == en {
+			found = true
+		}
+	})
+	return found
+}
+
+func (e *Engine) cancelLoop(ids <-chan string) {
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case id, ok := <-ids:
+			if !ok {
+				return
+			}
+			e.cancelLocal(id)
+		}
+	}
+}
+
+// cancelLocal stops this replica's execution (or queue entry) of a task
+// another replica has canceled; the canceled status is already stored.
+func (e *Engine) cancelLocal(id string) {
+	e.mu.Lock()
+	en := e.entries[id]
+	if en != nil {
+		en.refs++
+	}
+	e.mu.Unlock()
+	if en == nil {
+		return
+	}
+	defer e.release(en)
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if ex := en.run; ex != nil {
+		e.cancelRun(en, ex)
+	}
+	e.mu.Lock()
+	if it := e.queue.remove(en); it != nil {
+		en.refs-- // the queue's reference
+		e.signalQueue()
+	}
+	e.mu.Unlock()
+}
+
+// followRemote reads the shared log after cursor whenever the store wakes
+// it and passes each event to applyRemote. A failed read is retried on the
+// next wake (the store wakes everyone after reconnecting).
+func (e *Engine) followRemote(wake <-chan struct{}, cursor uint64) {
+	for {
+		evs, err := e.store.Log(e.ctx, cursor, watchReplayBatch)
+		if err != nil && e.ctx.Err() == nil {
+			e.log.Warn("follow the shared log", "err", err)
+		}
+		for _, ev := range evs {
+			cursor = ev.Cursor
+			e.applyRemote(ev)
+		}
+		if len(evs) == watchReplayBatch {
+			continue
+		}
+		select {
+		case <-e.ctx.Done():
+			return
+		case _, ok := <-wake:
+			if !ok {
+				return
+			}
+		}
+	}
+}
+
+// applyRemote hands an event another replica committed to this replica's
+// readers of the task, if it has any. Tasks this replica writes are left
+// alone: their readers get events from the writer, and the event is
+// already in the entry's record (its seq is not past it).
+func (e *Engine) applyRemote(ev LoggedEvent) {
+	e.mu.Lock()
+	en := e.entries[ev.TaskID]
+	if en != nil {
+		en.refs++
+	}
+	e.mu.Unlock()
+	if en == nil {
+		return
+	}
+	defer e.release(en)
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.rec == nil || en.run != nil || en.flushing || len(en.pending) > 0 || ev.Seq <= en.rec.LastSeq {
+		return
+	}
+	evs := []LoggedEvent{ev}
+	if ev.Seq != en.rec.LastSeq+1 {
+		// Events this replica has not seen (it followed the log from after
+		// the entry was loaded): read them from the task's log.
+		var err error
+		if evs, err = e.store.Events(e.ctx, ev.TaskID, en.rec.LastSeq); err != nil || len(evs) == 0 {
+			return
+		}
+	}
+	rec := *en.rec
+	items := make([]taskItem, 0, len(evs))
+	for _, l := range evs {
+		if l.Seq != rec.LastSeq+1 {
+			break
+		}
+		task, err := a2a.Apply(rec.Task, l.Event)
+		if err != nil {
+			e.log.Warn("apply another replica's event", "task", ev.TaskID, "seq", l.Seq, "err", err)
+			return
+		}
+		rec.Task, rec.LastSeq, rec.Updated = task, l.Seq, l.Time
+		rec.Running = !isFinal(task) && task.Status.State == a2a.StateWorking
+		items = append(items, taskItem{ev: a2a.StreamEvent{Event: l.Event, Seq: l.Seq, Time: l.Time}, task: task, final: isFinal(task)})
+	}
+	en.rec = &rec
+	if en.bc != nil && en.readers > 0 && len(items) > 0 {
+		en.bc.publish(items...)
+	}
+}
