@@ -107,7 +107,10 @@ func (m *Model) agentsBody(w, h int) string {
 		}
 		ok, health := a.health()
 		hs := st.Info.Render("● " + health)
-		if !ok {
+		switch {
+		case !a.open() && a.openErr == nil:
+			hs = st.Muted.Render("◌ " + health)
+		case !ok:
 			hs = st.Error.Render("✗ " + health)
 		}
 		num := "  "

@@ -262,7 +262,10 @@ func (m *Model) strip(compact bool) string {
 			text = cut(text, 24)
 		}
 		sym, style := "●", st.Info
-		if !ok {
+		switch {
+		case !a.open() && a.openErr == nil:
+			sym, style = "◌", st.Muted // still connecting: not up, not down
+		case !ok:
 			sym, style = "✗", st.Error
 		}
 		num := ""

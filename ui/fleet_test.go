@@ -249,7 +249,7 @@ func TestFleetAgentNotOpenYet(t *testing.T) {
 		{Name: "alpha", Service: alpha},
 		{Name: "hole", Target: "http://10.255.255.1", Open: func(ctx context.Context) (OpenedAgent, error) { return OpenedAgent{}, nil }},
 	}, 140, 30)
-	if len(m.table.rows.byKey) != 1 || !strings.Contains(screen(m), "hole ● connecting…") {
+	if v := screen(m); len(m.table.rows.byKey) != 1 || !strings.Contains(v, "hole ◌ connecting…") || !strings.Contains(v, "1/2 agents up (connecting: hole)") {
 		t.Fatalf("alpha's rows should load while hole connects:\n%s", screen(m))
 	}
 	m.Update(agentDownMsg{agent: 1, err: errors.New("dial tcp: i/o timeout"), retryIn: 4 * time.Second})

@@ -302,17 +302,27 @@ func (m *Model) helpView() string {
 func (m *Model) fleetHealth() string {
 	st := m.com.Styles
 	up := 0
-	var down []string
+	var down, connecting []string
 	for i, a := range m.fleet {
-		if ok, _ := a.health(); ok {
+		ok, _ := a.health()
+		switch {
+		case !a.open() && a.openErr == nil:
+			connecting = append(connecting, m.com.agentName(i))
+		case ok:
 			up++
-		} else {
+		default:
 			down = append(down, m.com.agentName(i))
 		}
 	}
-	text := fmt.Sprintf("● %d/%d agents up", up, len(m.fleet))
-	if len(down) == 0 {
-		return st.Info.Render(text)
+	text := fmt.Sprintf("%d/%d agents up", up, len(m.fleet))
+	if len(connecting) > 0 {
+		text += " (connecting: " + strings.Join(connecting, ", ") + ")"
 	}
-	return st.Error.Render(fmt.Sprintf("✗ %d/%d agents up (down: %s)", up, len(m.fleet), strings.Join(down, ", ")))
+	if len(down) == 0 {
+		if len(connecting) > 0 {
+			return st.Muted.Render("◌ " + text)
+		}
+		return st.Info.Render("● " + text)
+	}
+	return st.Error.Render(fmt.Sprintf("✗ %s (down: %s)", text, strings.Join(down, ", ")))
 }
