@@ -161,7 +161,7 @@ func (m *Model) agentsBody(w, h int) string {
 		}
 		info += st.Muted.Render(" │ ") + card
 		lines = append(lines, info)
-		lines = append(lines, "    "+st.Muted.Render("started/min ")+st.Info.Render(sparkline(a.pulse.series(now, false)))+st.Muted.Render("  failed/min ")+st.Error.Render(sparkline(a.pulse.series(now, true)))+st.Muted.Render("  (30 min)"))
+		lines = append(lines, "    "+st.Muted.Render("started ")+st.Info.Render(sparkline(a.pulse.series(now, false)))+st.Muted.Render("  failed ")+st.Error.Render(sparkline(a.pulse.series(now, true)))+st.Muted.Render("  per minute, last 30"))
 	}
 	// Keep the cursor's block on screen.
 	first := 2 + m.agentsView.cursor*3

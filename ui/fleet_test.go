@@ -144,7 +144,7 @@ func TestFleetAgentsView(t *testing.T) {
 		t.Fatalf("A opened %v", m.dialogs.open)
 	}
 	v := screen(m)
-	for _, want := range []string{"Agents", "Alpha card", "Beta card", "http://alpha", "started/min", "failed/min", "no event yet"} {
+	for _, want := range []string{"Agents", "Alpha card", "Beta card", "http://alpha", "started ", "failed ", "per minute, last 30", "no event yet"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("agents view lacks %q:\n%s", want, v)
 		}

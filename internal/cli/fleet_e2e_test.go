@@ -124,12 +124,12 @@ func TestEndToEndFleet(t *testing.T) {
 	// The agents view: every agent with its card and counts.
 	list := tm.Screen()
 	tm.Keys("A")
-	agents := tm.WaitFor("Agents", "go-peer", "started/min")
+	agents := tm.WaitFor("Agents", "go-peer", "per minute, last 30")
 	if dir := os.Getenv("A2ATOP_E2E_CAPTURES"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "fleet-list.txt"), []byte(list), 0o644)
 		os.WriteFile(filepath.Join(dir, "fleet-agents.txt"), []byte(agents), 0o644)
 	}
-	tm.Escape("started/min")
+	tm.Escape("per minute, last 30")
 	tm.Keys("q")
 	tm.WaitFor(tmux.Exited + "0")
 }
