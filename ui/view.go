@@ -131,7 +131,12 @@ func (m *Model) render() string {
 	case dialogHelp:
 		body = m.helpView()
 	case dialogAgent:
-		body = m.fleet[m.agentsView.card].info.View(m.com.Styles, m.width, l.body)
+		a := m.fleet[m.agentsView.card]
+		body = a.info.View(m.com.Styles, m.width, l.body)
+		if !a.open() { // no card to wait for: say why
+			_, health := a.health()
+			body = m.com.Styles.Muted.Render(cut(m.com.agentName(a.index)+": "+health, m.width))
+		}
 	case dialogAgents:
 		body = m.agentsBody(m.width, l.body)
 	default:
