@@ -50,6 +50,7 @@ func (c *cli) dashboardCommand(status *int) *cobra.Command {
 		if err != nil {
 			return 0, err
 		}
+		t.local.observe = opts.ReadOnly // on a database: observe, run nothing
 		opts.NoColor = c.getenv("NO_COLOR") != ""
 		if wd, err := os.Getwd(); err == nil {
 			opts.SaveDir = wd
