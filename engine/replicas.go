@@ -23,6 +23,13 @@ import (
 // The queue limit (Options.MaxRunning) and priority order hold per replica:
 // each replica runs at most MaxRunning executions of the tasks it holds,
 // highest priority first; with R replicas at most R×MaxRunning run in all.
+// A new task queues on the replica that received it, and priority does not
+// reorder work across replicas. This keeps each start a local decision
+// (no global count to read and update in the database per start); the
+// README says so to users.
+//
+// An observer (Options.Observe) only follows the shared log for its
+// readers: it never resumes, claims, takes over, sweeps or runs a task.
 
 // startObserver starts what an observer (Options.Observe) needs: the
 // follower of the shared log that hands other replicas' events to this
