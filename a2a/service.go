@@ -145,4 +145,8 @@ type ListPage struct {
 	// from its journal: a v0.3 agent cannot list its tasks. A CLI notes it
 	// on stderr; a dashboard says "v0.3: tasks seen by a2atop".
 	FromJournal bool
+	// Damaged names the tasks in the page's range that a local store
+	// could not read (engine.DamagedError); they are not in Tasks. Not on
+	// the wire.
+	Damaged []string
 }

@@ -19,7 +19,7 @@
 // else by ListTasks polling from a settled watermark on v1.0 (watermark.go)
 // and the tasks this client has seen on v0.3. Tasks are remembered in a
 // journal file so that they survive a restart; on v0.3, which cannot list
-// tasks, List serves that journal (JournalLister, a2a.ListPage.FromJournal).
+// tasks, List serves that journal (a2a.JournalLister, a2a.ListPage.FromJournal).
 package client
 
 import (

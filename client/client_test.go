@@ -373,7 +373,7 @@ func TestErrorTextOnce(t *testing.T) {
 // while its executor carries on (A2A v1.0 §7.6.1), and the client follows
 // to completed in both dialects.
 func TestStreamFollowsAuthRequired(t *testing.T) {
-	p := a2apeer.Start(t, a2apeer.Options{})
+	p := startPeer(t) // both bindings: dialects includes rest
 	for _, v := range dialects {
 		t.Run(v, func(t *testing.T) {
 			ctx := testCtx(t)

@@ -82,13 +82,13 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 			return nil, cardErr
 		}
 		// A forced dialect can do without a card: talk to the URL given.
-		return &Discovery{
+		return discovered(&Discovery{
 			Card:     &a2a.AgentCard{Name: u.Host, URL: u.String()},
 			Endpoint: u.String(),
 			Version:  opts.Protocol,
 			Binding:  orDefault(opts.Binding, a2a.BindingJSONRPC),
 			Reason:   fmt.Sprintf("v%s: forced with --protocol; no agent card (%v), so requests go to %s", opts.Protocol, cardErr, u),
-		}, nil
+		}, opts)
 	}
 	d, err := chooseInterface(card, cardURL, opts.Protocol, opts.Binding)
 	if err != nil {
@@ -100,6 +100,16 @@ func discover(ctx context.Context, hc *http.Client, rawURL string, opts Options)
 	}
 	d.Card, d.CardURL = card, cardURL
 	d.WatchFeed = watchFeedURL(card, cardURL)
+	return discovered(d, opts)
+}
+
+// discovered hands a finished discovery to Options.OnDiscover.
+func discovered(d *Discovery, opts Options) (*Discovery, error) {
+	if opts.OnDiscover != nil {
+		if err := opts.OnDiscover(d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -148,6 +158,7 @@ func cardCandidates(u *url.URL) []string {
 
 func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (*a2a.AgentCard, string, error) {
 	var errs []string
+	lastNotFound := false
 	for _, cand := range cardCandidates(u) {
 		var card *a2a.AgentCard
 		err := withRetry(ctx, opts.Retry, func() error {
@@ -161,9 +172,15 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("agent card: %w", ctx.Err())
 		}
+		var refused *AuthError
+		if errors.As(err, &refused) {
+			// The card is there, behind credentials: no other path helps.
+			return nil, "", fmt.Errorf("agent card: %w", err)
+		}
 		errs = append(errs, err.Error())
 		var nf notFoundError
-		if !errors.As(err, &nf) {
+		lastNotFound = errors.As(err, &nf)
+		if !lastNotFound {
 			// Unreachable host or broken card: trying the other paths
 			// would only repeat the failure.
 			break
@@ -172,6 +189,10 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 	hint := "if the agent publishes its card elsewhere (some use a per-agent path under /.well-known/), pass the card's own URL, e.g. https://host/.well-known/<agent>.json"
 	if strings.HasSuffix(u.Path, ".json") {
 		hint = "check the card's URL"
+	}
+	if !lastNotFound {
+		// The host answered badly or not at all: another path is no cure.
+		return nil, "", fmt.Errorf("no agent card: %s", strings.Join(errs, "; "))
 	}
 	return nil, "", fmt.Errorf("no agent card found: %s; %s", strings.Join(errs, "; "), hint)
 }

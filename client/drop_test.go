@@ -341,6 +341,9 @@ func TestGivesUpWhenAgentStaysAway(t *testing.T) {
 		if !strings.Contains(err.Error(), "gave up on task") {
 			t.Fatalf("want a give-up error, got %v", err)
 		}
+		if !Unreachable(err) {
+			t.Errorf("Unreachable(%v) = false: the command line would not exit 3", err)
+		}
 		break
 	}
 	if c.ConnState().Kind != GaveUp {

@@ -30,6 +30,9 @@ type Options struct {
 	CACertFile string
 	// Insecure skips TLS certificate verification. The CLI warns about it.
 	Insecure bool
+	// CertFile and KeyFile are a PEM client certificate and its key,
+	// presented to agents that ask for mutual TLS.
+	CertFile, KeyFile string
 	// Timeout bounds each unary request (card, GetTask, ListTasks,
 	// CancelTask, non-blocking send); default 30s.
 	Timeout time.Duration
@@ -87,6 +90,11 @@ type Options struct {
 	// such as an OAuth2 token source that refreshes before expiry, over
 	// the TLS (and client certificate) setup the other options made.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// OnDiscover, when set, is called once discovery has chosen the
+	// interface, before any other request: the place to decide from the
+	// card how to authenticate (see WrapTransport). An error fails New
+	// (and Discover) with it.
+	OnDiscover func(*Discovery) error
 }
 
 // ReconnectPolicy is exponential backoff with jitter for dropped streams.
@@ -229,6 +237,16 @@ func (o Options) httpClient() (*http.Client, error) {
 	}
 	if o.Insecure {
 		tlsCfg.InsecureSkipVerify = true //nolint:gosec // the user asked for it, and the CLI warns
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		if o.CertFile == "" || o.KeyFile == "" {
+			return nil, fmt.Errorf("mutual TLS needs both a certificate and its key (--cert and --key)")
+		}
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate %s / %s: %w", o.CertFile, o.KeyFile, err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{cert}
 	}
 	tr.TLSClientConfig = tlsCfg
 	var rt http.RoundTripper = tr

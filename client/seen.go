@@ -11,25 +11,9 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 )
 
-// JournalLister is implemented by services whose List is not the agent's
-// own but the tasks the client has seen (a v0.3 agent cannot list them).
-// A CLI prints a one-line note on stderr; a dashboard says so in its
-// header ("v0.3: tasks seen by a2atop"). Each such page is also marked
-// a2a.ListPage.FromJournal.
-type JournalLister interface {
-	ListsFromJournal() bool
-}
-
-// FirstSeer is implemented by services that know when a task was first
-// seen, for a created time where the agent gives none (A2A tasks carry no
-// creation time). It survives restarts with the journal.
-type FirstSeer interface {
-	FirstSeen(taskID string) (time.Time, bool)
-}
-
 var (
-	_ JournalLister = (*Client)(nil)
-	_ FirstSeer     = (*Client)(nil)
+	_ a2a.JournalLister = (*Client)(nil)
+	_ a2a.FirstSeer     = (*Client)(nil)
 )
 
 // ListsFromJournal reports whether List serves the tasks this client has

@@ -294,8 +294,7 @@ func (s *taskStream) retryOrGiveUp(err error) {
 	}
 	s.cause = err
 	if time.Since(s.dropAt) >= s.c.opts.Reconnect.GiveUpAfter {
-		s.err = fmt.Errorf("gave up on task %s after %s without reaching %s: %w",
-			s.taskID, s.c.opts.Reconnect.GiveUpAfter, s.c.tr.endpoint, err)
+		s.err = &GaveUpError{TaskID: s.taskID, After: s.c.opts.Reconnect.GiveUpAfter, Endpoint: s.c.tr.endpoint, Err: err}
 		s.c.conn.set(ConnState{Kind: GaveUp, Err: err})
 	}
 }

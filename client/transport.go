@@ -235,7 +235,30 @@ func statusError(method, url string, resp *http.Response, body []byte) error {
 	if detail != "" {
 		msg += " (" + detail + ")"
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return &AuthError{Status: resp.StatusCode, Challenge: challengeScheme(resp), msg: msg}
+	}
 	return errors.New(msg)
+}
+
+// AuthError is an agent's HTTP 401 (it wants credentials, or did not
+// accept the ones sent) or 403 (they do not allow this request), on the
+// card fetch or any call.
+type AuthError struct {
+	// Status is 401 or 403.
+	Status int
+	// Challenge is the scheme of the agent's WWW-Authenticate header
+	// ("Bearer"), if it sent one.
+	Challenge string
+	msg       string
+}
+
+func (e *AuthError) Error() string { return e.msg }
+
+// challengeScheme is the first auth scheme a 401 names, e.g. "Bearer".
+func challengeScheme(resp *http.Response) string {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(resp.Header.Get("WWW-Authenticate")), " ")
+	return oneLine(scheme, 40)
 }
 
 func oneLine(s string, max int) string {

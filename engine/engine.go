@@ -50,6 +50,11 @@ type Options struct {
 	// again later. Tasks requeued by a restart or a retry are never
 	// refused.
 	MaxQueued int
+	// AllowDamaged starts the engine even when the store reports damaged
+	// records (DamagedError) among the unfinished tasks it resumes: those
+	// tasks are left as they are (the store refuses writes over them) and
+	// the rest run. Without it New fails, naming the damage.
+	AllowDamaged bool
 	// MaxAttempts is the total number of attempts for retryable errors
 	// (default 3).
 	MaxAttempts int

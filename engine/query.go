@@ -127,6 +127,9 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 	for i, rec := range res.Records {
 		page.Tasks[i] = trimTask(rec.Task, req.HistoryLength, req.IncludeArtifacts)
 	}
+	for _, d := range res.Damaged {
+		page.Damaged = append(page.Damaged, d.TaskID)
+	}
 	return page, nil
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -308,7 +309,11 @@ func (e *Engine) publishPosition(it *queueItem, pos int) {
 func (e *Engine) resume(ctx context.Context) error {
 	recs, err := e.store.Unfinished(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: resume unfinished tasks: %w", err)
+		var damaged *DamagedError
+		if !e.opts.AllowDamaged || !errors.As(err, &damaged) {
+			return fmt.Errorf("engine: resume unfinished tasks: %w", err)
+		}
+		e.log.Warn("damaged tasks are left alone", "err", err)
 	}
 	for _, rec := range recs {
 		st := rec.Task.Status.State

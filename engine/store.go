@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
@@ -41,7 +42,9 @@ type Store interface {
 	// continued, for idempotent sends; ok is false if it was never seen.
 	TaskForMessage(ctx context.Context, messageID string) (taskID string, ok bool, err error)
 	// Unfinished returns the records of every task that is not terminal,
-	// for the engine to resume after a restart.
+	// for the engine to resume after a restart. A store that can tell
+	// returns the readable ones together with an error holding a
+	// DamagedError per record it could not read.
 	Unfinished(ctx context.Context) ([]*Record, error)
 	// Sweep deletes terminal tasks (with their logs and index entries)
 	// whose status is older than olderThan, and then the oldest terminal
@@ -124,4 +127,28 @@ type ListResult struct {
 	// TotalSize counts every task matching the query (implementations may
 	// answer -1 when counting would need a scan, e.g. for Text).
 	TotalSize int
+	// Damaged are the tasks of the page's range whose records could not
+	// be read: a store that can tell lists the rest and names these
+	// rather than failing the whole page.
+	Damaged []*DamagedError
+}
+
+// DamagedError says a stored task's record cannot be read (a bad block, a
+// stray write). Stores return it, wrapped or not, from Get and List.
+type DamagedError struct {
+	TaskID string
+	Err    error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("corrupt record of task %q: %v", e.TaskID, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Checker is a store that can verify itself: every record readable, the
+// indexes and logs consistent with the records. Check reads the whole
+// store; it reports what it found damaged, nil when nothing.
+type Checker interface {
+	Check() error
 }

@@ -27,6 +27,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	info, err := os.Stat(path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && opts.NoCreate:
+		return nil, fmt.Errorf("open store %s: %w", path, ErrNoStore)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := create(path, opts); err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,8 +15,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store is an engine.Store.
-var _ engine.Store = (*Store)(nil)
+// The store is an engine.Store that can check itself.
+var (
+	_ engine.Store   = (*Store)(nil)
+	_ engine.Checker = (*Store)(nil)
+)
 
 // Get returns a task's record; an error wrapping a2a.ErrTaskNotFound if
 // there is none.
@@ -209,13 +213,16 @@ func (s *Store) TaskForMessage(ctx context.Context, messageID string) (string, b
 }
 
 // Unfinished returns every task that is not terminal, oldest Created first
-// (ties by id), the order the engine resumes them in. It walks the by-state index, skipping terminal states' key
+// (ties by id), the order the engine resumes them in. Records that cannot
+// be read are left out and reported, as engine.DamagedErrors joined, with
+// the others. It walks the by-state index, skipping terminal states' key
 // ranges with one seek each, so it reads only unfinished tasks.
 func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*engine.Record
+	var damaged []error
 	err := s.view(func(tx *bolt.Tx) error {
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
@@ -245,6 +252,14 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 				return fmt.Errorf("index entry %x names a missing task %q (the file is damaged)", k, id)
 			}
 			rec, err := decodeRecord(id, v)
+			var bad *engine.DamagedError
+			if errors.As(err, &bad) {
+				// The others are still returned: an engine told to
+				// (Options.AllowDamaged) resumes them.
+				damaged = append(damaged, err)
+				k, _ = c.Next()
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -267,7 +282,7 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 		}
 		return strings.Compare(a.Task.ID, b.Task.ID)
 	})
-	return out, nil
+	return out, errors.Join(damaged...)
 }
 
 // List returns a page of tasks, newest Updated first (ties: id descending).
@@ -355,6 +370,13 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 				return fmt.Errorf("index entry %x names a missing task %q (the file is damaged)", k, id)
 			}
 			rec, err := decodeRecord(id, v)
+			var damaged *engine.DamagedError
+			if errors.As(err, &damaged) {
+				// One bad record must not hide every other task: the
+				// page lists the rest and names it.
+				res.Damaged = append(res.Damaged, damaged)
+				continue
+			}
 			if err != nil {
 				return err
 			}

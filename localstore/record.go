@@ -287,14 +287,14 @@ func decodeFull(id string, v []byte) (*decoded, error) {
 func decodeRecord(id string, v []byte) (*engine.Record, error) {
 	d, err := decodeFull(id, v)
 	if err != nil {
-		return nil, fmt.Errorf("corrupt record of task %q: %w", id, err)
+		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
 	task, err := decodeTask(d.task)
 	if err != nil {
-		return nil, fmt.Errorf("corrupt record of task %q: %w", id, err)
+		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
 	if task.ID != id {
-		return nil, fmt.Errorf("corrupt record of task %q: it holds task %q", id, task.ID)
+		return nil, &engine.DamagedError{TaskID: id, Err: fmt.Errorf("it holds task %q", task.ID)}
 	}
 	return &engine.Record{
 		Task:     task,

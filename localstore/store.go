@@ -32,6 +32,11 @@ type Options struct {
 	// NoSync turns fsync off (tests, benchmarks only): a crash of the
 	// machine may then lose or corrupt recent commits.
 	NoSync bool
+	// NoCreate makes Open fail with an error wrapping ErrNoStore when
+	// there is no file at the path, instead of creating a store there:
+	// for readers, which a mistyped path must not leave a store (and its
+	// directories) behind.
+	NoCreate bool
 }
 
 // DefaultLockTimeout is Options.LockTimeout's default.
@@ -46,6 +51,8 @@ var (
 	ErrNewerSchema = errors.New("the file was written by a newer version of a2atop")
 	// ErrNotA2atop: the file is not an a2atop store, or it is damaged.
 	ErrNotA2atop = errors.New("not an a2atop task store")
+	// ErrNoStore: there is no file at the path (Options.NoCreate).
+	ErrNoStore = errors.New("no task store there")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("the task store is closed")
 )

@@ -9,12 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// checkTimeout bounds Check, which has no context (the shape localstore's
-// Check has, and `a2atop check` asks for).
+// checkTimeout bounds Check, which has no context (engine.Checker's shape,
+// localstore's too).
 const checkTimeout = 10 * time.Minute
 
-// Check is CheckContext bounded by checkTimeout: the store's self-check in
-// the shape `a2atop check` uses for every store (localstore's Check()).
+// Check is CheckContext bounded by checkTimeout: engine.Checker, the
+// self-check `a2atop check` runs on every store.
 func (s *Store) Check() error {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()

@@ -244,4 +244,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-var _ engine.SharedLog = (*Store)(nil)
+var (
+	_ engine.SharedLog = (*Store)(nil)
+	_ engine.Checker   = (*Store)(nil) // a2atop check
+)

@@ -374,7 +374,3 @@ func TestConcurrentSweeps(t *testing.T) {
 		t.Error(err)
 	}
 }
-
-// The self-check has the shape `a2atop check` asks of every store (the
-// bbolt store's Check() error; engine.Checker on the cli13 branch).
-var _ interface{ Check() error } = (*Store)(nil)

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -158,16 +160,12 @@ func Transport(ctx context.Context, base http.RoundTripper, p Plan, c Credential
 	case KindAPIKey:
 		return apiKeyTransport(base, p.Scheme, c)
 	case KindOAuth2:
-		tokenURL := c.TokenURL
-		if tokenURL == "" {
-			tokenURL = p.Scheme.TokenURL
-		}
+		tokenURL, scopes := p.oauthSettings(c)
 		if tokenURL == "" {
 			return nil, errors.New("OAuth2 needs a token URL: the card gives none, pass --token-url")
 		}
-		scopes := c.Scopes
-		if len(scopes) == 0 {
-			scopes = p.Scheme.Scopes
+		if err := checkTokenURL(tokenURL); err != nil {
+			return nil, err
 		}
 		cc := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: tokenURL, Scopes: scopes}
 		tctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: base})
@@ -237,8 +235,48 @@ func (t *oauth2Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r2)
 }
 
+// checkTokenURL refuses to send a client secret in the clear: the token
+// URL must be https, or http on a loopback address (a local identity
+// provider, tests).
+func checkTokenURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("OAuth2 token URL %q is not a URL", raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("OAuth2 token URL %s: a2atop sends the client secret only over https (or http to a loopback address)", raw)
+}
+
+// TokenError is a failure to get an OAuth2 token: the endpoint refused
+// the client (Refused) or could not be reached.
+type TokenError struct {
+	TokenURL string
+	// Refused is true when the endpoint answered with an error; Code is
+	// its OAuth2 error code or HTTP status.
+	Refused bool
+	Code    string
+	err     error
+}
+
+func (e *TokenError) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("OAuth2 token from %s refused: %s (check the client id and secret)", e.TokenURL, e.Code)
+	}
+	return fmt.Sprintf("OAuth2 token from %s: %v", e.TokenURL, e.err)
+}
+
+func (e *TokenError) Unwrap() error { return e.err }
+
 // tokenError says why the token endpoint refused, without its body (which
-// a misconfigured endpoint may fill with anything).
+// a misconfigured endpoint may fill with anything, the secret included).
 func tokenError(tokenURL string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -246,9 +284,9 @@ func tokenError(tokenURL string, err error) error {
 		if code == "" && re.Response != nil {
 			code = re.Response.Status
 		}
-		return fmt.Errorf("OAuth2 token from %s refused: %s (check the client id and secret)", tokenURL, code)
+		return &TokenError{TokenURL: tokenURL, Refused: true, Code: code}
 	}
-	return fmt.Errorf("OAuth2 token from %s: %w", tokenURL, err)
+	return &TokenError{TokenURL: tokenURL, err: err}
 }
 
 // ClientTLS returns the TLS settings presenting c's client certificate,

@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/a2atop/a2atop/client"
 )
 
 // Version is the version `a2atop version` prints.
@@ -27,6 +29,7 @@ const (
 	exitTaskFailed  = 1 // a task failed, was canceled or rejected; or the service refused the request
 	exitUsage       = 2 // the command line is wrong
 	exitUnreachable = 3 // the store or the server could not be reached
+	exitAuth        = 4 // the agent refused the credentials or asked for some; or a2atop could not get a token
 	exitInterrupted = 130
 )
 
@@ -50,6 +53,9 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// secrets are the credential values this run holds, kept out of
+	// every error line (redact).
+	secrets []string
 }
 
 // exitError carries an exit status up to main with the one line to print.
@@ -95,14 +101,22 @@ func (c *cli) main(ctx context.Context, args []string) int {
 // fail prints err as one line and returns its exit status.
 func (c *cli) fail(err error) int {
 	code := exitTaskFailed
+	msg := err.Error()
 	var ee *exitError
 	switch {
+	case isAuthFailure(err):
+		code = exitAuth
+		msg += authHint
 	case errors.As(err, &ee):
 		code = ee.code
 	case errors.Is(err, errInterrupted):
 		code = exitInterrupted
+	case client.Unreachable(err):
+		// Retries are spent (client.RetryPolicyHelp): the agent, or the
+		// local engine's host, was not reached or was too busy.
+		code = exitUnreachable
 	}
-	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(err.Error(), 2000)))
+	fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(clean(redact(msg, c.secrets), 2000)))
 	return code
 }
 
@@ -146,6 +160,7 @@ func (c *cli) commandTree(status *int, ran *bool) *cobra.Command {
 		c.subscribeCommand(status),
 		c.discoverCommand(status),
 		c.serveCommand(status),
+		c.checkCommand(status),
 		&cobra.Command{
 			Use: "version", Short: "print the version", Args: noArgs("version"),
 			Run: func(*cobra.Command, []string) { fmt.Fprintf(c.stdout, "a2atop %s\n", Version) },
@@ -209,8 +224,16 @@ const helpFooter = `Exit status:
   2    usage error: unknown subcommand or flag, a flag that does not apply
        to the target (--header without a URL, --db with one), missing TEXT
        or ID, bad --meta
-  3    the task store or server could not be reached (held by an a2atop
-       that does not share it, not an a2atop file, unreadable)
+  3    the task store or the agent could not be reached: no store at the
+       path (get and list never create one), a store held by an a2atop
+       that does not share it, not an a2atop file, unreadable; an agent
+       that stayed unreachable through the retries, or answered busy (a
+       full queue: nothing was stored, run the same command later)
+       discover: the card names no interface a2atop speaks (it is shown
+       anyway)
+  4    authentication: the agent refused the credentials (HTTP 401/403),
+       asked for some that were not given, or the OAuth2 token endpoint
+       refused the client
   130  interrupted (Ctrl-C) while waiting: a2atop stops waiting but does not
        cancel the task. The local engine runs tasks only while an a2atop
        process has the store open: a task left running resumes (or, with
@@ -234,7 +257,7 @@ Usage:
 Subcommands:
 `, Version)
 	// In the order of use, not cobra's alphabetical one.
-	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "completion", "version", "help"} {
+	for _, name := range []string{"send", "get", "list", "cancel", "subscribe", "discover", "serve", "check", "completion", "version", "help"} {
 		for _, cmd := range root.Commands() {
 			if cmd.Name() == name {
 				fmt.Fprintf(w, "  %-28s %s\n", cmd.Use, cmd.Short)
@@ -247,7 +270,16 @@ task command takes --db PATH (or $A2ATOP_DB; default
 $XDG_DATA_HOME/a2atop/tasks.db, else ~/.local/share/a2atop/tasks.db; :memory:
 keeps nothing) and --agent demo|exec (exec runs each message as a shell
 command in --workdir DIR; never the default), or --url URL (or $A2ATOP_URL)
-with --protocol, --header, --ca-cert and --insecure for a remote agent.
+with --protocol, --binding, --header, --ca-cert and --insecure for a remote agent.
+
+Remote credentials, used the way the agent's card asks (securitySchemes;
+`+"`a2atop discover URL`"+` shows which one a2atop picks): a bearer token from
+--token-file FILE or $A2ATOP_TOKEN; an API key from --api-key-file FILE or
+$A2ATOP_API_KEY (--api-key-name, --api-key-in when the card names none);
+OAuth2 client credentials with --client-id ID and the secret from
+--client-secret-file FILE or $A2ATOP_CLIENT_SECRET (--token-url, --scope);
+a client certificate with --cert FILE --key FILE. No flag takes a secret
+itself (it would show in ps), and a2atop never prints one.
 
 Dashboard flags:
 %s
@@ -268,6 +300,13 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintf(w, "usage: a2atop %s\n\n%s.\n\nFlags:\n%s", cmd.Use, capitalize(cmd.Short), flagUsages(cmd.Flags()))
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")
+	}
+	if cmd.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.Long)
+	}
+	if cmd.Flags().Lookup("url") != nil {
+		// A command that can reach a remote agent says what it retries.
+		fmt.Fprintf(w, "\n%s\n", client.RetryPolicyHelp)
 	}
 	fmt.Fprintf(w, "\n%s", helpFooter)
 }

@@ -53,13 +53,7 @@ type jsonPrinter struct {
 	codec wire.Codec
 }
 
-func (p *jsonPrinter) line(b []byte, err error) error {
-	if err != nil {
-		return fmt.Errorf("encode JSON: %w", err)
-	}
-	_, err = p.w.Write(append(b, '\n'))
-	return err
-}
+func (p *jsonPrinter) line(b []byte, err error) error { return writeJSONLine(p.w, b, err) }
 
 func (p *jsonPrinter) task(t *a2a.Task) error       { return p.line(p.codec.EncodeTask(t)) }
 func (p *jsonPrinter) message(m *a2a.Message) error { return p.line(p.codec.EncodeEvent(m)) }

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/a2a/wire"
 	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/internal/auth"
 	"github.com/spf13/cobra"
 )
 
@@ -35,26 +36,36 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 		if t.remote.insecure {
 			c.warnInsecure()
 		}
-		d, err := client.Discover(ctx, t.remote.url, t.remote.clientOptions())
+		opts := t.remote.clientOptions()
+		if _, err := c.remoteAuth(ctx, t.remote, &opts); err != nil {
+			return 0, err
+		}
+		d, err := client.Discover(ctx, t.remote.url, opts)
+		var none *client.NoInterfaceError
+		if err != nil && (d == nil || !errors.As(err, &none)) {
+			return 0, unreachable(err)
+		}
+		// A card a2atop cannot speak to is still shown, then the error
+		// (exit 3, as send would give).
+		if *jsonOut {
+			raw, jerr := wire.V10().EncodeCard(d.Card)
+			if jerr = writeJSONLine(c.stdout, raw, jerr); jerr != nil {
+				return 0, jerr
+			}
+		} else if perr := printDiscovery(c.stdout, d, t.remote.creds); perr != nil {
+			return 0, perr
+		}
 		if err != nil {
 			return 0, unreachable(err)
 		}
-		if *jsonOut {
-			raw, err := wire.V10().EncodeCard(d.Card)
-			if err != nil {
-				return 0, err
-			}
-			_, err = fmt.Fprintf(c.stdout, "%s\n", raw)
-			return exitOK, err
-		}
-		return exitOK, printDiscovery(c.stdout, d)
+		return exitOK, nil
 	})
 	return cmd
 }
 
 // printDiscovery writes the card for people. Every string from the agent is
 // cleaned: a card must not be able to move the cursor or hide text.
-func printDiscovery(w io.Writer, d *client.Discovery) error {
+func printDiscovery(w io.Writer, d *client.Discovery, creds auth.Credentials) error {
 	card := d.Card
 	var b strings.Builder
 	line := func(label, value string) {
@@ -70,8 +81,15 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 	}
 	line("card", clean(d.CardURL, 500))
 	line("docs", clean(card.DocumentationURL, 500))
-	line("dialect", fmt.Sprintf("A2A v%s at %s", d.Version, clean(d.Endpoint, 500)))
+	if d.Endpoint != "" {
+		line("dialect", fmt.Sprintf("A2A v%s at %s", d.Version, clean(d.Endpoint, 500)))
+		line("binding", d.Binding)
+	} else {
+		line("dialect", "none a2atop speaks")
+		line("binding", "none a2atop speaks (JSONRPC, HTTP+JSON): the card offers "+clean(client.OfferedBindings(card.AllInterfaces()), 1000))
+	}
 	line("why", clean(d.Reason, 500))
+	line("auth", clean(authChoice(card, creds), 1000))
 	if d.WatchFeed != "" {
 		line("watch", "live feed of every task at "+clean(d.WatchFeed, 500)+" (the dashboard follows it instead of polling)")
 	} else {
@@ -86,7 +104,7 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 	b.WriteString("interfaces\n")
 	for _, in := range card.AllInterfaces() {
 		mark := " "
-		if in.URL == d.Endpoint && normVersion(in.ProtocolVersion) == d.Version && strings.EqualFold(in.ProtocolBinding, a2a.BindingJSONRPC) {
+		if in.URL != "" && in.URL == d.Endpoint && normVersion(in.ProtocolVersion) == d.Version && sameBinding(in.ProtocolBinding, d.Binding) {
 			mark = "*"
 		}
 		tenant := ""
@@ -109,13 +127,19 @@ func printDiscovery(w io.Writer, d *client.Discovery) error {
 	}
 	if len(card.SecuritySchemes) > 0 && string(card.SecuritySchemes) != "null" {
 		b.WriteString("security\n")
-		var schemes map[string]json.RawMessage
-		if json.Unmarshal(card.SecuritySchemes, &schemes) == nil {
-			for name, raw := range schemes {
-				fmt.Fprintf(&b, "  %s: %s\n", clean(name, 100), clean(string(raw), 500))
+		schemes, err := auth.ParseSchemes(card.SecuritySchemes)
+		if err != nil {
+			fmt.Fprintf(&b, "  unreadable: %s\n", clean(err.Error(), 300))
+		}
+		for _, s := range schemes {
+			fmt.Fprintf(&b, "  %s\n", clean(s.String(), 500))
+		}
+		if reqs := auth.ParseRequirements(card.Security); len(reqs) > 0 {
+			alts := make([]string, len(reqs))
+			for i, r := range reqs {
+				alts[i] = clean(strings.Join(r, " + "), 300)
 			}
-		} else {
-			fmt.Fprintf(&b, "  %s\n", clean(string(card.SecuritySchemes), 1000))
+			fmt.Fprintf(&b, "  required: %s\n", strings.Join(alts, " or "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -156,6 +180,20 @@ func cleanJoin(ss []string) string {
 		out[i] = clean(s, 100)
 	}
 	return strings.Join(out, ", ")
+}
+
+// authChoice says which scheme a2atop will use with the card, e.g.
+// `oauth2 "cc" (client credentials at https://idp/token)`, or `none: the
+// card asks for …`.
+func authChoice(card *a2a.AgentCard, creds auth.Credentials) string {
+	schemes, _ := auth.ParseSchemes(card.SecuritySchemes)
+	return auth.Choose(schemes, auth.ParseRequirements(card.Security), creds).Describe()
+}
+
+// sameBinding compares a card's binding name with a2a's (JSONRPC,
+// HTTP+JSON), case-insensitively.
+func sameBinding(card, chosen string) bool {
+	return strings.EqualFold(strings.TrimSpace(card), chosen)
 }
 
 func normVersion(v string) string {

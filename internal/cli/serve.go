@@ -26,9 +26,10 @@ func (c *cli) serveCommand(status *int) *cobra.Command {
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind)
 	var o serveOptions
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; an address other than loopback needs --token or --insecure-no-auth")
-	fs.StringVar(&o.token, "token", "", "require `T` as \"Authorization: Bearer T\" on every endpoint but the agent card (default $A2ATOP_TOKEN)")
-	fs.BoolVar(&o.insecure, "insecure-no-auth", false, "allow a non-loopback --addr without --token: anyone who can reach it can run tasks")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; an address other than loopback needs a token (--token-file) or --insecure-no-auth")
+	fs.StringVar(&o.tokenFile, "token-file", "", "require the token in `FILE` as \"Authorization: Bearer T\" on every endpoint but the agent card (default $A2ATOP_SERVE_TOKEN, else $A2ATOP_TOKEN)")
+	fs.StringVar(&o.token, "token", "", "require `T` as the bearer token (shows in ps: prefer --token-file or $A2ATOP_SERVE_TOKEN)")
+	fs.BoolVar(&o.insecure, "insecure-no-auth", false, "allow a non-loopback --addr without a token: anyone who can reach it can run tasks")
 	fs.StringVar(&o.publicURL, "public-url", "", "JSON-RPC `URL` the agent card advertises (default: the URL the card was fetched on)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log one line per request to stderr")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
@@ -45,23 +46,48 @@ func (c *cli) serveCommand(status *int) *cobra.Command {
 }
 
 type serveOptions struct {
-	addr, token, publicURL string
-	insecure, verbose      bool
+	addr, token, tokenFile, publicURL string
+	insecure, verbose                 bool
+}
+
+// serveToken is the token serve requires: --token-file, --token (with a
+// warning: every user of the machine sees it in ps), $A2ATOP_SERVE_TOKEN,
+// then $A2ATOP_TOKEN (kept so that a server protected with it stays so;
+// the remote commands send it as their bearer token).
+func (c *cli) serveToken(o serveOptions) (string, error) {
+	if o.tokenFile != "" && o.token != "" {
+		return "", usageErr("serve: give the token once: --token-file or --token")
+	}
+	if o.token != "" {
+		fmt.Fprintln(c.stderr, "a2atop: warning: --token shows in ps to every user of this machine; use --token-file FILE or $A2ATOP_SERVE_TOKEN")
+		return strings.TrimSpace(o.token), nil
+	}
+	if o.tokenFile != "" {
+		tok, err := secretFrom("--token-file", o.tokenFile, "", c.getenv)
+		if err != nil {
+			return "", usageErr("serve: %v", err)
+		}
+		return tok, nil
+	}
+	return firstNonEmpty(strings.TrimSpace(c.getenv("A2ATOP_SERVE_TOKEN")), strings.TrimSpace(c.getenv("A2ATOP_TOKEN"))), nil
 }
 
 func (c *cli) serve(ctx context.Context, t target, o serveOptions) (int, error) {
-	if o.token == "" {
-		o.token = strings.TrimSpace(c.getenv("A2ATOP_TOKEN"))
+	tok, err := c.serveToken(o)
+	if err != nil {
+		return 0, err
 	}
+	o.token = tok
+	c.secrets = append(c.secrets, tok)
 	loopback, err := isLoopbackAddr(o.addr)
 	if err != nil {
 		return 0, usageErr("serve: --addr %q: %v", clean(o.addr, 80), err)
 	}
 	if !loopback && t.local.agent == "exec" && o.token == "" {
-		return 0, usageErr("serve: --agent exec runs shell commands: on %s (not loopback) it needs --token", clean(o.addr, 80))
+		return 0, usageErr("serve: --agent exec runs shell commands: on %s (not loopback) it needs a token (--token-file FILE or $A2ATOP_SERVE_TOKEN)", clean(o.addr, 80))
 	}
 	if !loopback && o.token == "" && !o.insecure {
-		return 0, usageErr("serve: %s is not a loopback address: give --token T, or --insecure-no-auth to serve it unauthenticated", clean(o.addr, 80))
+		return 0, usageErr("serve: %s is not a loopback address: give a token (--token-file FILE or $A2ATOP_SERVE_TOKEN), or --insecure-no-auth to serve it unauthenticated", clean(o.addr, 80))
 	}
 
 	level := slog.LevelWarn

@@ -147,7 +147,7 @@ func TestServeRefusesUnsafeSetups(t *testing.T) {
 	}{
 		{[]string{"serve", "--addr", "0.0.0.0:0"}, "not a loopback address"},
 		{[]string{"serve", "--addr", ":0"}, "not a loopback address"},
-		{[]string{"serve", "--addr", "0.0.0.0:0", "--agent", "exec", "--insecure-no-auth"}, "needs --token"},
+		{[]string{"serve", "--addr", "0.0.0.0:0", "--agent", "exec", "--insecure-no-auth"}, "needs a token"},
 		{[]string{"serve", "--addr", "nonsense"}, "--addr"},
 		{[]string{"serve", "extra"}, "unexpected argument"},
 	} {

@@ -85,8 +85,23 @@ func (c *cli) openDatabase(ctx context.Context, l localTarget, dsn string, exec 
 }
 
 // engineOptions are the engine's options for the local target on a
-// database (the engine on a bbolt store is started by localshare).
-func (c *cli) engineOptions(localTarget) engine.Options { return engine.Options{} }
+// database (the engine on a bbolt store is started by localshare): the
+// queue bounds hold per replica (README: Several replicas on PostgreSQL).
+func (c *cli) engineOptions(l localTarget) engine.Options { return l.limits.options() }
+
+// checkDatabase is `a2atop check` on a database: every task read, then the
+// store's own Check (engine.Checker), as for a bbolt file. It opens the
+// database as an observer: checking claims nothing.
+func (c *cli) checkDatabase(ctx context.Context, dsn string) (int, error) {
+	openCtx, cancel := context.WithTimeout(ctx, pgConnectTimeout)
+	st, err := pgstore.Open(openCtx, dsn, pgstore.Options{Observer: true})
+	cancel()
+	if err != nil {
+		return 0, databaseErr(err)
+	}
+	defer st.Close()
+	return checkStore(ctx, st, st.String(), c.stdout)
+}
 
 // databaseErr gives an error opening a database its exit status: a DSN
 // that does not parse is a usage error (2); anything else (refused,

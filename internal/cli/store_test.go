@@ -248,3 +248,30 @@ func TestDashboardTargetOnDatabase(t *testing.T) {
 		t.Errorf("cancel on the observer: %v, want unsupported", err)
 	}
 }
+
+// `a2atop check` on a DSN reads every task and runs the PostgreSQL store's
+// own Check: 0 on a sound database, 1 naming what is inconsistent, 3 when
+// the database cannot be reached.
+func TestCheckOnDatabase(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	mustRun(t, dsn, exitOK, "send", "echo", "x")
+	r := mustRun(t, dsn, exitOK, "check")
+	if !strings.Contains(r.stdout, "no damage found (1 task(s))") {
+		t.Fatalf("check on a sound database:\n%s", r.stdout)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE a2atop_counts SET n = 5 WHERE scope = 'all'`); err != nil {
+		t.Fatal(err)
+	}
+	r = runIn(t, context.Background(), "", nil, "check", "--db", dsn)
+	if r.code != exitTaskFailed || !strings.Contains(r.stdout, "inconsistent: ") || !strings.Contains(r.stdout, "counter all/ is 5") {
+		t.Fatalf("check on a damaged database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = mustRun(t, "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=5", exitUnreachable, "check")
+	oneErrorLine(t, r, "unreachable")
+}

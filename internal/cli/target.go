@@ -16,6 +16,7 @@ import (
 	"github.com/a2atop/a2atop/client"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/auth"
 	"github.com/a2atop/a2atop/internal/localshare"
 	"github.com/a2atop/a2atop/pgstore"
 )
@@ -67,6 +68,8 @@ type localTarget struct {
 	// observe is the dashboard's --read-only: on a database it follows the
 	// replicas' tasks without running any (store.go).
 	observe bool
+	// limits bound the engine's queue when this process runs it (engine.go).
+	limits engineLimits
 }
 
 // remoteTarget is an agent reached over the network.
@@ -76,6 +79,10 @@ type remoteTarget struct {
 	headers  []string // "Name: value", from $A2ATOP_HEADERS and --header
 	caCert   string
 	insecure bool
+	// binding forces "jsonrpc" or "rest" ("" lets the card decide); creds
+	// are the credentials given, resolved (auth.go).
+	binding string
+	creds   auth.Credentials
 }
 
 // targetFlags are the flags that choose and describe a target. Each flag
@@ -91,12 +98,16 @@ type targetFlags struct {
 	headers  headerList
 	caCert   string
 	insecure bool
+	// the binding and credential flags (auth.go)
+	auth authFlags
 }
 
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
-	"db": localKind, "agent": localKind, "workdir": localKind,
+	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind, "allow-damaged": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
+	"binding": remoteKind, "token-file": remoteKind, "api-key-file": remoteKind, "api-key-name": remoteKind, "api-key-in": remoteKind,
+	"client-id": remoteKind, "client-secret-file": remoteKind, "token-url": remoteKind, "scope": remoteKind, "cert": remoteKind, "key": remoteKind,
 }
 
 // addTargetFlags registers the flags of the target kinds a command can
@@ -107,6 +118,7 @@ func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 		fs.StringVar(&f.local.db, "db", "", "task store `PATH`, or a PostgreSQL DSN postgres://USER@HOST/DB shared by replicas (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
 		fs.StringVar(&f.local.agent, "agent", "demo", "built-in agent that runs new tasks: `demo` or exec (runs each message as a shell command)")
 		fs.StringVar(&f.local.workdir, "workdir", "", "working `DIR` of the exec agent (default the current directory)")
+		f.local.limits.register(fs)
 	}
 	if kinds&remoteKind != 0 {
 		fs.StringVar(&f.url, "url", "", "act on the remote A2A agent at `URL` (base or agent card URL; default $A2ATOP_URL) instead of the local engine")
@@ -114,6 +126,7 @@ func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 		fs.Var(&f.headers, "header", "send `'Name: value'` with every remote request (repeatable; also $A2ATOP_HEADERS, one per line)")
 		fs.StringVar(&f.caCert, "ca-cert", "", "trust the PEM certificates in `FILE` as well as the system roots")
 		fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (unsafe)")
+		f.auth.register(fs)
 	}
 	return f
 }
@@ -138,6 +151,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 		return target{}, err
 	}
 	if kind == localKind {
+		if err := f.local.limits.check(); err != nil {
+			return target{}, err
+		}
 		return target{kind: localKind, local: f.local}, nil
 	}
 	if url == "" {
@@ -152,8 +168,17 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 	if _, err := client.ParseHeaders(headers...); err != nil {
 		return target{}, usageErr("%v", err)
 	}
+	binding, err := bindingName(f.auth.binding)
+	if err != nil {
+		return target{}, usageErr("%v", err)
+	}
+	creds, err := f.auth.credentials(getenv)
+	if err != nil {
+		return target{}, usageErr("%v", err)
+	}
 	return target{kind: remoteKind, remote: remoteTarget{
 		url: url, protocol: f.protocol, headers: headers, caCert: f.caCert, insecure: f.insecure,
+		binding: binding, creds: creds,
 	}}, nil
 }
 
@@ -162,7 +187,9 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 func (f *targetFlags) refuseOtherKinds(kind targetKind) error {
 	var err error
 	f.fs.Visit(func(fl *pflag.Flag) {
-		if k, ok := flagKinds[fl.Name]; ok && k != kind && err == nil {
+		// A kind the command cannot open registered no flags: a flag of
+		// that name is the command's own (serve's --token-file).
+		if k, ok := flagKinds[fl.Name]; ok && k != kind && f.kinds&k != 0 && err == nil {
 			err = usageErr("--%s applies to %s, not to %s", fl.Name, k, kind)
 		}
 	})
@@ -221,6 +248,9 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 	}
 	opts := r.clientOptions()
 	opts.OnConnState = onConn
+	if _, err := c.remoteAuth(ctx, r, &opts); err != nil {
+		return nil, err
+	}
 	cl, err := client.New(ctx, r.url, opts)
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))
@@ -235,7 +265,7 @@ func (c *cli) warnInsecure() {
 // clientOptions is how the client reaches the agent.
 func (r remoteTarget) clientOptions() client.Options {
 	headers, _ := client.ParseHeaders(r.headers...) // checked by resolve
-	return client.Options{Protocol: r.protocol, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
+	return client.Options{Protocol: r.protocol, Binding: r.binding, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
 }
 
 // openLocal opens the local engine on its store. onRole, when set, hears
@@ -262,7 +292,11 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 	if path == ":memory:" {
 		return c.openMemory(l, exec, card)
 	}
-	if isDefault {
+	if l.readOnly {
+		if err := requireStore(path, isDefault); err != nil {
+			return nil, err
+		}
+	} else if isDefault {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, unreachable(fmt.Errorf("create the store's directory: %w", err))
 		}
@@ -285,6 +319,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		},
 		Agent:    agent,
 		Workdir:  workdir,
+		Engine:   l.limits.options(),
 		ReadOnly: l.readOnly,
 		Card:     card,
 		Getenv:   c.getenv,
@@ -292,7 +327,7 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		OnRole:   onRole,
 	})
 	if err != nil {
-		return nil, unreachable(err)
+		return nil, openErr(err, path, isDefault)
 	}
 	if r := loc.Role(); r.Kind == localshare.Client && !l.readOnly && (r.Agent != agent || r.Workdir != workdir) {
 		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
@@ -307,7 +342,7 @@ func (c *cli) openMemory(l localTarget, exec engine.Executor, card a2a.AgentCard
 	if l.readOnly {
 		return &opened{svc: localshare.ReadOnlyService(store, card), close: store.Close, path: ":memory:"}, nil
 	}
-	eng, err := engine.New(store, exec, engine.Options{})
+	eng, err := engine.New(store, exec, l.limits.options())
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("start the engine in memory: %w", err))
 	}

@@ -28,6 +28,7 @@ func (c *cli) withTarget(ctx context.Context, t target, fn func(a2a.Service) (in
 		return 0, err
 	}
 	code, err := fn(op.svc)
+	err = explainDamage(err, op.path)
 	if cerr := op.close(); cerr != nil {
 		fmt.Fprintf(c.stderr, "a2atop: closing the task store: %s\n", oneLine(cerr.Error()))
 		if err == nil && code == exitOK {
@@ -330,11 +331,13 @@ func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out prin
 	seen := map[string]bool{}
 	n := 0
 	noted := false
+	var damaged []string
 	for {
 		page, err := svc.List(ctx, req)
 		if err != nil {
 			return 0, waitErr(ctx, err)
 		}
+		damaged = append(damaged, page.Damaged...)
 		if page.FromJournal && !noted {
 			fmt.Fprintln(notes, journalNote)
 			noted = true
@@ -354,5 +357,8 @@ func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out prin
 		seen[page.NextPageToken] = true
 		req.PageToken = page.NextPageToken
 	}
-	return exitOK, out.listDone(n)
+	if err := out.listDone(n); err != nil {
+		return 0, err
+	}
+	return exitOK, listedDamaged(damaged)
 }

@@ -252,7 +252,8 @@ func (l *Local) warn(msg string) {
 // poll interval (50 ms).
 func (l *Local) connect(ctx context.Context, timeout time.Duration) (*delegate, error) {
 	deadline := time.Now().Add(timeout)
-	sopts := localstore.Options{LockTimeout: lockWait}
+	// A reader must not create the store it was asked to read.
+	sopts := localstore.Options{LockTimeout: lockWait, NoCreate: l.opts.ReadOnly}
 	var sockErr, dialErr error
 	for {
 		sock, serr := SocketPath(l.path, l.opts.Getenv)

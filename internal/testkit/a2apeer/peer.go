@@ -46,6 +46,7 @@ package a2apeer
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,6 +101,13 @@ type Options struct {
 	// order ("JSONRPC", "HTTP+JSON"), each in v1.0 then v0.3; default
 	// JSONRPC only. Every binding is served whatever the card says.
 	Bindings []string
+	// Auth, when set, requires credentials on everything but the card,
+	// and declares them on it (see Auth).
+	Auth *Auth
+	// TLS, when set, serves https with it (a client certificate required
+	// when it says so: mutual TLS); the card then declares a mutualTLS
+	// scheme if ClientAuth requires one.
+	TLS *tls.Config
 }
 
 // RESTPath is where the peer serves HTTP+JSON in a dialect: "rest" (v1.0)
@@ -120,6 +128,7 @@ type Peer struct {
 	mu   sync.Mutex
 	addr string
 	srv  *httptest.Server
+	tls  *tls.Config // https when set
 }
 
 // Start serves a new peer on 127.0.0.1 and stops it when the test ends.
@@ -142,7 +151,8 @@ func Start(tb testing.TB, opts Options) *Peer {
 		tb.Fatalf("a2apeer: listen: %v", err)
 	}
 	p.addr = ln.Addr().String()
-	base := "http://" + p.addr + "/"
+	p.tls = opts.TLS
+	base := p.URL()
 
 	card := &a2a.AgentCard{
 		Name:                opts.Name,
@@ -161,6 +171,16 @@ func Start(tb testing.TB, opts Options) *Peer {
 		}},
 	}
 
+	if opts.Auth != nil {
+		opts.Auth.declare(card)
+	}
+	if opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert {
+		if card.SecuritySchemes == nil {
+			card.SecuritySchemes = a2a.NamedSecuritySchemes{}
+		}
+		card.SecuritySchemes["mtls"] = a2a.MutualTLSSecurityScheme{}
+		card.SecurityRequirements = append(card.SecurityRequirements, a2a.SecurityRequirements{"mtls": nil})
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -173,8 +193,11 @@ func Start(tb testing.TB, opts Options) *Peer {
 	mux.Handle("/"+RESTPath("1.0")+"/", http.StripPrefix("/"+RESTPath("1.0"), a2asrv.NewRESTHandler(requests)))
 	mux.Handle("/"+RESTPath("0.3")+"/", http.StripPrefix("/"+RESTPath("0.3"), a2av0.NewRESTHandler(requests)))
 	p.handler = mux
+	if opts.Auth != nil {
+		p.handler = opts.Auth.guard(p.handler)
+	}
 	if opts.Wrap != nil {
-		p.handler = opts.Wrap(mux)
+		p.handler = opts.Wrap(p.handler)
 	}
 
 	p.serve(ln)
@@ -201,9 +224,15 @@ func cardInterfaces(base string, bindings []string) []*a2a.AgentInterface {
 	return out
 }
 
-// URL is the peer's base URL, "http://127.0.0.1:PORT/": the JSON-RPC
+// URL is the peer's base URL, "http://127.0.0.1:PORT/" (https with
+// Options.TLS): the JSON-RPC
 // endpoint, and the base for the agent card.
-func (p *Peer) URL() string { return "http://" + p.addr + "/" }
+func (p *Peer) URL() string {
+	if p.tls != nil {
+		return "https://" + p.addr + "/"
+	}
+	return "http://" + p.addr + "/"
+}
 
 // Addr is the peer's host:port.
 func (p *Peer) Addr() string { return p.addr }
@@ -285,7 +314,12 @@ func (p *Peer) serve(ln net.Listener) {
 	srv := httptest.NewUnstartedServer(p.handler)
 	srv.Listener.Close()
 	srv.Listener = ln
-	srv.Start()
+	if p.tls != nil {
+		srv.TLS = p.tls.Clone()
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	p.mu.Lock()
 	p.srv = srv
 	p.mu.Unlock()
