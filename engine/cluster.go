@@ -1,11 +1,22 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Capabilities of a Store shared by several engines (serve replicas on one
 // PostgreSQL database). A store implements each as a named interface,
 // checked with a type assertion where the engine needs it; a store used by
 // one engine alone (memory, bbolt) implements none of them.
+
+// ErrConflict is what a shared store's Commit returns (wrapped) when the
+// commit was built on a version of the task that another replica has
+// changed meanwhile: it took the task over (this replica's lease had
+// expired) or canceled it. Nothing of the commit is stored. The engine then
+// stops the execution that published it and writes nothing more for it:
+// the task is the other replica's now.
+var ErrConflict = errors.New("the task was changed by another writer")
 
 // SharedLog is a Store whose global log several engines append to. The
 // store assigns cursors itself, in commit order across every writer (it

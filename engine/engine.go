@@ -88,6 +88,13 @@ type Options struct {
 	// WatchBuffer is the same for Watch readers, which catch up from the
 	// store's global log (default 4096).
 	WatchBuffer int
+	// Observe makes the engine an observer of a store shared with other
+	// engines (a SharedLog: serve replicas on PostgreSQL): it serves Get,
+	// List, Subscribe and Watch, with the other replicas' events live, but
+	// never runs, claims, resumes, takes over or sweeps a task, and refuses
+	// Send and Cancel with a2a.ErrUnsupported. A dashboard with --read-only
+	// on a database is one.
+	Observe bool
 }
 
 // MaxMessageBytes caps the size of one message's parts (text, data, file
@@ -241,6 +248,10 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.card.Capabilities.Streaming = true
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	if opts.Observe {
+		e.startObserver() // replicas.go
+		return e, nil
+	}
 	if err := e.resume(ctx); err != nil {
 		e.stop()
 		e.runs.Wait()

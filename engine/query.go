@@ -155,6 +155,9 @@ func (e *Engine) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := e.refuseObserved("cancel"); err != nil {
+		return nil, err
+	}
 	en, err := e.lockLoaded(ctx, taskID)
 	if err != nil {
 		return nil, fmt.Errorf("cancel task %s: %w", taskID, err)

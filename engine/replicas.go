@@ -23,6 +23,31 @@ import (
 // The queue limit (Options.MaxRunning) and priority order hold per replica:
 // each replica runs at most MaxRunning executions of the tasks it holds,
 // highest priority first; with R replicas at most R×MaxRunning run in all.
+// A new task queues on the replica that received it, and priority does not
+// reorder work across replicas. This keeps each start a local decision
+// (no global count to read and update in the database per start); the
+// README says so to users.
+//
+// An observer (Options.Observe) only follows the shared log for its
+// readers: it never resumes, claims, takes over, sweeps or runs a task.
+
+// startObserver starts what an observer (Options.Observe) needs: the
+// follower of the shared log that hands other replicas' events to this
+// engine's Subscribe readers. Nothing else: no resume, takeover, cancel
+// routing, sweep or queue.
+func (e *Engine) startObserver() {
+	if sl, ok := e.store.(SharedLog); ok {
+		e.followShared(sl)
+	}
+}
+
+// refuseObserved is the error of a write on an observer.
+func (e *Engine) refuseObserved(op string) error {
+	if !e.opts.Observe {
+		return nil
+	}
+	return a2a.NewError(a2a.ErrUnsupported, "%s: this a2atop only observes the tasks (read-only): it runs, answers and cancels none", op)
+}
 
 // startReplica starts the replica's goroutines when the store is shared.
 func (e *Engine) startReplica() {
@@ -34,19 +59,7 @@ func (e *Engine) startReplica() {
 		})
 	}
 	if sl, ok := e.store.(SharedLog); ok {
-		wake, stop := sl.WatchLog()
-		// Start after the log's current head: older events are in every
-		// reader's snapshot.
-		from, err := sl.LastCursor(e.ctx)
-		if err != nil {
-			stop()
-			e.log.Warn("follow the shared log", "err", err)
-		} else {
-			e.wg.Go(func() {
-				defer stop()
-				e.followRemote(wake, from)
-			})
-		}
+		e.followShared(sl)
 	}
 	if r, ok := e.store.(CancelRouter); ok {
 		ids, stop := r.WatchCanceled()
@@ -55,6 +68,22 @@ func (e *Engine) startReplica() {
 			e.cancelLoop(ids)
 		})
 	}
+}
+
+// followShared starts followRemote after the log's current head: older
+// events are in every reader's snapshot.
+func (e *Engine) followShared(sl SharedLog) {
+	wake, stop := sl.WatchLog()
+	from, err := sl.LastCursor(e.ctx)
+	if err != nil {
+		stop()
+		e.log.Warn("follow the shared log", "err", err)
+		return
+	}
+	e.wg.Go(func() {
+		defer stop()
+		e.followRemote(wake, from)
+	})
 }
 
 // claimToResume reports whether the engine may resume taskID at start:
@@ -214,15 +243,35 @@ func (e *Engine) applyRemote(ev LoggedEvent) {
 	if en.rec == nil || en.run != nil || en.flushing || len(en.pending) > 0 || ev.Seq <= en.rec.LastSeq {
 		return
 	}
-	evs := []LoggedEvent{ev}
 	if ev.Seq != en.rec.LastSeq+1 {
 		// Events this replica has not seen (it followed the log from after
 		// the entry was loaded): read them from the task's log.
-		var err error
-		if evs, err = e.store.Events(e.ctx, ev.TaskID, en.rec.LastSeq); err != nil || len(evs) == 0 {
-			return
-		}
+		e.catchUp(en)
+		return
 	}
+	e.applyLogged(en, []LoggedEvent{ev})
+}
+
+// catchUp reads the events another replica stored after the entry's
+// record and hands them to the task's readers here. Caller holds en.mu.
+func (e *Engine) catchUp(en *taskEntry) {
+	if en.rec == nil {
+		return
+	}
+	evs, err := e.store.Events(e.ctx, en.id, en.rec.LastSeq)
+	if err != nil {
+		if e.ctx.Err() == nil {
+			e.log.Warn("read another replica's events", "task", en.id, "err", err)
+		}
+		return
+	}
+	e.applyLogged(en, evs)
+}
+
+// applyLogged folds events another replica stored, in seq order after the
+// entry's record, into the record and publishes them to the task's
+// readers. Caller holds en.mu.
+func (e *Engine) applyLogged(en *taskEntry, evs []LoggedEvent) {
 	rec := *en.rec
 	items := make([]taskItem, 0, len(evs))
 	for _, l := range evs {
@@ -231,7 +280,7 @@ func (e *Engine) applyRemote(ev LoggedEvent) {
 		}
 		task, err := a2a.Apply(rec.Task, l.Event)
 		if err != nil {
-			e.log.Warn("apply another replica's event", "task", ev.TaskID, "seq", l.Seq, "err", err)
+			e.log.Warn("apply another replica's event", "task", en.id, "seq", l.Seq, "err", err)
 			return
 		}
 		rec.Task, rec.LastSeq, rec.Updated = task, l.Seq, l.Time

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -248,6 +249,14 @@ func (e *Engine) settle(en *taskEntry, ex *execution, n int, err error) outcome 
 		// exist and its Send has failed.
 		return outcome{}
 	}
+	if errors.Is(en.flushErr, ErrConflict) {
+		// Another replica took the task over or canceled it (loseRun):
+		// nothing more of this execution is written; this replica's
+		// readers catch up with what the other one stored.
+		e.log.Info("execution stopped: the task was changed by another replica", "task", en.id, "err", en.flushErr)
+		e.catchUp(en)
+		return outcome{}
+	}
 	if e.closed.Load() {
 		e.stopRun(en, ex, n)
 		return outcome{}
@@ -277,6 +286,10 @@ func (e *Engine) settle(en *taskEntry, ex *execution, n int, err error) outcome 
 			fmt.Sprintf("attempt %d/%d failed: %v; retrying in %s", n, e.opts.MaxAttempts, err, delay))
 		if cerr := e.commit(e.ctx, en, change{events: []a2a.Event{ev}}); cerr != nil {
 			e.log.Error("record retry", "task", en.id, "err", cerr)
+			if errors.Is(cerr, ErrConflict) {
+				e.catchUp(en)
+				return outcome{} // the task is another replica's now
+			}
 		}
 		return outcome{retry: true, delay: delay}
 	default:
@@ -355,6 +368,22 @@ func (e *Engine) stopRun(en *taskEntry, ex *execution, next int) {
 	}
 	if err := e.commit(e.ctx, en, c); err != nil {
 		e.log.Error("record the stop of an execution", "task", en.id, "err", err)
+	}
+}
+
+// loseRun stops the task's execution after the store refused its events
+// with ErrConflict: another replica took the task over or canceled it, so
+// whatever this execution does next would be stale. Its publisher refuses
+// everything from now on and its context is canceled; settle then writes
+// nothing. Caller holds en.mu.
+func (e *Engine) loseRun(en *taskEntry) {
+	ex := en.run
+	if ex == nil || ex.closed {
+		return
+	}
+	ex.closed = true
+	if ex.cancel != nil {
+		ex.cancel()
 	}
 }
 

@@ -66,6 +66,9 @@ func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow, block
 	if e.closed.Load() {
 		return nil, nil, ErrClosed
 	}
+	if err := e.refuseObserved("send"); err != nil {
+		return nil, nil, err
+	}
 	if err := checkHistoryLength(req.Config.HistoryLength); err != nil {
 		return nil, nil, err
 	}

@@ -391,6 +391,9 @@ func (e *Engine) flush(en *taskEntry) {
 		} else {
 			err = fmt.Errorf("task %s: store: %w", en.id, err)
 			en.flushErr = err
+			if errors.Is(err, ErrConflict) {
+				e.loseRun(en)
+			}
 			// What is still pending was built on the lost events: lose it too
 			// (its cursors become gaps, as a failed commit's do).
 			for _, g := range en.pending {

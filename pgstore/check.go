@@ -4,17 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Check verifies the database's invariants: the schema is this build's,
-// every task decodes and its columns agree with its body, every task's
-// events are seq 1..last_seq with cursors at or below the log's head, no
-// event or message id names a missing task, and the counters equal a count
-// of the tasks. It reads every row: for tests and repair tools, not for
-// every open.
-func (s *Store) Check(ctx context.Context) error {
+// checkTimeout bounds Check, which has no context (engine.Checker's shape,
+// localstore's too).
+const checkTimeout = 10 * time.Minute
+
+// Check is CheckContext bounded by checkTimeout: engine.Checker, the
+// self-check `a2atop check` runs on every store.
+func (s *Store) Check() error {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	return s.CheckContext(ctx)
+}
+
+// CheckContext verifies the database's invariants: the schema is this
+// build's, every task decodes and its columns agree with its body, every
+// task's events are seq 1..last_seq with cursors at or below the log's
+// head, no event or message id names a missing task, and the counters
+// equal a count of the tasks. It reads every row: for tests and repair
+// tools, not for every open.
+func (s *Store) CheckContext(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("check %s: %w", s.desc, err)
 	}

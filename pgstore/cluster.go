@@ -116,6 +116,9 @@ var interruptedStates = []string{string(a2a.StateInputRequired), string(a2a.Stat
 // the others to take its queue over.
 func (s *Store) leave() {
 	s.endHeartbeat()
+	if s.opts.Observer {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM a2atop_claims WHERE replica = $1)
@@ -125,6 +128,9 @@ func (s *Store) leave() {
 
 // Claim implements engine.Claimer.
 func (s *Store) Claim(ctx context.Context, taskID string) (bool, error) {
+	if s.opts.Observer {
+		return false, ErrObserver
+	}
 	var holder string
 	err := s.pool.QueryRow(ctx, `INSERT INTO a2atop_claims (task_id, replica) VALUES ($1, $2)
 		ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica
@@ -142,6 +148,9 @@ func (s *Store) Claim(ctx context.Context, taskID string) (bool, error) {
 
 // TakeOver implements engine.Claimer.
 func (s *Store) TakeOver(ctx context.Context) ([]string, error) {
+	if s.opts.Observer {
+		return nil, ErrObserver
+	}
 	var ids []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// One takeover at a time: each then reads the claims the previous

@@ -70,6 +70,9 @@ type eventRow struct {
 // are ignored: the database assigns them, in commit order (see
 // engine.SharedLog).
 func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
+	if s.opts.Observer {
+		return ErrObserver
+	}
 	req, err := newCommitRequest(c)
 	if err != nil {
 		return err

@@ -38,6 +38,11 @@ type Options struct {
 	// (default DefaultLease): a killed replica's tasks are taken over
 	// within about this long.
 	Lease time.Duration
+	// Observer opens the store for reading and following only (get, list,
+	// a dashboard with --read-only): it does not register as a replica, so
+	// it holds no lease and never claims a task, and Commit and Sweep
+	// refuse with ErrObserver.
+	Observer bool
 }
 
 // Errors Open and the store's methods return, for errors.Is; each is
@@ -54,8 +59,12 @@ var (
 	ErrClosed = errors.New("the task store is closed")
 	// ErrConflict: a commit was built on a task version that another
 	// writer has changed meanwhile (its first event's seq is not the stored
-	// task's next): nothing of it was stored.
-	ErrConflict = errors.New("the task was changed by another writer")
+	// task's next), or started an execution of a task another live replica
+	// holds: nothing of it was stored. It is engine.ErrConflict, on which
+	// the engine stops the execution that published it.
+	ErrConflict = engine.ErrConflict
+	// ErrObserver: a write on a store opened with Options.Observer.
+	ErrObserver = errors.New("the task store was opened to observe only")
 )
 
 // Store is a PostgreSQL-backed engine.Store. Its methods are safe for
@@ -141,7 +150,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", s.desc, err)
 	}
 	s.notify = newNotifier(s)
-	if err := s.join(ctx); err != nil {
+	if opts.Observer {
+		close(s.heartbeatDone) // no replica, no heartbeat (cluster.go)
+	} else if err := s.join(ctx); err != nil {
 		s.pool.Close()
 		return nil, err
 	}
@@ -233,4 +244,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-var _ engine.SharedLog = (*Store)(nil)
+var (
+	_ engine.SharedLog = (*Store)(nil)
+	_ engine.Checker   = (*Store)(nil) // a2atop check
+)

@@ -35,7 +35,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() {
 			c := openTest(t, dsn)
 			defer c.Close()
-			if err := c.Check(context.Background()); err != nil {
+			if err := c.Check(); err != nil {
 				t.Error(err)
 			}
 		})
@@ -164,7 +164,7 @@ func TestConcurrentWritersToOneTask(t *testing.T) {
 			t.Errorf("round %d: %d events, want 2", round, len(evs))
 		}
 	}
-	if err := a.Check(ctx); err != nil {
+	if err := a.CheckContext(ctx); err != nil {
 		t.Error(err)
 	}
 }
@@ -233,13 +233,13 @@ func TestCheckFindsDamage(t *testing.T) {
 	if err := s.Commit(ctx, record("a", a2a.StateWorking, 1, "x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(ctx); err != nil {
+	if err := s.CheckContext(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.pool.Exec(ctx, "UPDATE a2atop_counts SET n = 5 WHERE scope = 'all'"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(ctx); err == nil || !strings.Contains(err.Error(), "counter all/ is 5, the tasks say 1") {
+	if err := s.CheckContext(ctx); err == nil || !strings.Contains(err.Error(), "counter all/ is 5, the tasks say 1") {
 		t.Errorf("Check = %v, want the counter named", err)
 	}
 }
@@ -370,7 +370,7 @@ func TestConcurrentSweeps(t *testing.T) {
 	if total := deleted.Load() + int64(got); total != n {
 		t.Errorf("swept %d tasks, want %d", total, n)
 	}
-	if err := stores[2].Check(ctx); err != nil {
+	if err := stores[2].CheckContext(ctx); err != nil {
 		t.Error(err)
 	}
 }

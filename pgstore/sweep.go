@@ -21,6 +21,9 @@ const sweepBatch = 500
 // terminal tasks beyond keep, with their events, message ids and counter
 // entries. It returns 0 at once when another process is sweeping.
 func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, error) {
+	if s.opts.Observer {
+		return 0, ErrObserver
+	}
 	total := 0
 	for {
 		n, busy, err := s.sweepBatch(ctx, olderThan.UnixNano(), keep)

@@ -12,10 +12,12 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/localstore"
+	"github.com/a2atop/a2atop/pgstore"
 )
 
 const checkHelp = `check reads every task of the store and, when the store can check itself
-(engine.Checker: the bbolt store does), its indexes and logs too. It prints
+(engine.Checker: the bbolt and PostgreSQL stores do), its indexes and logs
+too; --db takes a postgres:// DSN as the other commands do. It prints
 "no damage found" and exits 0, or names every damaged task and what is
 inconsistent and exits 1; 3 when there is no store at the path or another
 a2atop has it open (check needs the file to itself: stop that one first).
@@ -28,7 +30,7 @@ start on a store whose unfinished tasks it cannot read unless given
 func (c *cli) checkCommand(status *int) *cobra.Command {
 	cmd := &cobra.Command{Use: "check [--db PATH]", Short: "check the local task store for damage", Long: checkHelp}
 	fs := cmd.Flags()
-	db := fs.String("db", "", "task store `PATH` (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db)")
+	db := fs.String("db", "", "task store `PATH`, or a PostgreSQL DSN postgres://USER@HOST/DB (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
 		if len(args) > 0 {
 			return 0, usageErr("check: unexpected argument %q (give the store with --db PATH)", clean(args[0], 80))
@@ -39,6 +41,12 @@ func (c *cli) checkCommand(status *int) *cobra.Command {
 		}
 		if path == ":memory:" {
 			return 0, usageErr("check: a store in memory keeps nothing to check; give --db PATH")
+		}
+		if err := checkDSNShape(path); err != nil {
+			return 0, err
+		}
+		if pgstore.IsDSN(path) {
+			return c.checkDatabase(ctx, path) // store.go
 		}
 		if err := requireStore(path, isDefault); err != nil {
 			return 0, err

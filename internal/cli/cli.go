@@ -230,10 +230,12 @@ const helpFooter = `Exit status:
        (unknown task, task not waiting for an answer, not cancelable, ...)
   2    usage error: unknown subcommand or flag, a flag that does not apply
        to the target (--header without a URL, --db with one), missing TEXT
-       or ID, bad --meta
+       or ID, bad --meta, a --db postgres:// DSN that does not parse
   3    the task store or the agent could not be reached: no store at the
        path (get and list never create one), a store held by an a2atop
-       that does not share it, not an a2atop file, unreadable; an agent
+       that does not share it, not an a2atop file, unreadable; a
+       PostgreSQL database that is unreachable, refuses the connection or
+       the login, or has a newer a2atop's schema; an agent
        that stayed unreachable through the retries, or answered busy (a
        full queue: nothing was stored, run the same command later)
        discover: the card names no interface a2atop speaks (it is shown

@@ -58,11 +58,16 @@ func (c *cli) dashboardCommand(status *int) *cobra.Command {
 			if err != nil {
 				return 0, err
 			}
+			t.local.observe = opts.ReadOnly // on a database: observe, run nothing
 			return c.dashboard(ctx, t, opts)
 		}
 		targets, err := c.resolveFleet("", args, cfg, tf)
 		if err != nil {
 			return 0, err
+		}
+		for i := range targets {
+			// On a database, a read-only dashboard observes and runs nothing.
+			targets[i].t.local.observe = opts.ReadOnly || targets[i].readOnly
 		}
 		if len(targets) == 1 {
 			opts.ReadOnly = opts.ReadOnly || targets[0].readOnly

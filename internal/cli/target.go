@@ -19,6 +19,7 @@ import (
 	"github.com/a2atop/a2atop/internal/auth"
 	"github.com/a2atop/a2atop/internal/config"
 	"github.com/a2atop/a2atop/internal/localshare"
+	"github.com/a2atop/a2atop/pgstore"
 )
 
 // A target is what a command acts on: the local engine on its store, or a
@@ -65,6 +66,9 @@ type localTarget struct {
 	// readOnly is set by commands that only read (get, list): the store is
 	// then read without starting the engine, so no task is resumed.
 	readOnly bool
+	// observe is the dashboard's --read-only: on a database it follows the
+	// replicas' tasks without running any (store.go).
+	observe bool
 	// limits bound the engine's queue when this process runs it (engine.go).
 	limits engineLimits
 }
@@ -115,7 +119,7 @@ var flagKinds = map[string]targetKind{
 func addTargetFlags(fs *pflag.FlagSet, kinds targetKind) *targetFlags {
 	f := &targetFlags{fs: fs, kinds: kinds}
 	if kinds&localKind != 0 {
-		fs.StringVar(&f.local.db, "db", "", "task store `PATH` (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
+		fs.StringVar(&f.local.db, "db", "", "task store `PATH`, or a PostgreSQL DSN postgres://USER@HOST/DB shared by replicas (default $A2ATOP_DB, else $XDG_DATA_HOME/a2atop/tasks.db or ~/.local/share/a2atop/tasks.db); :memory: keeps nothing")
 		fs.StringVar(&f.local.agent, "agent", "demo", "built-in agent that runs new tasks: `demo` or exec (runs each message as a shell command)")
 		fs.StringVar(&f.local.workdir, "workdir", "", "working `DIR` of the exec agent (default the current directory)")
 		f.local.limits.register(fs)
@@ -289,6 +293,9 @@ func (r remoteTarget) clientOptions() client.Options {
 // openLocal opens the local engine on its store. onRole, when set, hears
 // every role change.
 func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localshare.Role)) (*opened, error) {
+	if err := checkDSNShape(c.dbValue(l.db)); err != nil {
+		return nil, err
+	}
 	exec, err := c.executor(l)
 	if err != nil {
 		return nil, err
@@ -300,6 +307,9 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 	path, isDefault, err := c.dbPath(l.db)
 	if err != nil {
 		return nil, unreachable(err)
+	}
+	if pgstore.IsDSN(path) { // never a path: every process is a replica (store.go)
+		return c.openDatabase(ctx, l, path, exec, card)
 	}
 	if path == ":memory:" {
 		return c.openMemory(l, exec, card)
