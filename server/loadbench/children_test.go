@@ -82,7 +82,8 @@ type target struct {
 	start func(tb testing.TB) *child
 }
 
-// targets are the three servers, in report order.
+// targets are the servers, in report order: ours on memory and on bbolt,
+// the a2a-go SDK server ("sdk"), the JS SDK server ("js-sdk").
 func targets() []target {
 	ts := []target{
 		{"serve-memory", func(tb testing.TB) *child { return startOurs(tb, ":memory:") }},
@@ -90,6 +91,15 @@ func targets() []target {
 			return startOurs(tb, filepath.Join(tb.TempDir(), "tasks.db"))
 		}},
 		{"sdk", startSDK},
+	}
+	// The JS SDK server, when node and npm can install it; else the
+	// figures compare with the a2a-go server only, and say so once.
+	if dir, reason := jsPeerDir(); dir != "" {
+		ts = append(ts, target{"js-sdk", startJS})
+	} else {
+		jsMissingOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "loadbench: no JS SDK server in these figures (comparing with a2a-go only): %s\n", reason)
+		})
 	}
 	// An a2atop binary built from an earlier commit, for before/after
 	// figures from one run: `a2atop serve` of that build on a bbolt file.
@@ -102,6 +112,8 @@ func targets() []target {
 	}
 	return ts
 }
+
+var jsMissingOnce sync.Once
 
 // serveLine is the line of `a2atop serve`'s stderr that names its URL.
 var serveLine = regexp.MustCompile(`serving the \S+ agent at (http://\S+/) `)

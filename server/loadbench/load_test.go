@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,6 +98,34 @@ func BenchmarkStreamEvents(b *testing.B) {
 			slices.Sort(all.Latencies)
 			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 			b.ReportMetric(loadgen.Millis(all.Percentile(0.99)), "stream-p99-ms")
+		})
+	}
+}
+
+// BenchmarkEchoStreams: SendStreamingMessage "echo hi" (the task, working,
+// the artifact, completed: 4 events on every server), 64 streams at a time,
+// b.N streams. Reports the events/s the clients received and the p99
+// stream duration.
+func BenchmarkEchoStreams(b *testing.B) {
+	all := startAll(b, streams)
+	for _, s := range all {
+		b.Run(s.name, func(b *testing.B) {
+			var events atomic.Int64
+			stats, err := loadgen.Run(context.Background(), streams, b.N, func(ctx context.Context) error {
+				n, err := s.client.Stream(ctx, "echo hi")
+				events.Add(int64(n))
+				if err == nil && n < 4 {
+					err = fmt.Errorf("an echo stream held %d events, want 4", n)
+				}
+				return err
+			})
+			b.StopTimer()
+			if err != nil {
+				b.Fatalf("%s: %v", s.name, err)
+			}
+			b.ReportMetric(float64(events.Load())/stats.Elapsed.Seconds(), "events/s")
+			b.ReportMetric(stats.Rate(), "streams/s")
+			b.ReportMetric(loadgen.Millis(stats.Percentile(0.99)), "stream-p99-ms")
 		})
 	}
 }
