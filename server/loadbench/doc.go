@@ -25,7 +25,9 @@
 //	A2ATOP_LOADBENCH_FEW_TASKS   the small store they are compared with (1000)
 //	A2ATOP_LOADBENCH_BURST       status updates per streamed task (500)
 //	A2ATOP_LOADBENCH_BEFORE      an a2atop binary from an earlier commit: adds
-//	                             serve-bbolt-before to the send and stream figures
+//	                             serve-memory-before (also to the stored-task
+//	                             figures) and serve-bbolt-before to the send
+//	                             and stream figures
 //	A2ATOP_LOADBENCH_MAX_RUNNING the engine's MaxRunning in profiled children
 //	A2ATOP_LOADBENCH_PROFILE     a directory: run our servers in test-binary
 //	                             children wired like `a2atop serve`, and write
