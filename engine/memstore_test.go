@@ -229,3 +229,87 @@ func render(t *testing.T, v any) string {
 	walk(v)
 	return b.String()
 }
+
+// TestMemoryStoreFreezeUnderLoad runs echo tasks through the engine on a
+// store that freezes every finished task at once, with readers listing,
+// getting and following the log meanwhile: under -race it checks that
+// freezing (which encodes outside the store's lock) shares nothing
+// unguarded, and that every task reads back whole.
+func TestMemoryStoreFreezeUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	store := engine.NewMemoryStoreHot(0)
+	eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	stop := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		defer close(readerErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := store.List(ctx, engine.ListQuery{PageSize: 20})
+			if err == nil {
+				for _, rec := range res.Records {
+					if _, err = store.Events(ctx, rec.Task.ID, 0); err != nil {
+						break
+					}
+				}
+			}
+			if err == nil {
+				_, err = store.Log(ctx, 0, 100)
+			}
+			if err != nil {
+				readerErr <- err
+				return
+			}
+		}
+	}()
+	const sends = 200
+	ids := make(chan string, sends)
+	_, err = loadgen.Run(ctx, 16, sends, func(ctx context.Context) error {
+		res, err := eng.Send(ctx, &a2a.SendRequest{Message: a2a.Message{ID: uuid.NewString(), Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("echo frozen")}}})
+		if err == nil && (res.Task == nil || res.Task.Status.State != a2a.StateCompleted) {
+			err = fmt.Errorf("echo answered %+v", res)
+		}
+		if err == nil {
+			ids <- res.Task.ID
+		}
+		return err
+	})
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-readerErr; err != nil {
+		t.Fatal(err)
+	}
+	close(ids)
+	for id := range ids {
+		rec, err := store.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Task.Status.State != a2a.StateCompleted || len(rec.Task.Artifacts) != 1 || rec.Task.Artifacts[0].Parts[0].Text != "frozen" {
+			t.Fatalf("task %s read back as %+v", id, rec.Task)
+		}
+		evs, err := store.Events(ctx, id, 0)
+		if err != nil || len(evs) == 0 || uint64(len(evs)) != rec.LastSeq {
+			t.Fatalf("task %s: %d events, last seq %d, %v", id, len(evs), rec.LastSeq, err)
+		}
+	}
+	all, err := store.Log(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Cursor <= all[i-1].Cursor {
+			t.Fatalf("log out of order at %d: cursor %d after %d", i, all[i].Cursor, all[i-1].Cursor)
+		}
+	}
+}
