@@ -82,7 +82,8 @@ type target struct {
 	start func(tb testing.TB) *child
 }
 
-// targets are the three servers, in report order.
+// targets are the servers, in report order: ours on memory and on bbolt,
+// the a2a-go SDK server ("sdk"), the JS SDK server ("js-sdk").
 func targets() []target {
 	ts := []target{
 		{"serve-memory", func(tb testing.TB) *child { return startOurs(tb, ":memory:") }},
@@ -91,16 +92,35 @@ func targets() []target {
 		}},
 		{"sdk", startSDK},
 	}
+	// The JS SDK server, when node and npm can install it; else the
+	// figures compare with the a2a-go server only, and say so once.
+	if dir, reason := jsPeerDir(); dir != "" {
+		ts = append(ts, target{"js-sdk", startJS})
+	} else {
+		jsMissingOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "loadbench: no JS SDK server in these figures (comparing with a2a-go only): %s\n", reason)
+		})
+	}
 	// An a2atop binary built from an earlier commit, for before/after
-	// figures from one run: `a2atop serve` of that build on a bbolt file.
+	// figures from one run: `a2atop serve` of that build on a bbolt file
+	// and on the memory store.
 	if before := os.Getenv(envBefore); before != "" {
-		ts = append(ts, target{"serve-bbolt-before", func(tb testing.TB) *child {
-			cmd := exec.Command(before, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(tb.TempDir(), "tasks.db"))
-			cmd.Env = append(os.Environ(), "A2ATOP_URL=", "A2ATOP_TOKEN=")
-			return startChild(tb, "serve-bbolt-before", cmd, true, serveLine)
-		}})
+		ts = append(ts,
+			target{"serve-memory-before", func(tb testing.TB) *child { return startBefore(tb, before, "serve-memory-before", ":memory:") }},
+			target{"serve-bbolt-before", func(tb testing.TB) *child {
+				return startBefore(tb, before, "serve-bbolt-before", filepath.Join(tb.TempDir(), "tasks.db"))
+			}})
 	}
 	return ts
+}
+
+var jsMissingOnce sync.Once
+
+func startBefore(tb testing.TB, binary, name, db string) *child {
+	tb.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd.Env = append(os.Environ(), "A2ATOP_URL=", "A2ATOP_TOKEN=")
+	return startChild(tb, name, cmd, true, serveLine)
 }
 
 // serveLine is the line of `a2atop serve`'s stderr that names its URL.

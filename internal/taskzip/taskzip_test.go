@@ -1,0 +1,55 @@
+package taskzip
+
+import (
+	"bytes"
+	"compress/flate"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// echoBody is the v1.0 JSON of an echo task and its four events, as the
+// stores compress it (ids as the engine makes them).
+var echoBody = []byte(strings.NewReplacer("TID", "019ae0b1-7f3c-7c1e-9d7b-3f0a6d2b9c41", "CID", "019ae0b1-7f3c-7c1e-9d7b-4a11c5e0f2d7", "MID", "5b8f0a4e-2c8d-4e61-a3f0-1d2e3c4b5a69", "RID", "019ae0b1-7f3c-7c1e-9d7b-52b7a1c0de33", "AID", "019ae0b1-7f3c-7c1e-9d7b-6c3e9f1a2b44").Replace(
+	`{"id":"TID","contextId":"CID","status":{"state":"TASK_STATE_COMPLETED","message":{"messageId":"RID","contextId":"CID","taskId":"TID","role":"ROLE_AGENT","parts":[{"text":"echoed"}]},"timestamp":"2026-12-02T17:06:29.953123456Z"},"artifacts":[{"artifactId":"AID","name":"echo","parts":[{"text":"hi"}]}],"history":[{"messageId":"MID","contextId":"CID","taskId":"TID","role":"ROLE_USER","parts":[{"text":"echo hi"}]}]}` +
+		`{"task":{"id":"TID","contextId":"CID","status":{"state":"TASK_STATE_SUBMITTED","timestamp":"2026-12-02T17:06:29.952123456Z"},"history":[{"messageId":"MID","contextId":"CID","taskId":"TID","role":"ROLE_USER","parts":[{"text":"echo hi"}]}]}}` +
+		`{"statusUpdate":{"taskId":"TID","contextId":"CID","status":{"state":"TASK_STATE_WORKING","timestamp":"2026-12-02T17:06:29.952523456Z"}}}` +
+		`{"artifactUpdate":{"taskId":"TID","contextId":"CID","artifact":{"artifactId":"AID","name":"echo","parts":[{"text":"hi"}]},"lastChunk":true}}` +
+		`{"statusUpdate":{"taskId":"TID","contextId":"CID","status":{"state":"TASK_STATE_COMPLETED","message":{"messageId":"RID","contextId":"CID","taskId":"TID","role":"ROLE_AGENT","parts":[{"text":"echoed"}]},"timestamp":"2026-12-02T17:06:29.953123456Z"}}}`))
+
+func TestRoundTrip(t *testing.T) {
+	for _, raw := range [][]byte{nil, []byte("x"), echoBody, bytes.Repeat(echoBody, 40)} {
+		got, err := Inflate(Append([]byte("prefix"), raw)[6:], len(raw))
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("round trip of %d bytes: %d bytes, %v", len(raw), len(got), err)
+		}
+	}
+	if _, err := Inflate(Append(nil, echoBody), len(echoBody)-1); err == nil {
+		t.Fatal("Inflate past its limit did not fail")
+	}
+	if _, err := Inflate([]byte{0xff, 0x00, 0x13}, 100); err == nil {
+		t.Fatal("Inflate of garbage did not fail")
+	}
+}
+
+// BenchmarkLevels compresses an echo task's body at each level with the
+// dictionary: the size and time of each (any level inflates alike).
+func BenchmarkLevels(b *testing.B) {
+	for _, level := range []int{1, 2, 3, 4, 5, 6} {
+		b.Run(fmt.Sprintf("level=%d", level), func(b *testing.B) {
+			w, err := flate.NewWriterDict(nil, level, dict1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				w.Reset(&buf)
+				_, _ = w.Write(echoBody)
+				_ = w.Close()
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+			b.ReportMetric(float64(len(echoBody)), "raw-bytes")
+		})
+	}
+}
