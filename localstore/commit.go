@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -145,7 +146,7 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	if st := r.Task.Status.State; a2a.ParseState(string(st)) != st {
 		return nil, fmt.Errorf("commit task %q: %w: %q is not a task state", id, a2a.ErrInvalidParams, st)
 	}
-	task, err := encodeTask(r.Task)
+	task, err := taskcodec.EncodeTask(r.Task)
 	if err != nil {
 		return nil, fmt.Errorf("commit task %q: %w: encode task: %v", id, a2a.ErrInvalidParams, err)
 	}
@@ -165,7 +166,7 @@ func prepare(c *engine.Commit) (*prepared, error) {
 			p.runs = append(p.runs, logRun{cursor: ev.Cursor, seq: ev.Seq, n: 1})
 		}
 		prevSeq, prevCursor = ev.Seq, ev.Cursor
-		body, err := encodeEventBody(ev.Event)
+		body, err := taskcodec.EncodeEvent(ev.Event)
 		if err != nil {
 			return nil, fmt.Errorf("commit task %q: %w: encode event %d: %v", id, a2a.ErrInvalidParams, ev.Seq, err)
 		}

@@ -3,6 +3,7 @@ package localstore
 import (
 	"context"
 	"errors"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func FuzzDecodeRecord(f *testing.F) {
 func FuzzDecodeEvent(f *testing.F) {
 	ev := engine.LoggedEvent{TaskID: "t", Seq: 2, Cursor: 7, Time: t0,
 		Event: &a2a.StatusUpdateEvent{TaskID: "t", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: t0}}}
-	body, err := encodeEventBody(ev.Event)
+	body, err := taskcodec.EncodeEvent(ev.Event)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"os"
 	"path/filepath"
 
@@ -243,7 +244,7 @@ func v1DecodeRecord(id string, v []byte) (*engine.Record, error) {
 	if _, b, err = readTime(b); err != nil {
 		return fail(err)
 	}
-	if r.Task, err = decodeTask(b); err != nil {
+	if r.Task, err = taskcodec.DecodeTask(b); err != nil {
 		return fail(err)
 	}
 	if r.Task.ID != id {
@@ -271,7 +272,7 @@ func v1DecodeEvent(id string, seq8, v []byte) (engine.LoggedEvent, error) {
 	if err != nil {
 		return fail(err)
 	}
-	ev, err := decodeEventBody(rest)
+	ev, err := taskcodec.DecodeEvent(rest)
 	if err != nil {
 		return fail(err)
 	}

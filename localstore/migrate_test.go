@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/a2atop/a2atop/a2a/wire"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,7 +55,7 @@ func dumpStore(t *testing.T, s engine.Store, messageIDs []string) string {
 		Messages   map[string]string `json:"messages"`
 	}{Lists: map[string][]page{}, Messages: map[string]string{}}
 	ev := func(l engine.LoggedEvent) event {
-		b, err := v10.EncodeEvent(l.Event)
+		b, err := wire.V10().EncodeEvent(l.Event)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +96,7 @@ func dumpStore(t *testing.T, s engine.Store, messageIDs []string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb, err := v10.EncodeTask(got.Task)
+		tb, err := wire.V10().EncodeTask(got.Task)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"time"
 
 	"github.com/a2atop/a2atop/engine"
@@ -99,7 +100,7 @@ func entryOf(r *engine.Record) indexEntry {
 
 // encodeRecord encodes a record without inline events.
 func encodeRecord(r *engine.Record) ([]byte, error) {
-	task, err := encodeTask(r.Task)
+	task, err := taskcodec.EncodeTask(r.Task)
 	if err != nil {
 		return nil, fmt.Errorf("encode task %q: %w", r.Task.ID, err)
 	}
@@ -289,7 +290,7 @@ func decodeRecord(id string, v []byte) (*engine.Record, error) {
 	if err != nil {
 		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
-	task, err := decodeTask(d.task)
+	task, err := taskcodec.DecodeTask(d.task)
 	if err != nil {
 		return nil, &engine.DamagedError{TaskID: id, Err: err}
 	}
@@ -313,7 +314,7 @@ func (d *decoded) inlineEvents(id string) ([]engine.LoggedEvent, error) {
 	out := make([]engine.LoggedEvent, 0, len(d.events))
 	for i, body := range d.events {
 		m := d.inline[i]
-		ev, err := decodeEventBody(body)
+		ev, err := taskcodec.DecodeEvent(body)
 		if err != nil {
 			return nil, fmt.Errorf("corrupt event %d of task %q: %w", m.seq, id, err)
 		}
@@ -365,7 +366,7 @@ func decodeEvent(k, v []byte) (engine.LoggedEvent, error) {
 	if err != nil {
 		return fail(err)
 	}
-	ev, err := decodeEventBody(raw)
+	ev, err := taskcodec.DecodeEvent(raw)
 	if err != nil {
 		return fail(err)
 	}

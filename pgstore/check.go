@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +55,7 @@ func (s *Store) check(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		t, err := decodeTask(body)
+		t, err := taskcodec.DecodeTask(body)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("task %q: %w", id, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"slices"
 	"sort"
 
@@ -97,7 +98,7 @@ func newCommitRequest(c *engine.Commit) (*commitRequest, error) {
 	if uint64(len(c.Events)) > r.LastSeq {
 		return nil, fmt.Errorf("pgstore: task %s: %d events but last seq %d", id, len(c.Events), r.LastSeq)
 	}
-	body, err := encodeTask(r.Task)
+	body, err := taskcodec.EncodeTask(r.Task)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: encode task %s: %w", id, err)
 	}
@@ -116,7 +117,7 @@ func newCommitRequest(c *engine.Commit) (*commitRequest, error) {
 		if ev.TaskID != id || ev.Seq != req.firstSeq+uint64(i) {
 			return nil, fmt.Errorf("pgstore: task %s: event %d is task %s seq %d, want seq %d", id, i, ev.TaskID, ev.Seq, req.firstSeq+uint64(i))
 		}
-		b, err := encodeEvent(ev.Event)
+		b, err := taskcodec.EncodeEvent(ev.Event)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: encode event %d of task %s: %w", ev.Seq, id, err)
 		}

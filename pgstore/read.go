@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func scanRecord(row pgx.Row) (*engine.Record, error) {
 	if err := row.Scan(&id, &created, &updated, &attempts, &priority, &lastSeq, &running, &stopped, &body); err != nil {
 		return nil, err
 	}
-	t, err := decodeTask(body)
+	t, err := taskcodec.DecodeTask(body)
 	if err != nil {
 		return nil, fmt.Errorf("task %q: %w", id, err)
 	}
@@ -62,7 +63,7 @@ func scanEvents(rows pgx.Rows) ([]engine.LoggedEvent, error) {
 		if err := rows.Scan(&cursor, &taskID, &seq, &at, &body); err != nil {
 			return nil, err
 		}
-		ev, err := decodeEvent(body)
+		ev, err := taskcodec.DecodeEvent(body)
 		if err != nil {
 			return nil, fmt.Errorf("event %d of task %q: %w", seq, taskID, err)
 		}
