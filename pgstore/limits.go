@@ -22,6 +22,13 @@ import (
 // task is taken over and asks again); TakeOver and a clean close delete
 // such rows. ReleaseSlot deletes the row and NOTIFYs a2atop_slots, which
 // wakes every replica waiting for a slot.
+//
+// Slot transactions commit without waiting for the WAL flush
+// (synchronous_commit off): a slot is soft state, and an fsync per start
+// under the lock would serialise every start in the cluster on the disk.
+// A database crash may lose the last slot changes; runs then end and
+// release as usual, and a lost release only leaves a slot taken until its
+// replica's lease ends or the task starts again.
 
 // slotLock serialises AcquireSlot transactions (advisory lock key).
 const slotLock int64 = migrationLock + 3
@@ -52,6 +59,7 @@ func (s *Store) AcquireSlot(ctx context.Context, taskID string, limit int) (bool
 	ok := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
 		b.Queue(`SELECT pg_advisory_xact_lock($1)`, slotLock)
 		b.Queue(`INSERT INTO a2atop_slots (task_id, replica) SELECT $1, $2
 			WHERE (SELECT count(*) FROM a2atop_slots sl
@@ -60,9 +68,11 @@ func (s *Store) AcquireSlot(ctx context.Context, taskID string, limit int) (bool
 			ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica
 			RETURNING true`, taskID, s.replica, limit)
 		br := tx.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return err
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
 		}
 		err := br.QueryRow().Scan(&ok)
 		if isNoRows(err) {
@@ -84,8 +94,13 @@ func (s *Store) ReleaseSlot(ctx context.Context, taskID string) error {
 	if s.opts.Observer {
 		return ErrObserver
 	}
-	_, err := s.pool.Exec(ctx, `WITH freed AS (DELETE FROM a2atop_slots WHERE task_id = $1 AND replica = $2 RETURNING 1)
-		SELECT pg_notify('`+slotChannel+`', '') FROM freed`, taskID, s.replica)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+		b.Queue(`WITH freed AS (DELETE FROM a2atop_slots WHERE task_id = $1 AND replica = $2 RETURNING 1)
+			SELECT pg_notify('`+slotChannel+`', '') FROM freed`, taskID, s.replica)
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return s.wrapConnErr("free the running slot of task "+taskID+" in", err)
 	}
