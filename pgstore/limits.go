@@ -56,33 +56,18 @@ func (s *Store) AcquireSlot(ctx context.Context, taskID string, limit int) (bool
 	if s.opts.Observer {
 		return false, ErrObserver
 	}
-	ok := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
-		b.Queue(`SELECT pg_advisory_xact_lock($1)`, slotLock)
-		b.Queue(`INSERT INTO a2atop_slots (task_id, replica) SELECT $1, $2
-			WHERE (SELECT count(*) FROM a2atop_slots sl
-				JOIN a2atop_replicas r ON r.id = sl.replica AND r.expires_at > now()
-				WHERE sl.task_id <> $1) < $3
-			ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica
-			RETURNING true`, taskID, s.replica, limit)
-		br := tx.SendBatch(ctx, b)
-		for range 2 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		err := br.QueryRow().Scan(&ok)
-		if isNoRows(err) {
-			ok, err = false, nil
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
+	// One batch is one implicit transaction (pgx SendBatch) and one round
+	// trip: the lock is held from the count to the commit.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, slotLock)
+	b.Queue(`INSERT INTO a2atop_slots (task_id, replica) SELECT $1, $2
+		WHERE (SELECT count(*) FROM a2atop_slots sl
+			JOIN a2atop_replicas r ON r.id = sl.replica AND r.expires_at > now()
+			WHERE sl.task_id <> $1) < $3
+		ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica
+		RETURNING true`, taskID, s.replica, limit)
+	ok, err := sendSlotBatch(ctx, s, b)
 	if err != nil {
 		return false, s.wrapConnErr("take a running slot for task "+taskID+" in", err)
 	}
@@ -94,17 +79,39 @@ func (s *Store) ReleaseSlot(ctx context.Context, taskID string) error {
 	if s.opts.Observer {
 		return ErrObserver
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
-		b.Queue(`WITH freed AS (DELETE FROM a2atop_slots WHERE task_id = $1 AND replica = $2 RETURNING 1)
-			SELECT pg_notify('`+slotChannel+`', '') FROM freed`, taskID, s.replica)
-		return tx.SendBatch(ctx, b).Close()
-	})
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(`WITH freed AS (DELETE FROM a2atop_slots WHERE task_id = $1 AND replica = $2 RETURNING 1)
+		SELECT pg_notify('`+slotChannel+`', '') FROM freed`, taskID, s.replica)
+	_, err := sendSlotBatch(ctx, s, b)
 	if err != nil {
 		return s.wrapConnErr("free the running slot of task "+taskID+" in", err)
 	}
 	return nil
+}
+
+// sendSlotBatch runs b, one implicit transaction, and reports whether its
+// last statement returned a row.
+func sendSlotBatch(ctx context.Context, s *Store, b *pgx.Batch) (bool, error) {
+	br := s.pool.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return false, err
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return false, err
+	}
+	got := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		br.Close()
+		return false, err
+	}
+	return got, br.Close()
 }
 
 // WatchSlots implements engine.SharedSlots.

@@ -3,6 +3,9 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +139,63 @@ func waitCounts(t *testing.T, e *engine.Engine, s *Store, working, submitted int
 		if _, err := w.Recv(); err != nil {
 			t.Fatalf("never %d working and %d submitted (last %d, %d): %v", working, submitted, gw, gs, err)
 		}
+	}
+}
+
+// Slots taken at once from two replicas never exceed the limit: the count
+// and the insert are one step under the advisory lock.
+func TestAcquireSlotConcurrently(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	sa, sb := openTest(t, dsn), openTest(t, dsn)
+	defer sa.Close()
+	defer sb.Close()
+	const limit, tries = 5, 40
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range tries {
+		s := sa
+		if i%2 == 1 {
+			s = sb
+		}
+		wg.Go(func() {
+			ok, err := s.AcquireSlot(ctx, fmt.Sprintf("task-%d", i), limit)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	var rows int
+	if err := sa.pool.QueryRow(ctx, `SELECT count(*) FROM a2atop_slots`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if granted.Load() != limit || rows != limit {
+		t.Fatalf("%d slots granted, %d stored; want %d of %d tries", granted.Load(), rows, limit, tries)
+	}
+	// A released slot is free for the other replica; releasing twice is
+	// no error.
+	var held, holder string
+	if err := sa.pool.QueryRow(ctx, `SELECT task_id, replica FROM a2atop_slots LIMIT 1`).Scan(&held, &holder); err != nil {
+		t.Fatal(err)
+	}
+	owner := sa
+	if holder == sb.ReplicaID() {
+		owner = sb
+	}
+	for range 2 {
+		if err := owner.ReleaseSlot(ctx, held); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := sb.AcquireSlot(ctx, "task-late", limit); err != nil || !ok {
+		t.Fatalf("acquire after a release = %v, %v; want a slot", ok, err)
+	}
+	if ok, err := sb.AcquireSlot(ctx, "task-later", limit); err != nil || ok {
+		t.Fatalf("acquire past the limit = %v, %v; want refused", ok, err)
 	}
 }
