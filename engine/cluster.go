@@ -69,3 +69,35 @@ type CancelRouter interface {
 	// until its next publish, which the store refuses (the task changed).
 	WatchCanceled() (ids <-chan string, stop func())
 }
+
+// SharedQueueCount is a Store shared by several engines that counts the
+// tasks waiting for a slot on every replica, so that Options.MaxQueued
+// holds across replicas: a new task is refused busy when the cluster
+// already queues MaxQueued tasks, whichever replica queues them.
+type SharedQueueCount interface {
+	Store
+	// QueuedTasks is the number of tasks waiting for a slot (submitted,
+	// not started) across every replica, read from the store's counters in
+	// one cheap query.
+	QueuedTasks(ctx context.Context) (int, error)
+}
+
+// SharedSlots is a Store shared by several engines that hands out the
+// running slots, so that Options.MaxRunning (and HighReserve) hold across
+// replicas: an engine starts an execution only after the store gave its
+// task one of the limit slots shared by every live replica.
+type SharedSlots interface {
+	Store
+	// AcquireSlot gives taskID a slot unless limit slots are held by live
+	// replicas already. Checking and taking are one step serialised across
+	// replicas, so two replicas cannot both take the last slot. A task that
+	// holds a slot already keeps it (ok).
+	AcquireSlot(ctx context.Context, taskID string, limit int) (ok bool, err error)
+	// ReleaseSlot frees taskID's slot and wakes WatchSlots on every
+	// replica. Releasing a slot not held is no error.
+	ReleaseSlot(ctx context.Context, taskID string) error
+	// WatchSlots wakes (coalesced) when a slot may have been freed, by any
+	// replica, and after any interruption of the store's notifications.
+	// Closed with the store.
+	WatchSlots() (wake <-chan struct{}, stop func())
+}

@@ -203,6 +203,10 @@ type Engine struct {
 	sending map[string]chan struct{} // message ids whose send is in progress
 
 	queueChanged chan struct{}
+	// slots: the store when it holds the running slots across replicas
+	// (SharedSlots; nil otherwise), and slotKick wakes slotLoop.
+	slots    SharedSlots
+	slotKick chan struct{}
 	// holdLimit: see holdCreation (a field so that tests can lengthen it).
 	holdLimit time.Duration
 }
@@ -248,6 +252,9 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.card.Capabilities.Streaming = true
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	if sl, ok := store.(SharedSlots); ok && !opts.Observe {
+		e.slots, e.slotKick = sl, make(chan struct{}, 1)
+	}
 	if opts.Observe {
 		e.startObserver() // replicas.go
 		return e, nil

@@ -150,16 +150,39 @@ func ParsePriority(md a2a.Metadata) Priority {
 // MaxRunning+HighReserve run, and always goes first in the queue (FIFO
 // within a priority). So a high-priority task starts at once while the
 // reserve lasts, even behind a full queue of work that never ends.
+//
+// With a store shared by several replicas, the store may hold both limits
+// across them (cluster.go): SharedSlots gives the running slots
+// (startShared), SharedQueueCount counts every replica's queued tasks.
 func (e *Engine) admit(it *queueItem, bounded bool) (int, error) {
+	if e.slots != nil {
+		if started, err := e.startShared(it); err != nil || started {
+			return 0, err
+		}
+	}
+	clusterQueued := -1
+	if qc, ok := e.store.(SharedQueueCount); ok && bounded && e.opts.MaxQueued >= 0 {
+		n, err := qc.QueuedTasks(e.ctx)
+		if err != nil {
+			return 0, fmt.Errorf("send: count the queued tasks: %w", err)
+		}
+		clusterQueued = n
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.mayStart(it.prio) && e.queue.waitingAhead(it.prio) == 0 && !e.closed.Load() {
+	if e.slots == nil && e.mayStart(it.prio) && e.queue.waitingAhead(it.prio) == 0 && !e.closed.Load() {
 		it.entry.refs++
 		e.running++
 		it.started = true
 		return 0, nil
 	}
-	if bounded && e.opts.MaxQueued >= 0 && e.queue.n >= e.opts.MaxQueued {
+	// The store's count lags this replica's queue by the sends still
+	// committing here: the larger of the two is the better bound.
+	if queued := max(e.queue.n, clusterQueued); bounded && e.opts.MaxQueued >= 0 && queued >= e.opts.MaxQueued {
+		if clusterQueued >= 0 {
+			return 0, a2a.NewError(a2a.ErrServerBusy,
+				"server busy: %d tasks are already queued across the replicas (limit %d): send again later, or cancel queued tasks", queued, e.opts.MaxQueued)
+		}
 		return 0, a2a.NewError(a2a.ErrServerBusy,
 			"server busy: %d tasks are already queued (limit %d) behind %d running: send again later, or cancel queued tasks", e.queue.n, e.opts.MaxQueued, e.running)
 	}
@@ -172,6 +195,9 @@ func (e *Engine) admit(it *queueItem, bounded bool) (int, error) {
 	e.queue.push(it)
 	if pos <= e.queue.n-1 {
 		e.signalQueue() // it jumped ahead of lower-priority items
+	}
+	if e.slots != nil {
+		e.kickSlots() // a slot may have come free since startShared asked
 	}
 	return pos, nil
 }
@@ -189,13 +215,17 @@ func (e *Engine) mayStart(p Priority) bool {
 // unadmit undoes admit after its commit failed.
 func (e *Engine) unadmit(it *queueItem) {
 	e.mu.Lock()
-	if it.started {
+	started := it.started
+	if started {
 		e.running--
 	} else {
 		e.queue.remove(it.entry)
 	}
 	it.entry.refs--
 	e.mu.Unlock()
+	if started {
+		e.freeSlot(it.entry.id)
+	}
 	e.pump()
 }
 
@@ -207,6 +237,10 @@ func (e *Engine) launch(it *queueItem) {
 
 // pump starts queued executions while slots are free.
 func (e *Engine) pump() {
+	if e.slots != nil {
+		e.kickSlots() // slotLoop asks the store for each start
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	popped := false

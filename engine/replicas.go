@@ -20,13 +20,16 @@ import (
 //     log (woken by the store) and hands each event of such a task to the
 //     task's local readers, as the task's own writer would.
 //
-// The queue limit (Options.MaxRunning) and priority order hold per replica:
-// each replica runs at most MaxRunning executions of the tasks it holds,
-// highest priority first; with R replicas at most R×MaxRunning run in all.
-// A new task queues on the replica that received it, and priority does not
-// reorder work across replicas. This keeps each start a local decision
-// (no global count to read and update in the database per start); the
-// README says so to users.
+// The queue limits hold across replicas when the store offers them
+// (cluster.go): with SharedSlots at most MaxRunning executions (plus
+// HighReserve for high priority) run in all, each start taking a slot from
+// the store (sharedslots.go); with SharedQueueCount a send is refused busy
+// once MaxQueued tasks wait across every replica. What stays per replica:
+// a new task queues on the replica that received it, priority orders each
+// replica's queue, and across replicas the cluster-wide running limit
+// admits whichever replica asks first when a slot frees (a high-priority
+// task queued on one replica does not overtake normal work queued on
+// another). The "queued (position P)" texts count the local queue.
 //
 // An observer (Options.Observe) only follows the shared log for its
 // readers: it never resumes, claims, takes over, sweeps or runs a task.
@@ -60,6 +63,13 @@ func (e *Engine) startReplica() {
 	}
 	if sl, ok := e.store.(SharedLog); ok {
 		e.followShared(sl)
+	}
+	if e.slots != nil {
+		wake, stop := e.slots.WatchSlots()
+		e.wg.Go(func() {
+			defer stop()
+			e.slotLoop(wake)
+		})
 	}
 	if r, ok := e.store.(CancelRouter); ok {
 		ids, stop := r.WatchCanceled()

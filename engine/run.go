@@ -24,6 +24,7 @@ type execution struct {
 	// done is closed when the run goroutine returns.
 	done     chan struct{}
 	slotOnce sync.Once
+	taskID   string // the cluster slot releaseSlot frees (sharedslots.go)
 	// progressID is the message id of this run's Status texts.
 	progressID string
 	// chunkID is the artifact an id-less ArtifactChunk continues.
@@ -86,7 +87,7 @@ func (e *Engine) endAuthFollowers(en *taskEntry) {
 func (e *Engine) run(it *queueItem) {
 	defer e.runs.Done()
 	en := it.entry
-	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: newID(), replyOK: it.fresh}
+	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: newID(), replyOK: it.fresh, taskID: it.entry.id}
 	defer e.endRun(en, ex)
 	a := attemptPlan{n: it.attempt, note: it.note, started: it.started, fromQueue: !it.started, resumed: it.resumed}
 	for {
@@ -267,7 +268,12 @@ func (e *Engine) settle(en *taskEntry, ex *execution, n int, err error) outcome 
 	case task.Status.State.Terminal():
 		// The executor ended it, or the cancel grace ran out.
 	case ex.canceled:
-		e.finishCanceled(en, ReasonCanceled)
+		if cerr := e.finishCanceled(en, ReasonCanceled); errors.Is(cerr, ErrConflict) {
+			// Another replica stored the cancel first (cancelLocal): its
+			// event was not handed to this replica's readers while the run
+			// lasted (applyRemote skips running tasks), so catch up now.
+			e.catchUp(en)
+		}
 	case en.flushErr != nil:
 		// Events the executor published were lost: what it did is not what
 		// the task shows, so the task fails (if the store works).
@@ -339,6 +345,7 @@ func (e *Engine) releaseSlot(ex *execution) {
 		e.mu.Lock()
 		e.running--
 		e.mu.Unlock()
+		e.freeSlot(ex.taskID)
 		e.pump()
 	})
 }

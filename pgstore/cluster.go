@@ -121,9 +121,10 @@ func (s *Store) leave() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM a2atop_claims WHERE replica = $1)
+	_, _ = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM a2atop_claims WHERE replica = $1),
+		freed AS (DELETE FROM a2atop_slots WHERE replica = $1)
 		DELETE FROM a2atop_replicas WHERE id = $1`, s.replica)
-	_, _ = s.pool.Exec(ctx, `SELECT pg_notify('`+takeoverChannel+`', $1)`, s.replica)
+	_, _ = s.pool.Exec(ctx, `SELECT pg_notify('`+takeoverChannel+`', $1), pg_notify('`+slotChannel+`', '')`, s.replica)
 }
 
 // Claim implements engine.Claimer.
@@ -181,6 +182,13 @@ func (s *Store) TakeOver(ctx context.Context) ([]string, error) {
 			return err
 		}
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		// Slots of replicas no longer live count for nothing (limits.go):
+		// drop them.
+		_, err = tx.Exec(ctx, `DELETE FROM a2atop_slots sl WHERE NOT EXISTS (
+			SELECT 1 FROM a2atop_replicas r WHERE r.id = sl.replica AND r.expires_at > now())`)
 		return err
 	})
 	if err != nil {

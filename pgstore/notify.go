@@ -15,7 +15,7 @@ const (
 	logChannel = "a2atop_log"
 )
 
-var channels = []string{logChannel, takeoverChannel, cancelChannel}
+var channels = []string{logChannel, takeoverChannel, cancelChannel, slotChannel}
 
 // notifier owns one connection that LISTENs on every channel, started on
 // the first subscription, and wakes subscribers of each channel. A wake is

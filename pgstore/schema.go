@@ -31,6 +31,9 @@ import (
 //	                 across every process writing the database: a reader
 //	                 that saw cursor c can never later see one below c
 //	                 appear (see commit.go).
+//	a2atop_replicas, a2atop_claims  live replicas and who runs what
+//	                 (cluster.go).
+//	a2atop_slots     running slots held across replicas (limits.go).
 //
 // Lists walk the (updated_ns, id) indexes backwards from the page token's
 // key, so a first page costs the same at a thousand tasks or a million.
@@ -96,6 +99,14 @@ CREATE TABLE a2atop_claims (
 	replica text NOT NULL
 );
 CREATE INDEX a2atop_claims_by_replica ON a2atop_claims (replica);
+`,
+	// 3: running slots shared by the replicas (limits.go).
+	`
+CREATE TABLE a2atop_slots (
+	task_id text PRIMARY KEY,
+	replica text NOT NULL
+);
+CREATE INDEX a2atop_slots_by_replica ON a2atop_slots (replica);
 `,
 }
 

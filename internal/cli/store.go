@@ -86,7 +86,7 @@ func (c *cli) openDatabase(ctx context.Context, l localTarget, dsn string, exec 
 
 // engineOptions are the engine's options for the local target on a
 // database (the engine on a bbolt store is started by localshare): the
-// queue bounds hold per replica (README: Several replicas on PostgreSQL).
+// queue bounds hold across replicas (README: Several replicas on PostgreSQL).
 func (c *cli) engineOptions(l localTarget) engine.Options { return l.limits.options() }
 
 // checkDatabase is `a2atop check` on a database: every task read, then the
