@@ -214,7 +214,9 @@ func (f stateFilter) keep(st a2a.TaskState) bool {
 	case filterFailed:
 		return st == a2a.StateFailed || st == a2a.StateRejected
 	case filterDone:
-		return st.Terminal()
+		// "done" means completed, as the header's "✓ n done" counts it;
+		// failed and canceled work has its own filter and state names.
+		return st == a2a.StateCompleted
 	}
 	return true
 }

@@ -384,7 +384,7 @@ func TestStateFilterCycle(t *testing.T) {
 		filterActive:  {"task-submitted-5", "task-working-1"},
 		filterWaiting: {"task-input-2", "task-auth-7"},
 		filterFailed:  {"task-failed-4"},
-		filterDone:    {"task-done-3", "task-failed-4", "task-canceled-6"},
+		filterDone:    {"task-done-3"},
 	}
 	for f := filterActive; f < numStateFilters; f++ {
 		press(t, m, "f")
@@ -741,5 +741,23 @@ func TestDetailTimelineIsBounded(t *testing.T) {
 	d.applyLive(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "x", Status: a2a.TaskStatus{State: a2a.StateWorking}}}, testNow)
 	if len(d.timeline) != maxDetailTimeline || d.timeline[len(d.timeline)-1].state != a2a.StateWorking {
 		t.Fatalf("kept %d, last %+v", len(d.timeline), d.timeline[len(d.timeline)-1])
+	}
+}
+
+// Bug 12: "done" meant completed in the header and every finished state
+// in the f filter. One meaning now: completed.
+func TestDoneMeansCompletedInHeaderAndFilter(t *testing.T) {
+	_, m := seeded(t, 200, 24)
+	press(t, m, "f", "f", "f", "f")
+	if m.table.rows.state.String() != "done" {
+		t.Fatalf("filter %v", m.table.rows.state)
+	}
+	for _, r := range m.table.rows.visible {
+		if r.state != a2a.StateCompleted {
+			t.Fatalf("filter done shows %s (%s)", r.id, r.state)
+		}
+	}
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "✓ 1 done") || !strings.Contains(v, "1/7 shown") {
+		t.Fatalf("header and filter disagree:\n%s", v)
 	}
 }
