@@ -210,9 +210,13 @@ type composeDialog struct {
 	meta   textinput.Model
 	onMeta bool // the metadata field has focus
 	width  int
+	// contextID, when set, sends the message in that conversation (c on
+	// a task) instead of starting a new one (n).
+	contextID string
 }
 
-func (d *composeDialog) open() tea.Cmd {
+func (d *composeDialog) open(contextID string) tea.Cmd {
+	d.contextID = contextID
 	d.onMeta = false
 	d.meta.Blur()
 	return d.box.Focus()
@@ -253,7 +257,11 @@ func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
 
 func (d *composeDialog) View() string {
 	st := d.com.Styles
-	content := st.Title.Render("New task") + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata)") + "\n" + d.box.View() + "\n" + d.meta.View()
+	title := "New task"
+	if d.contextID != "" {
+		title = "New task in context " + shortID(d.contextID)
+	}
+	content := st.Title.Render(title) + st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata)") + "\n" + d.box.View() + "\n" + d.meta.View()
 	return st.Dialog.Width(d.width).Render(content)
 }
 

@@ -54,6 +54,9 @@ func (m *Model) quit() tea.Cmd {
 // detail pane focused.
 func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	k := m.com.Keys
+	if m.opts.ReadOnly && isAction(msg) {
+		return m.setFlash("read-only: this dashboard does not answer, cancel or send (started with --read-only)", true), true
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit(), true
@@ -103,7 +106,14 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return m.setFlash("select a task that is not finished to cancel it", true), true
 	case key.Matches(msg, k.New):
 		m.dialogs.open = dialogCompose
-		return m.dialogs.compose.open(), true
+		return m.dialogs.compose.open(""), true
+	case key.Matches(msg, k.Reply):
+		r := m.table.selected()
+		if r == nil || r.contextID == "" {
+			return m.setFlash("select a task with a context to message it", true), true
+		}
+		m.dialogs.open = dialogCompose
+		return m.dialogs.compose.open(r.contextID), true
 	}
 	return nil, false
 }
@@ -272,10 +282,11 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		if err != nil {
 			return m.setFlash(err.Error(), true)
 		}
+		ctxID := c.contextID
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return m.calls.send(text, "", "", md)
+		return m.calls.send(text, "", ctxID, md)
 	}
 	return c.update(msg)
 }
@@ -341,4 +352,12 @@ func (m *Model) updateClick(msg tea.MouseClickMsg) tea.Cmd {
 	}
 	m.focus = focusTable
 	return m.moved(m.sizedTable().selectIndex(i))
+}
+
+// isAction reports whether msg is one of the keys that change tasks
+// (whether or not they are enabled), so a read-only dashboard can say why
+// it ignores them.
+func isAction(msg tea.KeyPressMsg) bool {
+	all := DefaultKeyMap(false)
+	return key.Matches(msg, all.Answer, all.Cancel, all.New, all.Reply)
 }

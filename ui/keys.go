@@ -13,7 +13,7 @@ type KeyMap struct {
 	PrevArtifact, NextArtifact           key.Binding
 	Save, Copy                           key.Binding
 	// Actions on tasks.
-	Answer, Cancel, New key.Binding
+	Answer, Cancel, New, Reply key.Binding
 	// Finding tasks.
 	Filter, StateFilter, Sort, Reload key.Binding
 	// Views.
@@ -47,6 +47,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Answer: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel task")),
 		New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new task")),
+		Reply:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "message in its context")),
 
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		StateFilter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "state filter")),
@@ -68,6 +69,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		k.Answer.SetEnabled(false)
 		k.Cancel.SetEnabled(false)
 		k.New.SetEnabled(false)
+		k.Reply.SetEnabled(false)
 	}
 	return k
 }
@@ -91,7 +93,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Open, k.Back, k.NextTab, k.PrevTab, k.Layout},
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
-		{k.Answer, k.Cancel, k.New, k.Reload},
+		{k.Answer, k.Cancel, k.New, k.Reply, k.Reload},
 		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Help, k.Quit},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}

@@ -280,7 +280,7 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	if r.progress >= 0 && c.text >= 20 {
 		text = progressBar(r.progress, 8) + " " + text
 	}
-	if r.state.Interrupted() {
+	if r.state.Interrupted() && t.com.Keys.Answer.Enabled() {
 		text = st.Badge.Render(cut("ANSWER ▸ "+text, c.text))
 	} else {
 		text = cut(text, c.text)

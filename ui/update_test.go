@@ -761,3 +761,40 @@ func TestDoneMeansCompletedInHeaderAndFilter(t *testing.T) {
 		t.Fatalf("header and filter disagree:\n%s", v)
 	}
 }
+
+// Bug 11: --read-only was invisible and its ignored keys silent.
+func TestReadOnlyIsVisibleAndSaysWhy(t *testing.T) {
+	_, m := seeded(t, 160, 24, func(o *Options) { o.ReadOnly = true })
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "read-only") || strings.Contains(v, "a: answer") || strings.Contains(v, "ANSWER ▸") {
+		t.Fatalf("read-only header/rows:\n%s", v)
+	}
+	for _, k := range []string{"a", "x", "n", "c"} {
+		m.flash.text = ""
+		press(t, m, k)
+		if !m.flash.err || !strings.Contains(m.flash.text, "read-only") {
+			t.Fatalf("%s in read-only: flash %q", k, m.flash.text)
+		}
+	}
+}
+
+// Habit: c on a task composes a message in the same conversation.
+func TestReplyInSameContext(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	selectID(t, m, "task-done-3")
+	press(t, m, "c")
+	if m.dialogs.open != dialogCompose || !strings.Contains(ansi.Strip(m.View().Content), "context ctx-task") {
+		t.Fatalf("dialog %v:\n%s", m.dialogs.open, ansi.Strip(m.View().Content))
+	}
+	typeText(t, m, "echo again")
+	press(t, m, "enter")
+	if len(f.sent) != 1 || f.sent[0].Message.ContextID != "ctx-task-done-3" || f.sent[0].Message.TaskID != "" {
+		t.Fatalf("sent %+v", f.sent)
+	}
+	press(t, m, "n")
+	typeText(t, m, "echo new")
+	press(t, m, "enter")
+	if len(f.sent) != 2 || f.sent[1].Message.ContextID != "" {
+		t.Fatalf("n kept the context: %+v", f.sent[1].Message)
+	}
+}

@@ -195,8 +195,15 @@ func (m *Model) headerLine() string {
 	default:
 		parts = append(parts, st.Info.Render("● live"))
 	}
+	if m.opts.ReadOnly {
+		parts = append(parts, st.Badge.Render("read-only"))
+	}
 	if n := m.table.rows.waiting(); n > 0 {
-		parts = append(parts, st.Badge.Render(fmt.Sprintf("◆ %d waiting on you (a: answer)", n)))
+		hint := " (a: answer)"
+		if m.opts.ReadOnly {
+			hint = ""
+		}
+		parts = append(parts, st.Badge.Render(fmt.Sprintf("◆ %d waiting on you%s", n, hint)))
 	}
 	return strings.Join(parts, st.Muted.Render(" │ "))
 }
