@@ -206,6 +206,9 @@ func (d *detailPane) layoutTab(w int) ([]string, []int) {
 	}
 	switch d.tab {
 	case tabArtifacts:
+		if len(d.task.Artifacts) == 0 && d.task.Status.State.Terminal() {
+			return []string{st.Muted.Render("no artifacts: the task " + string(d.task.Status.State) + " without any")}, nil
+		}
 		return layoutArtifacts(d.task.Artifacts, d.artIdx, w, st)
 	case tabHistory:
 		return layoutHistory(d.task.History, w, st), nil

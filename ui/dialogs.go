@@ -31,6 +31,10 @@ const (
 type dialogs struct {
 	open    dialogKind
 	filter  filterDialog
+	// cancelPrompt and cancelIDs are the cancel confirmation as asked:
+	// frozen when it opened.
+	cancelPrompt string
+	cancelIDs    []string
 	answer  answerDialog
 	compose composeDialog
 	save    saveDialog
@@ -133,8 +137,10 @@ func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
 		return []key.Binding{k.Submit, k.Newline, k.Close}
 	case dialogCompose:
 		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
-	case dialogSave, dialogFilter:
-		return []key.Binding{k.Submit, k.Close}
+	case dialogSave:
+		return []key.Binding{k.SubmitSave, k.Close}
+	case dialogFilter:
+		return []key.Binding{k.SubmitFilter, k.Close}
 	case dialogConfirmCancel, dialogConfirmOverwrite:
 		return []key.Binding{k.Confirm, k.Deny}
 	case dialogHelp, dialogAgent:

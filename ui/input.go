@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -81,6 +82,11 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Reload):
 		return m.reload(), true
 	case key.Matches(msg, k.Layout):
+		// From auto, step past the layout auto already shows, so the
+		// first z always changes something.
+		if m.layout == layoutAuto {
+			m.layout = m.autoLayout()
+		}
 		m.layout = (m.layout + 1) % numLayouts
 		if m.layout == layoutOff {
 			m.focus = focusTable
@@ -99,8 +105,18 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Answer):
 		return m.openAnswer(), true
 	case key.Matches(msg, k.Cancel):
+		if ids := m.table.markedIDs(); len(ids) > 0 {
+			m.dialogs.open = dialogConfirmCancel
+			m.dialogs.cancelPrompt = fmt.Sprintf("cancel %d marked task(s)? y/n", len(ids))
+			m.dialogs.cancelIDs = ids
+			return nil, true
+		}
 		if r := m.table.selected(); r != nil && !r.state.Terminal() {
 			m.dialogs.open = dialogConfirmCancel
+			// The question is frozen when asked: the status text
+			// ticking under the user's eyes would change what y means.
+			m.dialogs.cancelPrompt = fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40))
+			m.dialogs.cancelIDs = []string{r.id}
 			return nil, true
 		}
 		return m.setFlash("select a task that is not finished to cancel it", true), true
@@ -153,6 +169,9 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := m.com.Keys
 	switch {
+	case key.Matches(msg, k.Mark):
+		m.table.toggleMark()
+		return m.moved(m.sizedTable().moveCursor(1))
 	case key.Matches(msg, k.Open):
 		if m.table.selected() == nil {
 			return nil
@@ -160,6 +179,10 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 		m.focus = focusDetail
 		return m.ensureDetail()
 	case key.Matches(msg, k.Back):
+		if len(m.table.marked) > 0 {
+			m.table.clearMarks()
+			return nil
+		}
 		if m.table.rows.text != "" {
 			m.dialogs.filter.input.SetValue("")
 			m.table.rows.text = ""
@@ -295,8 +318,18 @@ func (m *Model) keyConfirmCancel(msg tea.KeyPressMsg) tea.Cmd {
 	switch k := m.com.Keys; {
 	case key.Matches(msg, k.Confirm):
 		m.dialogs.open = dialogNone
-		if r := m.table.selected(); r != nil {
-			return tea.Batch(m.calls.cancel(r.id), m.setFlash("canceling "+shortID(r.id), false))
+		ids := m.dialogs.cancelIDs
+		m.dialogs.cancelIDs = nil
+		if len(ids) == 1 {
+			return tea.Batch(m.calls.cancel(ids[0]), m.setFlash("canceling "+shortID(ids[0]), false))
+		}
+		if len(ids) > 1 {
+			cmds := []tea.Cmd{m.setFlash(fmt.Sprintf("canceling %d tasks", len(ids)), false)}
+			for _, id := range ids {
+				cmds = append(cmds, m.calls.cancel(id))
+			}
+			m.table.clearMarks()
+			return tea.Batch(cmds...)
 		}
 	case key.Matches(msg, k.Deny):
 		m.dialogs.open = dialogNone

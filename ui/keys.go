@@ -13,13 +13,13 @@ type KeyMap struct {
 	PrevArtifact, NextArtifact           key.Binding
 	Save, Copy                           key.Binding
 	// Actions on tasks.
-	Answer, Cancel, New, Reply key.Binding
+	Answer, Cancel, New, Reply, Mark key.Binding
 	// Finding tasks.
 	Filter, StateFilter, Sort, Reload key.Binding
 	// Views.
 	Agent, Help, Quit key.Binding
 	// Dialogs.
-	Submit, Newline, Close, Confirm, Deny, NextField key.Binding
+	Submit, SubmitSave, SubmitFilter, Newline, Close, Confirm, Deny, NextField key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys. With readOnly the keys that
@@ -47,6 +47,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Answer: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel task")),
 		New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new task")),
+		Mark:   key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark (x cancels marked)")),
 		Reply:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "message in its context")),
 
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
@@ -58,7 +59,9 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
-		Submit:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		Submit:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		SubmitSave:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+		SubmitFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Newline:   key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
 		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 		Confirm:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
@@ -93,7 +96,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Open, k.Back, k.NextTab, k.PrevTab, k.Layout},
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
-		{k.Answer, k.Cancel, k.New, k.Reply, k.Reload},
+		{k.Answer, k.Cancel, k.Mark, k.New, k.Reply, k.Reload},
 		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Help, k.Quit},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}

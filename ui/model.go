@@ -107,8 +107,9 @@ type liveState struct {
 // flash is the transient message on the status line; gen ties it to its
 // expiry timer.
 type flash struct {
-	text string
-	err  bool
+	text  string
+	err   bool
+	plain bool // neither success nor error: drawn without ✓ or ✗
 	gen  int
 }
 
@@ -264,6 +265,7 @@ func (m *Model) sizeComponents() screenLayout {
 func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
 	m.flash.text = cleanLine(text, 500)
 	m.flash.err = isErr
+	m.flash.plain = false
 	m.flash.gen++
 	gen := m.flash.gen
 	d := 4 * time.Second
@@ -271,6 +273,14 @@ func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
 		d = 8 * time.Second
 	}
 	return m.after(d, func(time.Time) tea.Msg { return flashExpiredMsg{gen: gen} })
+}
+
+// setNote flashes a neutral message: something that did not happen on
+// the user's own choice is neither a success nor an error.
+func (m *Model) setNote(text string) tea.Cmd {
+	cmd := m.setFlash(text, false)
+	m.flash.plain = true
+	return cmd
 }
 
 type flashExpiredMsg struct{ gen int }

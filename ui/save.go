@@ -157,7 +157,7 @@ func (m *Model) keyConfirmOverwrite(msg tea.KeyPressMsg) tea.Cmd {
 	case "n", "esc":
 		m.dialogs.open = dialogNone
 		m.dialogs.save.job = nil
-		return m.setFlash("not saved", false)
+		return m.setNote("not saved: the existing file is unchanged")
 	}
 	return nil
 }

@@ -43,6 +43,8 @@ type taskTable struct {
 	cursor     int
 	offset     int
 	selectedID string
+	// marked are the tasks marked with space, for x to cancel together.
+	marked map[string]bool
 
 	width, height int  // height: task rows shown, without the column header
 	focused       bool // the selection is drawn as a whole reversed line
@@ -55,7 +57,34 @@ type taskTable struct {
 }
 
 func newTaskTable(com *Common) taskTable {
-	return taskTable{com: com, rows: newRowSet()}
+	return taskTable{com: com, rows: newRowSet(), marked: map[string]bool{}}
+}
+
+// toggleMark marks or unmarks the selected task.
+func (t *taskTable) toggleMark() {
+	r := t.selected()
+	if r == nil {
+		return
+	}
+	if t.marked[r.id] {
+		delete(t.marked, r.id)
+	} else {
+		t.marked[r.id] = true
+	}
+}
+
+func (t *taskTable) clearMarks() { clear(t.marked) }
+
+// markedIDs are the marked tasks that can still be canceled, in table
+// order.
+func (t *taskTable) markedIDs() []string {
+	var ids []string
+	for _, r := range t.rows.visible {
+		if t.marked[r.id] && !r.state.Terminal() {
+			ids = append(ids, r.id)
+		}
+	}
+	return ids
 }
 
 // SetSize sets the table's width and the number of task rows it shows. It
@@ -257,8 +286,13 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	switch {
 	case selected:
 		mark = "›"
+	case t.marked[r.id]:
+		mark = "•"
 	case r.state.Interrupted():
 		mark = "◆"
+	}
+	if selected && t.marked[r.id] {
+		mark = "»"
 	}
 	sym := stateSymbol(r.state)
 	if r.state == a2a.StateWorking {

@@ -798,3 +798,104 @@ func TestReplyInSameContext(t *testing.T) {
 		t.Fatalf("n kept the context: %+v", f.sent[1].Message)
 	}
 }
+
+// Bug 14: the first z at a width where auto already shows the pane
+// beside the table changed nothing.
+func TestFirstLayoutKeyChangesTheScreen(t *testing.T) {
+	for _, w := range []int{80, 160} {
+		_, m := seeded(t, w, 40)
+		selectID(t, m, "task-done-3")
+		before := ansi.Strip(m.View().Content)
+		press(t, m, "z")
+		if after := ansi.Strip(m.View().Content); after == before {
+			t.Fatalf("width %d: z changed nothing", w)
+		}
+	}
+}
+
+// Bug 14: dialogs said "enter send" where enter saves or keeps a filter.
+func TestDialogHelpNamesWhatEnterDoes(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	press(t, m, "/")
+	if h := ansi.Strip(m.helpLine()); strings.Contains(h, "send") || !strings.Contains(h, "keep filter") {
+		t.Fatalf("filter help %q", h)
+	}
+	press(t, m, "esc")
+	selectID(t, m, "task-done-3")
+	press(t, m, "enter", "w")
+	if h := ansi.Strip(m.helpLine()); strings.Contains(h, "send") || !strings.Contains(h, "save") {
+		t.Fatalf("save help %q", h)
+	}
+}
+
+// Bug 14: declining an overwrite said "✓ not saved".
+func TestDeclineOverwriteIsNotASuccess(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	selectID(t, m, "task-done-3")
+	dir := m.opts.SaveDir
+	if err := os.WriteFile(filepath.Join(dir, "answer.txt"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	press(t, m, "enter", "w", "enter")
+	if m.dialogs.open != dialogConfirmOverwrite {
+		t.Fatalf("dialog %v flash %q", m.dialogs.open, m.flash.text)
+	}
+	press(t, m, "n")
+	if s := ansi.Strip(m.statusLine()); strings.Contains(s, "✓") || !strings.Contains(s, "not saved") {
+		t.Fatalf("status %q", s)
+	}
+}
+
+// Bug 14: a canceled task said "no artifacts yet".
+func TestFinishedTaskHasNoArtifactsNotYet(t *testing.T) {
+	_, m := seeded(t, 120, 40)
+	selectID(t, m, "task-canceled-6")
+	press(t, m, "enter", "tab")
+	if v := ansi.Strip(m.View().Content); strings.Contains(v, "no artifacts yet") || !strings.Contains(v, "no artifacts") {
+		t.Fatalf("canceled task artifacts:\n%s", v)
+	}
+}
+
+// Bug 14: the cancel confirmation changed under the user's eyes as the
+// status ticked.
+func TestCancelConfirmIsFrozen(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	selectID(t, m, "task-working-1")
+	press(t, m, "x")
+	before := m.statusLine()
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-working-1", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow,
+			Message: &a2a.Message{ID: "tick", Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart("step 4/5")}}}}}}}
+	}, nil)
+	if after := m.statusLine(); after != before {
+		t.Fatalf("confirm changed: %q -> %q", before, after)
+	}
+	press(t, m, "y")
+	if !slices.Equal(f.canceled, []string{"task-working-1"}) {
+		t.Fatalf("canceled %v", f.canceled)
+	}
+}
+
+// Habit: space marks rows; x cancels the marked ones after one confirm
+// showing the count; esc clears the marks.
+func TestMarksCancelTogether(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	selectID(t, m, "task-submitted-5")
+	press(t, m, "space", "space") // marks submitted-5 and working-1
+	if len(m.table.marked) != 2 {
+		t.Fatalf("marked %v", m.table.marked)
+	}
+	press(t, m, "x")
+	if s := ansi.Strip(m.statusLine()); !strings.Contains(s, "cancel 2 marked") {
+		t.Fatalf("confirm %q", s)
+	}
+	press(t, m, "y")
+	slices.Sort(f.canceled)
+	if !slices.Equal(f.canceled, []string{"task-submitted-5", "task-working-1"}) || len(m.table.marked) != 0 {
+		t.Fatalf("canceled %v marks %v", f.canceled, m.table.marked)
+	}
+	press(t, m, "space", "esc")
+	if len(m.table.marked) != 0 {
+		t.Fatal("esc kept the marks")
+	}
+}

@@ -66,6 +66,14 @@ func (m *Model) layoutFor() screenLayout {
 	return l
 }
 
+// autoLayout is the layout layoutAuto shows at the current width.
+func (m *Model) autoLayout() layoutMode {
+	if m.width >= sideMinWidth {
+		return layoutSide
+	}
+	return layoutBelow
+}
+
 func (m *Model) detailVisible() bool { return m.layoutFor().showDetail }
 
 func (m *Model) inDetail(x, y int) bool {
@@ -237,9 +245,7 @@ func (m *Model) statusLine() string {
 	case dialogFilter:
 		return m.dialogs.filter.input.View()
 	case dialogConfirmCancel:
-		if r := m.table.selected(); r != nil {
-			return st.Badge.Render(fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40)))
-		}
+		return st.Badge.Render(m.dialogs.cancelPrompt)
 	case dialogConfirmOverwrite:
 		if job := m.dialogs.save.job; job != nil {
 			return st.Badge.Render(fmt.Sprintf("%s exists: overwrite? y/n", cleanLine(job.path(), 200)))
@@ -248,6 +254,9 @@ func (m *Model) statusLine() string {
 	if m.flash.text != "" {
 		if m.flash.err {
 			return st.Error.Render("✗ " + m.flash.text)
+		}
+		if m.flash.plain {
+			return st.Muted.Render("· " + m.flash.text)
 		}
 		return st.Info.Render("✓ " + m.flash.text)
 	}
