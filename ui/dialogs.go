@@ -29,15 +29,15 @@ const (
 // Which keys a dialog takes is the root's routing (input.go); what a
 // dialog holds and draws is its own.
 type dialogs struct {
-	open    dialogKind
-	filter  filterDialog
+	open   dialogKind
+	filter filterDialog
 	// cancelPrompt and cancelIDs are the cancel confirmation as asked:
 	// frozen when it opened.
 	cancelPrompt string
 	cancelIDs    []string
-	answer  answerDialog
-	compose composeDialog
-	save    saveDialog
+	answer       answerDialog
+	compose      composeDialog
+	save         saveDialog
 }
 
 func newDialogs(com *Common) dialogs {

@@ -62,11 +62,11 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Submit:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		SubmitSave:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
 		SubmitFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
-		Newline:   key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
-		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
-		Confirm:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-		Deny:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
-		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
+		Newline:      key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
+		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		Confirm:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		Deny:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+		NextField:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
 	}
 	if readOnly {
 		k.Answer.SetEnabled(false)

@@ -110,7 +110,7 @@ type flash struct {
 	text  string
 	err   bool
 	plain bool // neither success nor error: drawn without ✓ or ✗
-	gen  int
+	gen   int
 }
 
 // New returns the dashboard over svc. ctx bounds every call the dashboard
