@@ -899,3 +899,47 @@ func TestMarksCancelTogether(t *testing.T) {
 		t.Fatal("esc kept the marks")
 	}
 }
+
+func tickEvent(id string, n int) tea.Msg {
+	return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow.Add(time.Duration(n) * time.Second),
+		Message: &a2a.Message{ID: fmt.Sprint("tick-", n), Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("tick %d", n))}}}}}}}
+}
+
+// Bug 4: the timeline did not follow new events. It follows like tail -f
+// until the user scrolls up; G resumes; the pane says which.
+func TestTimelineFollowsTail(t *testing.T) {
+	f, _ := seeded(t, 200, 30)
+	m := newTestModel(t, timelineService{f}, 200, 30)
+	drain(t, m, m.Init(), fireDetail)
+	selectID(t, m, "task-working-1")
+	press(t, m, "enter")
+	for n := 1; n <= 40; n++ {
+		drain(t, m, func() tea.Msg { return tickEvent("task-working-1", n) }, nil)
+	}
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "working tick 40") || !strings.Contains(v, "following") {
+		t.Fatalf("not following:\n%s", v)
+	}
+	press(t, m, "k", "k")
+	drain(t, m, func() tea.Msg { return tickEvent("task-working-1", 41) }, nil)
+	v = ansi.Strip(m.View().Content)
+	if strings.Contains(v, "working tick 41") || !strings.Contains(v, "paused") {
+		t.Fatalf("scrolled up but still following:\n%s", v)
+	}
+	press(t, m, "G")
+	v = ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "working tick 41") || !strings.Contains(v, "following") {
+		t.Fatalf("G did not resume:\n%s", v)
+	}
+}
+
+// Bug 14: a streamed command's output showed a blank line after every
+// chunk.
+func TestChunkedOutputHasNoBlankLines(t *testing.T) {
+	arts := []a2a.Artifact{{ID: "out", Name: "stdout", Parts: []a2a.Part{a2a.TextPart("one\n"), a2a.TextPart("two\n"), a2a.TextPart("three\n")}}}
+	lines, _ := layoutArtifacts(arts, 0, 40, NewStyles(true, false))
+	got := strings.Join(lines, "|")
+	if !strings.Contains(got, "one|two|three") {
+		t.Fatalf("lines %q", got)
+	}
+}
