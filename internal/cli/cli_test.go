@@ -560,3 +560,20 @@ func TestFollowResyncsAfterFallingBehind(t *testing.T) {
 		t.Fatalf("final task not printed:\n%s", out.String())
 	}
 }
+
+// Issue 14 bug 3: the answer hint dropped the flags that chose the
+// target, so pasting it reached another store (or agent).
+func TestAnswerHintRepeatsTargetFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "my tasks.db")
+	r := runIn(t, context.Background(), "", nil, "send", "--db", db, "ask")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := "a2atop send --db '" + db + "' --task "
+	if !strings.Contains(r.stdout, want) {
+		t.Fatalf("hint lacks %q:\n%s", want, r.stdout)
+	}
+	if got := shellQuote("it's"); got != `'it'\''s'` {
+		t.Fatalf("shellQuote = %s", got)
+	}
+}

@@ -45,6 +45,17 @@ func (c *cli) printer(jsonOut bool) printer {
 	return &humanPrinter{w: c.stdout}
 }
 
+// printerFor is printer for a command on the target tf chose: hints the
+// human printer gives (how to answer a task) repeat the flags that chose
+// it, so pasting them reaches the same task.
+func (c *cli) printerFor(jsonOut bool, tf *targetFlags) printer {
+	p := c.printer(jsonOut)
+	if hp, ok := p.(*humanPrinter); ok && tf != nil {
+		hp.targetArgs = tf.repeat()
+	}
+	return p
+}
+
 // jsonPrinter writes A2A v1.0 JSON, one object per line: tasks bare (as
 // GetTask returns them), stream events and a task-less answer in the
 // StreamResponse wrapper ({"task"|"message"|"statusUpdate"|"artifactUpdate": …}).
@@ -76,6 +87,9 @@ func (p *jsonPrinter) listDone(int) error                   { return nil }
 type humanPrinter struct {
 	w  io.Writer
 	tw *tabwriter.Writer
+	// targetArgs are the target flags of the command, repeated in hints
+	// ("--url 'http://…' "), empty for the default target.
+	targetArgs string
 }
 
 const labelWidth = 10
@@ -90,12 +104,12 @@ func field(b *bytes.Buffer, label, value string) {
 
 func (p *humanPrinter) task(t *a2a.Task) error {
 	var b bytes.Buffer
-	writeTask(&b, t)
+	writeTask(&b, t, p.targetArgs)
 	_, err := p.w.Write(b.Bytes())
 	return err
 }
 
-func writeTask(b *bytes.Buffer, t *a2a.Task) {
+func writeTask(b *bytes.Buffer, t *a2a.Task, targetArgs string) {
 	field(b, "task", clean(t.ID, 200))
 	if t.ContextID != "" {
 		field(b, "context", clean(t.ContextID, 200))
@@ -111,7 +125,7 @@ func writeTask(b *bytes.Buffer, t *a2a.Task) {
 		field(b, "metadata", metadataText(t.Metadata))
 	}
 	if t.Status.State.Interrupted() {
-		field(b, "answer", "a2atop send --task "+clean(t.ID, 200)+" TEXT")
+		field(b, "answer", "a2atop send "+targetArgs+"--task "+clean(t.ID, 200)+" TEXT")
 	}
 	if len(t.Artifacts) == 0 {
 		return

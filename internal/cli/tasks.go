@@ -105,7 +105,7 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 			Parts:  []a2a.Part{a2a.TextPart(text)},
 		}
 		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
-		out := c.printer(*jsonOut)
+		out := c.printerFor(*jsonOut, tf)
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
 			if *stream {
 				s, err := svc.Stream(ctx, req)
@@ -233,7 +233,7 @@ func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool
 		if err != nil {
 			return 0, err
 		}
-		out := c.printer(*jsonOut)
+		out := c.printerFor(*jsonOut, tf)
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return run(ctx, svc, id, out) })
 	})
 	return cmd
@@ -307,7 +307,7 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 		if err != nil {
 			return 0, err
 		}
-		out := c.printer(*jsonOut)
+		out := c.printerFor(*jsonOut, tf)
 		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
 	})
