@@ -269,7 +269,32 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 	if cmd.Name() == "send" {
 		fmt.Fprint(w, "\nTEXT is the rest of the arguments, joined by spaces; `-` reads it from stdin.\nWithout --stream or --no-wait, send waits until the task ends or waits for input.\n")
 	}
-	fmt.Fprintf(w, "\n%s", helpFooter)
+	fmt.Fprintf(w, "\n%s", commandFooter(cmd.Name()))
+}
+
+// commandFooter is the exit statuses as they apply to one command: get,
+// list and cancel do not wait for a task, so "the task failed" is not
+// what their 1 means.
+func commandFooter(name string) string {
+	switch name {
+	case "cancel":
+		return `Exit status:
+  0    the task is canceled (it was running, queued or waiting for input,
+       or was canceled already)
+  1    the task could not be canceled: unknown, or it ended otherwise
+       (completed, failed, rejected)
+  2    usage error
+  3    the task store or server could not be reached
+`
+	case "get", "list":
+		return `Exit status:
+  0    the task(s) were printed, whatever their state
+  1    the request was refused (unknown task, ambiguous ID prefix, ...)
+  2    usage error
+  3    the task store or server could not be reached
+`
+	}
+	return helpFooter
 }
 
 // flagUsages lists a flag set in the order the flags were added (the

@@ -577,3 +577,17 @@ func TestAnswerHintRepeatsTargetFlags(t *testing.T) {
 		t.Fatalf("shellQuote = %s", got)
 	}
 }
+
+// Issue 14 bug 14: cancel exits 0 when it cancels, but its --help said 1
+// for "was canceled". The help now says what cancel's statuses mean.
+func TestCancelHelpAgreesWithExitStatus(t *testing.T) {
+	db := tempDB(t)
+	r := mustRun(t, db, exitOK, "cancel", "--help")
+	if !strings.Contains(r.stdout, "0    the task is canceled") || strings.Contains(r.stdout, "was canceled or rejected") {
+		t.Fatalf("cancel --help:\n%s", r.stdout)
+	}
+	task := decodeTask(t, mustRun(t, db, exitOK, "send", "--no-wait", "--json", "forever").stdout)
+	mustRun(t, db, exitOK, "cancel", task.ID)
+	done := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "hi").stdout)
+	mustRun(t, db, exitTaskFailed, "cancel", done.ID)
+}
