@@ -591,3 +591,41 @@ func TestCancelHelpAgreesWithExitStatus(t *testing.T) {
 	done := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "hi").stdout)
 	mustRun(t, db, exitTaskFailed, "cancel", done.ID)
 }
+
+// Habit: any unique prefix (or the tail the dashboard shows) names a task,
+// as git expands commits; an ambiguous one says so.
+func TestTaskIDPrefixes(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "one").stdout)
+	b := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "ask").stdout)
+	r := mustRun(t, db, exitOK, "get", a.ID[24:])
+	if !strings.Contains(r.stdout, "task      "+a.ID) {
+		t.Fatalf("get by tail:\n%s", r.stdout)
+	}
+	common := 0
+	for common < len(a.ID) && a.ID[common] == b.ID[common] {
+		common++
+	}
+	r = mustRun(t, db, exitOK, "get", b.ID[:common+1])
+	if !strings.Contains(r.stdout, "task      "+b.ID) {
+		t.Fatalf("get by prefix:\n%s", r.stdout)
+	}
+	if common >= minIDPart {
+		r = mustRun(t, db, exitTaskFailed, "get", a.ID[:common])
+		oneErrorLine(t, r, "ambiguous")
+	}
+	r = mustRun(t, db, exitOK, "send", "--task", b.ID[28:], "2030-01-31")
+	if !strings.Contains(r.stdout, "state     completed") {
+		t.Fatalf("answer by tail:\n%s", r.stdout)
+	}
+}
+
+// Habit: send --context starts a task in an existing conversation.
+func TestSendInContext(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "one").stdout)
+	b := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "--context", a.ContextID, "echo", "two").stdout)
+	if b.ContextID != a.ContextID || b.ID == a.ID {
+		t.Fatalf("context %s, want %s", b.ContextID, a.ContextID)
+	}
+}

@@ -83,7 +83,8 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 	stream := fs.Bool("stream", false, "print every event as it happens")
 	noWait := fs.Bool("no-wait", false, "return as soon as the task exists")
 	jsonOut := fs.Bool("json", false, "print A2A v1.0 JSON, one object per line")
-	taskID := fs.String("task", "", "answer the input-required task `ID` instead of starting a new one")
+	taskID := fs.String("task", "", "answer the input-required task `ID` (or a unique prefix) instead of starting a new one")
+	contextID := fs.String("context", "", "start the task in the conversation `ID` (a contextId, as `get` prints it)")
 	var meta metaFlag
 	fs.Var(&meta, "meta", "message metadata `KEY=VALUE` (repeatable; priority=high|normal|low orders the queue)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
@@ -99,14 +100,22 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 			return 0, err
 		}
 		msg := a2a.Message{
-			ID:     uuid.NewString(),
-			Role:   a2a.RoleUser,
-			TaskID: strings.TrimSpace(*taskID),
-			Parts:  []a2a.Part{a2a.TextPart(text)},
+			ID:        uuid.NewString(),
+			Role:      a2a.RoleUser,
+			TaskID:    strings.TrimSpace(*taskID),
+			ContextID: strings.TrimSpace(*contextID),
+			Parts:     []a2a.Part{a2a.TextPart(text)},
 		}
 		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
 		out := c.printerFor(*jsonOut, tf)
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
+			if id := req.Message.TaskID; id != "" {
+				full, err := resolveID(ctx, svc, id)
+				if err != nil {
+					return 0, err
+				}
+				req.Message.TaskID = full
+			}
 			if *stream {
 				s, err := svc.Stream(ctx, req)
 				if err != nil {
@@ -234,9 +243,62 @@ func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool
 			return 0, err
 		}
 		out := c.printerFor(*jsonOut, tf)
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return run(ctx, svc, id, out) })
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
+			full, err := resolveID(ctx, svc, id)
+			if err != nil {
+				return 0, err
+			}
+			return run(ctx, svc, full, out)
+		})
 	})
 	return cmd
+}
+
+// Bounds on the search for an abbreviated task id: a store of a million
+// tasks is not read whole to expand one.
+const (
+	minIDPart   = 4
+	maxIDScan   = 200_000
+	fullIDChars = 36 // a UUID; longer ids are never abbreviations
+)
+
+// resolveID expands an abbreviated task id, as git expands a commit: an
+// id the service knows is used as given; otherwise a unique prefix, or a
+// unique suffix (the dashboard's ID column shows the tail of UUIDs), of
+// at least minIDPart characters names the task.
+func resolveID(ctx context.Context, svc a2a.Service, id string) (string, error) {
+	if len(id) < minIDPart || len(id) >= fullIDChars {
+		return id, nil
+	}
+	zero := 0
+	if _, err := svc.Get(ctx, a2a.GetRequest{ID: id, HistoryLength: &zero}); !errors.Is(err, a2a.ErrTaskNotFound) {
+		return id, nil // found, or an error the command will meet again
+	}
+	var matches []string
+	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, HistoryLength: &zero}
+	for scanned := 0; scanned < maxIDScan; {
+		page, err := svc.List(ctx, req)
+		if err != nil {
+			return "", waitErr(ctx, fmt.Errorf("expand task ID %q: %w", clean(id, 80), err))
+		}
+		for _, t := range page.Tasks {
+			if strings.HasPrefix(t.ID, id) || strings.HasSuffix(t.ID, id) {
+				matches = append(matches, t.ID)
+			}
+		}
+		scanned += len(page.Tasks)
+		if page.NextPageToken == "" || page.NextPageToken == req.PageToken || len(matches) > 1 {
+			break
+		}
+		req.PageToken = page.NextPageToken
+	}
+	switch len(matches) {
+	case 0:
+		return id, nil // the command reports the task as not found
+	case 1:
+		return matches[0], nil
+	}
+	return "", fmt.Errorf("task ID %q is ambiguous: it matches %s and %s; give more characters", clean(id, 80), clean(matches[0], 80), clean(matches[1], 80))
 }
 
 // oneID checks that args is exactly one task id.
