@@ -629,3 +629,39 @@ func TestSendInContext(t *testing.T) {
 		t.Fatalf("context %s, want %s", b.ContextID, a.ContextID)
 	}
 }
+
+// Habits from kubectl: list --limit, --context, --since, -o ids|json|wide;
+// a bad --state lists the good ones; get and list hide (and refuse) the
+// flags that choose the agent, which do not apply to reading.
+func TestListFlags(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "first words").stdout)
+	mustRun(t, db, exitOK, "send", "--json", "--context", a.ContextID, "echo", "second")
+	c := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "third").stdout)
+
+	r := mustRun(t, db, exitOK, "list", "-o", "ids", "--limit", "1")
+	if strings.TrimSpace(r.stdout) != c.ID {
+		t.Fatalf("-o ids --limit 1: %q, want %s", r.stdout, c.ID)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "ids", "--context", a.ContextID)
+	if n := len(strings.Fields(r.stdout)); n != 2 || strings.Contains(r.stdout, c.ID) {
+		t.Fatalf("--context: %q", r.stdout)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "wide")
+	if !strings.Contains(r.stdout, "MESSAGE") || !strings.Contains(r.stdout, "echo first words") || !strings.Contains(r.stdout, a.ContextID) {
+		t.Fatalf("-o wide:\n%s", r.stdout)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "json", "--since", "1h")
+	if n := strings.Count(r.stdout, "\n"); n != 3 {
+		t.Fatalf("-o json --since 1h: %d lines", n)
+	}
+	r = mustRun(t, db, exitUsage, "list", "--state", "bogus")
+	oneErrorLine(t, r, "input-required")
+	for _, cmd := range []string{"list", "get"} {
+		r = mustRun(t, db, exitOK, cmd, "--help")
+		if strings.Contains(r.stdout, "--agent") || strings.Contains(r.stdout, "--workdir") {
+			t.Fatalf("%s --help shows agent flags:\n%s", cmd, r.stdout)
+		}
+	}
+	oneErrorLine(t, mustRun(t, db, exitUsage, "list", "--agent", "exec"), "does not apply")
+}

@@ -90,6 +90,32 @@ type humanPrinter struct {
 	// targetArgs are the target flags of the command, repeated in hints
 	// ("--url 'http://…' "), empty for the default target.
 	targetArgs string
+	// wide adds the context and the first user message to listings.
+	wide bool
+}
+
+// idPrinter prints only the ids of a listing, one per line (list -o ids),
+// for scripts: `a2atop list -o ids --state failed | xargs …`.
+type idPrinter struct {
+	humanPrinter
+}
+
+func (p *idPrinter) listed(t *a2a.Task, first bool) error {
+	_, err := fmt.Fprintln(p.w, oneLine(clean(t.ID, 200)))
+	return err
+}
+
+func (p *idPrinter) listDone(int) error { return nil }
+
+// firstUserText is the text of the first message the user sent, the
+// best name a task has.
+func firstUserText(t *a2a.Task) string {
+	for _, m := range t.History {
+		if m.Role == a2a.RoleUser {
+			return joinedText(m.Parts)
+		}
+	}
+	return ""
 }
 
 const labelWidth = 10
@@ -319,7 +345,11 @@ func (p *humanPrinter) doneMessage(m *a2a.Message) error {
 func (p *humanPrinter) listed(t *a2a.Task, first bool) error {
 	if first {
 		p.tw = tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tSTATUS")
+		if p.wide {
+			fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tCONTEXT\tMESSAGE\tSTATUS")
+		} else {
+			fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tSTATUS")
+		}
 	}
 	updated := "-"
 	if !t.Status.Timestamp.IsZero() {
@@ -328,7 +358,14 @@ func (p *humanPrinter) listed(t *a2a.Task, first bool) error {
 	status := preview(statusText(t))
 	// Tabs inside a field would break the columns.
 	status = strings.ReplaceAll(status, "\t", " ")
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", strings.ReplaceAll(oneLine(clean(t.ID, 200)), "\t", " "), t.Status.State, updated, status)
+	id := strings.ReplaceAll(oneLine(clean(t.ID, 200)), "\t", " ")
+	if p.wide {
+		ctxID := strings.ReplaceAll(oneLine(clean(t.ContextID, 200)), "\t", " ")
+		msg := strings.ReplaceAll(preview(clean(firstUserText(t), maxFieldLen)), "\t", " ")
+		_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, t.Status.State, updated, ctxID, msg, status)
+		return err
+	}
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", id, t.Status.State, updated, status)
 	return err
 }
 

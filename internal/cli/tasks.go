@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -232,8 +234,16 @@ func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = readOnly
+	if readOnly {
+		hideAgentFlags(fs)
+	}
 	jsonOut := fs.Bool("json", false, jsonHelp)
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if readOnly {
+			if err := refuseAgentFlags(name, fs); err != nil {
+				return 0, err
+			}
+		}
 		id, err := oneID(name, args)
 		if err != nil {
 			return 0, err
@@ -352,40 +362,115 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = true
-	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line")
-	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
+	hideAgentFlags(fs)
+	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line (same as -o json)")
+	output := fs.StringP("output", "o", "", "output `FORMAT`: ids (one ID per line), json, wide (context and first message too)")
+	stateFlag := fs.String("state", "", "only tasks in `STATE` ("+stateNames()+")")
+	contextFlag := fs.String("context", "", "only tasks of the conversation `ID`")
+	since := fs.Duration("since", 0, "only tasks updated in the last `DURATION` (e.g. 90s, 15m, 2h)")
+	limit := fs.Int("limit", 0, "print at most `N` tasks (0: all)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
 		if len(args) > 0 {
 			return 0, usageErr("list: unexpected argument %q", clean(args[0], 80))
+		}
+		if err := refuseAgentFlags("list", fs); err != nil {
+			return 0, err
 		}
 		var state a2a.TaskState
 		if *stateFlag != "" {
 			state = a2a.ParseState(*stateFlag)
 			if state == a2a.StateUnknown {
-				return 0, usageErr("list: unknown --state %q", clean(*stateFlag, 80))
+				return 0, usageErr("list: unknown --state %q: use one of %s", clean(*stateFlag, 80), stateNames())
 			}
+		}
+		if *limit < 0 || *since < 0 {
+			return 0, usageErr("list: --limit and --since must not be negative")
+		}
+		format := *output
+		switch {
+		case format == "" && *jsonOut:
+			format = "json"
+		case format == "":
+			format = "table"
+		case *jsonOut && format != "json":
+			return 0, usageErr("list: --json and -o %s do not go together", clean(format, 20))
+		}
+		var out printer
+		switch format {
+		case "table":
+			out = c.printerFor(false, tf)
+		case "json":
+			out = c.printer(true)
+		case "wide":
+			out = &humanPrinter{w: c.stdout, wide: true}
+		case "ids":
+			out = &idPrinter{humanPrinter{w: c.stdout}}
+		default:
+			return 0, usageErr("list: unknown -o %q: use ids, json or wide", clean(format, 20))
 		}
 		t, err := tf.resolve("", c.getenv)
 		if err != nil {
 			return 0, err
 		}
-		out := c.printerFor(*jsonOut, tf)
-		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out) })
+		zero := 0
+		req := a2a.ListRequest{State: state, ContextID: strings.TrimSpace(*contextFlag), PageSize: a2a.MaxPageSize, IncludeArtifacts: format == "json"}
+		if format != "json" && format != "wide" {
+			req.HistoryLength = &zero
+		}
+		if *since > 0 {
+			req.StatusTimestampAfter = time.Now().Add(-*since)
+		}
+		if *limit > 0 && *limit < req.PageSize {
+			req.PageSize = *limit
+		}
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, *limit, out) })
 	})
 	return cmd
 }
 
-// listAll prints every page of a listing.
-func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer) (int, error) {
+// stateNames lists the states --state accepts.
+func stateNames() string {
+	names := make([]string, 0, 8)
+	for _, s := range a2a.States() {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, ", ")
+}
+
+// hideAgentFlags hides --agent and --workdir on commands that only read
+// the store (get, list): which agent would run new tasks does not apply.
+func hideAgentFlags(fs *pflag.FlagSet) {
+	for _, name := range []string{"agent", "workdir"} {
+		if fs.Lookup(name) != nil {
+			_ = fs.MarkHidden(name)
+		}
+	}
+}
+
+// refuseAgentFlags fails when a hidden agent flag was given anyway.
+func refuseAgentFlags(cmd string, fs *pflag.FlagSet) error {
+	for _, name := range []string{"agent", "workdir"} {
+		if fs.Changed(name) {
+			return usageErr("%s: --%s does not apply: %s only reads tasks, no agent runs", cmd, name, cmd)
+		}
+	}
+	return nil
+}
+
+// listAll prints every page of a listing, or the first limit tasks
+// (limit 0: all).
+func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, limit int, out printer) (int, error) {
 	seen := map[string]bool{}
 	n := 0
-	for {
+	for limit == 0 || n < limit {
 		page, err := svc.List(ctx, req)
 		if err != nil {
 			return 0, waitErr(ctx, err)
 		}
 		for _, t := range page.Tasks {
+			if limit > 0 && n >= limit {
+				break
+			}
 			if err := out.listed(t, n == 0); err != nil {
 				return 0, err
 			}
