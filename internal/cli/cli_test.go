@@ -376,6 +376,11 @@ func TestInterruptedWaitExits130(t *testing.T) {
 		t.Fatalf("exit %d, want 130; stderr %q", r.code, r.stderr)
 	}
 	oneErrorLine(t, r, "the task was not canceled")
+	// Issue 14 bug 14: the line names the task that keeps running (when
+	// the interrupt came after the engine took the message).
+	if list := mustRun(t, db, exitOK, "list", "-o", "ids"); strings.TrimSpace(list.stdout) != "" && !strings.Contains(r.stderr, strings.TrimSpace(list.stdout)) {
+		t.Fatalf("stderr %q does not name task %s", r.stderr, list.stdout)
+	}
 	// The task was not canceled: it is still there, not canceled.
 	r = mustRun(t, db, exitOK, "list", "--state", "canceled")
 	if !strings.Contains(r.stdout, "no tasks") {

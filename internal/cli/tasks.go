@@ -125,6 +125,9 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 				}
 				return c.follow(ctx, svc, s, out)
 			}
+			if t.kind == localKind && !req.Config.ReturnImmediately {
+				return c.sendLocalAndPrint(ctx, svc, req, out, tf.repeat())
+			}
 			return c.sendAndPrint(ctx, svc, req, out)
 		})
 	})
@@ -150,6 +153,76 @@ func (c *cli) sendAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRe
 		return exitOK, nil
 	}
 	return stateCode(res.Task.Status.State), nil
+}
+
+// sendLocalAndPrint is sendAndPrint for the local engine, which streams
+// for free: it waits on the task's stream so the task's id is known from
+// the first event, and a Ctrl-C can say which task keeps running.
+func (c *cli) sendLocalAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRequest, out printer, targetArgs string) (int, error) {
+	if ctx.Err() != nil {
+		return 0, errInterrupted
+	}
+	// The stream outlives a Ctrl-C until its first event (the task) is
+	// in, so the interrupt can always name the task it leaves running.
+	streamCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	s, err := svc.Stream(streamCtx, req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { s.Close() }()
+	first := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-streamCtx.Done():
+			return
+		}
+		select {
+		case <-first:
+		case <-streamCtx.Done():
+		case <-time.After(2 * time.Second):
+		}
+		stop()
+	}()
+	var task *a2a.Task
+	seen := false
+	for {
+		ev, err := s.Recv()
+		if err == nil && !seen {
+			seen = true
+			close(first)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			err = waitErr(ctx, err)
+			if errors.Is(err, errInterrupted) && task != nil {
+				id := clean(task.ID, 200)
+				return 0, fmt.Errorf("%w; task %s keeps running: a2atop get %s%s, a2atop cancel %s%s", err, id, targetArgs, id, targetArgs, id)
+			}
+			return 0, err
+		}
+		if m, ok := ev.Event.(*a2a.Message); ok && task == nil {
+			return exitOK, out.message(m) // answered without a task
+		}
+		if next, err := a2a.Apply(task, ev.Event); err == nil {
+			task = next
+		}
+	}
+	if task == nil {
+		return 0, errors.New("the engine's stream ended before the task began")
+	}
+	// Print the task as stored (the same as Send returns), not as folded.
+	final, err := svc.Get(ctx, a2a.GetRequest{ID: task.ID, HistoryLength: req.Config.HistoryLength})
+	if err != nil {
+		return 0, waitErr(ctx, err)
+	}
+	if err := out.task(final); err != nil {
+		return 0, err
+	}
+	return stateCode(final.Status.State), nil
 }
 
 func (c *cli) messageText(args []string) (string, error) {
