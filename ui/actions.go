@@ -64,11 +64,12 @@ func (c serviceCalls) call() (context.Context, context.CancelFunc) {
 }
 
 func (c serviceCalls) list(gen int, token string) tea.Cmd {
-	zero := 0
+	// With their history: the first user message names the task (the
+	// MESSAGE column).
 	return func() tea.Msg {
 		ctx, cancel := c.call()
 		defer cancel()
-		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
+		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, IncludeArtifacts: true})
 		return listMsg{gen: gen, page: page, err: err}
 	}
 }

@@ -77,8 +77,10 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.table.rows.state = (m.table.rows.state + 1) % numStateFilters
 		return m.refilter(), true
 	case key.Matches(msg, k.Sort):
-		m.table.rows.order = (m.table.rows.order + 1) % numSortOrders
+		m.table.rows.order = sorting{order: (m.table.rows.order.order + 1) % numSortOrders}
 		return m.refilter(), true
+	case key.Matches(msg, k.SortID, k.SortState, k.SortAge, k.SortUpdated, k.SortMessage):
+		return m.sortBy(columnSort(k, msg)), true
 	case key.Matches(msg, k.Reload):
 		return m.reload(), true
 	case key.Matches(msg, k.Layout):
@@ -393,4 +395,31 @@ func (m *Model) updateClick(msg tea.MouseClickMsg) tea.Cmd {
 func isAction(msg tea.KeyPressMsg) bool {
 	all := DefaultKeyMap(false)
 	return key.Matches(msg, all.Answer, all.Cancel, all.New, all.Reply)
+}
+
+// columnSort is the order a column's sort key stands for.
+func columnSort(k KeyMap, msg tea.KeyPressMsg) sortOrder {
+	switch {
+	case key.Matches(msg, k.SortID):
+		return sortID
+	case key.Matches(msg, k.SortState):
+		return sortState
+	case key.Matches(msg, k.SortAge):
+		return sortCreated
+	case key.Matches(msg, k.SortMessage):
+		return sortMessage
+	}
+	return sortUpdated
+}
+
+// sortBy sorts the table by o; asking again for the order it has
+// reverses it (as k9s does).
+func (m *Model) sortBy(o sortOrder) tea.Cmd {
+	cur := m.table.rows.order
+	if cur.order == o {
+		m.table.rows.order.reverse = !cur.reverse
+	} else {
+		m.table.rows.order = sorting{order: o}
+	}
+	return m.refilter()
 }

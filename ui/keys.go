@@ -16,6 +16,8 @@ type KeyMap struct {
 	Answer, Cancel, New, Reply, Mark key.Binding
 	// Finding tasks.
 	Filter, StateFilter, Sort, Reload key.Binding
+	// Column sorts: again on the same column reverses.
+	SortID, SortState, SortAge, SortUpdated, SortMessage key.Binding
 	// Views.
 	Agent, Help, Quit key.Binding
 	// Dialogs.
@@ -54,6 +56,11 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		StateFilter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "state filter")),
 		Sort:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort")),
 		Reload:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		SortID:      key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "sort by id")),
+		SortState:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "sort by state")),
+		SortAge:     key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "sort by age")),
+		SortUpdated: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "sort by updated")),
+		SortMessage: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "sort by message (again: reverse)")),
 
 		Agent: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "agent card")),
 		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -98,6 +105,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
 		{k.Answer, k.Cancel, k.Mark, k.New, k.Reply, k.Reload},
 		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Help, k.Quit},
+		{k.SortID, k.SortState, k.SortAge, k.SortUpdated, k.SortMessage},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}
 }

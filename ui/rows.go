@@ -20,6 +20,7 @@ type row struct {
 	id, contextID string
 	state         a2a.TaskState
 	text          string // latest status text, cleaned, at most maxRowText bytes
+	message       string // the first user message's text, cleaned, at most maxRowText bytes
 	meta          string // metadata as compact JSON, cleaned and bounded, for filter and detail
 	created       time.Time
 	updated       time.Time
@@ -112,6 +113,14 @@ func (r *row) applyTask(t *a2a.Task, at time.Time) bool {
 		r.addArtifact(a.ID)
 	}
 	r.meta = metaText(t.Metadata)
+	if r.message == "" {
+		for _, m := range t.History {
+			if m.Role == a2a.RoleUser {
+				r.message = cleanLine(m.Text(), maxRowText)
+				break
+			}
+		}
+	}
 	return true
 }
 
@@ -185,6 +194,9 @@ func (r *row) applyEvent(se a2a.StreamEvent, now time.Time) {
 		r.addArtifact(ev.Artifact.ID)
 		r.touch(at)
 	case *a2a.Message:
+		if r.message == "" && ev.Role == a2a.RoleUser {
+			r.message = cleanLine(ev.Text(), maxRowText)
+		}
 		r.touch(at)
 	}
 }
@@ -221,18 +233,35 @@ func (f stateFilter) keep(st a2a.TaskState) bool {
 	return true
 }
 
-// The orders the o key cycles through.
+// The orders the o key cycles through; each also has a column key
+// (sortKeys) and a name for `:sort`.
 type sortOrder int
 
 const (
 	sortUpdated sortOrder = iota
 	sortCreated
 	sortState
+	sortID
+	sortMessage
 	numSortOrders
 )
 
 func (s sortOrder) String() string {
-	return [...]string{"updated", "created", "state"}[s]
+	return [...]string{"updated", "created", "state", "id", "message"}[s]
+}
+
+// parseSortOrder reads a sort order's name (or a unique prefix of it).
+func parseSortOrder(name string) (sortOrder, bool) {
+	found, n := sortUpdated, 0
+	for o := range numSortOrders {
+		if o.String() == name {
+			return o, true
+		}
+		if name != "" && strings.HasPrefix(o.String(), name) {
+			found, n = o, n+1
+		}
+	}
+	return found, n == 1
 }
 
 // stateRank puts the tasks that need the user first, then running work,
@@ -255,9 +284,17 @@ func stateRank(st a2a.TaskState) int {
 	return 6
 }
 
-// less orders a before b (a shows higher in the table).
+// less orders a before b (a shows higher in the table) in the order's
+// natural direction: newest first for times, the tasks that need the
+// user first for state, A to Z for ids and messages.
 func (s sortOrder) less(a, b *row) bool {
 	switch s {
+	case sortID:
+		return a.id < b.id
+	case sortMessage:
+		if a.message != b.message {
+			return a.message < b.message
+		}
 	case sortCreated:
 		if !a.created.Equal(b.created) {
 			return a.created.After(b.created)
@@ -276,7 +313,20 @@ func (s sortOrder) less(a, b *row) bool {
 	return a.id > b.id
 }
 
-func (s sortOrder) cmp(a, b *row) int {
+// sorting is an order and its direction.
+type sorting struct {
+	order   sortOrder
+	reverse bool
+}
+
+func (s sorting) less(a, b *row) bool {
+	if s.reverse {
+		return s.order.less(b, a)
+	}
+	return s.order.less(a, b)
+}
+
+func (s sorting) cmp(a, b *row) int {
 	if s.less(a, b) {
 		return -1
 	}
@@ -284,6 +334,13 @@ func (s sortOrder) cmp(a, b *row) int {
 		return 1
 	}
 	return 0
+}
+
+func (s sorting) String() string {
+	if s.reverse {
+		return s.order.String() + " (reversed)"
+	}
+	return s.order.String()
 }
 
 // rowSet holds every row, the visible (filtered, sorted) list, and counts
@@ -296,7 +353,19 @@ type rowSet struct {
 
 	text  string // lower-case filter text
 	state stateFilter
-	order sortOrder
+	order sorting
+}
+
+// heading is a column's title, with ▼ (natural order) or ▲ (reversed)
+// when the table is sorted by it.
+func (s *rowSet) heading(o sortOrder, title string) string {
+	if s.order.order != o {
+		return title
+	}
+	if s.order.reverse {
+		return title + "▲"
+	}
+	return title + "▼"
 }
 
 func newRowSet() *rowSet {
@@ -312,6 +381,7 @@ func (s *rowSet) matches(r *row) bool {
 	}
 	return strings.Contains(strings.ToLower(r.id), s.text) ||
 		strings.Contains(strings.ToLower(r.text), s.text) ||
+		strings.Contains(strings.ToLower(r.message), s.text) ||
 		strings.Contains(strings.ToLower(r.meta), s.text) ||
 		strings.Contains(strings.ToLower(r.contextID), s.text)
 }

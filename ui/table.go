@@ -11,23 +11,35 @@ import (
 )
 
 // tableColumns are the widths of the table's columns at a width; columns
-// that do not fit are dropped, narrowest value first.
+// that do not fit are dropped, least needed first (context, artifacts,
+// updated, message). AGE is the time since the task was created (as in
+// k9s), UPDATED the time since its last change; MESSAGE is the first
+// thing the user asked, the task's best name.
 type tableColumns struct {
-	id, state, age, art, ctx, text int
+	id, state, age, updated, art, ctx, msg, text int
 }
 
 func columnsFor(width int) tableColumns {
-	c := tableColumns{id: 8, state: 11, age: 4, art: 3, ctx: 8}
-	used := 2 + c.id + 1 + c.state + 1 + c.age + 1 + c.art + 1 + c.ctx + 1
-	if width-used < 24 {
-		c.ctx = 0
-		used -= 9
+	c := tableColumns{id: 8, state: 11, age: 4, updated: 8, art: 3, ctx: 8, msg: 16}
+	used := func() int {
+		n := 2 + c.id + 1 + c.state + 1 + c.age + 1
+		for _, w := range []int{c.updated, c.art, c.ctx, c.msg} {
+			if w > 0 {
+				n += w + 1
+			}
+		}
+		return n
 	}
-	if width-used < 16 {
-		c.art = 0
-		used -= 4
+	for _, drop := range []*int{&c.ctx, &c.art, &c.updated, &c.msg} {
+		if width-used() >= 16 {
+			break
+		}
+		*drop = 0
 	}
-	c.text = max(width-used, 0)
+	if width >= 140 {
+		c.msg = 30
+	}
+	c.text = max(width-used(), 0)
 	return c
 }
 
@@ -251,12 +263,19 @@ func (t *taskTable) View() string {
 	st := t.com.Styles
 	c := columnsFor(width)
 	var b strings.Builder
-	head := "  " + fit("ID", c.id) + " " + fit("STATE", c.state) + " " + fit("AGE", c.age) + " "
+	h := t.rows.heading
+	head := "  " + fit(h(sortID, "ID"), c.id) + " " + fit(h(sortState, "STATE"), c.state) + " " + fit(h(sortCreated, "AGE"), c.age) + " "
+	if c.updated > 0 {
+		head += fit(h(sortUpdated, "UPDATED"), c.updated) + " "
+	}
 	if c.art > 0 {
 		head += fit("ART", c.art) + " "
 	}
 	if c.ctx > 0 {
 		head += fit("CONTEXT", c.ctx) + " "
+	}
+	if c.msg > 0 {
+		head += fit(h(sortMessage, "MESSAGE"), c.msg) + " "
 	}
 	head += "STATUS"
 	b.WriteString(st.TableHead.Render(fit(head, width)))
@@ -299,7 +318,10 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 		sym = spinnerFrames[t.com.Frame%len(spinnerFrames)]
 	}
 	stateCell := st.State(r.state).Render(fit(sym+" "+stateName(r.state), c.state))
-	line := mark + " " + fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.updated), c.age) + " "
+	line := mark + " " + fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.created), c.age) + " "
+	if c.updated > 0 {
+		line += fit(age(t.com.Now, r.updated), c.updated) + " "
+	}
 	if c.art > 0 {
 		n := ""
 		if len(r.artifacts) > 0 {
@@ -309,6 +331,9 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	}
 	if c.ctx > 0 {
 		line += st.Muted.Render(fit(shortID(r.contextID), c.ctx)) + " "
+	}
+	if c.msg > 0 {
+		line += fit(cut(r.message, c.msg), c.msg) + " "
 	}
 	text := r.text
 	if r.progress >= 0 && c.text >= 20 {

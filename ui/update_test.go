@@ -409,16 +409,16 @@ func TestStateFilterCycle(t *testing.T) {
 func TestSortCycle(t *testing.T) {
 	_, m := seeded(t, 80, 24)
 	press(t, m, "o")
-	if m.table.rows.order != sortCreated {
+	if m.table.rows.order.order != sortCreated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 	press(t, m, "o")
 	got := visibleIDs(m)
-	if m.table.rows.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
+	if m.table.rows.order.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
 		t.Fatalf("state order %v", got)
 	}
-	press(t, m, "o")
-	if m.table.rows.order != sortUpdated {
+	press(t, m, "o", "o", "o")
+	if m.table.rows.order.order != sortUpdated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 }
@@ -941,5 +941,78 @@ func TestChunkedOutputHasNoBlankLines(t *testing.T) {
 	got := strings.Join(lines, "|")
 	if !strings.Contains(got, "one|two|three") {
 		t.Fatalf("lines %q", got)
+	}
+}
+
+// Bug 5: nothing told apart tasks with the same status; the MESSAGE
+// column shows what the user asked, and / searches it.
+func TestMessageColumnAndSearch(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "MESSAGE") || !strings.Contains(v, "echo hi") {
+		t.Fatalf("no MESSAGE column:\n%s", v)
+	}
+	press(t, m, "/")
+	typeText(t, m, "echo hi")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
+		t.Fatalf("search by message = %v", got)
+	}
+	// A task seen first live gets its message from the user's message event.
+	press(t, m, "esc")
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{
+			{Event: &a2a.StatusUpdateEvent{TaskID: "live-1", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow}}},
+			{Event: &a2a.Message{ID: "u", Role: a2a.RoleUser, TaskID: "live-1", Parts: []a2a.Part{a2a.TextPart("exit status 0 please")}}},
+		}}
+	}, nil)
+	if r := m.table.rows.byID["live-1"]; r == nil || r.message != "exit status 0 please" {
+		t.Fatalf("live message %+v", r)
+	}
+}
+
+// Habits: AGE is the time since creation and UPDATED its own column;
+// column keys sort with ▼/▲ and reverse on a second press; the rows are
+// really in that order.
+func TestColumnSortAndAge(t *testing.T) {
+	_, m := seeded(t, 220, 30)
+	tk := task("old-but-fresh", a2a.StateWorking, "just now", 0)
+	tk.History = []a2a.Message{{ID: "u0", Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("zzz")}}}
+	drain(t, m, func() tea.Msg { return eventsMsg{events: []a2a.StreamEvent{{Event: tk}}} }, nil)
+	m.table.rows.byID["old-but-fresh"].created = testNow.Add(-5 * time.Hour)
+	m.com.Now = testNow.Add(time.Second)
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "AGE") || !strings.Contains(v, "UPDATED▼") {
+		t.Fatalf("header:\n%s", v)
+	}
+	line := ""
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "old-but-") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "5h   1s  ") {
+		t.Fatalf("AGE must be since creation, UPDATED since the change: %q", line)
+	}
+	for _, c := range []struct {
+		key     string
+		order   sortOrder
+		reverse bool
+		head    string
+	}{
+		{"S", sortState, false, "STATE▼"}, {"S", sortState, true, "STATE▲"},
+		{"A", sortCreated, false, "AGE▼"}, {"M", sortMessage, false, "MESSAGE▼"},
+		{"I", sortID, false, "ID▼"}, {"I", sortID, true, "ID▲"}, {"U", sortUpdated, false, "UPDATED▼"},
+	} {
+		press(t, m, c.key)
+		o := m.table.rows.order
+		if o.order != c.order || o.reverse != c.reverse || !strings.Contains(ansi.Strip(m.View().Content), c.head) {
+			t.Fatalf("%s: order %v", c.key, o)
+		}
+		vis := m.table.rows.visible
+		for i := 1; i < len(vis); i++ {
+			if o.less(vis[i], vis[i-1]) {
+				t.Fatalf("%s: %s before %s", c.key, vis[i-1].id, vis[i].id)
+			}
+		}
 	}
 }
