@@ -92,6 +92,22 @@ func (c serviceCalls) get(id string) tea.Cmd {
 	}
 }
 
+// describeMsg is the whole task for the describe view.
+type describeMsg struct {
+	id   string
+	task *a2a.Task
+	err  error
+}
+
+func (c serviceCalls) describe(id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := c.call()
+		defer cancel()
+		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id})
+		return describeMsg{id: id, task: t, err: err}
+	}
+}
+
 func (c serviceCalls) timeline(id string) tea.Cmd {
 	src, ok := c.svc.(a2a.TimelineSource)
 	if !ok {
@@ -224,6 +240,11 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 		return nil
 	case cardMsg:
 		m.agent = agentInfo(msg)
+		return nil
+	case describeMsg:
+		if d := &m.dialogs.describe; d.taskID == msg.id {
+			d.task, d.err = msg.task, msg.err
+		}
 		return nil
 	case sentMsg:
 		return m.onSent(msg)

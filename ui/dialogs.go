@@ -23,6 +23,8 @@ const (
 	dialogConfirmOverwrite
 	dialogHelp
 	dialogAgent
+	dialogDescribe
+	dialogCommand
 )
 
 // dialogs holds which dialog is open and each dialog with its inputs.
@@ -38,6 +40,10 @@ type dialogs struct {
 	answer       answerDialog
 	compose      composeDialog
 	save         saveDialog
+	// The full-screen views keep where the user scrolled to.
+	helpPager, agentPager pager
+	describe              describeDialog
+	command               commandDialog
 }
 
 func newDialogs(com *Common) dialogs {
@@ -46,6 +52,7 @@ func newDialogs(com *Common) dialogs {
 		answer:  answerDialog{com: com, box: newTextArea("type the answer")},
 		compose: composeDialog{com: com, box: newTextArea("message to the agent, e.g. `slow 5`"), meta: textinput.New()},
 		save:    saveDialog{com: com, input: textinput.New()},
+		command: newCommandDialog(),
 	}
 	d.filter.input.Prompt = "/"
 	d.filter.input.Placeholder = "filter by id, status text, metadata"
@@ -99,6 +106,7 @@ func (d *dialogs) setStyles(dark, color bool) {
 	d.compose.box.SetStyles(ta)
 	d.filter.input.SetStyles(ti)
 	d.save.input.SetStyles(ti)
+	d.command.input.SetStyles(ti)
 	d.compose.meta.SetStyles(ti)
 }
 
@@ -144,7 +152,11 @@ func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
 	case dialogConfirmCancel, dialogConfirmOverwrite:
 		return []key.Binding{k.Confirm, k.Deny}
 	case dialogHelp, dialogAgent:
-		return []key.Binding{k.Back, k.Quit}
+		return []key.Binding{k.Up, k.Down, k.PageDown, k.Bottom, k.Back, k.Quit}
+	case dialogDescribe:
+		return []key.Binding{k.Up, k.Down, k.PageDown, k.NextTab, k.Copy, k.Back}
+	case dialogCommand:
+		return []key.Binding{k.Complete, k.Submit, k.Close}
 	}
 	return nil
 }
@@ -303,14 +315,14 @@ type agentInfo struct {
 	err  error
 }
 
-// View draws the agent card: who the agent is, where it listens,
-// what it can do.
-func (a agentInfo) View(st Styles, w, h int) string {
+// lines lays the agent card out at width w: who the agent is, where it
+// listens, what it can do. The pager shows a window of it.
+func (a agentInfo) lines(st Styles, w int) []string {
 	if a.card == nil {
 		if a.err != nil {
-			return st.Error.Render(cut("✗ agent card: "+cleanLine(a.err.Error(), 500), w))
+			return []string{st.Error.Render(cut("✗ agent card: "+cleanLine(a.err.Error(), 500), w))}
 		}
-		return st.Muted.Render("loading the agent card…")
+		return []string{st.Muted.Render("loading the agent card…")}
 	}
 	c := a.card
 	var lines []string
@@ -351,8 +363,5 @@ func (a agentInfo) View(st Styles, w, h int) string {
 			add(st.Muted.Render("    e.g. " + cleanLine(strings.Join(s.Examples, " | "), 500)))
 		}
 	}
-	if len(lines) > h {
-		lines = append(lines[:h-1], st.Muted.Render("…"))
-	}
-	return strings.Join(lines, "\n")
+	return lines
 }

@@ -6,12 +6,16 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/a2atop/a2atop/a2a"
 )
 
 // updateKey routes a key by focus: an open dialog gets every key (only
 // esc, enter and ctrl keys mean something else there), then the detail
 // pane or the table.
 func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
+	if !key.Matches(msg, m.com.Keys.Quit) {
+		m.quitArmed = false
+	}
 	if msg.String() == "ctrl+c" {
 		return m.quit()
 	}
@@ -28,14 +32,10 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.keySave(msg)
 	case dialogConfirmOverwrite:
 		return m.keyConfirmOverwrite(msg)
-	case dialogHelp, dialogAgent:
-		switch k := m.com.Keys; {
-		case key.Matches(msg, k.Quit):
-			return m.quit()
-		case key.Matches(msg, k.Back, k.Help, k.Agent):
-			m.dialogs.open = dialogNone
-		}
-		return nil
+	case dialogCommand:
+		return m.keyCommand(msg)
+	case dialogHelp, dialogAgent, dialogDescribe:
+		return m.keyFull(msg)
 	}
 	if cmd, ok := m.keyGlobal(msg); ok {
 		return cmd
@@ -46,9 +46,90 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	return m.keyTable(msg)
 }
 
+// quit quits, unless tasks of this process's engine are running: those
+// stop with it (and start over the next time a2atop opens the store), so
+// the first q only says so and a second q quits.
 func (m *Model) quit() tea.Cmd {
+	running := m.table.rows.counts[a2a.StateWorking] + m.table.rows.counts[a2a.StateSubmitted]
+	if m.opts.LocalEngine && running > 0 && !m.quitArmed {
+		m.quitArmed = true
+		return m.setFlash(fmt.Sprintf("%d task(s) still running stop when a2atop quits and start over next time: q again quits", running), true)
+	}
+	return m.quitNow()
+}
+
+func (m *Model) quitNow() tea.Cmd {
 	m.quitting = true
 	return tea.Quit
+}
+
+// openFull opens a full-screen view (help, agent card) at its top.
+func (m *Model) openFull(kind dialogKind) tea.Cmd {
+	m.dialogs.open = kind
+	switch kind {
+	case dialogHelp:
+		m.dialogs.helpPager = pager{}
+	case dialogAgent:
+		m.dialogs.agentPager = pager{}
+		if m.agent.card == nil {
+			return m.calls.card()
+		}
+	}
+	return nil
+}
+
+// keyFull handles the full-screen views: they scroll with the table's
+// keys; esc (or the key that opened them) closes them.
+func (m *Model) keyFull(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.com.Keys
+	p := &m.dialogs.helpPager
+	switch m.dialogs.open {
+	case dialogAgent:
+		p = &m.dialogs.agentPager
+	case dialogDescribe:
+		p = &m.dialogs.describe.pager
+	}
+	if p.scroll(k, msg, len(m.pagerLines()), m.pagerHeight()-1) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case m.dialogs.open == dialogDescribe && key.Matches(msg, k.NextTab, k.PrevTab):
+		m.dialogs.describe.json = !m.dialogs.describe.json
+		m.dialogs.describe.pager = pager{}
+	case m.dialogs.open == dialogDescribe && key.Matches(msg, k.Copy):
+		text, err := m.dialogs.describe.text()
+		if err != nil || text == "" {
+			return m.setFlash("nothing to copy yet", true)
+		}
+		return m.copyText(text, "the task")
+	case key.Matches(msg, k.Back, k.Help, k.Agent, k.Describe):
+		m.dialogs.open = dialogNone
+	case key.Matches(msg, k.Command):
+		return m.openCommand()
+	}
+	return nil
+}
+
+// openDescribe shows the selected task whole, as YAML (tab: JSON).
+func (m *Model) openDescribe() tea.Cmd {
+	r := m.table.selected()
+	if r == nil {
+		return m.setFlash("select a task to describe it", true)
+	}
+	d := &m.dialogs.describe
+	*d = describeDialog{taskID: r.id, json: d.json}
+	m.dialogs.open = dialogDescribe
+	return m.calls.describe(r.id)
+}
+
+// copyText puts text on the clipboard (OSC 52), within what terminals take.
+func (m *Model) copyText(text, what string) tea.Cmd {
+	if len(text) > maxClipboard {
+		return m.setFlash(fmt.Sprintf("%s is %s, too large to copy", what, humanBytes(len(text))), true)
+	}
+	return tea.Batch(tea.SetClipboard(text), m.setFlash(fmt.Sprintf("copied %s to the clipboard (OSC 52)", what), false))
 }
 
 // keyGlobal handles the keys that mean the same with the table or the
@@ -62,14 +143,13 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Quit):
 		return m.quit(), true
 	case key.Matches(msg, k.Help):
-		m.dialogs.open = dialogHelp
-		return nil, true
+		return m.openFull(dialogHelp), true
 	case key.Matches(msg, k.Agent):
-		m.dialogs.open = dialogAgent
-		if m.agent.card == nil {
-			return m.calls.card(), true
-		}
-		return nil, true
+		return m.openFull(dialogAgent), true
+	case key.Matches(msg, k.Command):
+		return m.openCommand(), true
+	case key.Matches(msg, k.Describe):
+		return m.openDescribe(), true
 	case key.Matches(msg, k.Filter):
 		m.dialogs.open = dialogFilter
 		return m.dialogs.filter.input.Focus(), true
@@ -171,6 +251,12 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := m.com.Keys
 	switch {
+	case key.Matches(msg, k.Copy):
+		r := m.table.selected()
+		if r == nil {
+			return m.setFlash("select a task to copy its id", true)
+		}
+		return m.copyText(r.id, "task id "+shortID(r.id))
 	case key.Matches(msg, k.Mark):
 		m.table.toggleMark()
 		return m.moved(m.sizedTable().moveCursor(1))

@@ -19,9 +19,9 @@ type KeyMap struct {
 	// Column sorts: again on the same column reverses.
 	SortID, SortState, SortAge, SortUpdated, SortMessage key.Binding
 	// Views.
-	Agent, Help, Quit key.Binding
+	Agent, Help, Quit, Command, Describe key.Binding
 	// Dialogs.
-	Submit, SubmitSave, SubmitFilter, Newline, Close, Confirm, Deny, NextField key.Binding
+	Submit, SubmitSave, SubmitFilter, Newline, Close, Confirm, Deny, NextField, Complete key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys. With readOnly the keys that
@@ -44,7 +44,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		PrevArtifact: key.NewBinding(key.WithKeys("["), key.WithHelp("[", "prev artifact")),
 		NextArtifact: key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "next artifact")),
 		Save:         key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "save artifact")),
-		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy artifact")),
+		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy (task id / artifact / describe)")),
 
 		Answer: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel task")),
@@ -62,9 +62,11 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		SortUpdated: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "sort by updated")),
 		SortMessage: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "sort by message (again: reverse)")),
 
-		Agent: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "agent card")),
-		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Agent:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "agent card")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Command:  key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command (:state :sort :ctx :q)")),
+		Describe: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "describe task (YAML/JSON)")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
 		Submit:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		SubmitSave:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
@@ -73,6 +75,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 		Confirm:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		Deny:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+		Complete:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
 		NextField:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
 	}
 	if readOnly {
@@ -86,7 +89,7 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 
 // tableHelp is the short help while the task table has focus.
 func (k KeyMap) tableHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Answer, k.New, k.Cancel, k.Filter, k.StateFilter, k.Help, k.Quit}
+	return []key.Binding{k.Up, k.Down, k.Open, k.Answer, k.New, k.Cancel, k.Filter, k.Command, k.Help, k.Quit}
 }
 
 // detailHelp is the short help while the detail pane has focus.
@@ -104,7 +107,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Open, k.Back, k.NextTab, k.PrevTab, k.Layout},
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
 		{k.Answer, k.Cancel, k.Mark, k.New, k.Reply, k.Reload},
-		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Help, k.Quit},
+		{k.Filter, k.StateFilter, k.Sort, k.Command, k.Describe, k.Agent, k.Help, k.Quit},
 		{k.SortID, k.SortState, k.SortAge, k.SortUpdated, k.SortMessage},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}

@@ -34,6 +34,9 @@ type Options struct {
 	Conn <-chan ConnState
 	// SaveDir is the folder the save dialog proposes (default ".").
 	SaveDir string
+	// LocalEngine says the tasks run in this process's engine: quitting
+	// with tasks running stops them, so q warns first.
+	LocalEngine bool
 	// MaxInitialTasks caps how many tasks the first List loads (default
 	// 20,000); live events add tasks beyond it.
 	MaxInitialTasks int
@@ -85,6 +88,8 @@ type Model struct {
 	focus   focusArea
 	layout  layoutMode
 
+	commands    *commandSet
+	quitArmed   bool // q was pressed once with local tasks running
 	agent       agentInfo
 	live        liveState
 	flash       flash
@@ -139,7 +144,9 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 		termFocused: true,
 		help:        help.New(),
 		after:       tea.Tick,
+		commands:    newCommandSet(),
 	}
+	defaultCommands(m.commands)
 	m.setStyles(true)
 	m.setSize(m.width, m.height)
 	return m

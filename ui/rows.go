@@ -217,6 +217,31 @@ func (f stateFilter) String() string {
 	return [...]string{"all", "active", "waiting on me", "failed", "done"}[f]
 }
 
+// filterWords are the names :state takes for the filters (f's names,
+// shortened where f's name has spaces).
+var filterWords = [numStateFilters]string{"all", "active", "waiting", "failed", "done"}
+
+func parseStateFilter(word string) (stateFilter, bool) {
+	for f, w := range filterWords {
+		if w == word {
+			return stateFilter(f), true
+		}
+	}
+	return filterAll, false
+}
+
+// stateFilterWords are what :state completes: the filters, then every
+// task state they do not already name.
+func stateFilterWords() []string {
+	out := append([]string(nil), filterWords[:]...)
+	for _, st := range a2a.States() {
+		if !slices.Contains(out, string(st)) {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}
+
 func (f stateFilter) keep(st a2a.TaskState) bool {
 	switch f {
 	case filterActive:
@@ -351,9 +376,11 @@ type rowSet struct {
 	visible []*row
 	counts  map[a2a.TaskState]int
 
-	text  string // lower-case filter text
-	state stateFilter
-	order sorting
+	text    string // lower-case filter text
+	state   stateFilter
+	only    a2a.TaskState // when set, only tasks in this state (:state canceled)
+	context string        // when set, only tasks of this conversation (:ctx)
+	order   sorting
 }
 
 // heading is a column's title, with ▼ (natural order) or ▲ (reversed)
@@ -373,7 +400,7 @@ func newRowSet() *rowSet {
 }
 
 func (s *rowSet) matches(r *row) bool {
-	if !s.state.keep(r.state) {
+	if !s.state.keep(r.state) || (s.only != "" && r.state != s.only) || (s.context != "" && r.contextID != s.context) {
 		return false
 	}
 	if s.text == "" {

@@ -166,7 +166,7 @@ func (t *taskTable) refilter() (selectionChanged bool) {
 
 // clearFilters shows every task again.
 func (t *taskTable) clearFilters() {
-	t.rows.text, t.rows.state = "", filterAll
+	t.rows.text, t.rows.state, t.rows.only, t.rows.context = "", filterAll, "", ""
 	t.rows.rebuild()
 }
 

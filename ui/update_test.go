@@ -1016,3 +1016,177 @@ func TestColumnSortAndAge(t *testing.T) {
 		}
 	}
 }
+
+func typeCommand(t *testing.T, m *Model, line string) {
+	t.Helper()
+	press(t, m, ":")
+	if m.dialogs.open != dialogCommand {
+		t.Fatalf(": opened %v", m.dialogs.open)
+	}
+	typeText(t, m, line)
+	press(t, m, "enter")
+}
+
+// Habit: the `:` command line with completion, as in k9s.
+func TestCommandMode(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	typeCommand(t, m, "state failed")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-failed-4"}) {
+		t.Fatalf(":state failed = %v", got)
+	}
+	typeCommand(t, m, "state canceled")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-canceled-6"}) {
+		t.Fatalf(":state canceled = %v", got)
+	}
+	typeCommand(t, m, "state all")
+	typeCommand(t, m, "sort created reverse")
+	if o := m.table.rows.order; o.order != sortCreated || !o.reverse {
+		t.Fatalf(":sort created reverse = %v", o)
+	}
+	// Completion: the command's name, then its argument.
+	press(t, m, ":")
+	typeText(t, m, "so")
+	press(t, m, "tab")
+	typeText(t, m, "st")
+	press(t, m, "tab")
+	if v := m.dialogs.command.input.Value(); v != "sort state " {
+		t.Fatalf("completed %q", v)
+	}
+	press(t, m, "enter")
+	if m.table.rows.order.order != sortState {
+		t.Fatalf("order %v", m.table.rows.order)
+	}
+	press(t, m, ":")
+	typeText(t, m, "state ")
+	press(t, m, "tab")
+	if h := m.dialogs.command.hint; !strings.Contains(h, "waiting") || !strings.Contains(h, "input-required") {
+		t.Fatalf("hint %q", h)
+	}
+	press(t, m, "esc")
+	if m.dialogs.open != dialogNone {
+		t.Fatal("esc kept the command line")
+	}
+	// :ctx narrows to the selected task's conversation; :ctx all undoes it.
+	selectID(t, m, "task-done-3")
+	typeCommand(t, m, "ctx")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
+		t.Fatalf(":ctx = %v", got)
+	}
+	typeCommand(t, m, "ctx all")
+	typeCommand(t, m, "bogus")
+	if !m.flash.err || !strings.Contains(m.flash.text, "no command") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	msgs := press(t, m, ":", "q", "enter")
+	if !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal(":q did not quit")
+	}
+}
+
+// One more command is one register call (the fleet's :agent, say).
+func TestCommandRegistryTakesOneEntry(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	ran := ""
+	m.commands.register(command{name: "agent", usage: "agent NAME|all", help: "show one agent",
+		args: func(*Model) []string { return []string{"all", "alpha"} },
+		run:  func(m *Model, args []string) tea.Cmd { ran = strings.Join(args, " "); return nil }})
+	press(t, m, ":")
+	typeText(t, m, "ag")
+	press(t, m, "tab")
+	typeText(t, m, "al")
+	press(t, m, "tab")
+	if h := m.dialogs.command.hint; h != "all  alpha" {
+		t.Fatalf("hint %q", h)
+	}
+	typeText(t, m, "p")
+	press(t, m, "tab", "enter")
+	if ran != "alpha" {
+		t.Fatalf("ran %q", ran)
+	}
+}
+
+// Habit: d describes the whole task as YAML (tab: JSON), scrollable and
+// copyable; y on the table copies the task id.
+func TestDescribeAndCopyID(t *testing.T) {
+	_, m := seeded(t, 100, 20)
+	selectID(t, m, "task-done-3")
+	press(t, m, "d")
+	v := ansi.Strip(m.View().Content)
+	if m.dialogs.open != dialogDescribe || !strings.Contains(v, "id: task-done-3") || !strings.Contains(v, "YAML") {
+		t.Fatalf("describe:\n%s", v)
+	}
+	press(t, m, "G")
+	if v2 := ansi.Strip(m.View().Content); v2 == v {
+		t.Fatal("G did not scroll the describe view")
+	}
+	press(t, m, "tab")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, `"id": "task-done-3"`) {
+		t.Fatalf("JSON:\n%s", v)
+	}
+	press(t, m, "y")
+	if !strings.Contains(m.flash.text, "copied") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	press(t, m, "esc")
+	if m.dialogs.open != dialogNone {
+		t.Fatal("esc kept describe")
+	}
+	_, cmd := m.Update(keyMsg("y"))
+	if !strings.Contains(m.flash.text, "task id") || cmd == nil {
+		t.Fatalf("y on the table: %q", m.flash.text)
+	}
+}
+
+// Bug 6: the agent card and the help were cut at small sizes and did not
+// scroll; both reflow and scroll now.
+func TestHelpAndCardScrollAndReflow(t *testing.T) {
+	f, m := seeded(t, 60, 20)
+	for i := range 12 {
+		f.card.Skills = append(f.card.Skills, a2a.AgentSkill{ID: fmt.Sprint(i), Name: fmt.Sprintf("skill-%d", i), Description: "does a thing"})
+	}
+	m.agent.card = nil
+	press(t, m, "?")
+	lines := m.helpLines()
+	all := ansi.Strip(strings.Join(lines, "\n"))
+	for _, want := range []string{"answer", "sort by message", "complete", "states:", "rejected", ":state"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("help at 60 columns lacks %q:\n%s", want, all)
+		}
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > 60 {
+			t.Fatalf("help line %d wide: %q", w, ansi.Strip(l))
+		}
+	}
+	press(t, m, "G")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "rejected") && !strings.Contains(v, ":q") {
+		t.Fatalf("G did not reach the end of help:\n%s", v)
+	}
+	press(t, m, "esc", "i")
+	press(t, m, "G")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "skill-11") {
+		t.Fatalf("G did not reach the last skill:\n%s", v)
+	}
+	press(t, m, "g")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "fake agent") {
+		t.Fatalf("g did not go back to the top:\n%s", v)
+	}
+}
+
+// Habit: quitting with local tasks running warns once; q twice quits.
+func TestQuitWarnsWithRunningLocalTasks(t *testing.T) {
+	_, m := seeded(t, 80, 24, func(o *Options) { o.LocalEngine = true })
+	if msgs := press(t, m, "q"); slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("first q quit with tasks running")
+	}
+	if !strings.Contains(m.flash.text, "q again") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	if msgs := press(t, m, "q"); !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("second q did not quit")
+	}
+	_, m = seeded(t, 80, 24) // remote: nothing stops with the dashboard
+	if msgs := press(t, m, "q"); !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("q on a remote agent did not quit")
+	}
+}

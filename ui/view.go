@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/charmbracelet/x/ansi"
 )
 
 // screenLayout is where each part of the screen goes at the current size.
@@ -131,9 +130,11 @@ func (m *Model) render() string {
 	var body string
 	switch m.dialogs.open {
 	case dialogHelp:
-		body = m.helpView()
+		body = m.dialogs.helpPager.view(m.pagerLines(), l.body, m.com.Styles)
 	case dialogAgent:
-		body = m.agent.View(m.com.Styles, m.width, l.body)
+		body = m.dialogs.agentPager.view(m.pagerLines(), l.body, m.com.Styles)
+	case dialogDescribe:
+		body = m.dialogs.describe.pager.view(m.pagerLines(), l.body, m.com.Styles)
 	default:
 		body = m.bodyView(l)
 	}
@@ -244,6 +245,12 @@ func (m *Model) statusLine() string {
 	switch m.dialogs.open {
 	case dialogFilter:
 		return m.dialogs.filter.input.View()
+	case dialogCommand:
+		line := m.dialogs.command.input.View()
+		if h := m.dialogs.command.hint; h != "" {
+			line += st.Muted.Render("   " + h)
+		}
+		return line
 	case dialogConfirmCancel:
 		return st.Badge.Render(m.dialogs.cancelPrompt)
 	case dialogConfirmOverwrite:
@@ -278,13 +285,4 @@ func (m *Model) helpLine() string {
 		bindings = m.table.ShortHelp()
 	}
 	return m.help.ShortHelpView(bindings)
-}
-
-func (m *Model) helpView() string {
-	st := m.com.Styles
-	title := st.Title.Render("Keys") + st.Muted.Render("  (esc closes)")
-	legend := st.Muted.Render("states: ○ submitted  ⠋ working  ? input needed  ! auth needed  ✓ done  ✗ failed  ⊘ canceled  ⊗ rejected  ◆ waiting on you")
-	groups := m.com.Keys.FullHelp()
-	half := (len(groups) + 1) / 2
-	return title + "\n\n" + m.help.FullHelpView(groups[:half]) + "\n\n" + m.help.FullHelpView(groups[half:]) + "\n\n" + ansi.Wrap(legend, m.width, "")
 }
