@@ -53,7 +53,7 @@ func (m *Model) quit() tea.Cmd {
 	running := m.table.rows.counts[a2a.StateWorking] + m.table.rows.counts[a2a.StateSubmitted]
 	if m.opts.LocalEngine && running > 0 && !m.quitArmed {
 		m.quitArmed = true
-		return m.setFlash(fmt.Sprintf("%d task(s) still running stop when a2atop quits and start over next time: q again quits", running), true)
+		return m.setFlash(fmt.Sprintf("%d task(s) running: unless another a2atop has this store open they stop now and start over next time · q again quits", running), true)
 	}
 	return m.quitNow()
 }
