@@ -294,8 +294,19 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		tbl.loading = false
-		return m.setFlash("list tasks: "+msg.err.Error(), true)
+		if errors.Is(msg.err, a2a.ErrUnauthenticated) {
+			m.live.needsAuth = true
+			tbl.emptyNote = needsAuthText + " (then r)"
+			return nil
+		}
+		text := msg.err.Error()
+		if !strings.HasPrefix(text, "list tasks") {
+			text = "list tasks: " + text
+		}
+		return m.setFlash(text, true)
 	}
+	m.live.needsAuth = false
+	tbl.emptyNote = ""
 	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
 		for _, t := range msg.page.Tasks {
 			if t != nil && t.ID != "" {

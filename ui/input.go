@@ -305,6 +305,17 @@ func (m *Model) reload() tea.Cmd {
 	m.table.loaded = 0
 	m.table.loading = true
 	cmds := []tea.Cmd{m.calls.list(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
+	if m.live.watchPause {
+		m.live.watchPause = false
+		wake := m.wake
+		cmds = append(cmds, func() tea.Msg {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}
 	if m.detailVisible() && m.table.selectedID != "" {
 		cmds = append(cmds, m.fetchDetail())
 	}

@@ -9,6 +9,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -89,6 +90,7 @@ type Model struct {
 	layout  layoutMode
 
 	commands    *commandSet
+	wake        chan struct{} // r wakes a Watch paused for credentials
 	quitArmed   bool // q was pressed once with local tasks running
 	agent       agentInfo
 	live        liveState
@@ -107,6 +109,10 @@ type liveState struct {
 	conn       *ConnState
 	watchErr   error
 	watchRetry time.Duration
+	watchPause bool // Watch waits for r (see watchStateMsg.paused)
+	// needsAuth: the agent refused for want of credentials; the header
+	// says how to give them, once, instead of a retry loop's errors.
+	needsAuth bool
 }
 
 // flash is the transient message on the status line; gen ties it to its
@@ -145,6 +151,7 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 		help:        help.New(),
 		after:       tea.Tick,
 		commands:    newCommandSet(),
+		wake:        make(chan struct{}, 1),
 	}
 	defaultCommands(m.commands)
 	m.setStyles(true)
@@ -233,7 +240,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case eventsMsg:
 		return m.applyEvents(msg.events)
 	case watchStateMsg:
-		m.live.watchErr, m.live.watchRetry = msg.err, msg.retryIn
+		m.live.watchErr, m.live.watchRetry, m.live.watchPause = msg.err, msg.retryIn, msg.paused
+		if errors.Is(msg.err, a2a.ErrUnauthenticated) {
+			m.live.needsAuth = true
+		}
 		return nil
 	case connMsg:
 		c := ConnState(msg)

@@ -24,6 +24,9 @@ type eventsMsg struct {
 type watchStateMsg struct {
 	err     error
 	retryIn time.Duration
+	// paused: the agent refused (it needs credentials); Watch waits for
+	// the user's r instead of asking again and again.
+	paused bool
 }
 
 // connMsg carries the remote client's connection state.
@@ -69,11 +72,12 @@ func (p *pumps) Stop() {
 
 // watch follows svc.Watch from now on, resuming from the last cursor after
 // an error (with backoff), and sends batches of at most one per frame.
-func (p *pumps) watch(svc a2a.Service, send func(tea.Msg)) {
-	p.goSafe("watch", send, func() { watchLoop(p.ctx, svc, send) })
+// wake (r in the dashboard) makes a paused Watch try again.
+func (p *pumps) watch(svc a2a.Service, send func(tea.Msg), wake <-chan struct{}) {
+	p.goSafe("watch", send, func() { watchLoop(p.ctx, svc, send, wake) })
 }
 
-func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
+func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg), wake <-chan struct{}) {
 	cursor := ""
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
@@ -93,6 +97,18 @@ func watchLoop(ctx context.Context, svc a2a.Service, send func(tea.Msg)) {
 		}
 		if errors.Is(err, a2a.ErrLagged) {
 			// Nothing lost: Watch again from the last cursor at once.
+			continue
+		}
+		if errors.Is(err, a2a.ErrUnauthenticated) {
+			// Asking again without credentials cannot succeed: wait
+			// for the user (who may fix the token elsewhere) to say r.
+			send(watchStateMsg{err: err, paused: true})
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+			backoff = 250 * time.Millisecond
 			continue
 		}
 		send(watchStateMsg{err: err, retryIn: backoff})

@@ -17,7 +17,7 @@ func Run(ctx context.Context, svc a2a.Service, opts Options, progOpts ...tea.Pro
 	m := New(ctx, svc, opts)
 	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	pumps := newPumps(ctx)
-	pumps.watch(svc, p.Send)
+	pumps.watch(svc, p.Send, m.wake)
 	pumps.conn(opts.Conn, p.Send)
 	_, err := p.Run()
 	cancel()

@@ -66,6 +66,9 @@ type taskTable struct {
 	loading bool
 	loaded  int
 	listGen int
+	// emptyNote replaces "no tasks yet" when the list failed for a
+	// reason the user must fix (credentials).
+	emptyNote string
 }
 
 func newTaskTable(com *Common) taskTable {
@@ -287,6 +290,9 @@ func (t *taskTable) View() string {
 		}
 		if t.loading {
 			msg = "loading tasks…"
+		}
+		if t.emptyNote != "" {
+			msg = t.emptyNote
 		}
 		b.WriteString(st.Muted.Render(cut(msg, width)))
 		return b.String()

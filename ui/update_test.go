@@ -1190,3 +1190,27 @@ func TestQuitWarnsWithRunningLocalTasks(t *testing.T) {
 		t.Fatal("q on a remote agent did not quit")
 	}
 }
+
+// Bug 10: a missing token showed "no tasks yet: press n" and a doubled
+// "list tasks: list tasks: unauthenticated"; it says what to do now, and
+// r wakes the paused Watch.
+func TestMissingTokenSaysWhatToDo(t *testing.T) {
+	f := newFakeService()
+	f.failNext = fmt.Errorf("list tasks: %w", a2a.ErrUnauthenticated)
+	m := newTestModel(t, f, 100, 24)
+	drain(t, m, m.Init(), nil)
+	m.Update(watchStateMsg{err: fmt.Errorf("watch: %w", a2a.ErrUnauthenticated), paused: true})
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "needs a token: set A2ATOP_HEADERS or --header") || strings.Contains(v, "no tasks yet") || strings.Contains(v, "list tasks: list tasks") {
+		t.Fatalf("view:\n%s", v)
+	}
+	press(t, m, "r")
+	select {
+	case <-m.wake:
+	default:
+		t.Fatal("r did not wake the paused Watch")
+	}
+	if v := ansi.Strip(m.View().Content); strings.Contains(v, "needs a token") {
+		t.Fatalf("a successful reload kept the token message:\n%s", v)
+	}
+}

@@ -26,6 +26,11 @@ type screenLayout struct {
 
 const sideMinWidth = 110
 
+// needsAuthText is what the dashboard says when the agent refuses for
+// want of credentials.
+const needsAuthText = "✗ the agent needs a token: set A2ATOP_HEADERS or --header"
+
+
 func (m *Model) layoutFor() screenLayout {
 	var l screenLayout
 	l.top = 1
@@ -195,6 +200,8 @@ func (m *Model) headerLine() string {
 		parts = append(parts, st.HeaderTarget.Render(cleanLine(m.opts.Target, 300)))
 	}
 	switch {
+	case m.live.needsAuth:
+		parts = append(parts, st.Error.Render(needsAuthText+" · r retries"))
 	case m.live.watchErr != nil:
 		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", m.live.watchRetry, cleanLine(m.live.watchErr.Error(), 200))))
 	case m.live.conn != nil && !m.live.conn.OK:
@@ -226,7 +233,10 @@ func (m *Model) statsLine() string {
 			parts = append(parts, st.State(s).Render(fmt.Sprintf("%s %d %s", stateSymbol(s), n, stateName(s))))
 		}
 	}
-	if len(parts) == 0 {
+	switch {
+	case len(parts) == 0 && m.live.needsAuth:
+		parts = append(parts, st.Muted.Render("tasks unknown: the agent refused"))
+	case len(parts) == 0:
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
 	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byID))
