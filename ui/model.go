@@ -91,7 +91,7 @@ type Model struct {
 
 	commands    *commandSet
 	wake        chan struct{} // r wakes a Watch paused for credentials
-	quitArmed   bool // q was pressed once with local tasks running
+	quitArmed   bool          // q was pressed once with local tasks running
 	agent       agentInfo
 	live        liveState
 	flash       flash

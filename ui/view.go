@@ -30,7 +30,6 @@ const sideMinWidth = 110
 // want of credentials.
 const needsAuthText = "✗ the agent needs a token: set A2ATOP_HEADERS or --header"
 
-
 func (m *Model) layoutFor() screenLayout {
 	var l screenLayout
 	l.top = 1
