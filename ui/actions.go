@@ -92,6 +92,29 @@ func (c serviceCalls) get(id string) tea.Cmd {
 	}
 }
 
+// reconcileMsg is a task as GetTask returned it on r: the agent's word,
+// applied whatever the row showed.
+type reconcileMsg struct {
+	task *a2a.Task
+}
+
+// maxReconcile bounds the Gets one r sends: the unfinished tasks are the
+// ones whose state can be wrong, and there are few of them.
+const maxReconcile = 64
+
+func (c serviceCalls) reconcile(id string) tea.Cmd {
+	zero := 0
+	return func() tea.Msg {
+		ctx, cancel := c.call()
+		defer cancel()
+		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id, HistoryLength: &zero})
+		if err != nil || t == nil || t.ID != id {
+			return nil
+		}
+		return reconcileMsg{task: t}
+	}
+}
+
 // describeMsg is the whole task for the describe view.
 type describeMsg struct {
 	id   string
@@ -241,6 +264,15 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 	case cardMsg:
 		m.agent = agentInfo(msg)
 		return nil
+	case reconcileMsg:
+		t := msg.task
+		moved := m.sizedTable().change(m.com.Now, 1, func(b *rowBatch) {
+			b.change(t.ID, func(r *row) { r.replaceWith(t, m.com.Now) })
+		})
+		if t.ID == m.detail.taskID {
+			m.detail.dirty = true
+		}
+		return m.moved(moved)
 	case describeMsg:
 		if d := &m.dialogs.describe; d.taskID == msg.id {
 			d.task, d.err = msg.task, msg.err

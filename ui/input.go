@@ -319,6 +319,18 @@ func (m *Model) reload() tea.Cmd {
 	if m.detailVisible() && m.table.selectedID != "" {
 		cmds = append(cmds, m.fetchDetail())
 	}
+	// The tasks still shown as unfinished are asked for one by one: an
+	// event lost or taken out of order must not leave one stuck.
+	n := 0
+	for _, r := range m.table.rows.visible {
+		if n >= maxReconcile {
+			break
+		}
+		if !r.state.Terminal() {
+			cmds = append(cmds, m.calls.reconcile(r.id))
+			n++
+		}
+	}
 	return tea.Batch(cmds...)
 }
 

@@ -24,6 +24,10 @@ type row struct {
 	meta          string // metadata as compact JSON, cleaned and bounded, for filter and detail
 	created       time.Time
 	updated       time.Time
+	// agentAt is the newest status time the agent itself stamped. Only
+	// agent stamps order snapshots and events: a time the client or the
+	// dashboard stamped on arrival says nothing about the agent's order.
+	agentAt time.Time
 	artifacts     []string // artifact ids seen (bounded); count is len
 	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
 	timeline      []timelineEntry
@@ -94,15 +98,32 @@ func statusText(st a2a.TaskStatus) string {
 	return cleanLine(st.Message.Text(), maxRowText)
 }
 
+// stale reports whether a status is older than what the row shows: its
+// agent stamp is before the newest agent stamp seen, or it would take a
+// finished task back to an unfinished state (terminal states are final).
+func (r *row) stale(st a2a.TaskStatus) bool {
+	if !st.Timestamp.IsZero() && !r.agentAt.IsZero() && st.Timestamp.Before(r.agentAt) {
+		return true
+	}
+	return r.state.Terminal() && !st.State.Terminal()
+}
+
 // applyTask replaces what the row knows with a snapshot. It returns false
 // when the snapshot is older than what the row already has (a List page
 // racing with live events).
 func (r *row) applyTask(t *a2a.Task, at time.Time) bool {
+	if r.stale(t.Status) {
+		return false
+	}
+	return r.replaceWith(t, at)
+}
+
+// replaceWith takes the snapshot as the truth (GetTask on r: the agent's
+// own word beats whatever order the events came in).
+func (r *row) replaceWith(t *a2a.Task, at time.Time) bool {
 	if ts := t.Status.Timestamp; !ts.IsZero() {
 		at = ts
-	}
-	if !r.updated.IsZero() && at.Before(r.updated) {
-		return false
+		r.agentAt = ts
 	}
 	if r.contextID == "" {
 		r.contextID = cleanLine(t.ContextID, maxIDText)
@@ -188,6 +209,12 @@ func (r *row) applyEvent(se a2a.StreamEvent, now time.Time) {
 	case *a2a.StatusUpdateEvent:
 		if r.contextID == "" {
 			r.contextID = cleanLine(ev.ContextID, maxIDText)
+		}
+		if r.stale(ev.Status) {
+			return
+		}
+		if ts := ev.Status.Timestamp; ts.After(r.agentAt) {
+			r.agentAt = ts
 		}
 		r.setStatus(ev.Status, at)
 	case *a2a.ArtifactUpdateEvent:

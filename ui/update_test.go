@@ -1214,3 +1214,39 @@ func TestMissingTokenSaysWhatToDo(t *testing.T) {
 		t.Fatalf("a successful reload kept the token message:\n%s", v)
 	}
 }
+
+// Bug 2: a status the client stamped on arrival (no agent timestamp)
+// outranked the agent's later-sent, earlier-stamped completed state, and
+// r did not fix it. Only agent stamps order now, and r asks GetTask.
+func TestLocalStampNeverOutranksAgentState(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	agentDone := testNow.Add(848 * time.Millisecond)
+	local := testNow.Add(856 * time.Millisecond)
+	f.tasks["remote-1"] = &a2a.Task{ID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: agentDone}}
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Time: local, Event: &a2a.StatusUpdateEvent{TaskID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateSubmitted}}}}}
+	}, nil)
+	drain(t, m, func() tea.Msg {
+		return listMsg{gen: m.table.listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{f.tasks["remote-1"]}}}
+	}, nil)
+	if st := m.table.rows.byID["remote-1"].state; st != a2a.StateCompleted {
+		t.Fatalf("a local stamp outranked the agent's completed: %s", st)
+	}
+	// A finished task never goes back to unfinished on a late event.
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Time: local.Add(time.Second), Event: &a2a.StatusUpdateEvent{TaskID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateWorking}}}}}
+	}, nil)
+	if st := m.table.rows.byID["remote-1"].state; st != a2a.StateCompleted {
+		t.Fatalf("a late event reopened a finished task: %s", st)
+	}
+	// r reconciles a row left wrong (here: an agent stamp newer than the
+	// truth) from GetTask.
+	f.tasks["remote-2"] = &a2a.Task{ID: "remote-2", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: agentDone}}
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "remote-2", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateSubmitted, Timestamp: local}}}}}
+	}, nil)
+	press(t, m, "r")
+	if st := m.table.rows.byID["remote-2"].state; st != a2a.StateCompleted {
+		t.Fatalf("r did not reconcile from GetTask: %s", st)
+	}
+}
