@@ -27,10 +27,10 @@ type row struct {
 	// agentAt is the newest status time the agent itself stamped. Only
 	// agent stamps order snapshots and events: a time the client or the
 	// dashboard stamped on arrival says nothing about the agent's order.
-	agentAt time.Time
-	artifacts     []string // artifact ids seen (bounded); count is len
-	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
-	timeline      []timelineEntry
+	agentAt   time.Time
+	artifacts []string // artifact ids seen (bounded); count is len
+	progress  float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
+	timeline  []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
 }
