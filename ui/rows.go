@@ -289,9 +289,12 @@ func (f stateFilter) keep(st a2a.TaskState) bool {
 // (sortKeys) and a name for `:sort`.
 type sortOrder int
 
+// The default is newest created first: rows stay put while their tasks
+// tick (ordering by the last change made two live tasks swap rows at
+// every event).
 const (
-	sortUpdated sortOrder = iota
-	sortCreated
+	sortCreated sortOrder = iota
+	sortUpdated
 	sortState
 	sortID
 	sortMessage
@@ -299,12 +302,12 @@ const (
 )
 
 func (s sortOrder) String() string {
-	return [...]string{"updated", "created", "state", "id", "message"}[s]
+	return [...]string{"created", "updated", "state", "id", "message"}[s]
 }
 
 // parseSortOrder reads a sort order's name (or a unique prefix of it).
 func parseSortOrder(name string) (sortOrder, bool) {
-	found, n := sortUpdated, 0
+	found, n := sortCreated, 0
 	for o := range numSortOrders {
 		if o.String() == name {
 			return o, true

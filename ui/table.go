@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // tableColumns are the widths of the table's columns at a width; columns
@@ -148,6 +149,8 @@ func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (se
 	if prevID != "" {
 		if i := t.rows.indexOf(prevID); i >= 0 {
 			t.cursor = i
+			// The selected task keeps its screen row; rows that move
+			// out of sight above it are counted in the header (View).
 			t.offset = t.cursor - prevScreen
 			t.keepCursorVisible()
 			return false
@@ -281,6 +284,18 @@ func (t *taskTable) View() string {
 		head += fit(h(sortMessage, "MESSAGE"), c.msg) + " "
 	}
 	head += "STATUS"
+	// Rows out of sight are never silent: the header counts them.
+	above, below := t.offset, max(len(t.rows.visible)-t.offset-t.height, 0)
+	more := ""
+	if above > 0 {
+		more += fmt.Sprintf(" ↑ %d more", above)
+	}
+	if below > 0 {
+		more += fmt.Sprintf(" ↓ %d more", below)
+	}
+	if more != "" {
+		head = fit(head, max(width-ansi.StringWidth(more), 0)) + more
+	}
 	b.WriteString(st.TableHead.Render(fit(head, width)))
 	if len(t.rows.visible) == 0 {
 		b.WriteString("\n")

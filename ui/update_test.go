@@ -95,6 +95,7 @@ func TestSelectionFetchesDetailDebounced(t *testing.T) {
 
 func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 	_, m := seeded(t, 80, 10)
+	press(t, m, "U")
 	selectID(t, m, "task-done-3")
 	screenRow := m.table.cursor - m.table.offset
 	events := []a2a.StreamEvent{
@@ -115,6 +116,7 @@ func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 
 func TestEveryEventKind(t *testing.T) {
 	_, m := seeded(t, 160, 48)
+	press(t, m, "U") // by last change: an update moves its row to the top
 	selectID(t, m, "task-working-1")
 	if m.detail.task == nil {
 		t.Fatal("detail not loaded")
@@ -408,8 +410,11 @@ func TestStateFilterCycle(t *testing.T) {
 
 func TestSortCycle(t *testing.T) {
 	_, m := seeded(t, 80, 24)
-	press(t, m, "o")
 	if m.table.rows.order.order != sortCreated {
+		t.Fatalf("default order %v", m.table.rows.order)
+	}
+	press(t, m, "o")
+	if m.table.rows.order.order != sortUpdated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 	press(t, m, "o")
@@ -418,7 +423,7 @@ func TestSortCycle(t *testing.T) {
 		t.Fatalf("state order %v", got)
 	}
 	press(t, m, "o", "o", "o")
-	if m.table.rows.order.order != sortUpdated {
+	if m.table.rows.order.order != sortCreated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 }
@@ -981,7 +986,7 @@ func TestColumnSortAndAge(t *testing.T) {
 	m.table.rows.byID["old-but-fresh"].created = testNow.Add(-5 * time.Hour)
 	m.com.Now = testNow.Add(time.Second)
 	v := ansi.Strip(m.View().Content)
-	if !strings.Contains(v, "AGE") || !strings.Contains(v, "UPDATED▼") {
+	if !strings.Contains(v, "AGE▼") || !strings.Contains(v, "UPDATED") {
 		t.Fatalf("header:\n%s", v)
 	}
 	line := ""
@@ -1248,5 +1253,42 @@ func TestLocalStampNeverOutranksAgentState(t *testing.T) {
 	press(t, m, "r")
 	if st := m.table.rows.byID["remote-2"].state; st != a2a.StateCompleted {
 		t.Fatalf("r did not reconcile from GetTask: %s", st)
+	}
+}
+
+// Bug 1: a running task moved above the selection and off screen with no
+// hint. Rows out of sight are counted in the column header, and by
+// default (newest created first) ticking tasks keep their rows.
+func TestRowsOutOfSightAreCounted(t *testing.T) {
+	f := newFakeService()
+	for i := range 20 {
+		tk := task(fmt.Sprintf("t%02d", i), a2a.StateWorking, "ok", time.Duration(20-i)*time.Minute)
+		f.tasks[tk.ID] = tk
+	}
+	m := newTestModel(t, f, 120, 20)
+	drain(t, m, m.Init(), nil)
+	press(t, m, "U") // the order that moves rows: by last change
+	selectID(t, m, m.table.rows.visible[0].id)
+	// A task's new status moves it above the selection.
+	drain(t, m, func() tea.Msg { return tickEvent("t05", 1) }, nil)
+	v := ansi.Strip(m.View().Content)
+	if m.table.offset == 0 {
+		t.Fatalf("setup: the moved row did not go above the selection:\n%s", v)
+	}
+	if !strings.Contains(v, fmt.Sprintf("↑ %d more", m.table.offset)) {
+		t.Fatalf("rows above hidden without a hint (offset %d):\n%s", m.table.offset, v)
+	}
+	if below := len(m.table.rows.visible) - m.table.offset - m.table.height; below > 0 && !strings.Contains(v, fmt.Sprintf("↓ %d more", below)) {
+		t.Fatalf("rows below hidden without a hint:\n%s", v)
+	}
+	// By creation (the default), two ticking tasks never swap rows.
+	press(t, m, "A")
+	before := visibleIDs(m)
+	for n := 2; n < 6; n++ {
+		drain(t, m, func() tea.Msg { return tickEvent("t05", n) }, nil)
+		drain(t, m, func() tea.Msg { return tickEvent("t07", n) }, nil)
+		if got := visibleIDs(m); !slices.Equal(got, before) {
+			t.Fatalf("rows moved on ticks: %v -> %v", before, got)
+		}
 	}
 }
