@@ -162,7 +162,7 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 func (m *Model) setStyles(dark bool) {
 	m.dark = dark
 	m.com.Styles = NewStyles(dark, !m.opts.NoColor)
-	m.help.Styles = help.DefaultStyles(dark)
+	m.help.Styles = helpStyles(dark)
 	if m.opts.NoColor {
 		m.help.Styles = help.Styles{ShortKey: lipgloss.NewStyle().Bold(true), FullKey: lipgloss.NewStyle().Bold(true)}
 	}

@@ -3,6 +3,8 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -1289,6 +1292,42 @@ func TestRowsOutOfSightAreCounted(t *testing.T) {
 		drain(t, m, func() tea.Msg { return tickEvent("t07", n) }, nil)
 		if got := visibleIDs(m); !slices.Equal(got, before) {
 			t.Fatalf("rows moved on ticks: %v -> %v", before, got)
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b color.Color) float64 {
+	lum := func(c color.Color) float64 {
+		r, g, bl, _ := c.RGBA()
+		ch := func(v uint32) float64 {
+			x := float64(v) / 0xffff
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(bl)
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// Habit: help text readable on dark and light backgrounds (WCAG AA 4.5:1
+// for keys and descriptions).
+func TestHelpContrast(t *testing.T) {
+	for _, dark := range []bool{true, false} {
+		_, m := seeded(t, 80, 24, func(o *Options) { o.NoColor = false })
+		m.Update(tea.BackgroundColorMsg{Color: map[bool]color.Color{true: color.Black, false: color.White}[dark]})
+		bg := map[bool]color.Color{true: color.Black, false: color.White}[dark]
+		st := m.help.Styles
+		for name, s := range map[string]lipgloss.Style{"key": st.FullKey, "desc": st.FullDesc, "short desc": st.ShortDesc} {
+			if r := contrast(s.GetForeground(), bg); r < 4.5 {
+				t.Errorf("dark=%v %s contrast %.1f:1, want ≥ 4.5", dark, name, r)
+			}
 		}
 	}
 }
