@@ -63,13 +63,15 @@ func (c serviceCalls) call() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.ctx, callTimeout)
 }
 
-func (c serviceCalls) list(gen int, token string) tea.Cmd {
+func (c serviceCalls) list(gen int, token string, query a2a.ListRequest) tea.Cmd {
+	req := query
+	req.PageSize, req.PageToken, req.IncludeArtifacts = listPageSize, token, true
 	// With their history: the first user message names the task (the
 	// MESSAGE column).
 	return func() tea.Msg {
 		ctx, cancel := c.call()
 		defer cancel()
-		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, IncludeArtifacts: true})
+		page, err := c.svc.List(ctx, req)
 		return listMsg{gen: gen, page: page, err: err}
 	}
 }
@@ -264,6 +266,9 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 	case cardMsg:
 		m.agent = agentInfo(msg)
 		return nil
+	case countsMsg:
+		m.onCounts(msg)
+		return nil
 	case reconcileMsg:
 		t := msg.task
 		moved := m.sizedTable().change(m.com.Now, 1, func(b *rowBatch) {
@@ -318,42 +323,18 @@ func (m *Model) fetchDetail() tea.Cmd {
 	return tea.Batch(m.calls.get(id), m.calls.timeline(id))
 }
 
-// onList adds a page of tasks and asks for the next one.
-func (m *Model) onList(msg listMsg) tea.Cmd {
-	tbl := m.sizedTable()
-	if msg.gen != tbl.listGen {
+// listFailed reports a List that failed.
+func (m *Model) listFailed(err error) tea.Cmd {
+	if errors.Is(err, a2a.ErrUnauthenticated) {
+		m.live.needsAuth = true
+		m.table.emptyNote = needsAuthText + " (then r)"
 		return nil
 	}
-	if msg.err != nil {
-		tbl.loading = false
-		if errors.Is(msg.err, a2a.ErrUnauthenticated) {
-			m.live.needsAuth = true
-			tbl.emptyNote = needsAuthText + " (then r)"
-			return nil
-		}
-		text := msg.err.Error()
-		if !strings.HasPrefix(text, "list tasks") {
-			text = "list tasks: " + text
-		}
-		return m.setFlash(text, true)
+	text := err.Error()
+	if !strings.HasPrefix(text, "list tasks") {
+		text = "list tasks: " + text
 	}
-	m.live.needsAuth = false
-	tbl.emptyNote = ""
-	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
-		for _, t := range msg.page.Tasks {
-			if t != nil && t.ID != "" {
-				b.change(t.ID, func(r *row) { r.applyTask(t, m.com.Now) })
-			}
-		}
-	})
-	tbl.loaded += len(msg.page.Tasks)
-	cmds := []tea.Cmd{m.moved(moved)}
-	if msg.page.NextPageToken != "" && tbl.loaded < m.opts.MaxInitialTasks {
-		cmds = append(cmds, m.calls.list(msg.gen, msg.page.NextPageToken))
-	} else {
-		tbl.loading = false
-	}
-	return tea.Batch(cmds...)
+	return m.setFlash(text, true)
 }
 
 func (m *Model) onSent(msg sentMsg) tea.Cmd {

@@ -246,8 +246,11 @@ func (m *Model) moved(selectionChanged bool) tea.Cmd {
 }
 
 func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.com.Keys.Bottom) {
+		return m.jumpToOldest()
+	}
 	if handled, changed := m.sizedTable().navigate(msg); handled {
-		return m.moved(changed)
+		return tea.Batch(m.moved(changed), m.moreRows())
 	}
 	k := m.com.Keys
 	switch {
@@ -296,15 +299,22 @@ func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// refilter rebuilds the visible list after a filter or sort change.
-func (m *Model) refilter() tea.Cmd { return m.moved(m.sizedTable().refilter()) }
+// refilter rebuilds the visible list after a filter or sort change, and
+// asks the service for what it can filter (state, conversation) when not
+// every task is loaded.
+func (m *Model) refilter() tea.Cmd {
+	moved := m.moved(m.sizedTable().refilter())
+	t := &m.table
+	q := t.rows.storeQuery(t.list.query.Text)
+	if q == t.list.query || t.allLoaded() {
+		return tea.Batch(moved, m.moreRows())
+	}
+	return tea.Batch(moved, m.startListing(q))
+}
 
 // reload forgets nothing but asks for every task again.
 func (m *Model) reload() tea.Cmd {
-	m.table.listGen++
-	m.table.loaded = 0
-	m.table.loading = true
-	cmds := []tea.Cmd{m.calls.list(m.table.listGen, ""), m.setFlash("reloading tasks", false)}
+	cmds := []tea.Cmd{m.startListing(m.table.rows.storeQuery(m.table.rows.text)), m.setFlash("reloading tasks", false)}
 	if m.live.watchPause {
 		m.live.watchPause = false
 		wake := m.wake
@@ -346,7 +356,7 @@ func (m *Model) keyFilter(msg tea.KeyPressMsg) tea.Cmd {
 	case "enter":
 		f.input.Blur()
 		m.dialogs.open = dialogNone
-		return nil
+		return m.syncQuery() // the service searches what is not loaded
 	}
 	return tea.Batch(f.update(msg), m.setFilterText(f.input.Value()))
 }

@@ -38,9 +38,6 @@ type Options struct {
 	// LocalEngine says the tasks run in this process's engine: quitting
 	// with tasks running stops them, so q warns first.
 	LocalEngine bool
-	// MaxInitialTasks caps how many tasks the first List loads (default
-	// 20,000); live events add tasks beyond it.
-	MaxInitialTasks int
 }
 
 // ConnState is the connection state the header shows, for services that
@@ -133,9 +130,6 @@ func New(ctx context.Context, svc a2a.Service, opts Options) *Model {
 	if opts.SaveDir == "" {
 		opts.SaveDir = "."
 	}
-	if opts.MaxInitialTasks <= 0 {
-		opts.MaxInitialTasks = 20000
-	}
 	com := &Common{Keys: DefaultKeyMap(opts.ReadOnly), Now: opts.Now()}
 	m := &Model{
 		calls:       serviceCalls{ctx: ctx, svc: svc},
@@ -173,10 +167,9 @@ func (m *Model) setStyles(dark bool) {
 // Init asks the terminal for its background, loads the first page of
 // tasks and the agent card, and starts the clock.
 func (m *Model) Init() tea.Cmd {
-	m.table.loading = true
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		m.calls.list(m.table.listGen, ""),
+		m.startListing(a2a.ListRequest{}),
 		m.calls.card(),
 		m.tickCmd(),
 	)
@@ -228,7 +221,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		m.com.Now = msg.at
 		m.com.Frame++
-		return m.tickCmd()
+		return tea.Batch(m.tickCmd(), m.refreshCounts())
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
 	case tea.PasteMsg:

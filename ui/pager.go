@@ -207,7 +207,6 @@ func yamlValue(dec *json.Decoder, b *strings.Builder, indent int, lead string) e
 			if lead != "" {
 				fmt.Fprintf(b, "%s%s\n", pad, strings.TrimRight(lead, " "))
 				indent++
-				pad = strings.Repeat("  ", indent)
 			}
 			for dec.More() {
 				k, err := dec.Token()

@@ -65,8 +65,12 @@ type taskTable struct {
 	// The initial load: List pages are asked for one after the other;
 	// listGen drops the pages of a load a reload replaced.
 	loading bool
-	loaded  int
 	listGen int
+	list    listing
+	// counts are the service's counts by state (see paging.go).
+	counts         *storeCounts
+	countsInFlight bool
+	countsAt       time.Time
 	// emptyNote replaces "no tasks yet" when the list failed for a
 	// reason the user must fix (credentials).
 	emptyNote string
@@ -290,7 +294,10 @@ func (t *taskTable) View() string {
 	if above > 0 {
 		more += fmt.Sprintf(" ↑ %d more", above)
 	}
-	if below > 0 {
+	switch {
+	case below > 0 && !t.list.done && t.list.next != "":
+		more += fmt.Sprintf(" ↓ %d+ more", below)
+	case below > 0:
 		more += fmt.Sprintf(" ↓ %d more", below)
 	}
 	if more != "" {

@@ -1331,3 +1331,60 @@ func TestHelpContrast(t *testing.T) {
 		}
 	}
 }
+
+// bigService is a fake with n completed tasks (ids t00000… oldest first)
+// and a few canceled ones among the oldest.
+func bigService(n int) *fakeService {
+	f := newFakeService()
+	for i := range n {
+		st := a2a.StateCompleted
+		if i < 3 {
+			st = a2a.StateCanceled
+		}
+		tk := task(fmt.Sprintf("t%05d", i), st, "ok", time.Duration(n-i)*time.Second)
+		f.tasks[tk.ID] = tk
+	}
+	return f
+}
+
+// Scale: the first screen lists a few pages, not every task; the header
+// counts every task from the service; paging follows the cursor; G
+// reaches the oldest; a state filter asks the service.
+func TestLazyLoading(t *testing.T) {
+	const n = 5000
+	f := bigService(n)
+	m := newTestModel(t, f, 120, 30)
+	drain(t, m, m.Init(), nil)
+	if got := len(m.table.rows.byID); got > listPageSize+prefetchRows {
+		t.Fatalf("first screen loaded %d tasks", got)
+	}
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, fmt.Sprintf("%d done", n-3)) || !strings.Contains(v, fmt.Sprintf("/%d shown", n)) {
+		t.Fatalf("header does not count every task:\n%s", v)
+	}
+	// Scrolling pages in as needed.
+	before := len(m.table.rows.byID)
+	for range 10 {
+		press(t, m, "pgdown")
+	}
+	if len(m.table.rows.byID) <= before || len(m.table.rows.byID) == n {
+		t.Fatalf("after scrolling: %d loaded (was %d)", len(m.table.rows.byID), before)
+	}
+	// :state canceled finds the canceled tasks among the oldest, never
+	// loaded, by asking the service.
+	loaded := len(m.table.rows.byID)
+	typeCommand(t, m, "state canceled")
+	if got := visibleIDs(m); len(got) != 3 {
+		t.Fatalf(":state canceled = %v", got)
+	}
+	if !slices.ContainsFunc(f.lists, func(r a2a.ListRequest) bool { return r.State == a2a.StateCanceled && r.PageSize == listPageSize }) {
+		t.Fatal("the service was not asked for canceled tasks")
+	}
+	if len(m.table.rows.byID) > loaded+3 {
+		t.Fatalf("the filter loaded %d more tasks", len(m.table.rows.byID)-loaded)
+	}
+	typeCommand(t, m, "state all")
+	press(t, m, "G")
+	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byID) != n {
+		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byID))
+	}
+}

@@ -226,9 +226,10 @@ func (m *Model) headerLine() string {
 func (m *Model) statsLine() string {
 	st := m.com.Styles
 	rows := m.table.rows
+	counts, total := m.shownCounts()
 	var parts []string
 	for _, s := range a2a.States() {
-		if n := rows.counts[s]; n > 0 {
+		if n := counts[s]; n > 0 {
 			parts = append(parts, st.State(s).Render(fmt.Sprintf("%s %d %s", stateSymbol(s), n, stateName(s))))
 		}
 	}
@@ -238,10 +239,7 @@ func (m *Model) statsLine() string {
 	case len(parts) == 0:
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
-	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byID))
-	if m.table.loading {
-		shown += ", loading…"
-	}
+	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), total) + m.loadedNote()
 	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", rows.state, rows.order, shown))
 	if rows.text != "" {
 		info += st.Muted.Render(" · /" + cleanLine(rows.text, 60))

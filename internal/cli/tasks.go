@@ -155,74 +155,38 @@ func (c *cli) sendAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRe
 	return stateCode(res.Task.Status.State), nil
 }
 
-// sendLocalAndPrint is sendAndPrint for the local engine, which streams
-// for free: it waits on the task's stream so the task's id is known from
-// the first event, and a Ctrl-C can say which task keeps running.
+// sendLocalAndPrint is sendAndPrint for the local engine: when Ctrl-C
+// stops the wait, it looks the task up (read only: nothing is sent again)
+// so the line can say which task keeps running.
 func (c *cli) sendLocalAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRequest, out printer, targetArgs string) (int, error) {
-	if ctx.Err() != nil {
-		return 0, errInterrupted
+	code, err := c.sendAndPrint(ctx, svc, req, out)
+	if !errors.Is(err, errInterrupted) {
+		return code, err
 	}
-	// The stream outlives a Ctrl-C until its first event (the task) is
-	// in, so the interrupt can always name the task it leaves running.
-	streamCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	s, err := svc.Stream(streamCtx, req)
+	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if id := taskOfMessage(lookup, svc, req.Message.ID); id != "" {
+		id = clean(id, 200)
+		return 0, fmt.Errorf("%w; task %s keeps running: a2atop get %s%s, a2atop cancel %s%s", err, id, targetArgs, id, targetArgs, id)
+	}
+	return code, err
+}
+
+// taskOfMessage finds the task a message started among the most recently
+// changed tasks, or "".
+func taskOfMessage(ctx context.Context, svc a2a.Service, messageID string) string {
+	page, err := svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize})
 	if err != nil {
-		return 0, err
+		return ""
 	}
-	defer func() { s.Close() }()
-	first := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-streamCtx.Done():
-			return
-		}
-		select {
-		case <-first:
-		case <-streamCtx.Done():
-		case <-time.After(2 * time.Second):
-		}
-		stop()
-	}()
-	var task *a2a.Task
-	seen := false
-	for {
-		ev, err := s.Recv()
-		if err == nil && !seen {
-			seen = true
-			close(first)
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			err = waitErr(ctx, err)
-			if errors.Is(err, errInterrupted) && task != nil {
-				id := clean(task.ID, 200)
-				return 0, fmt.Errorf("%w; task %s keeps running: a2atop get %s%s, a2atop cancel %s%s", err, id, targetArgs, id, targetArgs, id)
+	for _, t := range page.Tasks {
+		for _, m := range t.History {
+			if m.ID == messageID {
+				return t.ID
 			}
-			return 0, err
-		}
-		if m, ok := ev.Event.(*a2a.Message); ok && task == nil {
-			return exitOK, out.message(m) // answered without a task
-		}
-		if next, err := a2a.Apply(task, ev.Event); err == nil {
-			task = next
 		}
 	}
-	if task == nil {
-		return 0, errors.New("the engine's stream ended before the task began")
-	}
-	// Print the task as stored (the same as Send returns), not as folded.
-	final, err := svc.Get(ctx, a2a.GetRequest{ID: task.ID, HistoryLength: req.Config.HistoryLength})
-	if err != nil {
-		return 0, waitErr(ctx, err)
-	}
-	if err := out.task(final); err != nil {
-		return 0, err
-	}
-	return stateCode(final.Status.State), nil
+	return ""
 }
 
 func (c *cli) messageText(args []string) (string, error) {

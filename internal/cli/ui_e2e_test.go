@@ -98,7 +98,7 @@ func TestEndToEndLocal(t *testing.T) {
 	tm.Escape("esc back")
 	tm.Keys("?")
 	captures["help"] = tm.WaitFor("Keys", "save artifact")
-	tm.Escape("Keys  (esc closes)")
+	tm.Escape("Keys  (esc closes;")
 	tm.Keys("q")
 	tm.WaitFor(tmux.Exited + "0")
 
