@@ -165,7 +165,16 @@ func (c *cli) sendLocalAndPrint(ctx context.Context, svc a2a.Service, req *a2a.S
 	}
 	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if id := taskOfMessage(lookup, svc, req.Message.ID); id != "" {
+	// The engine may still be storing the task the interrupted call
+	// created: look a few times, briefly.
+	id := ""
+	for try := 0; try < 5 && id == "" && lookup.Err() == nil; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		id = taskOfMessage(lookup, svc, req.Message.ID)
+	}
+	if id != "" {
 		id = clean(id, 200)
 		return 0, fmt.Errorf("%w; task %s keeps running: a2atop get %s%s, a2atop cancel %s%s", err, id, targetArgs, id, targetArgs, id)
 	}
