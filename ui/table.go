@@ -147,6 +147,7 @@ func (b *rowBatch) change(id string, f func(r *row)) *row {
 // the selection changed.
 func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (selectionChanged bool) {
 	prevID, prevScreen := t.selectedID, t.cursor-t.offset
+	atHead := t.offset == 0 && prevScreen == 0
 	b := &rowBatch{set: t.rows, now: now, changed: make(map[*row]struct{}, sizeHint)}
 	f(b)
 	t.rows.merge(b.changed)
@@ -155,7 +156,13 @@ func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (se
 			t.cursor = i
 			// The selected task keeps its screen row; rows that move
 			// out of sight above it are counted in the header (View).
+			// At the head of the table (first row selected, nothing
+			// above) the head stays in view instead, as tail -f does:
+			// new and moving rows show above the selection.
 			t.offset = t.cursor - prevScreen
+			if atHead {
+				t.offset = 0
+			}
 			t.keepCursorVisible()
 			return false
 		}

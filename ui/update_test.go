@@ -1271,9 +1271,18 @@ func TestRowsOutOfSightAreCounted(t *testing.T) {
 	m := newTestModel(t, f, 120, 20)
 	drain(t, m, m.Init(), nil)
 	press(t, m, "U") // the order that moves rows: by last change
-	selectID(t, m, m.table.rows.visible[0].id)
-	// A task's new status moves it above the selection.
-	drain(t, m, func() tea.Msg { return tickEvent("t05", 1) }, nil)
+	// At the head of the table, a row moving above the selection stays
+	// in view: the head is kept, the selection moves down with its task.
+	head := m.table.rows.visible[0].id
+	selectID(t, m, head)
+	drain(t, m, func() tea.Msg { return tickEvent("t03", 1) }, nil)
+	if m.table.offset != 0 || m.table.rows.visible[0].id != "t03" || m.table.selectedID != head {
+		t.Fatalf("head lost: offset %d first %s selected %s", m.table.offset, m.table.rows.visible[0].id, m.table.selectedID)
+	}
+	// Elsewhere the selection keeps its screen row and rows moving out
+	// of sight are counted.
+	selectID(t, m, m.table.rows.visible[3].id)
+	drain(t, m, func() tea.Msg { return tickEvent("t05", 2) }, nil)
 	v := ansi.Strip(m.View().Content)
 	if m.table.offset == 0 {
 		t.Fatalf("setup: the moved row did not go above the selection:\n%s", v)
