@@ -279,6 +279,11 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 			m.table.rows.text = ""
 			return m.refilter()
 		}
+		// Then the command line's filters (:ctx, :state STATE).
+		if m.table.rows.context != "" || m.table.rows.only != "" {
+			m.table.rows.context, m.table.rows.only = "", ""
+			return m.refilter()
+		}
 	}
 	return nil
 }

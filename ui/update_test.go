@@ -1080,7 +1080,15 @@ func TestCommandMode(t *testing.T) {
 	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
 		t.Fatalf(":ctx = %v", got)
 	}
+	press(t, m, "esc") // esc backs out of :ctx too
+	if m.table.rows.context != "" || len(m.table.rows.visible) != 7 {
+		t.Fatalf("esc kept :ctx: %q", m.table.rows.context)
+	}
+	typeCommand(t, m, "ctx")
 	typeCommand(t, m, "ctx all")
+	if m.table.rows.context != "" {
+		t.Fatal(":ctx all kept the filter")
+	}
 	typeCommand(t, m, "bogus")
 	if !m.flash.err || !strings.Contains(m.flash.text, "no command") {
 		t.Fatalf("flash %q", m.flash.text)
