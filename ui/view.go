@@ -240,7 +240,14 @@ func (m *Model) statsLine() string {
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
 	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), total) + m.loadedNote()
-	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", rows.state, rows.order, shown))
+	filter := rows.state.String()
+	if rows.only != "" {
+		filter = string(rows.only)
+	}
+	if rows.context != "" {
+		filter += " in context " + shortID(rows.context)
+	}
+	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", filter, rows.order, shown))
 	if rows.text != "" {
 		info += st.Muted.Render(" · /" + cleanLine(rows.text, 60))
 	}
