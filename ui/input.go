@@ -310,7 +310,13 @@ func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) refilter() tea.Cmd {
 	moved := m.moved(m.sizedTable().refilter())
 	t := &m.table
-	q := t.rows.storeQuery(t.list.query.Text)
+	// The text goes to the service on enter (syncQuery), not per key;
+	// a cleared text stops asking for it at once.
+	text := t.list.query.Text
+	if t.rows.text == "" {
+		text = ""
+	}
+	q := t.rows.storeQuery(text)
 	if q == t.list.query || t.allLoaded() {
 		return tea.Batch(moved, m.moreRows())
 	}
