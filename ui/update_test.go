@@ -1400,6 +1400,14 @@ func TestLazyLoading(t *testing.T) {
 		t.Fatalf("the filter loaded %d more tasks", len(m.table.rows.byID)-loaded)
 	}
 	typeCommand(t, m, "state all")
+	// / TEXT enter asks the service too: an old task never loaded shows.
+	press(t, m, "/")
+	typeText(t, m, "t00001")
+	press(t, m, "enter")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"t00001"}) {
+		t.Fatalf("text filter = %v", got)
+	}
+	press(t, m, "esc")
 	press(t, m, "G")
 	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byID) != n {
 		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byID))
