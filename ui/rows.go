@@ -33,6 +33,10 @@ type row struct {
 	timeline  []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
+	// shown says the row is in the visible list (kept by merge and
+	// rebuild), so a merge of rows not shown skips the pass over the list
+	// and indexOf can binary-search.
+	shown bool
 }
 
 // timelineEntry is one state change or status message of a task.
@@ -483,23 +487,36 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 		s.rebuild()
 		return
 	}
+	anyShown := false
 	for r := range changed {
-		r.mark = true
+		if r.shown {
+			r.mark, anyShown = true, true
+		}
 	}
-	kept := s.visible[:0]
-	for _, r := range s.visible {
-		if !r.mark {
-			kept = append(kept, r)
+	// Only rows already shown need taking out: a page of tasks never seen
+	// (lazy loading) costs O(page), not O(rows).
+	kept := s.visible
+	if anyShown {
+		kept = s.visible[:0]
+		for _, r := range s.visible {
+			if !r.mark {
+				kept = append(kept, r)
+			}
 		}
 	}
 	add := make([]*row, 0, len(changed))
 	for r := range changed {
 		r.mark = false
-		if s.matches(r) {
+		r.shown = s.matches(r)
+		if r.shown {
 			add = append(add, r)
 		}
 	}
 	slices.SortFunc(add, s.order.cmp)
+	if len(add) == 0 || len(kept) == 0 || !s.order.less(add[0], kept[len(kept)-1]) {
+		s.visible = append(kept, add...) // all after the last row: the next page
+		return
+	}
 	out := make([]*row, 0, len(kept)+len(add))
 	i, j := 0, 0
 	for i < len(kept) && j < len(add) {
@@ -520,20 +537,25 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 func (s *rowSet) rebuild() {
 	s.visible = s.visible[:0]
 	for _, r := range s.byID {
-		if s.matches(r) {
+		r.shown = s.matches(r)
+		if r.shown {
 			s.visible = append(s.visible, r)
 		}
 	}
 	slices.SortFunc(s.visible, s.order.cmp)
 }
 
+// indexOf is the visible index of task id, or -1: a binary search, as
+// the visible list is sorted by the order's total comparison.
 func (s *rowSet) indexOf(id string) int {
-	for i, r := range s.visible {
-		if r.id == id {
-			return i
-		}
+	r := s.byID[id]
+	if r == nil || !r.shown {
+		return -1
 	}
-	return -1
+	if i, ok := slices.BinarySearchFunc(s.visible, r, s.order.cmp); ok && s.visible[i] == r {
+		return i
+	}
+	return slices.Index(s.visible, r)
 }
 
 // oldestWaiting is the task that has waited on the user longest, or nil.

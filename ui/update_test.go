@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -1411,5 +1412,52 @@ func TestLazyLoading(t *testing.T) {
 	press(t, m, "G")
 	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byID) != n {
 		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byID))
+	}
+}
+
+// The merge's fast paths (rows not shown, pages after the last row) and
+// indexOf's binary search agree with a full sort and a linear search,
+// whatever the order and the changes.
+func TestMergeAndIndexOfAgreeWithFullSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, o := range []sorting{{order: sortCreated}, {order: sortUpdated}, {order: sortState, reverse: true}, {order: sortID}, {order: sortMessage}} {
+		s := newRowSet()
+		s.order = o
+		s.state = filterAll
+		for step := range 300 {
+			changed := map[*row]struct{}{}
+			for range 1 + rng.IntN(20) {
+				id := fmt.Sprintf("t%03d", rng.IntN(400))
+				at := testNow.Add(time.Duration(rng.IntN(100000)) * time.Millisecond)
+				r := s.change(id, at, func(r *row) {
+					r.setStatus(a2a.TaskStatus{State: a2a.States()[rng.IntN(8)], Timestamp: at}, at)
+					r.message = fmt.Sprint(rng.IntN(5))
+				})
+				changed[r] = struct{}{}
+			}
+			if step%50 == 49 {
+				s.state = stateFilter(rng.IntN(int(numStateFilters)))
+				s.rebuild()
+				continue
+			}
+			s.merge(changed)
+			if !slices.IsSortedFunc(s.visible, o.cmp) {
+				t.Fatalf("%v step %d: not sorted", o, step)
+			}
+			n := 0
+			for _, r := range s.byID {
+				if s.matches(r) {
+					n++
+				}
+			}
+			if n != len(s.visible) {
+				t.Fatalf("%v step %d: %d visible, %d match", o, step, len(s.visible), n)
+			}
+			for i, r := range s.visible {
+				if got := s.indexOf(r.id); got != i {
+					t.Fatalf("%v step %d: indexOf(%s) = %d, want %d", o, step, r.id, got, i)
+				}
+			}
+		}
 	}
 }
