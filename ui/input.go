@@ -284,6 +284,11 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 			m.table.rows.context, m.table.rows.only = "", ""
 			return m.refilter()
 		}
+		// Then f's state filter.
+		if m.table.rows.state != filterAll {
+			m.table.rows.state = filterAll
+			return m.refilter()
+		}
 	}
 	return nil
 }

@@ -907,6 +907,21 @@ func TestMarksCancelTogether(t *testing.T) {
 	if len(m.table.marked) != 0 {
 		t.Fatal("esc kept the marks")
 	}
+	// esc backs out one level at a time: marks, text, then state filter.
+	press(t, m, "f", "f", "space", "/") // waiting on me: two tasks
+	typeText(t, m, "task")
+	press(t, m, "enter", "esc")
+	if len(m.table.marked) != 0 || m.table.rows.text == "" || m.table.rows.state != filterWaiting {
+		t.Fatalf("first esc: marks %d text %q state %v", len(m.table.marked), m.table.rows.text, m.table.rows.state)
+	}
+	press(t, m, "esc")
+	if m.table.rows.text != "" || m.table.rows.state != filterWaiting {
+		t.Fatalf("second esc: text %q state %v", m.table.rows.text, m.table.rows.state)
+	}
+	press(t, m, "esc")
+	if m.table.rows.state != filterAll {
+		t.Fatalf("third esc: state %v", m.table.rows.state)
+	}
 }
 
 func tickEvent(id string, n int) tea.Msg {
