@@ -72,6 +72,14 @@ func Apply(t *Task, ev Event) (*Task, error) {
 			return nil, err
 		}
 		out := t.Clone()
+		// The agent's current status message (a question, say) came
+		// before this message: file it first, so the history reads in
+		// conversation order (user, agent, user) rather than waiting for
+		// the next status to move it. Its id keeps it from being filed
+		// twice.
+		if prev := out.Status.Message; prev != nil && prev.ID != "" && prev.ID != ev.ID {
+			out.History = appendMessageOnce(out.History, *prev)
+		}
 		out.History = appendMessageOnce(out.History, *ev)
 		return out, nil
 	case nil:

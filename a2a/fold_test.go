@@ -137,8 +137,9 @@ func TestApplyTaskAndMessages(t *testing.T) {
 	}
 	m := &Message{ID: "u2", Role: RoleUser, TaskID: "t", ContextID: "c", Parts: []Part{TextPart("2026-12-01")}}
 	out, _ = Fold(in, m, m)
-	if len(out.History) != 2 || out.History[1].ID != "u2" {
-		t.Errorf("a task message joins the history once: %+v", out.History)
+	// The status message it follows is filed first (conversation order).
+	if len(out.History) != 3 || out.History[1].ID != "s1" || out.History[2].ID != "u2" {
+		t.Errorf("a task message joins the history once, after the status it follows: %+v", out.History)
 	}
 	free := &Message{ID: "x", Role: RoleAgent}
 	if out, err := Apply(in, free); err != nil || out != in {
@@ -186,5 +187,30 @@ func TestApplyErrors(t *testing.T) {
 	_, err := Fold(in, &StatusUpdateEvent{TaskID: "t"}, &StatusUpdateEvent{TaskID: "zzz"})
 	if err == nil || !strings.Contains(err.Error(), "event 1") {
 		t.Errorf("Fold names the failing event: %v", err)
+	}
+}
+
+// Issue 14 bug 7: an answer was filed before the question it answers, so
+// the history read user, user, agent.
+func TestFoldHistoryInConversationOrder(t *testing.T) {
+	u1 := Message{ID: "u1", Role: RoleUser, TaskID: "t", ContextID: "c", Parts: []Part{TextPart("ask")}}
+	q := &Message{ID: "q", Role: RoleAgent, TaskID: "t", ContextID: "c", Parts: []Part{TextPart("which date?")}}
+	u2 := &Message{ID: "u2", Role: RoleUser, TaskID: "t", ContextID: "c", Parts: []Part{TextPart("friday")}}
+	done := &Message{ID: "d", Role: RoleAgent, TaskID: "t", ContextID: "c", Parts: []Part{TextPart("booked")}}
+	got, err := Fold(&Task{ID: "t", ContextID: "c", Status: TaskStatus{State: StateSubmitted}, History: []Message{u1}},
+		&StatusUpdateEvent{TaskID: "t", ContextID: "c", Status: TaskStatus{State: StateInputRequired, Message: q}},
+		u2,
+		&StatusUpdateEvent{TaskID: "t", ContextID: "c", Status: TaskStatus{State: StateWorking}},
+		&StatusUpdateEvent{TaskID: "t", ContextID: "c", Status: TaskStatus{State: StateCompleted, Message: done}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range got.History {
+		ids = append(ids, m.ID)
+	}
+	if strings.Join(ids, ",") != "u1,q,u2" {
+		t.Fatalf("history %v, want u1,q,u2", ids)
 	}
 }

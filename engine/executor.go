@@ -46,6 +46,10 @@ type Request struct {
 	// Attempt counts executions for this Message, from 1; retries and
 	// restarts raise it, and an answer to a question starts again at 1.
 	Attempt int
+	// MaxAttempts is the engine's limit on attempts (Options.MaxAttempts),
+	// so an executor that plans its failures can tell when the plan cannot
+	// succeed; 0 when unknown.
+	MaxAttempts int
 	// Resumed is set when an earlier execution of this attempt was stopped
 	// part-way by a clean engine Close (a2atop quit, or handed its store to
 	// another a2atop): the work may have been partly done already, so an

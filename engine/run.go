@@ -175,7 +175,7 @@ func (e *Engine) startAttempt(it *queueItem, en *taskEntry, ex *execution, a att
 	ex.closed = false
 	en.run = ex
 	en.flushErr = nil
-	req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: a.n, Resumed: a.resumed}
+	req := &Request{Task: en.tip().Task, Message: it.msg, Attempt: a.n, MaxAttempts: e.opts.MaxAttempts, Resumed: a.resumed}
 	return attemptCall{ctx: ex.ctx, req: req, pub: &publisher{e: e, en: en, ex: ex}}, true
 }
 

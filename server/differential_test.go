@@ -759,8 +759,19 @@ var knownDifferences = map[string]knownDifference{
 		why: "progress texts of one execution share a message id in a2atop's engine, so each replaces the last; " +
 			"a2a-go moves every replaced status message into the history. The spec leaves history to the agent",
 	},
+	"send answer": {
+		ours: `task state=completed status="Target date recorded: 2027-01-01" artifacts=[answer:"Target date recorded: 2027-01-01"] history=[user:"ask" agent:"What is the target date?" user:"2027-01-01"]`,
+		sdk:  `task state=completed status="Target date recorded: 2027-01-01" artifacts=[answer:"Target date recorded: 2027-01-01"] history=[user:"ask" user:"2027-01-01" agent:"What is the target date?"]`,
+		why: "a2atop files the agent's question into the history when the answer arrives, so the history reads as the " +
+			"conversation went (issue 14); a2a-go files it only when the next status replaces it, after the answer",
+	},
+	"get streamed answer": {
+		ours: `state=completed status="Target date recorded: 2027-02-02" artifacts=[answer:"Target date recorded: 2027-02-02"] history=[user:"ask" agent:"What is the target date?" user:"2027-02-02"]`,
+		sdk:  `state=completed status="Target date recorded: 2027-02-02" artifacts=[answer:"Target date recorded: 2027-02-02"] history=[user:"ask" user:"2027-02-02" agent:"What is the target date?"]`,
+		why:  "as for send answer: the history in conversation order (issue 14)",
+	},
 	"stream answer": {
-		ours: `kinds=task,artifact,status states=working,completed folded state=completed status="Target date recorded: 2027-02-02" artifacts=[answer:"Target date recorded: 2027-02-02"] history=[user:"ask" user:"2027-02-02" agent:"What is the target date?"]`,
+		ours: `kinds=task,artifact,status states=working,completed folded state=completed status="Target date recorded: 2027-02-02" artifacts=[answer:"Target date recorded: 2027-02-02"] history=[user:"ask" agent:"What is the target date?" user:"2027-02-02"]`,
 		sdk:  `kinds=status,artifact,status states=working,completed folded state=completed status="Target date recorded: 2027-02-02" artifacts=[answer:"Target date recorded: 2027-02-02"] history=[]`,
 		why: "a stream that resumes a task starts with the Task (as StreamResponse's doc asks: the first response is a Task, " +
 			"then updates); a2a-go starts with a status update, so a client that folds the stream has no history",

@@ -68,12 +68,15 @@ func (c serviceCalls) call() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.ctx, callTimeout)
 }
 
-func (c serviceCalls) list(gen int, token string) tea.Cmd {
-	zero := 0
+func (c serviceCalls) list(gen int, token string, query a2a.ListRequest) tea.Cmd {
+	req := query
+	req.PageSize, req.PageToken, req.IncludeArtifacts = listPageSize, token, true
+	// With their history: the first user message names the task (the
+	// MESSAGE column).
 	return func() tea.Msg {
 		ctx, cancel := c.call()
 		defer cancel()
-		page, err := c.svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize, PageToken: token, HistoryLength: &zero, IncludeArtifacts: true})
+		page, err := c.svc.List(ctx, req)
 		return listMsg{agent: c.agent, gen: gen, page: page, err: err}
 	}
 }
@@ -93,6 +96,46 @@ func (c serviceCalls) get(id string) tea.Cmd {
 		defer cancel()
 		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id})
 		return taskMsg{key: rowKey{c.agent, id}, task: t, err: err}
+	}
+}
+
+// reconcileMsg is a task as GetTask returned it on r: the agent's word,
+// applied whatever the row showed.
+type reconcileMsg struct {
+	agent int
+	task  *a2a.Task
+}
+
+// maxReconcile bounds the Gets one r sends: the unfinished tasks are the
+// ones whose state can be wrong, and there are few of them.
+const maxReconcile = 64
+
+func (c serviceCalls) reconcile(id string) tea.Cmd {
+	zero := 0
+	return func() tea.Msg {
+		ctx, cancel := c.call()
+		defer cancel()
+		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id, HistoryLength: &zero})
+		if err != nil || t == nil || t.ID != id {
+			return nil
+		}
+		return reconcileMsg{agent: c.agent, task: t}
+	}
+}
+
+// describeMsg is the whole task for the describe view.
+type describeMsg struct {
+	key  rowKey
+	task *a2a.Task
+	err  error
+}
+
+func (c serviceCalls) describe(id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := c.call()
+		defer cancel()
+		t, err := c.svc.Get(ctx, a2a.GetRequest{ID: id})
+		return describeMsg{key: rowKey{c.agent, id}, task: t, err: err}
 	}
 }
 
@@ -231,6 +274,23 @@ func (m *Model) updateReply(msg tea.Msg) tea.Cmd {
 			a.info = agentInfo{card: msg.card, err: msg.err}
 		}
 		return nil
+	case countsMsg:
+		m.onCounts(msg)
+		return nil
+	case reconcileMsg:
+		t := msg.task
+		moved := m.sizedTable().change(m.com.Now, 1, func(b *rowBatch) {
+			b.change(rowKey{msg.agent, t.ID}, func(r *row) { r.replaceWith(t, m.com.Now) })
+		})
+		if (rowKey{msg.agent, t.ID}) == m.table.selectedKey {
+			m.detail.dirty = true
+		}
+		return m.moved(moved)
+	case describeMsg:
+		if d := &m.dialogs.describe; d.key == msg.key {
+			d.task, d.err = msg.task, msg.err
+		}
+		return nil
 	case sentMsg:
 		return m.onSent(msg)
 	case canceledMsg:
@@ -270,49 +330,6 @@ func (m *Model) fetchDetail() tea.Cmd {
 	m.detail.clear(key)
 	m.detail.loading = true
 	return tea.Batch(a.calls.get(key.id), a.calls.timeline(key.id))
-}
-
-// onList adds a page of tasks and asks for the next one.
-func (m *Model) onList(msg listMsg) tea.Cmd {
-	a := m.agentAt(msg.agent)
-	if a == nil || msg.gen != a.listGen {
-		return nil
-	}
-	tbl := m.sizedTable()
-	if msg.err != nil {
-		a.loading = false
-		tbl.loading = m.anyLoading()
-		if m.fleetMode() {
-			a.live.listErr = msg.err
-			return m.setFlash(m.com.agentName(a.index)+": list tasks: "+msg.err.Error(), true)
-		}
-		return m.setFlash("list tasks: "+msg.err.Error(), true)
-	}
-	a.live.listErr = nil
-	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
-		for _, t := range msg.page.Tasks {
-			if t != nil && t.ID != "" {
-				b.change(rowKey{a.index, t.ID}, func(r *row) { r.applyTask(t, m.com.Now) })
-			}
-		}
-		// The store's recent history feeds the pulse: tasks first seen
-		// here were started (and maybe failed) when their times say.
-		for _, r := range b.created {
-			a.pulse.add(m.com.Now, r.created, false)
-			if r.state == a2a.StateFailed {
-				a.pulse.add(m.com.Now, r.updated, true)
-			}
-		}
-	})
-	a.loaded += len(msg.page.Tasks)
-	cmds := []tea.Cmd{m.moved(moved)}
-	if msg.page.NextPageToken != "" && a.loaded < m.opts.MaxInitialTasks {
-		cmds = append(cmds, a.calls.list(msg.gen, msg.page.NextPageToken))
-	} else {
-		a.loading = false
-		tbl.loading = m.anyLoading()
-	}
-	return tea.Batch(cmds...)
 }
 
 func (m *Model) onSent(msg sentMsg) tea.Cmd {

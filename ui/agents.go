@@ -195,11 +195,21 @@ func (m *Model) composeOn(i int) tea.Cmd {
 	}
 	m.lastNew = i
 	m.dialogs.open = dialogCompose
-	cmd := m.dialogs.compose.open()
+	cmd := m.dialogs.compose.open("")
 	if m.fleetMode() {
 		return tea.Batch(cmd, m.setFlash("new task on "+m.com.agentName(i), false))
 	}
 	return cmd
+}
+
+// replyOn composes a message in r's conversation (c), sent to r's agent.
+func (m *Model) replyOn(r *row) tea.Cmd {
+	if _, refuse := m.agentForAction(r.agent, "message"); refuse != nil {
+		return refuse
+	}
+	m.lastNew = r.agent
+	m.dialogs.open = dialogCompose
+	return m.dialogs.compose.open(r.contextID)
 }
 
 func (m *Model) keyPickAgent(msg tea.KeyPressMsg) tea.Cmd {

@@ -41,6 +41,9 @@ type detailPane struct {
 	tab    int
 	offset int
 	artIdx int
+	// paused is set when the user scrolled up: the pane stops following
+	// the tail of the timeline (or of a running task's output) until G.
+	paused bool
 
 	width, height int // the whole pane, border included
 	bodyHeight    int
@@ -58,7 +61,7 @@ func (d *detailPane) clear(key rowKey) {
 	if d.key == key && d.task != nil {
 		return
 	}
-	*d = detailPane{com: d.com, row: d.row, tab: d.tab, width: d.width, height: d.height, bodyHeight: d.bodyHeight, focused: d.focused, key: key, dirty: true}
+	*d = detailPane{com: d.com, row: d.row, tab: d.tab, paused: d.paused && d.key == key, width: d.width, height: d.height, bodyHeight: d.bodyHeight, focused: d.focused, key: key, dirty: true}
 }
 
 // SetSize sets the pane's size, border included.
@@ -90,6 +93,7 @@ func (d *detailPane) navigate(msg tea.KeyPressMsg) (handled bool) {
 	case key.Matches(msg, k.Top):
 		d.scrollTo(0)
 	case key.Matches(msg, k.Bottom):
+		d.paused = false
 		d.scrollTo(1 << 30)
 	case key.Matches(msg, k.PrevArtifact):
 		d.pickArtifact(-1)
@@ -154,10 +158,35 @@ func appendBounded(tl []timelineEntry, e timelineEntry) []timelineEntry {
 func (d *detailPane) nextTab(delta int) {
 	d.tab = (d.tab + delta + numTabs) % numTabs
 	d.offset = 0
+	d.paused = false
 	d.dirty = true
 }
 
-func (d *detailPane) scroll(delta int) { d.scrollTo(d.offset + delta) }
+// scroll moves the body by delta lines: up pauses following, reaching
+// the bottom again resumes it (like less +F and tail -f).
+func (d *detailPane) scroll(delta int) {
+	d.scrollTo(d.offset + delta)
+	if delta < 0 && d.offset < d.maxOffset() {
+		d.paused = true
+	}
+	if d.offset >= d.maxOffset() {
+		d.paused = false
+	}
+}
+
+func (d *detailPane) maxOffset() int { return max(len(d.lines)-d.bodyHeight, 0) }
+
+// follows reports whether the open tab follows its tail: the timeline
+// always, the artifacts while the task still runs (a command's output).
+func (d *detailPane) follows() bool {
+	switch d.tab {
+	case tabTimeline:
+		return true
+	case tabArtifacts:
+		return d.task != nil && !d.task.Status.State.Terminal() && !d.jumpToArtifact
+	}
+	return false
+}
 
 func (d *detailPane) scrollTo(off int) {
 	d.offset = max(0, min(off, len(d.lines)-d.bodyHeight))
@@ -190,8 +219,14 @@ func (d *detailPane) refresh() {
 	if d.jumpToArtifact && d.artIdx < len(d.artStart) {
 		d.offset = d.artStart[d.artIdx]
 	}
+	if d.jumpToArtifact {
+		d.paused = true
+	}
 	d.jumpToArtifact = false
 	d.bodyHeight = max(d.height-2-len(d.head(innerW, max(d.height-2, 1))), 1)
+	if d.follows() && !d.paused {
+		d.offset = d.maxOffset()
+	}
 	d.scrollTo(d.offset)
 }
 
@@ -207,6 +242,9 @@ func (d *detailPane) layoutTab(w int) ([]string, []int) {
 	}
 	switch d.tab {
 	case tabArtifacts:
+		if len(d.task.Artifacts) == 0 && d.task.Status.State.Terminal() {
+			return []string{st.Muted.Render("no artifacts: the task " + string(d.task.Status.State) + " without any")}, nil
+		}
 		return layoutArtifacts(d.task.Artifacts, d.artIdx, w, st)
 	case tabHistory:
 		return layoutHistory(d.task.History, w, st), nil
@@ -289,7 +327,7 @@ func layoutArtifacts(arts []a2a.Artifact, sel, w int, st Styles) ([]string, []in
 			out = append(out, wrapLines(st.Muted.Render(cleanLine(a.Description, 1000)), w)...)
 		}
 		budget := maxArtifact
-		for _, p := range a.Parts {
+		for _, p := range joinTextParts(a.Parts) {
 			if budget <= 0 {
 				out = append(out, st.Muted.Render("… (more parts not shown)"))
 				break
@@ -488,7 +526,15 @@ func (d *detailPane) head(innerW, innerH int) []string {
 			tabs = append(tabs, st.TabInactive.Render(label))
 		}
 	}
-	head = append(head, cut(strings.Join(tabs, st.Muted.Render(" │ ")), innerW))
+	bar := strings.Join(tabs, st.Muted.Render(" │ "))
+	if d.follows() {
+		if d.paused {
+			bar += st.Muted.Render(" · paused (G follows)")
+		} else {
+			bar += st.Muted.Render(" · following")
+		}
+	}
+	head = append(head, cut(bar, innerW))
 	if len(head) > innerH {
 		head = head[len(head)-innerH:]
 	}
@@ -500,4 +546,19 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.Format("2006-01-02 15:04:05")
+}
+
+// joinTextParts joins consecutive text parts into one: a streamed
+// command's output arrives as one part per chunk, and drawing each chunk
+// on its own put a blank line after every chunk that ended a line.
+func joinTextParts(parts []a2a.Part) []a2a.Part {
+	out := make([]a2a.Part, 0, len(parts))
+	for _, p := range parts {
+		if n := len(out); n > 0 && p.Kind == a2a.PartText && out[n-1].Kind == a2a.PartText {
+			out[n-1].Text += p.Text
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -23,8 +23,9 @@ const (
 	dialogConfirmOverwrite
 	dialogHelp
 	dialogAgent
-	dialogAgents    // the fleet's agents view (agents.go)
+	dialogDescribe
 	dialogCommand   // the ":" command line (command.go)
+	dialogAgents    // the fleet's agents view (agents.go)
 	dialogPickAgent // which agent gets a new task (agents.go)
 )
 
@@ -32,11 +33,19 @@ const (
 // Which keys a dialog takes is the root's routing (input.go); what a
 // dialog holds and draws is its own.
 type dialogs struct {
-	open    dialogKind
-	filter  filterDialog
-	answer  answerDialog
-	compose composeDialog
-	save    saveDialog
+	open   dialogKind
+	filter filterDialog
+	// cancelPrompt and cancelKeys are the cancel confirmation as asked:
+	// frozen when it opened.
+	cancelPrompt string
+	cancelKeys   []rowKey
+	answer       answerDialog
+	compose      composeDialog
+	save         saveDialog
+	// The full-screen views keep where the user scrolled to.
+	helpPager, agentPager pager
+	describe              describeDialog
+	command               commandDialog
 }
 
 func newDialogs(com *Common) dialogs {
@@ -45,6 +54,7 @@ func newDialogs(com *Common) dialogs {
 		answer:  answerDialog{com: com, box: newTextArea("type the answer"), data: newDataInput()},
 		compose: composeDialog{com: com, box: newTextArea("message to the agent, e.g. `slow 5`"), meta: textinput.New(), data: newDataInput()},
 		save:    saveDialog{com: com, input: textinput.New()},
+		command: newCommandDialog(),
 	}
 	d.filter.input.Prompt = "/"
 	d.filter.input.Placeholder = "filter by id, status text, metadata"
@@ -101,6 +111,7 @@ func (d *dialogs) setStyles(dark, color bool) {
 	d.compose.box.SetStyles(ta)
 	d.filter.input.SetStyles(ti)
 	d.save.input.SetStyles(ti)
+	d.command.input.SetStyles(ti)
 	d.compose.meta.SetStyles(ti)
 	d.compose.data.SetStyles(ti)
 	d.answer.data.SetStyles(ti)
@@ -144,14 +155,22 @@ func (d *dialogs) ShortHelp(k KeyMap) []key.Binding {
 		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
 	case dialogCompose:
 		return []key.Binding{k.Submit, k.Newline, k.NextField, k.Close}
-	case dialogSave, dialogFilter, dialogCommand, dialogPickAgent:
+	case dialogPickAgent:
 		return []key.Binding{k.Submit, k.Close}
 	case dialogAgents:
 		return []key.Binding{k.Up, k.Down, k.Open, k.Scope, k.Agent, k.Back}
+	case dialogSave:
+		return []key.Binding{k.SubmitSave, k.Close}
+	case dialogFilter:
+		return []key.Binding{k.SubmitFilter, k.Close}
 	case dialogConfirmCancel, dialogConfirmOverwrite:
 		return []key.Binding{k.Confirm, k.Deny}
 	case dialogHelp, dialogAgent:
-		return []key.Binding{k.Back, k.Quit}
+		return []key.Binding{k.Up, k.Down, k.PageDown, k.Bottom, k.Back, k.Quit}
+	case dialogDescribe:
+		return []key.Binding{k.Up, k.Down, k.PageDown, k.NextTab, k.Copy, k.Back}
+	case dialogCommand:
+		return []key.Binding{k.Complete, k.Submit, k.Close}
 	}
 	return nil
 }
@@ -299,9 +318,13 @@ type composeDialog struct {
 	field int    // fieldText, fieldMeta or fieldData
 	err   string // why the last enter did not send
 	width int
+	// contextID, when set, sends the message in that conversation (c on
+	// a task) instead of starting a new one (n).
+	contextID string
 }
 
-func (d *composeDialog) open() tea.Cmd {
+func (d *composeDialog) open(contextID string) tea.Cmd {
+	d.contextID = contextID
 	d.err = ""
 	return d.focus(fieldText)
 }
@@ -367,7 +390,11 @@ func (d *composeDialog) update(msg tea.Msg) tea.Cmd {
 
 func (d *composeDialog) View() string {
 	st := d.com.Styles
-	content := cut(st.Title.Render("New task")+st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata, data)"), d.width-4) + "\n" + d.box.View() + "\n" + d.meta.View() + "\n" + d.data.View()
+	title := "New task"
+	if d.contextID != "" {
+		title = "New task in context " + shortID(d.contextID)
+	}
+	content := cut(st.Title.Render(title)+st.Muted.Render(" (enter sends · ctrl+j new line · tab metadata, data)"), d.width-4) + "\n" + d.box.View() + "\n" + d.meta.View() + "\n" + d.data.View()
 	if d.err != "" {
 		content += "\n" + st.Error.Render(cut("✗ "+d.err, d.width-4))
 	}
@@ -406,14 +433,14 @@ type agentInfo struct {
 	err  error
 }
 
-// View draws the agent card: who the agent is, where it listens,
-// what it can do.
-func (a agentInfo) View(st Styles, w, h int) string {
+// lines lays the agent card out at width w: who the agent is, where it
+// listens, what it can do. The pager shows a window of it.
+func (a agentInfo) lines(st Styles, w int) []string {
 	if a.card == nil {
 		if a.err != nil {
-			return st.Error.Render(cut("✗ agent card: "+cleanLine(a.err.Error(), 500), w))
+			return []string{st.Error.Render(cut("✗ agent card: "+cleanLine(a.err.Error(), 500), w))}
 		}
-		return st.Muted.Render("loading the agent card…")
+		return []string{st.Muted.Render("loading the agent card…")}
 	}
 	c := a.card
 	var lines []string
@@ -454,8 +481,5 @@ func (a agentInfo) View(st Styles, w, h int) string {
 			add(st.Muted.Render("    e.g. " + cleanLine(strings.Join(s.Examples, " | "), 500)))
 		}
 	}
-	if len(lines) > h {
-		lines = append(lines[:h-1], st.Muted.Render("…"))
-	}
-	return strings.Join(lines, "\n")
+	return lines
 }

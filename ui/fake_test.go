@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ type fakeService struct {
 	sent     []*a2a.SendRequest
 	canceled []string
 	gets     []string
+	lists    []a2a.ListRequest
 	watch    chan a2a.StreamEvent
 	failNext error
 	card     *a2a.AgentCard
@@ -87,8 +89,13 @@ func (f *fakeService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListP
 	if err := f.takeErr(); err != nil {
 		return nil, err
 	}
+	f.lists = append(f.lists, req)
 	all := make([]*a2a.Task, 0, len(f.tasks))
 	for _, t := range f.tasks {
+		if (req.State != "" && t.Status.State != req.State) || (req.ContextID != "" && t.ContextID != req.ContextID) ||
+			(req.Text != "" && !strings.Contains(strings.ToLower(t.ID+" "+t.Status.Message.Text()), strings.ToLower(req.Text))) {
+			continue
+		}
 		all = append(all, t)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })

@@ -37,6 +37,9 @@ type Agent struct {
 	// its connection state (optional).
 	Service a2a.Service
 	Conn    <-chan ConnState
+	// LocalEngine says the agent's tasks run in this process's engine
+	// (Options.LocalEngine for one agent): q warns before they stop.
+	LocalEngine bool
 	// Open, when Service is nil, opens the agent. It runs in the agent's
 	// own goroutine and is retried with backoff until it succeeds or the
 	// dashboard stops, so an unreachable agent never delays the others.
@@ -123,22 +126,30 @@ func (t *taskTable) agentWidth() int {
 
 // fleetAgent is the dashboard's side of one agent.
 type fleetAgent struct {
-	index    int
-	readOnly bool
-	target   string
-	calls    serviceCalls // svc is nil until the agent is open
-	info     agentInfo    // its card
-	live     liveState
+	index       int
+	readOnly    bool
+	localEngine bool
+	target      string
+	calls       serviceCalls // svc is nil until the agent is open
+	info        agentInfo    // its card
+	live        liveState
 
 	// Opening: the last failure and the wait before the next attempt.
 	openErr   error
 	openRetry time.Duration
 
-	// The initial load: List pages are asked for one after the other;
-	// listGen drops the pages of a load a reload replaced.
-	loading bool
-	loaded  int
-	listGen int
+	// The listing (paging.go): pages are asked for as the user scrolls;
+	// listGen drops the pages of a listing a newer one replaced. counts
+	// are the agent's own counts by state while not every task is loaded.
+	loading        bool
+	list           listing
+	listGen        int
+	counts         *storeCounts
+	countsInFlight bool
+	countsAt       time.Time
+
+	// wake (r) makes a Watch paused for credentials try again.
+	wake chan struct{}
 
 	lastEvent time.Time
 	pulse     pulse
@@ -154,6 +165,8 @@ func (a *fleetAgent) health() (ok bool, text string) {
 		return false, fmt.Sprintf("down: %s · retry in %s", cleanLine(a.openErr.Error(), 120), a.openRetry)
 	case !a.open():
 		return true, "connecting…"
+	case a.live.needsAuth:
+		return false, "needs a token: set its headers (then r)"
 	case a.live.watchErr != nil:
 		return false, fmt.Sprintf("reconnecting in %s: %s", a.live.watchRetry, cleanLine(a.live.watchErr.Error(), 120))
 	case a.live.conn != nil:
@@ -193,16 +206,13 @@ func (m *Model) onAgentOpened(msg agentOpenedMsg) tea.Cmd {
 	return m.loadAgent(a)
 }
 
-// loadAgent asks for an open agent's tasks (first page) and its card.
+// loadAgent asks for an open agent's tasks (first page of the table's
+// query) and its card.
 func (m *Model) loadAgent(a *fleetAgent) tea.Cmd {
 	if !a.open() {
 		return nil
 	}
-	a.listGen++
-	a.loaded = 0
-	a.loading = true
-	m.table.loading = true
-	return tea.Batch(a.calls.list(a.listGen, ""), a.calls.card())
+	return tea.Batch(m.listAgent(a), a.calls.card())
 }
 
 func (m *Model) agentAt(i int) *fleetAgent {

@@ -290,8 +290,8 @@ func TestFleetPumpsIsolateABlackholedAgent(t *testing.T) {
 		close(opening)
 		<-ctx.Done() // accepts and never answers
 		return OpenedAgent{}, ctx.Err()
-	}}, send)
-	p.agent(1, Agent{Name: "alpha", Service: alpha}, send)
+	}}, send, make(chan struct{}))
+	p.agent(1, Agent{Name: "alpha", Service: alpha}, send, make(chan struct{}))
 	<-opening
 	alpha.watch <- a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "x", Status: a2a.TaskStatus{State: a2a.StateWorking}}}
 	for {
@@ -422,7 +422,7 @@ func TestRowSetMatchesAFullRebuild(t *testing.T) {
 			s.state = stateFilter(rng.IntN(int(numStateFilters)))
 			s.rebuild()
 		case 2:
-			s.order = sortOrder(rng.IntN(int(numSortOrders)))
+			s.order = sorting{order: sortOrder(rng.IntN(int(numSortOrders))), reverse: rng.IntN(2) == 0}
 			s.rebuild()
 		case 3:
 			s.text = []string{"", "text 1"}[rng.IntN(2)]

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -13,6 +14,9 @@ import (
 // esc, enter and ctrl keys mean something else there), then the detail
 // pane or the table.
 func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
+	if !key.Matches(msg, m.com.Keys.Quit) {
+		m.quitArmed = false
+	}
 	if msg.String() == "ctrl+c" {
 		return m.quit()
 	}
@@ -35,14 +39,8 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.keyAgents(msg)
 	case dialogPickAgent:
 		return m.keyPickAgent(msg)
-	case dialogHelp, dialogAgent:
-		switch k := m.com.Keys; {
-		case key.Matches(msg, k.Quit):
-			return m.quit()
-		case key.Matches(msg, k.Back, k.Help, k.Agent):
-			m.dialogs.open = dialogNone
-		}
-		return nil
+	case dialogHelp, dialogAgent, dialogDescribe:
+		return m.keyFull(msg)
 	}
 	if cmd, ok := m.keyGlobal(msg); ok {
 		return cmd
@@ -53,33 +51,125 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	return m.keyTable(msg)
 }
 
+// quit quits, unless tasks of this process's engine are running: those
+// stop with it (and start over the next time a2atop opens the store), so
+// the first q only says so and a second q quits.
 func (m *Model) quit() tea.Cmd {
+	running := 0
+	for _, a := range m.fleet {
+		if a.localEngine {
+			c := m.table.rows.agentCounts[a.index]
+			running += c[a2a.StateWorking] + c[a2a.StateSubmitted]
+		}
+	}
+	if running > 0 && !m.quitArmed {
+		m.quitArmed = true
+		return m.setFlash(fmt.Sprintf("%d task(s) running: unless another a2atop has this store open they stop now and start over next time · q again quits", running), true)
+	}
+	return m.quitNow()
+}
+
+func (m *Model) quitNow() tea.Cmd {
 	m.quitting = true
 	return tea.Quit
+}
+
+// openFull opens a full-screen view (help, agent card) at its top.
+func (m *Model) openFull(kind dialogKind) tea.Cmd {
+	m.dialogs.open = kind
+	switch kind {
+	case dialogHelp:
+		m.dialogs.helpPager = pager{}
+	case dialogAgent:
+		m.dialogs.agentPager = pager{}
+	}
+	return nil
+}
+
+// keyFull handles the full-screen views: they scroll with the table's
+// keys; esc (or the key that opened them) closes them.
+func (m *Model) keyFull(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.com.Keys
+	p := &m.dialogs.helpPager
+	switch m.dialogs.open {
+	case dialogAgent:
+		p = &m.dialogs.agentPager
+	case dialogDescribe:
+		p = &m.dialogs.describe.pager
+	}
+	if p.scroll(k, msg, len(m.pagerLines()), m.pagerHeight()-1) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case m.dialogs.open == dialogDescribe && key.Matches(msg, k.NextTab, k.PrevTab):
+		m.dialogs.describe.json = !m.dialogs.describe.json
+		m.dialogs.describe.pager = pager{}
+	case m.dialogs.open == dialogDescribe && key.Matches(msg, k.Copy):
+		text, err := m.dialogs.describe.text()
+		if err != nil || text == "" {
+			return m.setFlash("nothing to copy yet", true)
+		}
+		return m.copyText(text, "the task")
+	case key.Matches(msg, k.Back, k.Help, k.Agent, k.Describe):
+		m.dialogs.open = dialogNone
+	case key.Matches(msg, k.Command):
+		return m.openCommand()
+	}
+	return nil
+}
+
+// openDescribe shows the selected task whole, as YAML (tab: JSON).
+func (m *Model) openDescribe() tea.Cmd {
+	r := m.table.selected()
+	if r == nil {
+		return m.setFlash("select a task to describe it", true)
+	}
+	d := &m.dialogs.describe
+	a := m.agentAt(r.agent)
+	if a == nil || !a.open() {
+		return m.setFlash("the task's agent is not connected: nothing to describe", true)
+	}
+	*d = describeDialog{key: r.key, json: d.json}
+	m.dialogs.open = dialogDescribe
+	return a.calls.describe(r.id)
+}
+
+// copyText puts text on the clipboard (OSC 52), within what terminals take.
+func (m *Model) copyText(text, what string) tea.Cmd {
+	if len(text) > maxClipboard {
+		return m.setFlash(fmt.Sprintf("%s is %s, too large to copy", what, humanBytes(len(text))), true)
+	}
+	return tea.Batch(tea.SetClipboard(text), m.setFlash(fmt.Sprintf("copied %s to the clipboard (OSC 52)", what), false))
 }
 
 // keyGlobal handles the keys that mean the same with the table or the
 // detail pane focused.
 func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	k := m.com.Keys
+	if m.opts.ReadOnly && isAction(msg) {
+		return m.setFlash("read-only: this dashboard does not answer, cancel or send (started with --read-only)", true), true
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit(), true
 	case key.Matches(msg, k.Help):
-		m.dialogs.open = dialogHelp
-		return nil, true
+		return m.openFull(dialogHelp), true
 	case key.Matches(msg, k.Agent):
-		m.dialogs.open = dialogAgent
 		a := m.agentAt(m.focusedAgent())
 		m.agentsView.card = a.index
+		cmd := m.openFull(dialogAgent)
 		if a.info.card == nil && a.open() {
-			return a.calls.card(), true
+			return tea.Batch(cmd, a.calls.card()), true
 		}
-		return nil, true
+		return cmd, true
 	case key.Matches(msg, k.Agents):
 		return m.openAgentsView(), true
 	case key.Matches(msg, k.Command):
 		return m.openCommand(), true
+	case key.Matches(msg, k.Describe):
+		return m.openDescribe(), true
 	case key.Matches(msg, k.Scope):
 		return m.scopeTo(int(msg.String()[0]) - '1'), true // "0" is allAgents
 	case key.Matches(msg, k.Filter):
@@ -89,11 +179,18 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.table.rows.state = (m.table.rows.state + 1) % numStateFilters
 		return m.refilter(), true
 	case key.Matches(msg, k.Sort):
-		m.table.rows.order = (m.table.rows.order + 1) % numSortOrders
+		m.table.rows.order = sorting{order: (m.table.rows.order.order + 1) % numSortOrders}
 		return m.refilter(), true
+	case key.Matches(msg, k.SortID, k.SortState, k.SortAge, k.SortUpdated, k.SortMessage):
+		return m.sortBy(columnSort(k, msg)), true
 	case key.Matches(msg, k.Reload):
 		return m.reload(), true
 	case key.Matches(msg, k.Layout):
+		// From auto, step past the layout auto already shows, so the
+		// first z always changes something.
+		if m.layout == layoutAuto {
+			m.layout = m.autoLayout()
+		}
 		m.layout = (m.layout + 1) % numLayouts
 		if m.layout == layoutOff {
 			m.focus = focusTable
@@ -112,16 +209,32 @@ func (m *Model) keyGlobal(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Answer):
 		return m.openAnswer(), true
 	case key.Matches(msg, k.Cancel):
+		if keys := m.table.markedKeys(); len(keys) > 0 {
+			m.dialogs.open = dialogConfirmCancel
+			m.dialogs.cancelPrompt = fmt.Sprintf("cancel %d marked task(s)? y/n", len(keys))
+			m.dialogs.cancelKeys = keys
+			return nil, true
+		}
 		if r := m.table.selected(); r != nil && !r.state.Terminal() {
 			if _, refuse := m.agentForAction(r.agent, "cancel"); refuse != nil {
 				return refuse, true
 			}
 			m.dialogs.open = dialogConfirmCancel
+			// The question is frozen when asked: the status text
+			// ticking under the user's eyes would change what y means.
+			m.dialogs.cancelPrompt = fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40))
+			m.dialogs.cancelKeys = []rowKey{r.key}
 			return nil, true
 		}
 		return m.setFlash("select a task that is not finished to cancel it", true), true
 	case key.Matches(msg, k.New):
 		return m.openNew(), true
+	case key.Matches(msg, k.Reply):
+		r := m.table.selected()
+		if r == nil || r.contextID == "" {
+			return m.setFlash("select a task with a context to message it", true), true
+		}
+		return m.replyOn(r), true
 	}
 	return nil, false
 }
@@ -156,11 +269,23 @@ func (m *Model) moved(selectionChanged bool) tea.Cmd {
 }
 
 func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.com.Keys.Bottom) {
+		return m.jumpToOldest()
+	}
 	if handled, changed := m.sizedTable().navigate(msg); handled {
-		return m.moved(changed)
+		return tea.Batch(m.moved(changed), m.moreRows())
 	}
 	k := m.com.Keys
 	switch {
+	case key.Matches(msg, k.Copy):
+		r := m.table.selected()
+		if r == nil {
+			return m.setFlash("select a task to copy its id", true)
+		}
+		return m.copyText(r.id, "task id "+shortID(r.id))
+	case key.Matches(msg, k.Mark):
+		m.table.toggleMark()
+		return m.moved(m.sizedTable().moveCursor(1))
 	case key.Matches(msg, k.Open):
 		if m.table.selected() == nil {
 			return nil
@@ -168,9 +293,23 @@ func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
 		m.focus = focusDetail
 		return m.ensureDetail()
 	case key.Matches(msg, k.Back):
+		if len(m.table.marked) > 0 {
+			m.table.clearMarks()
+			return nil
+		}
 		if m.table.rows.text != "" {
 			m.dialogs.filter.input.SetValue("")
 			m.table.rows.text = ""
+			return m.refilter()
+		}
+		// Then the command line's filters (:ctx, :state STATE).
+		if m.table.rows.context != "" || m.table.rows.only != "" {
+			m.table.rows.context, m.table.rows.only = "", ""
+			return m.refilter()
+		}
+		// Then f's state filter.
+		if m.table.rows.state != filterAll {
+			m.table.rows.state = filterAll
 			return m.refilter()
 		}
 	}
@@ -193,20 +332,61 @@ func (m *Model) keyDetail(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// refilter rebuilds the visible list after a filter or sort change.
-func (m *Model) refilter() tea.Cmd { return m.moved(m.sizedTable().refilter()) }
+// refilter rebuilds the visible list after a filter or sort change, and
+// asks the service for what it can filter (state, conversation) when not
+// every task is loaded.
+func (m *Model) refilter() tea.Cmd {
+	moved := m.moved(m.sizedTable().refilter())
+	t := &m.table
+	// The text goes to the service on enter (syncQuery), not per key;
+	// a cleared text stops asking for it at once.
+	text := t.query.Text
+	if t.rows.text == "" {
+		text = ""
+	}
+	q := t.rows.storeQuery(text)
+	if q == t.query || m.allLoaded() {
+		return tea.Batch(moved, m.moreRows())
+	}
+	return tea.Batch(moved, m.startListing(q))
+}
 
 // reload forgets nothing but asks every agent in scope for every task
 // again.
 func (m *Model) reload() tea.Cmd {
 	cmds := []tea.Cmd{m.setFlash("reloading tasks", false)}
+	m.table.query = m.table.rows.storeQuery(m.table.rows.text)
+	m.table.wantAll = false
 	for _, a := range m.fleet {
-		if m.table.rows.scope == allAgents || m.table.rows.scope == a.index {
+		if m.inScope(a) {
 			cmds = append(cmds, m.loadAgent(a))
+			if a.live.watchPause {
+				a.live.watchPause = false
+				wake := a.wake
+				cmds = append(cmds, func() tea.Msg {
+					select {
+					case wake <- struct{}{}:
+					default:
+					}
+					return nil
+				})
+			}
 		}
 	}
 	if m.detailVisible() && m.table.selectedKey.id != "" {
 		cmds = append(cmds, m.fetchDetail())
+	}
+	// The tasks still shown as unfinished are asked for one by one: an
+	// event lost or taken out of order must not leave one stuck.
+	n := 0
+	for _, r := range m.table.rows.visible {
+		if n >= maxReconcile {
+			break
+		}
+		if a := m.agentAt(r.agent); a != nil && a.open() && !r.state.Terminal() {
+			cmds = append(cmds, a.calls.reconcile(r.id))
+			n++
+		}
 	}
 	return tea.Batch(cmds...)
 }
@@ -223,7 +403,7 @@ func (m *Model) keyFilter(msg tea.KeyPressMsg) tea.Cmd {
 	case "enter":
 		f.input.Blur()
 		m.dialogs.open = dialogNone
-		return nil
+		return m.syncQuery() // the service searches what is not loaded
 	}
 	return tea.Batch(f.update(msg), m.setFilterText(f.input.Value()))
 }
@@ -339,10 +519,11 @@ func (m *Model) keyCompose(msg tea.KeyPressMsg) tea.Cmd {
 		if refuse != nil {
 			return refuse
 		}
+		ctxID := c.contextID
 		c.reset()
 		c.close()
 		m.dialogs.open = dialogNone
-		return ag.calls.send(parts, "", "", md)
+		return ag.calls.send(parts, "", ctxID, md)
 	}
 	return c.update(msg)
 }
@@ -351,12 +532,31 @@ func (m *Model) keyConfirmCancel(msg tea.KeyPressMsg) tea.Cmd {
 	switch k := m.com.Keys; {
 	case key.Matches(msg, k.Confirm):
 		m.dialogs.open = dialogNone
-		if r := m.table.selected(); r != nil {
-			ag, refuse := m.agentForAction(r.agent, "cancel")
+		keys := m.dialogs.cancelKeys
+		m.dialogs.cancelKeys = nil
+		if len(keys) == 1 {
+			ag, refuse := m.agentForAction(keys[0].agent, "cancel")
 			if refuse != nil {
 				return refuse
 			}
-			return tea.Batch(ag.calls.cancel(r.key.id), m.setFlash("canceling "+shortID(r.id), false))
+			return tea.Batch(ag.calls.cancel(keys[0].id), m.setFlash("canceling "+shortID(keys[0].id), false))
+		}
+		if len(keys) > 1 {
+			cmds := []tea.Cmd{m.setFlash(fmt.Sprintf("canceling %d tasks", len(keys)), false)}
+			refused := 0
+			for _, k := range keys {
+				ag := m.agentAt(k.agent)
+				if ag == nil || ag.readOnly || !ag.open() {
+					refused++
+					continue
+				}
+				cmds = append(cmds, ag.calls.cancel(k.id))
+			}
+			if refused > 0 {
+				cmds[0] = m.setFlash(fmt.Sprintf("canceling %d tasks; %d on read-only or unconnected agents left alone", len(keys)-refused, refused), true)
+			}
+			m.table.clearMarks()
+			return tea.Batch(cmds...)
 		}
 	case key.Matches(msg, k.Deny):
 		m.dialogs.open = dialogNone
@@ -412,4 +612,39 @@ func (m *Model) updateClick(msg tea.MouseClickMsg) tea.Cmd {
 	}
 	m.focus = focusTable
 	return m.moved(m.sizedTable().selectIndex(i))
+}
+
+// isAction reports whether msg is one of the keys that change tasks
+// (whether or not they are enabled), so a read-only dashboard can say why
+// it ignores them.
+func isAction(msg tea.KeyPressMsg) bool {
+	all := DefaultKeyMap(false)
+	return key.Matches(msg, all.Answer, all.Cancel, all.New, all.Reply)
+}
+
+// columnSort is the order a column's sort key stands for.
+func columnSort(k KeyMap, msg tea.KeyPressMsg) sortOrder {
+	switch {
+	case key.Matches(msg, k.SortID):
+		return sortID
+	case key.Matches(msg, k.SortState):
+		return sortState
+	case key.Matches(msg, k.SortAge):
+		return sortCreated
+	case key.Matches(msg, k.SortMessage):
+		return sortMessage
+	}
+	return sortUpdated
+}
+
+// sortBy sorts the table by o; asking again for the order it has
+// reverses it (as k9s does).
+func (m *Model) sortBy(o sortOrder) tea.Cmd {
+	cur := m.table.rows.order
+	if cur.order == o {
+		m.table.rows.order.reverse = !cur.reverse
+	} else {
+		m.table.rows.order = sorting{order: o}
+	}
+	return m.refilter()
 }

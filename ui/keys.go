@@ -13,16 +13,18 @@ type KeyMap struct {
 	PrevArtifact, NextArtifact           key.Binding
 	Save, Copy                           key.Binding
 	// Actions on tasks.
-	Answer, Cancel, New key.Binding
+	Answer, Cancel, New, Reply, Mark key.Binding
 	// Finding tasks.
 	Filter, StateFilter, Sort, Reload key.Binding
+	// Column sorts: again on the same column reverses.
+	SortID, SortState, SortAge, SortUpdated, SortMessage key.Binding
 	// Views.
-	Agent, Help, Quit key.Binding
-	// The fleet: the agents view, the ":" command line, scope by number.
-	// Enabled only when the dashboard watches several agents.
-	Agents, Command, Scope key.Binding
+	Agent, Help, Quit, Command, Describe key.Binding
+	// The fleet: the agents view and scope by number. Enabled only when
+	// the dashboard watches several agents.
+	Agents, Scope key.Binding
 	// Dialogs.
-	Submit, Newline, Close, Confirm, Deny, NextField key.Binding
+	Submit, SubmitSave, SubmitFilter, Newline, Close, Confirm, Deny, NextField, Complete key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys. With readOnly the keys that
@@ -45,47 +47,58 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		PrevArtifact: key.NewBinding(key.WithKeys("["), key.WithHelp("[", "prev artifact")),
 		NextArtifact: key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "next artifact")),
 		Save:         key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "save artifact")),
-		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy artifact")),
+		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy (task id / artifact / describe)")),
 
 		Answer: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel task")),
 		New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new task")),
+		Mark:   key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark (x cancels marked)")),
+		Reply:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "message in its context")),
 
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		StateFilter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "state filter")),
 		Sort:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort")),
 		Reload:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		SortID:      key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "sort by id")),
+		SortState:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "sort by state")),
+		SortAge:     key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "sort by age")),
+		SortUpdated: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "sort by updated")),
+		SortMessage: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "sort by message (again: reverse)")),
 
-		Agent: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "agent card")),
-		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Agent:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "agent card")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Command:  key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command (:state :sort :ctx :q)")),
+		Describe: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "describe task (YAML/JSON)")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
-		Agents:  key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "agents")),
-		Command: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command (:agent NAME|all)")),
-		Scope:   key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9/0", "one agent/all")),
+		Agents: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "agents")),
+		Scope:  key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9/0", "one agent/all")),
 
-		Submit:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		Newline:   key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
-		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
-		Confirm:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-		Deny:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
-		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "fields: text·data·options")),
+		Submit:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		SubmitSave:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+		SubmitFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Newline:      key.NewBinding(key.WithKeys("ctrl+j", "alt+enter"), key.WithHelp("ctrl+j", "new line")),
+		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		Confirm:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		Deny:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+		Complete:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
+		NextField:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "fields: text·data·options")),
 	}
 	// The fleet's keys wait for a second agent (NewFleet).
 	k.Agents.SetEnabled(false)
-	k.Command.SetEnabled(false)
 	k.Scope.SetEnabled(false)
 	if readOnly {
 		k.Answer.SetEnabled(false)
 		k.Cancel.SetEnabled(false)
 		k.New.SetEnabled(false)
+		k.Reply.SetEnabled(false)
 	}
 	return k
 }
 
 // tableHelp is the short help while the task table has focus.
 func (k KeyMap) tableHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Answer, k.New, k.Cancel, k.Filter, k.StateFilter, k.Help, k.Quit}
+	return []key.Binding{k.Up, k.Down, k.Open, k.Answer, k.New, k.Cancel, k.Filter, k.Command, k.Help, k.Quit}
 }
 
 // detailHelp is the short help while the detail pane has focus.
@@ -102,8 +115,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Open, k.Back, k.NextTab, k.PrevTab, k.Layout},
 		{k.PrevArtifact, k.NextArtifact, k.Save, k.Copy},
-		{k.Answer, k.Cancel, k.New, k.Reload},
-		{k.Filter, k.StateFilter, k.Sort, k.Agent, k.Agents, k.Command, k.Scope, k.Help, k.Quit},
+		{k.Answer, k.Cancel, k.Mark, k.New, k.Reply, k.Reload},
+		{k.Filter, k.StateFilter, k.Sort, k.Command, k.Describe, k.Agent, k.Agents, k.Scope, k.Help, k.Quit},
+		{k.SortID, k.SortState, k.SortAge, k.SortUpdated, k.SortMessage},
 		{k.Submit, k.Newline, k.NextField, k.Close},
 	}
 }

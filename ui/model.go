@@ -9,6 +9,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -34,9 +35,9 @@ type Options struct {
 	Conn <-chan ConnState
 	// SaveDir is the folder the save dialog proposes (default ".").
 	SaveDir string
-	// MaxInitialTasks caps how many tasks the first List loads (default
-	// 20,000); live events add tasks beyond it.
-	MaxInitialTasks int
+	// LocalEngine says the tasks run in this process's engine: quitting
+	// with tasks running stops them, so q warns first.
+	LocalEngine bool
 }
 
 // ConnState is the connection state the header shows, for services that
@@ -88,11 +89,12 @@ type Model struct {
 	layout  layoutMode
 
 	// lastNew is the agent the last new task went to, the default when n
-	// asks which agent; agents and picker are the agents view's and the
-	// agent picker's cursors; command is the ":" line.
+	// asks which agent; agentsView holds the agents view's and the agent
+	// picker's cursors; commands are the ":" line's commands.
 	lastNew     int
 	agentsView  agentsView
-	command     commandLine
+	commands    *commandSet
+	quitArmed   bool // q was pressed once with local tasks running
 	flash       flash
 	termFocused bool // false only after the terminal reported a blur
 	detailGen   int
@@ -109,14 +111,19 @@ type liveState struct {
 	watchErr   error
 	watchRetry time.Duration
 	listErr    error // the last List failure, for the agents view
+	watchPause bool  // Watch waits for r (see watchStateMsg.paused)
+	// needsAuth: the agent refused for want of credentials; the header
+	// says how to give them, once, instead of a retry loop's errors.
+	needsAuth bool
 }
 
 // flash is the transient message on the status line; gen ties it to its
 // expiry timer.
 type flash struct {
-	text string
-	err  bool
-	gen  int
+	text  string
+	err   bool
+	plain bool // neither success nor error: drawn without ✓ or ✗
+	gen   int
 }
 
 // New returns the dashboard over svc. ctx bounds every call the dashboard
@@ -139,19 +146,18 @@ func NewFleet(ctx context.Context, agents []Agent, opts Options) *Model {
 	if opts.SaveDir == "" {
 		opts.SaveDir = "."
 	}
-	if opts.MaxInitialTasks <= 0 {
-		opts.MaxInitialTasks = 20000
-	}
 	com := &Common{Keys: DefaultKeyMap(opts.ReadOnly), Now: opts.Now()}
 	com.Agents = newAgentLabels(agents, !opts.NoColor)
 	if len(agents) > 1 {
 		com.Keys.Agents.SetEnabled(true)
-		com.Keys.Command.SetEnabled(true)
 		com.Keys.Scope.SetEnabled(true)
+		// A is the agents view in a fleet: sort by age moves to C.
+		com.Keys.SortAge.SetKeys("C")
+		com.Keys.SortAge.SetHelp("C", "sort by age")
 	}
 	fleet := make([]*fleetAgent, len(agents))
 	for i, a := range agents {
-		fleet[i] = &fleetAgent{index: i, readOnly: a.ReadOnly, target: a.Target, calls: serviceCalls{ctx: ctx, svc: a.Service, agent: i}}
+		fleet[i] = &fleetAgent{index: i, readOnly: a.ReadOnly, localEngine: a.LocalEngine || (len(agents) == 1 && opts.LocalEngine), target: a.Target, calls: serviceCalls{ctx: ctx, svc: a.Service, agent: i}, wake: make(chan struct{}, 1)}
 	}
 	m := &Model{
 		fleet:       fleet,
@@ -166,6 +172,11 @@ func NewFleet(ctx context.Context, agents []Agent, opts Options) *Model {
 		termFocused: true,
 		help:        help.New(),
 		after:       tea.Tick,
+		commands:    newCommandSet(),
+	}
+	defaultCommands(m.commands)
+	if len(agents) > 1 {
+		fleetCommands(m.commands)
 	}
 	m.setStyles(true)
 	m.setSize(m.width, m.height)
@@ -175,7 +186,7 @@ func NewFleet(ctx context.Context, agents []Agent, opts Options) *Model {
 func (m *Model) setStyles(dark bool) {
 	m.dark = dark
 	m.com.Styles = NewStyles(dark, !m.opts.NoColor)
-	m.help.Styles = help.DefaultStyles(dark)
+	m.help.Styles = helpStyles(dark)
 	if m.opts.NoColor {
 		m.help.Styles = help.Styles{ShortKey: lipgloss.NewStyle().Bold(true), FullKey: lipgloss.NewStyle().Bold(true)}
 	}
@@ -240,7 +251,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		m.com.Now = msg.at
 		m.com.Frame++
-		return m.tickCmd()
+		return tea.Batch(m.tickCmd(), m.refreshCounts())
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
 	case tea.PasteMsg:
@@ -253,7 +264,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.applyEvents(msg.agent, msg.events)
 	case watchStateMsg:
 		if a := m.agentAt(msg.agent); a != nil {
-			a.live.watchErr, a.live.watchRetry = msg.err, msg.retryIn
+			a.live.watchErr, a.live.watchRetry, a.live.watchPause = msg.err, msg.retryIn, msg.paused
+			if errors.Is(msg.err, a2a.ErrUnauthenticated) {
+				a.live.needsAuth = true
+			}
 		}
 		return nil
 	case connMsg:
@@ -302,6 +316,7 @@ func (m *Model) sizeComponents() screenLayout {
 func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
 	m.flash.text = cleanLine(text, 500)
 	m.flash.err = isErr
+	m.flash.plain = false
 	m.flash.gen++
 	gen := m.flash.gen
 	d := 4 * time.Second
@@ -309,6 +324,14 @@ func (m *Model) setFlash(text string, isErr bool) tea.Cmd {
 		d = 8 * time.Second
 	}
 	return m.after(d, func(time.Time) tea.Msg { return flashExpiredMsg{gen: gen} })
+}
+
+// setNote flashes a neutral message: something that did not happen on
+// the user's own choice is neither a success nor an error.
+func (m *Model) setNote(text string) tea.Cmd {
+	cmd := m.setFlash(text, false)
+	m.flash.plain = true
+	return cmd
 }
 
 type flashExpiredMsg struct{ gen int }

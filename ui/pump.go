@@ -26,6 +26,9 @@ type watchStateMsg struct {
 	agent   int
 	err     error
 	retryIn time.Duration
+	// paused: the agent refused (it needs credentials); Watch waits for
+	// the user's r instead of asking again and again.
+	paused bool
 }
 
 // connMsg carries an agent's connection state.
@@ -74,11 +77,12 @@ func (p *pumps) Stop() {
 
 // watch follows svc.Watch from now on, resuming from the last cursor after
 // an error (with backoff), and sends batches of at most one per frame.
-func (p *pumps) watch(agent int, svc a2a.Service, send func(tea.Msg)) {
-	p.goSafe(agent, "watch", send, func() { watchLoop(p.ctx, agent, svc, send) })
+// wake (r in the dashboard) makes a paused Watch try again.
+func (p *pumps) watch(agent int, svc a2a.Service, send func(tea.Msg), wake <-chan struct{}) {
+	p.goSafe(agent, "watch", send, func() { watchLoop(p.ctx, agent, svc, send, wake) })
 }
 
-func watchLoop(ctx context.Context, agent int, svc a2a.Service, send func(tea.Msg)) {
+func watchLoop(ctx context.Context, agent int, svc a2a.Service, send func(tea.Msg), wake <-chan struct{}) {
 	cursor := ""
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
@@ -98,6 +102,18 @@ func watchLoop(ctx context.Context, agent int, svc a2a.Service, send func(tea.Ms
 		}
 		if errors.Is(err, a2a.ErrLagged) {
 			// Nothing lost: Watch again from the last cursor at once.
+			continue
+		}
+		if errors.Is(err, a2a.ErrUnauthenticated) {
+			// Asking again without credentials cannot succeed: wait
+			// for the user (who may fix the token elsewhere) to say r.
+			send(watchStateMsg{agent: agent, err: err, paused: true})
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+			backoff = 250 * time.Millisecond
 			continue
 		}
 		send(watchStateMsg{agent: agent, err: err, retryIn: backoff})
@@ -193,10 +209,10 @@ func (p *pumps) conn(agent int, ch <-chan ConnState, send func(tea.Msg)) {
 // with backoff, each failure reported to its strip entry), then forward its
 // connection state and follow its Watch stream. An agent opened here is
 // closed when the pumps stop.
-func (p *pumps) agent(i int, a Agent, send func(tea.Msg)) {
+func (p *pumps) agent(i int, a Agent, send func(tea.Msg), wake <-chan struct{}) {
 	if a.Service != nil {
 		p.conn(i, a.Conn, send)
-		p.watch(i, a.Service, send)
+		p.watch(i, a.Service, send, wake)
 		return
 	}
 	if a.Open == nil {
@@ -212,7 +228,7 @@ func (p *pumps) agent(i int, a Agent, send func(tea.Msg)) {
 		}
 		send(agentOpenedMsg{agent: i, svc: op.Service, target: op.Target})
 		p.conn(i, op.Conn, send)
-		watchLoop(p.ctx, i, op.Service, send)
+		watchLoop(p.ctx, i, op.Service, send, wake)
 	})
 }
 

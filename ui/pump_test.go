@@ -131,7 +131,7 @@ func TestWatchLoopRetriesAndResumes(t *testing.T) {
 	svc := &flakyWatch{fakeService: newFakeService()}
 	c := newCollector()
 	p := newPumps(context.Background())
-	p.watch(0, svc, c.send)
+	p.watch(0, svc, c.send, make(chan struct{}))
 	msgs := c.waitFor(t, "the third Watch", func([]tea.Msg) bool {
 		svc.mu.Lock()
 		defer svc.mu.Unlock()
@@ -166,4 +166,55 @@ func TestConnPumpForwardsStates(t *testing.T) {
 	})
 	close(ch)
 	p.Stop()
+}
+
+// refusingWatch refuses every Watch for want of credentials.
+type refusingWatch struct {
+	*fakeService
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *refusingWatch) Watch(ctx context.Context, cursor string) (a2a.Stream, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return nil, fmt.Errorf("watch: list tasks: %w", a2a.ErrUnauthenticated)
+}
+
+func (f *refusingWatch) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// Bug 10: without a token the dashboard asked again and again; now Watch
+// says so once and waits for r.
+func TestWatchPausesWhenUnauthenticated(t *testing.T) {
+	svc := &refusingWatch{fakeService: newFakeService()}
+	c := newCollector()
+	p := newPumps(context.Background())
+	defer p.Stop()
+	wake := make(chan struct{})
+	p.watch(0, svc, c.send, wake)
+	paused := func(n int) func([]tea.Msg) bool {
+		return func(msgs []tea.Msg) bool {
+			seen := 0
+			for _, m := range msgs {
+				if s, ok := m.(watchStateMsg); ok && s.paused {
+					seen++
+				}
+			}
+			return seen >= n
+		}
+	}
+	c.waitFor(t, "the pause", paused(1))
+	if n := svc.count(); n != 1 {
+		t.Fatalf("Watch called %d times before the user asked", n)
+	}
+	wake <- struct{}{}
+	c.waitFor(t, "the second pause", paused(2))
+	if n := svc.count(); n != 2 {
+		t.Fatalf("Watch called %d times after one r", n)
+	}
 }

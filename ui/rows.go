@@ -24,17 +24,26 @@ type row struct {
 	id, contextID string
 	state         a2a.TaskState
 	text          string // latest status text, cleaned, at most maxRowText bytes
+	message       string // the first user message's text, cleaned, at most maxRowText bytes
 	meta          string // metadata as compact JSON, cleaned and bounded, for filter and detail
 	created       time.Time
 	updated       time.Time
-	artifacts     []string // artifact ids seen (bounded); count is len
-	progress      float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
+	// agentAt is the newest status time the agent itself stamped. Only
+	// agent stamps order snapshots and events: a time the client or the
+	// dashboard stamped on arrival says nothing about the agent's order.
+	agentAt   time.Time
+	artifacts []string // artifact ids seen (bounded); count is len
+	progress  float64  // 0..1 parsed from "i/n" or "n%" status text; <0 when none
 	// form is the options a waiting task's question offers (nil: none);
 	// labels are the agent's, cleaned where shown.
 	form     *choice.Form
 	timeline []timelineEntry
 	// mark flags a row taken out of the visible list during a merge.
 	mark bool
+	// shown says the row is in the visible list, listed that it is in
+	// all (both kept by merge and rebuild), so a merge of rows not listed
+	// skips the pass over the list and indexOf can binary-search.
+	shown, listed bool
 }
 
 // rowKey names a row: two agents of a fleet may use the same task id, so
@@ -107,15 +116,32 @@ func statusText(st a2a.TaskStatus) string {
 	return cleanLine(st.Message.Text(), maxRowText)
 }
 
+// stale reports whether a status is older than what the row shows: its
+// agent stamp is before the newest agent stamp seen, or it would take a
+// finished task back to an unfinished state (terminal states are final).
+func (r *row) stale(st a2a.TaskStatus) bool {
+	if !st.Timestamp.IsZero() && !r.agentAt.IsZero() && st.Timestamp.Before(r.agentAt) {
+		return true
+	}
+	return r.state.Terminal() && !st.State.Terminal()
+}
+
 // applyTask replaces what the row knows with a snapshot. It returns false
 // when the snapshot is older than what the row already has (a List page
 // racing with live events).
 func (r *row) applyTask(t *a2a.Task, at time.Time) bool {
+	if r.stale(t.Status) {
+		return false
+	}
+	return r.replaceWith(t, at)
+}
+
+// replaceWith takes the snapshot as the truth (GetTask on r: the agent's
+// own word beats whatever order the events came in).
+func (r *row) replaceWith(t *a2a.Task, at time.Time) bool {
 	if ts := t.Status.Timestamp; !ts.IsZero() {
 		at = ts
-	}
-	if !r.updated.IsZero() && at.Before(r.updated) {
-		return false
+		r.agentAt = ts
 	}
 	if r.contextID == "" {
 		r.contextID = cleanLine(t.ContextID, maxIDText)
@@ -126,6 +152,14 @@ func (r *row) applyTask(t *a2a.Task, at time.Time) bool {
 		r.addArtifact(a.ID)
 	}
 	r.meta = metaText(t.Metadata)
+	if r.message == "" {
+		for _, m := range t.History {
+			if m.Role == a2a.RoleUser {
+				r.message = cleanLine(m.Text(), maxRowText)
+				break
+			}
+		}
+	}
 	return true
 }
 
@@ -197,11 +231,20 @@ func (r *row) applyEvent(se a2a.StreamEvent, now time.Time) {
 		if r.contextID == "" {
 			r.contextID = cleanLine(ev.ContextID, maxIDText)
 		}
+		if r.stale(ev.Status) {
+			return
+		}
+		if ts := ev.Status.Timestamp; ts.After(r.agentAt) {
+			r.agentAt = ts
+		}
 		r.setStatus(ev.Status, at)
 	case *a2a.ArtifactUpdateEvent:
 		r.addArtifact(ev.Artifact.ID)
 		r.touch(at)
 	case *a2a.Message:
+		if r.message == "" && ev.Role == a2a.RoleUser {
+			r.message = cleanLine(ev.Text(), maxRowText)
+		}
 		r.touch(at)
 	}
 }
@@ -222,6 +265,31 @@ func (f stateFilter) String() string {
 	return [...]string{"all", "active", "waiting on me", "failed", "done"}[f]
 }
 
+// filterWords are the names :state takes for the filters (f's names,
+// shortened where f's name has spaces).
+var filterWords = [numStateFilters]string{"all", "active", "waiting", "failed", "done"}
+
+func parseStateFilter(word string) (stateFilter, bool) {
+	for f, w := range filterWords {
+		if w == word {
+			return stateFilter(f), true
+		}
+	}
+	return filterAll, false
+}
+
+// stateFilterWords are what :state completes: the filters, then every
+// task state they do not already name.
+func stateFilterWords() []string {
+	out := append([]string(nil), filterWords[:]...)
+	for _, st := range a2a.States() {
+		if !slices.Contains(out, string(st)) {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}
+
 func (f stateFilter) keep(st a2a.TaskState) bool {
 	switch f {
 	case filterActive:
@@ -231,23 +299,45 @@ func (f stateFilter) keep(st a2a.TaskState) bool {
 	case filterFailed:
 		return st == a2a.StateFailed || st == a2a.StateRejected
 	case filterDone:
-		return st.Terminal()
+		// "done" means completed, as the header's "✓ n done" counts it;
+		// failed and canceled work has its own filter and state names.
+		return st == a2a.StateCompleted
 	}
 	return true
 }
 
-// The orders the o key cycles through.
+// The orders the o key cycles through; each also has a column key
+// (sortKeys) and a name for `:sort`.
 type sortOrder int
 
+// The default is newest created first: rows stay put while their tasks
+// tick (ordering by the last change made two live tasks swap rows at
+// every event).
 const (
-	sortUpdated sortOrder = iota
-	sortCreated
+	sortCreated sortOrder = iota
+	sortUpdated
 	sortState
+	sortID
+	sortMessage
 	numSortOrders
 )
 
 func (s sortOrder) String() string {
-	return [...]string{"updated", "created", "state"}[s]
+	return [...]string{"created", "updated", "state", "id", "message"}[s]
+}
+
+// parseSortOrder reads a sort order's name (or a unique prefix of it).
+func parseSortOrder(name string) (sortOrder, bool) {
+	found, n := sortCreated, 0
+	for o := range numSortOrders {
+		if o.String() == name {
+			return o, true
+		}
+		if name != "" && strings.HasPrefix(o.String(), name) {
+			found, n = o, n+1
+		}
+	}
+	return found, n == 1
 }
 
 // stateRank puts the tasks that need the user first, then running work,
@@ -270,14 +360,23 @@ func stateRank(st a2a.TaskState) int {
 	return 6
 }
 
-// less orders a before b (a shows higher in the table).
-func (s sortOrder) less(a, b *row) bool { return s.cmp(a, b) < 0 }
-
-// cmp orders rows: newest first by the order's time (or state rank), then
-// by update time, task id and agent. One comparison per pair (not two
-// less calls), as a rebuild sorts every row of a fleet.
+// cmp orders rows (a before b: a shows higher in the table) in the
+// order's natural direction: newest first for times, the tasks that need
+// the user first for state, A to Z for ids and messages; by the order's key, then by update time (newest
+// first), task id and agent: a total order, so the visible list can be
+// binary-searched. One comparison per pair (not two less calls), as a
+// rebuild sorts every row of a fleet.
 func (s sortOrder) cmp(a, b *row) int {
 	switch s {
+	case sortID:
+		if c := strings.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.agent, b.agent)
+	case sortMessage:
+		if c := strings.Compare(a.message, b.message); c != 0 {
+			return c
+		}
 	case sortCreated:
 		if c := b.created.Compare(a.created); c != 0 {
 			return c
@@ -296,6 +395,28 @@ func (s sortOrder) cmp(a, b *row) int {
 	return cmp.Compare(a.agent, b.agent)
 }
 
+// sorting is an order and its direction.
+type sorting struct {
+	order   sortOrder
+	reverse bool
+}
+
+func (s sorting) less(a, b *row) bool { return s.cmp(a, b) < 0 }
+
+func (s sorting) cmp(a, b *row) int {
+	if s.reverse {
+		return s.order.cmp(b, a)
+	}
+	return s.order.cmp(a, b)
+}
+
+func (s sorting) String() string {
+	if s.reverse {
+		return s.order.String() + " (reversed)"
+	}
+	return s.order.String()
+}
+
 // rowSet holds every row, the visible (filtered, sorted) list, and counts
 // per state. Changes arrive in batches; a batch costs O(rows + changed log
 // changed), not a full re-sort.
@@ -305,7 +426,7 @@ type rowSet struct {
 	// all is every row in allOrder (nil until the first rebuild); the
 	// visible list is all itself when nothing is filtered out.
 	all      []*row
-	allOrder sortOrder
+	allOrder sorting
 	counts   map[a2a.TaskState]int // across the whole fleet, whatever the scope
 	// agentCounts are the counts of each agent, for the agents view.
 	agentCounts map[int]map[a2a.TaskState]int
@@ -313,9 +434,23 @@ type rowSet struct {
 	// scope is the agent whose rows show, or allAgents.
 	scope int
 
-	text  string // lower-case filter text
-	state stateFilter
-	order sortOrder
+	text    string // lower-case filter text
+	state   stateFilter
+	only    a2a.TaskState // when set, only tasks in this state (:state canceled)
+	context string        // when set, only tasks of this conversation (:ctx)
+	order   sorting
+}
+
+// heading is a column's title, with ▼ (natural order) or ▲ (reversed)
+// when the table is sorted by it.
+func (s *rowSet) heading(o sortOrder, title string) string {
+	if s.order.order != o {
+		return title
+	}
+	if s.order.reverse {
+		return title + "▲"
+	}
+	return title + "▼"
 }
 
 func newRowSet() *rowSet {
@@ -346,7 +481,7 @@ func (s *rowSet) matches(r *row) bool {
 	if s.scope != allAgents && r.agent != s.scope {
 		return false
 	}
-	if !s.state.keep(r.state) {
+	if !s.state.keep(r.state) || (s.only != "" && r.state != s.only) || (s.context != "" && r.contextID != s.context) {
 		return false
 	}
 	if s.text == "" {
@@ -354,6 +489,7 @@ func (s *rowSet) matches(r *row) bool {
 	}
 	return strings.Contains(strings.ToLower(r.id), s.text) ||
 		strings.Contains(strings.ToLower(r.text), s.text) ||
+		strings.Contains(strings.ToLower(r.message), s.text) ||
 		strings.Contains(strings.ToLower(r.meta), s.text) ||
 		strings.Contains(strings.ToLower(r.contextID), s.text)
 }
@@ -387,6 +523,8 @@ func (s *rowSet) change(key rowKey, now time.Time, f func(r *row)) (r *row, crea
 
 // merge puts changed rows back in place: they leave the lists, and are
 // sorted and merged back in (into the visible list only if they match).
+// Only rows already listed need taking out: a page of tasks never seen
+// (lazy loading) after the last row costs O(page), not O(rows).
 func (s *rowSet) merge(changed map[*row]struct{}) {
 	if len(changed) == 0 {
 		return
@@ -397,8 +535,11 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 		return
 	}
 	add := make([]*row, 0, len(changed))
+	anyListed, anyShown := false, false
 	for r := range changed {
 		r.mark = true
+		anyListed = anyListed || r.listed
+		anyShown = anyShown || r.shown
 		add = append(add, r)
 	}
 	slices.SortFunc(add, s.order.cmp)
@@ -410,25 +551,34 @@ func (s *rowSet) merge(changed map[*row]struct{}) {
 				addVisible = append(addVisible, r)
 			}
 		}
-		s.visible = s.mergeSorted(s.visible, addVisible)
+		s.visible = s.mergeSorted(s.visible, addVisible, anyShown)
 	}
-	s.all = s.mergeSorted(s.all, add)
+	s.all = s.mergeSorted(s.all, add, anyListed)
 	if !filtered {
 		s.visible = s.all
 	}
 	for _, r := range add {
-		r.mark = false
+		r.mark, r.listed = false, true
+		r.shown = !filtered || s.matches(r)
 	}
 }
 
-// mergeSorted drops the marked rows from list (in place) and merges add,
-// sorted, into what is left.
-func (s *rowSet) mergeSorted(list, add []*row) []*row {
-	kept := list[:0]
-	for _, r := range list {
-		if !r.mark {
-			kept = append(kept, r)
+// mergeSorted drops the marked rows from list (in place, when some may be
+// in it) and merges add, sorted, into what is left.
+func (s *rowSet) mergeSorted(list, add []*row, dropMarked bool) []*row {
+	kept := list
+	if dropMarked {
+		kept = list[:0]
+		for _, r := range list {
+			if !r.mark {
+				kept = append(kept, r)
+			} else {
+				r.shown = false
+			}
 		}
+	}
+	if len(add) == 0 || len(kept) == 0 || !s.order.less(add[0], kept[len(kept)-1]) {
+		return append(kept, add...) // all after the last row: the next page
 	}
 	out := make([]*row, 0, len(kept)+len(add))
 	i, j := 0, 0
@@ -445,9 +595,10 @@ func (s *rowSet) mergeSorted(list, add []*row) []*row {
 	return append(out, add[j:]...)
 }
 
-// filtered says whether some rows are hidden (scope, state or text).
+// filtered says whether some rows are hidden (scope, state,
+// conversation or text).
 func (s *rowSet) filtered() bool {
-	return s.scope != allAgents || s.state != filterAll || s.text != ""
+	return s.scope != allAgents || s.state != filterAll || s.only != "" || s.context != "" || s.text != ""
 }
 
 // rebuild makes the visible list again after a filter, scope or sort
@@ -455,38 +606,44 @@ func (s *rowSet) filtered() bool {
 // changed), so switching scope or filter is one pass over the rows, not a
 // sort of the whole fleet; without a filter the visible list is all.
 func (s *rowSet) rebuild() {
-	if s.all == nil || s.allOrder != s.order {
+	// A row changed without a merge since (or a new order) needs the
+	// sort; checking costs one pass, as the filter does.
+	if s.all == nil || s.allOrder != s.order || len(s.all) != len(s.byKey) || !slices.IsSortedFunc(s.all, s.order.cmp) {
 		all := make([]*row, 0, len(s.byKey))
 		for _, r := range s.byKey {
+			r.listed = true
 			all = append(all, r)
 		}
 		slices.SortFunc(all, s.order.cmp)
 		s.all, s.allOrder = all, s.order
 	}
-	if !s.filtered() {
-		s.visible = s.all
-		return
+	filtered := s.filtered()
+	visible := s.all
+	if filtered {
+		visible = make([]*row, 0, len(s.visible))
 	}
-	visible := make([]*row, 0, len(s.visible))
 	for _, r := range s.all {
-		if s.matches(r) {
+		r.shown = !filtered || s.matches(r)
+		if r.shown && filtered {
 			visible = append(visible, r)
 		}
 	}
 	s.visible = visible
 }
 
+// indexOf is the visible index of the row of key, or -1: a binary
+// search, as the visible list is sorted by the order's total comparison.
 func (s *rowSet) indexOf(key rowKey) int {
-	for i, r := range s.visible {
-		if r.key == key {
-			return i
-		}
+	r := s.byKey[key]
+	if r == nil || !r.shown {
+		return -1
 	}
-	return -1
+	if i, ok := slices.BinarySearchFunc(s.visible, r, s.order.cmp); ok && s.visible[i] == r {
+		return i
+	}
+	return slices.Index(s.visible, r)
 }
 
-// oldestWaiting is the task in scope that has waited on the user
-// longest, or nil.
 func (s *rowSet) oldestWaiting() *row {
 	var best *row
 	for _, r := range s.byKey {

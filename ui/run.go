@@ -30,7 +30,7 @@ func RunFleet(ctx context.Context, agents []Agent, opts Options, progOpts ...tea
 	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	pumps := newPumps(ctx)
 	for i, a := range agents {
-		pumps.agent(i, a, p.Send)
+		pumps.agent(i, a, p.Send, m.fleet[i].wake)
 	}
 	_, err := p.Run()
 	cancel()

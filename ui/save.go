@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,66 @@ func artifactBytes(a a2a.Artifact) (data []byte, ext string) {
 	return b.Bytes(), ext
 }
 
+// soleFile is the artifact's file part when that is all it holds.
+func soleFile(a a2a.Artifact) *a2a.File {
+	if len(a.Parts) == 1 && a.Parts[0].Kind == a2a.PartFile {
+		return a.Parts[0].File
+	}
+	return nil
+}
+
+// artifactLink is the URL of an artifact that is only a file given by
+// reference: saving it would write the URL, not the file.
+func artifactLink(a a2a.Artifact) string {
+	if f := soleFile(a); f != nil && f.Bytes == nil && f.URI != "" {
+		return f.URI
+	}
+	return ""
+}
+
+// artifactFileName is the name a save proposes: the file part's own name
+// (sanitised: one name, inside the chosen folder), else the artifact's,
+// with an extension from the media type when the name has none.
+func artifactFileName(a a2a.Artifact, ext string) string {
+	fallback := "artifact-" + shortID(a.ID)
+	if f := soleFile(a); f != nil {
+		if e := extForMediaType(f.MediaType); e != "" && filepath.Ext(f.Name) == "" {
+			ext = e
+		}
+		if f.Name != "" {
+			return safeFileName(f.Name, fallback, ext)
+		}
+	}
+	return safeFileName(a.Name, fallback, ext)
+}
+
+// extForMediaType is the usual extension of a media type, or "".
+func extForMediaType(mt string) string {
+	mt, _, _ = strings.Cut(mt, ";")
+	switch strings.TrimSpace(strings.ToLower(mt)) {
+	case "text/plain":
+		return ".txt"
+	case "text/markdown":
+		return ".md"
+	case "application/json":
+		return ".json"
+	case "text/html":
+		return ".html"
+	case "text/csv":
+		return ".csv"
+	case "image/png":
+		return ".png"
+	case "image/jpeg":
+		return ".jpg"
+	case "application/pdf":
+		return ".pdf"
+	}
+	if exts, err := mime.ExtensionsByType(mt); err == nil && len(exts) > 0 {
+		return exts[0]
+	}
+	return ""
+}
+
 // safeFileName turns an agent-chosen name into one file name: no path
 // separators, no leading dots, only letters, digits and . _ - kept.
 func safeFileName(name, fallback, ext string) string {
@@ -117,9 +178,12 @@ func (m *Model) openSave() tea.Cmd {
 	if a == nil {
 		return cmd
 	}
+	if link := artifactLink(*a); link != "" {
+		return m.setNote("this artifact is a link, not a file: " + cleanLine(link, 300) + " (y copies it)")
+	}
 	data, ext := artifactBytes(*a)
 	m.dialogs.open = dialogSave
-	return m.dialogs.save.open(&saveJob{name: safeFileName(a.Name, "artifact-"+shortID(a.ID), ext), data: data}, m.opts.SaveDir)
+	return m.dialogs.save.open(&saveJob{name: artifactFileName(*a, ext), data: data}, m.opts.SaveDir)
 }
 
 func (m *Model) keySave(msg tea.KeyPressMsg) tea.Cmd {
@@ -157,7 +221,7 @@ func (m *Model) keyConfirmOverwrite(msg tea.KeyPressMsg) tea.Cmd {
 	case "n", "esc":
 		m.dialogs.open = dialogNone
 		m.dialogs.save.job = nil
-		return m.setFlash("not saved", false)
+		return m.setNote("not saved: the existing file is unchanged")
 	}
 	return nil
 }
@@ -209,6 +273,9 @@ func (m *Model) copyArtifact() tea.Cmd {
 	a, cmd := m.selectedArtifact()
 	if a == nil {
 		return cmd
+	}
+	if link := artifactLink(*a); link != "" {
+		return m.copyText(link, "the link")
 	}
 	data, _ := artifactBytes(*a)
 	if len(data) > maxClipboard {

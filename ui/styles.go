@@ -3,6 +3,7 @@ package ui
 import (
 	"image/color"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -20,6 +21,17 @@ type Styles struct {
 	JSONKey, JSONString, JSONNumber, JSONLit lipgloss.Style
 	Dialog                                   lipgloss.Style
 	state                                    map[a2a.TaskState]lipgloss.Style
+}
+
+// helpStyles are the help's colours: bubbles' defaults are grey on grey
+// (about 2:1 against a black or white background), too faint to read;
+// these keep 4.5:1 (WCAG AA) or better on both.
+func helpStyles(dark bool) help.Styles {
+	ld := lipgloss.LightDark(dark)
+	key := lipgloss.NewStyle().Foreground(ld(lipgloss.Color("#4b32b8"), lipgloss.Color("#b9a6ff"))).Bold(true)
+	desc := lipgloss.NewStyle().Foreground(ld(lipgloss.Color("#303030"), lipgloss.Color("#d0d0d0")))
+	sep := lipgloss.NewStyle().Foreground(ld(lipgloss.Color("#6b6b6b"), lipgloss.Color("#8a8a8a")))
+	return help.Styles{ShortKey: key, ShortDesc: desc, ShortSeparator: sep, Ellipsis: sep, FullKey: key, FullDesc: desc, FullSeparator: sep}
 }
 
 // NewStyles returns the styles for a dark or light background; with

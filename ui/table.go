@@ -8,31 +8,41 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // tableColumns are the widths of the table's columns at a width; columns
-// that do not fit are dropped, narrowest value first.
+// that do not fit are dropped, least needed first (context, artifacts,
+// updated, message). AGE is the time since the task was created (as in
+// k9s), UPDATED the time since its last change; MESSAGE is the first
+// thing the user asked, the task's best name.
 type tableColumns struct {
-	agent, id, state, age, art, ctx, text int
+	agent, id, state, age, updated, art, ctx, msg, text int
 }
 
 // columnsFor lays the columns out; agentW is the AGENT column's width, 0
 // when the dashboard watches one agent (the column is hidden).
 func columnsFor(width, agentW int) tableColumns {
-	c := tableColumns{agent: agentW, id: 8, state: 11, age: 4, art: 3, ctx: 8}
-	used := 2 + c.id + 1 + c.state + 1 + c.age + 1 + c.art + 1 + c.ctx + 1
-	if c.agent > 0 {
-		used += c.agent + 1
+	c := tableColumns{agent: agentW, id: 8, state: 11, age: 4, updated: 8, art: 3, ctx: 8, msg: 16}
+	used := func() int {
+		n := 2 + c.id + 1 + c.state + 1 + c.age + 1
+		for _, w := range []int{c.agent, c.updated, c.art, c.ctx, c.msg} {
+			if w > 0 {
+				n += w + 1
+			}
+		}
+		return n
 	}
-	if width-used < 24 {
-		c.ctx = 0
-		used -= 9
+	for _, drop := range []*int{&c.ctx, &c.art, &c.updated, &c.msg} {
+		if width-used() >= 16 {
+			break
+		}
+		*drop = 0
 	}
-	if width-used < 16 {
-		c.art = 0
-		used -= 4
+	if width >= 140 {
+		c.msg = 30
 	}
-	c.text = max(width-used, 0)
+	c.text = max(width-used(), 0)
 	return c
 }
 
@@ -48,6 +58,9 @@ type taskTable struct {
 	cursor      int
 	offset      int
 	selectedKey rowKey // the selected row; the zero key when none
+	// marked are the tasks marked with space, for x to cancel together;
+	// keyed by row so a cancel goes to each task's own agent.
+	marked map[rowKey]bool
 
 	width, height int  // height: task rows shown, without the column header
 	focused       bool // the selection is drawn as a whole reversed line
@@ -55,10 +68,45 @@ type taskTable struct {
 	// loading is true while any agent's first List pages are coming in;
 	// each agent's paging is its own (fleetAgent).
 	loading bool
+	// query is the filters the agents are listed with (see paging.go);
+	// wantAll: G keeps asking for pages until the last, then selects it.
+	query   a2a.ListRequest
+	wantAll bool
+	hasMore bool // some agent in scope has pages not loaded yet
+	// emptyNote replaces "no tasks yet" when the list failed for a
+	// reason the user must fix (credentials).
+	emptyNote string
 }
 
 func newTaskTable(com *Common) taskTable {
-	return taskTable{com: com, rows: newRowSet()}
+	return taskTable{com: com, rows: newRowSet(), marked: map[rowKey]bool{}}
+}
+
+// toggleMark marks or unmarks the selected task.
+func (t *taskTable) toggleMark() {
+	r := t.selected()
+	if r == nil {
+		return
+	}
+	if t.marked[r.key] {
+		delete(t.marked, r.key)
+	} else {
+		t.marked[r.key] = true
+	}
+}
+
+func (t *taskTable) clearMarks() { clear(t.marked) }
+
+// markedKeys are the marked tasks that can still be canceled, in table
+// order; each key names the task's agent, where its cancel goes.
+func (t *taskTable) markedKeys() []rowKey {
+	var keys []rowKey
+	for _, r := range t.rows.visible {
+		if t.marked[r.key] && !r.state.Terminal() {
+			keys = append(keys, r.key)
+		}
+	}
+	return keys
 }
 
 // SetSize sets the table's width and the number of task rows it shows. It
@@ -105,13 +153,22 @@ func (b *rowBatch) change(key rowKey, f func(r *row)) *row {
 // the selection changed.
 func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (selectionChanged bool) {
 	prevID, prevScreen := t.selectedKey, t.cursor-t.offset
+	atHead := t.offset == 0 && prevScreen == 0
 	b := &rowBatch{set: t.rows, now: now, changed: make(map[*row]struct{}, sizeHint)}
 	f(b)
 	t.rows.merge(b.changed)
 	if prevID != (rowKey{}) {
 		if i := t.rows.indexOf(prevID); i >= 0 {
 			t.cursor = i
+			// The selected task keeps its screen row; rows that move
+			// out of sight above it are counted in the header (View).
+			// At the head of the table (first row selected, nothing
+			// above) the head stays in view instead, as tail -f does:
+			// new and moving rows show above the selection.
 			t.offset = t.cursor - prevScreen
+			if atHead {
+				t.offset = 0
+			}
 			t.keepCursorVisible()
 			return false
 		}
@@ -132,7 +189,7 @@ func (t *taskTable) refilter() (selectionChanged bool) {
 
 // clearFilters shows every task again.
 func (t *taskTable) clearFilters() {
-	t.rows.text, t.rows.state = "", filterAll
+	t.rows.text, t.rows.state, t.rows.only, t.rows.context = "", filterAll, "", ""
 	t.rows.rebuild()
 }
 
@@ -229,18 +286,40 @@ func (t *taskTable) View() string {
 	st := t.com.Styles
 	c := columnsFor(width, t.agentWidth())
 	var b strings.Builder
+	h := t.rows.heading
 	head := "  "
 	if c.agent > 0 {
 		head += fit("AGENT", c.agent) + " "
 	}
-	head += fit("ID", c.id) + " " + fit("STATE", c.state) + " " + fit("AGE", c.age) + " "
+	head += fit(h(sortID, "ID"), c.id) + " " + fit(h(sortState, "STATE"), c.state) + " " + fit(h(sortCreated, "AGE"), c.age) + " "
+	if c.updated > 0 {
+		head += fit(h(sortUpdated, "UPDATED"), c.updated) + " "
+	}
 	if c.art > 0 {
 		head += fit("ART", c.art) + " "
 	}
 	if c.ctx > 0 {
 		head += fit("CONTEXT", c.ctx) + " "
 	}
+	if c.msg > 0 {
+		head += fit(h(sortMessage, "MESSAGE"), c.msg) + " "
+	}
 	head += "STATUS"
+	// Rows out of sight are never silent: the header counts them.
+	above, below := t.offset, max(len(t.rows.visible)-t.offset-t.height, 0)
+	more := ""
+	if above > 0 {
+		more += fmt.Sprintf(" ↑ %d more", above)
+	}
+	switch {
+	case below > 0 && t.hasMore:
+		more += fmt.Sprintf(" ↓ %d+ more", below)
+	case below > 0:
+		more += fmt.Sprintf(" ↓ %d more", below)
+	}
+	if more != "" {
+		head = fit(head, max(width-ansi.StringWidth(more), 0)) + more
+	}
 	b.WriteString(st.TableHead.Render(fit(head, width)))
 	if len(t.rows.visible) == 0 {
 		b.WriteString("\n")
@@ -250,6 +329,9 @@ func (t *taskTable) View() string {
 		}
 		if t.loading {
 			msg = "loading tasks…"
+		}
+		if t.emptyNote != "" {
+			msg = t.emptyNote
 		}
 		b.WriteString(st.Muted.Render(cut(msg, width)))
 		return b.String()
@@ -268,8 +350,13 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	switch {
 	case selected:
 		mark = "›"
+	case t.marked[r.key]:
+		mark = "•"
 	case r.state.Interrupted():
 		mark = "◆"
+	}
+	if selected && t.marked[r.key] {
+		mark = "»"
 	}
 	sym := stateSymbol(r.state)
 	if r.state == a2a.StateWorking {
@@ -280,7 +367,10 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	if c.agent > 0 {
 		line += t.com.agentLabel(r.agent, c.agent) + " "
 	}
-	line += fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.updated), c.age) + " "
+	line += fit(shortID(r.id), c.id) + " " + stateCell + " " + fit(age(t.com.Now, r.created), c.age) + " "
+	if c.updated > 0 {
+		line += fit(age(t.com.Now, r.updated), c.updated) + " "
+	}
 	if c.art > 0 {
 		n := ""
 		if len(r.artifacts) > 0 {
@@ -291,11 +381,14 @@ func (t *taskTable) rowView(r *row, c tableColumns, width int, selected bool) st
 	if c.ctx > 0 {
 		line += st.Muted.Render(fit(shortID(r.contextID), c.ctx)) + " "
 	}
+	if c.msg > 0 {
+		line += fit(cut(r.message, c.msg), c.msg) + " "
+	}
 	text := r.text
 	if r.progress >= 0 && c.text >= 20 {
 		text = progressBar(r.progress, 8) + " " + text
 	}
-	if r.state.Interrupted() {
+	if r.state.Interrupted() && t.com.Keys.Answer.Enabled() {
 		text = st.Badge.Render(cut("ANSWER ▸ "+text, c.text))
 	} else {
 		text = cut(text, c.text)

@@ -3,6 +3,9 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"image/color"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -95,6 +99,7 @@ func TestSelectionFetchesDetailDebounced(t *testing.T) {
 
 func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 	_, m := seeded(t, 80, 10)
+	press(t, m, "U")
 	selectID(t, m, "task-done-3")
 	screenRow := m.table.cursor - m.table.offset
 	events := []a2a.StreamEvent{
@@ -115,6 +120,7 @@ func TestCursorStaysOnTaskAcrossUpdates(t *testing.T) {
 
 func TestEveryEventKind(t *testing.T) {
 	_, m := seeded(t, 160, 48)
+	press(t, m, "U") // by last change: an update moves its row to the top
 	selectID(t, m, "task-working-1")
 	if m.detail.task == nil {
 		t.Fatal("detail not loaded")
@@ -388,7 +394,7 @@ func TestStateFilterCycle(t *testing.T) {
 		filterActive:  {"task-submitted-5", "task-working-1"},
 		filterWaiting: {"task-input-2", "task-auth-7"},
 		filterFailed:  {"task-failed-4"},
-		filterDone:    {"task-done-3", "task-failed-4", "task-canceled-6"},
+		filterDone:    {"task-done-3"},
 	}
 	for f := filterActive; f < numStateFilters; f++ {
 		press(t, m, "f")
@@ -412,17 +418,20 @@ func TestStateFilterCycle(t *testing.T) {
 
 func TestSortCycle(t *testing.T) {
 	_, m := seeded(t, 80, 24)
+	if m.table.rows.order.order != sortCreated {
+		t.Fatalf("default order %v", m.table.rows.order)
+	}
 	press(t, m, "o")
-	if m.table.rows.order != sortCreated {
+	if m.table.rows.order.order != sortUpdated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 	press(t, m, "o")
 	got := visibleIDs(m)
-	if m.table.rows.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
+	if m.table.rows.order.order != sortState || got[0] != "task-input-2" || got[1] != "task-auth-7" || got[2] != "task-working-1" {
 		t.Fatalf("state order %v", got)
 	}
-	press(t, m, "o")
-	if m.table.rows.order != sortUpdated {
+	press(t, m, "o", "o", "o")
+	if m.table.rows.order.order != sortCreated {
 		t.Fatalf("order %v", m.table.rows.order)
 	}
 }
@@ -745,5 +754,729 @@ func TestDetailTimelineIsBounded(t *testing.T) {
 	d.applyLive(a2a.StreamEvent{Event: &a2a.StatusUpdateEvent{TaskID: "x", Status: a2a.TaskStatus{State: a2a.StateWorking}}}, testNow)
 	if len(d.timeline) != maxDetailTimeline || d.timeline[len(d.timeline)-1].state != a2a.StateWorking {
 		t.Fatalf("kept %d, last %+v", len(d.timeline), d.timeline[len(d.timeline)-1])
+	}
+}
+
+// Bug 12: "done" meant completed in the header and every finished state
+// in the f filter. One meaning now: completed.
+func TestDoneMeansCompletedInHeaderAndFilter(t *testing.T) {
+	_, m := seeded(t, 200, 24)
+	press(t, m, "f", "f", "f", "f")
+	if m.table.rows.state.String() != "done" {
+		t.Fatalf("filter %v", m.table.rows.state)
+	}
+	for _, r := range m.table.rows.visible {
+		if r.state != a2a.StateCompleted {
+			t.Fatalf("filter done shows %s (%s)", r.id, r.state)
+		}
+	}
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "✓ 1 done") || !strings.Contains(v, "1/7 shown") {
+		t.Fatalf("header and filter disagree:\n%s", v)
+	}
+}
+
+// Bug 11: --read-only was invisible and its ignored keys silent.
+func TestReadOnlyIsVisibleAndSaysWhy(t *testing.T) {
+	_, m := seeded(t, 160, 24, func(o *Options) { o.ReadOnly = true })
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "read-only") || strings.Contains(v, "a: answer") || strings.Contains(v, "ANSWER ▸") {
+		t.Fatalf("read-only header/rows:\n%s", v)
+	}
+	for _, k := range []string{"a", "x", "n", "c"} {
+		m.flash.text = ""
+		press(t, m, k)
+		if !m.flash.err || !strings.Contains(m.flash.text, "read-only") {
+			t.Fatalf("%s in read-only: flash %q", k, m.flash.text)
+		}
+	}
+}
+
+// Habit: c on a task composes a message in the same conversation.
+func TestReplyInSameContext(t *testing.T) {
+	f, m := seeded(t, 80, 24)
+	selectID(t, m, "task-done-3")
+	press(t, m, "c")
+	if m.dialogs.open != dialogCompose || !strings.Contains(ansi.Strip(m.View().Content), "context ctx-task") {
+		t.Fatalf("dialog %v:\n%s", m.dialogs.open, ansi.Strip(m.View().Content))
+	}
+	typeText(t, m, "echo again")
+	press(t, m, "enter")
+	if len(f.sent) != 1 || f.sent[0].Message.ContextID != "ctx-task-done-3" || f.sent[0].Message.TaskID != "" {
+		t.Fatalf("sent %+v", f.sent)
+	}
+	press(t, m, "n")
+	typeText(t, m, "echo new")
+	press(t, m, "enter")
+	if len(f.sent) != 2 || f.sent[1].Message.ContextID != "" {
+		t.Fatalf("n kept the context: %+v", f.sent[1].Message)
+	}
+}
+
+// Bug 14: the first z at a width where auto already shows the pane
+// beside the table changed nothing.
+func TestFirstLayoutKeyChangesTheScreen(t *testing.T) {
+	for _, w := range []int{80, 160} {
+		_, m := seeded(t, w, 40)
+		selectID(t, m, "task-done-3")
+		before := ansi.Strip(m.View().Content)
+		press(t, m, "z")
+		if after := ansi.Strip(m.View().Content); after == before {
+			t.Fatalf("width %d: z changed nothing", w)
+		}
+	}
+}
+
+// Bug 14: dialogs said "enter send" where enter saves or keeps a filter.
+func TestDialogHelpNamesWhatEnterDoes(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	press(t, m, "/")
+	if h := ansi.Strip(m.helpLine()); strings.Contains(h, "send") || !strings.Contains(h, "keep filter") {
+		t.Fatalf("filter help %q", h)
+	}
+	press(t, m, "esc")
+	selectID(t, m, "task-done-3")
+	press(t, m, "enter", "w")
+	if h := ansi.Strip(m.helpLine()); strings.Contains(h, "send") || !strings.Contains(h, "save") {
+		t.Fatalf("save help %q", h)
+	}
+}
+
+// Bug 14: declining an overwrite said "✓ not saved".
+func TestDeclineOverwriteIsNotASuccess(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	selectID(t, m, "task-done-3")
+	dir := m.opts.SaveDir
+	if err := os.WriteFile(filepath.Join(dir, "answer.txt"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	press(t, m, "enter", "w", "enter")
+	if m.dialogs.open != dialogConfirmOverwrite {
+		t.Fatalf("dialog %v flash %q", m.dialogs.open, m.flash.text)
+	}
+	press(t, m, "n")
+	if s := ansi.Strip(m.statusLine()); strings.Contains(s, "✓") || !strings.Contains(s, "not saved") {
+		t.Fatalf("status %q", s)
+	}
+}
+
+// Bug 14: a canceled task said "no artifacts yet".
+func TestFinishedTaskHasNoArtifactsNotYet(t *testing.T) {
+	_, m := seeded(t, 120, 40)
+	selectID(t, m, "task-canceled-6")
+	press(t, m, "enter", "tab")
+	if v := ansi.Strip(m.View().Content); strings.Contains(v, "no artifacts yet") || !strings.Contains(v, "no artifacts") {
+		t.Fatalf("canceled task artifacts:\n%s", v)
+	}
+}
+
+// Bug 14: the cancel confirmation changed under the user's eyes as the
+// status ticked.
+func TestCancelConfirmIsFrozen(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	selectID(t, m, "task-working-1")
+	press(t, m, "x")
+	before := m.statusLine()
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "task-working-1", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow,
+			Message: &a2a.Message{ID: "tick", Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart("step 4/5")}}}}}}}
+	}, nil)
+	if after := m.statusLine(); after != before {
+		t.Fatalf("confirm changed: %q -> %q", before, after)
+	}
+	press(t, m, "y")
+	if !slices.Equal(f.canceled, []string{"task-working-1"}) {
+		t.Fatalf("canceled %v", f.canceled)
+	}
+}
+
+// Habit: space marks rows; x cancels the marked ones after one confirm
+// showing the count; esc clears the marks.
+func TestMarksCancelTogether(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	selectID(t, m, "task-submitted-5")
+	press(t, m, "space", "space") // marks submitted-5 and working-1
+	if len(m.table.marked) != 2 {
+		t.Fatalf("marked %v", m.table.marked)
+	}
+	press(t, m, "x")
+	if s := ansi.Strip(m.statusLine()); !strings.Contains(s, "cancel 2 marked") {
+		t.Fatalf("confirm %q", s)
+	}
+	press(t, m, "y")
+	slices.Sort(f.canceled)
+	if !slices.Equal(f.canceled, []string{"task-submitted-5", "task-working-1"}) || len(m.table.marked) != 0 {
+		t.Fatalf("canceled %v marks %v", f.canceled, m.table.marked)
+	}
+	press(t, m, "space", "esc")
+	if len(m.table.marked) != 0 {
+		t.Fatal("esc kept the marks")
+	}
+	// esc backs out one level at a time: marks, text, then state filter.
+	press(t, m, "f", "f", "space", "/") // waiting on me: two tasks
+	typeText(t, m, "task")
+	press(t, m, "enter", "esc")
+	if len(m.table.marked) != 0 || m.table.rows.text == "" || m.table.rows.state != filterWaiting {
+		t.Fatalf("first esc: marks %d text %q state %v", len(m.table.marked), m.table.rows.text, m.table.rows.state)
+	}
+	press(t, m, "esc")
+	if m.table.rows.text != "" || m.table.rows.state != filterWaiting {
+		t.Fatalf("second esc: text %q state %v", m.table.rows.text, m.table.rows.state)
+	}
+	press(t, m, "esc")
+	if m.table.rows.state != filterAll {
+		t.Fatalf("third esc: state %v", m.table.rows.state)
+	}
+}
+
+func tickEvent(id string, n int) tea.Msg {
+	return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: id, Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow.Add(time.Duration(n) * time.Second),
+		Message: &a2a.Message{ID: fmt.Sprint("tick-", n), Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(fmt.Sprintf("tick %d", n))}}}}}}}
+}
+
+// Bug 4: the timeline did not follow new events. It follows like tail -f
+// until the user scrolls up; G resumes; the pane says which.
+func TestTimelineFollowsTail(t *testing.T) {
+	f, _ := seeded(t, 200, 30)
+	m := newTestModel(t, timelineService{f}, 200, 30)
+	drain(t, m, m.Init(), fireDetail)
+	selectID(t, m, "task-working-1")
+	press(t, m, "enter")
+	for n := 1; n <= 40; n++ {
+		drain(t, m, func() tea.Msg { return tickEvent("task-working-1", n) }, nil)
+	}
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "working tick 40") || !strings.Contains(v, "following") {
+		t.Fatalf("not following:\n%s", v)
+	}
+	press(t, m, "k", "k")
+	drain(t, m, func() tea.Msg { return tickEvent("task-working-1", 41) }, nil)
+	v = ansi.Strip(m.View().Content)
+	if strings.Contains(v, "working tick 41") || !strings.Contains(v, "paused") {
+		t.Fatalf("scrolled up but still following:\n%s", v)
+	}
+	press(t, m, "G")
+	v = ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "working tick 41") || !strings.Contains(v, "following") {
+		t.Fatalf("G did not resume:\n%s", v)
+	}
+}
+
+// Bug 14: a streamed command's output showed a blank line after every
+// chunk.
+func TestChunkedOutputHasNoBlankLines(t *testing.T) {
+	arts := []a2a.Artifact{{ID: "out", Name: "stdout", Parts: []a2a.Part{a2a.TextPart("one\n"), a2a.TextPart("two\n"), a2a.TextPart("three\n")}}}
+	lines, _ := layoutArtifacts(arts, 0, 40, NewStyles(true, false))
+	got := strings.Join(lines, "|")
+	if !strings.Contains(got, "one|two|three") {
+		t.Fatalf("lines %q", got)
+	}
+}
+
+// Bug 5: nothing told apart tasks with the same status; the MESSAGE
+// column shows what the user asked, and / searches it.
+func TestMessageColumnAndSearch(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "MESSAGE") || !strings.Contains(v, "echo hi") {
+		t.Fatalf("no MESSAGE column:\n%s", v)
+	}
+	press(t, m, "/")
+	typeText(t, m, "echo hi")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
+		t.Fatalf("search by message = %v", got)
+	}
+	// A task seen first live gets its message from the user's message event.
+	press(t, m, "esc")
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{
+			{Event: &a2a.StatusUpdateEvent{TaskID: "live-1", Status: a2a.TaskStatus{State: a2a.StateWorking, Timestamp: testNow}}},
+			{Event: &a2a.Message{ID: "u", Role: a2a.RoleUser, TaskID: "live-1", Parts: []a2a.Part{a2a.TextPart("exit status 0 please")}}},
+		}}
+	}, nil)
+	if r := m.table.rows.byKey[rowKey{0, "live-1"}]; r == nil || r.message != "exit status 0 please" {
+		t.Fatalf("live message %+v", r)
+	}
+}
+
+// Habits: AGE is the time since creation and UPDATED its own column;
+// column keys sort with ▼/▲ and reverse on a second press; the rows are
+// really in that order.
+func TestColumnSortAndAge(t *testing.T) {
+	_, m := seeded(t, 220, 30)
+	tk := task("old-but-fresh", a2a.StateWorking, "just now", 0)
+	tk.History = []a2a.Message{{ID: "u0", Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("zzz")}}}
+	drain(t, m, func() tea.Msg { return eventsMsg{events: []a2a.StreamEvent{{Event: tk}}} }, nil)
+	m.table.rows.byKey[rowKey{0, "old-but-fresh"}].created = testNow.Add(-5 * time.Hour)
+	m.com.Now = testNow.Add(time.Second)
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "AGE▼") || !strings.Contains(v, "UPDATED") {
+		t.Fatalf("header:\n%s", v)
+	}
+	line := ""
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "old-but-") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "5h   1s  ") {
+		t.Fatalf("AGE must be since creation, UPDATED since the change: %q", line)
+	}
+	for _, c := range []struct {
+		key     string
+		order   sortOrder
+		reverse bool
+		head    string
+	}{
+		{"S", sortState, false, "STATE▼"}, {"S", sortState, true, "STATE▲"},
+		{"A", sortCreated, false, "AGE▼"}, {"M", sortMessage, false, "MESSAGE▼"},
+		{"I", sortID, false, "ID▼"}, {"I", sortID, true, "ID▲"}, {"U", sortUpdated, false, "UPDATED▼"},
+	} {
+		press(t, m, c.key)
+		o := m.table.rows.order
+		if o.order != c.order || o.reverse != c.reverse || !strings.Contains(ansi.Strip(m.View().Content), c.head) {
+			t.Fatalf("%s: order %v", c.key, o)
+		}
+		vis := m.table.rows.visible
+		for i := 1; i < len(vis); i++ {
+			if o.less(vis[i], vis[i-1]) {
+				t.Fatalf("%s: %s before %s", c.key, vis[i-1].id, vis[i].id)
+			}
+		}
+	}
+}
+
+func typeCommand(t *testing.T, m *Model, line string) {
+	t.Helper()
+	press(t, m, ":")
+	if m.dialogs.open != dialogCommand {
+		t.Fatalf(": opened %v", m.dialogs.open)
+	}
+	typeText(t, m, line)
+	press(t, m, "enter")
+}
+
+// Habit: the `:` command line with completion, as in k9s.
+func TestCommandMode(t *testing.T) {
+	_, m := seeded(t, 120, 30)
+	typeCommand(t, m, "state failed")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-failed-4"}) {
+		t.Fatalf(":state failed = %v", got)
+	}
+	typeCommand(t, m, "state canceled")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-canceled-6"}) {
+		t.Fatalf(":state canceled = %v", got)
+	}
+	typeCommand(t, m, "state all")
+	typeCommand(t, m, "sort created reverse")
+	if o := m.table.rows.order; o.order != sortCreated || !o.reverse {
+		t.Fatalf(":sort created reverse = %v", o)
+	}
+	// Completion: the command's name, then its argument.
+	press(t, m, ":")
+	typeText(t, m, "so")
+	press(t, m, "tab")
+	typeText(t, m, "st")
+	press(t, m, "tab")
+	if v := m.dialogs.command.input.Value(); v != "sort state " {
+		t.Fatalf("completed %q", v)
+	}
+	press(t, m, "enter")
+	if m.table.rows.order.order != sortState {
+		t.Fatalf("order %v", m.table.rows.order)
+	}
+	press(t, m, ":")
+	typeText(t, m, "state ")
+	press(t, m, "tab")
+	if h := m.dialogs.command.hint; !strings.Contains(h, "waiting") || !strings.Contains(h, "input-required") {
+		t.Fatalf("hint %q", h)
+	}
+	press(t, m, "esc")
+	if m.dialogs.open != dialogNone {
+		t.Fatal("esc kept the command line")
+	}
+	// :ctx narrows to the selected task's conversation; :ctx all undoes it.
+	selectID(t, m, "task-done-3")
+	typeCommand(t, m, "ctx")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"task-done-3"}) {
+		t.Fatalf(":ctx = %v", got)
+	}
+	press(t, m, "esc") // esc backs out of :ctx too
+	if m.table.rows.context != "" || len(m.table.rows.visible) != 7 {
+		t.Fatalf("esc kept :ctx: %q", m.table.rows.context)
+	}
+	typeCommand(t, m, "ctx")
+	typeCommand(t, m, "ctx all")
+	if m.table.rows.context != "" {
+		t.Fatal(":ctx all kept the filter")
+	}
+	typeCommand(t, m, "bogus")
+	if !m.flash.err || !strings.Contains(m.flash.text, "no command") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	msgs := press(t, m, ":", "q", "enter")
+	if !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal(":q did not quit")
+	}
+}
+
+// One more command is one register call (the fleet's :agent, say).
+func TestCommandRegistryTakesOneEntry(t *testing.T) {
+	_, m := seeded(t, 80, 24)
+	ran := ""
+	m.commands.register(command{name: "agent", usage: "agent NAME|all", help: "show one agent",
+		args: func(*Model) []string { return []string{"all", "alpha"} },
+		run:  func(m *Model, args []string) tea.Cmd { ran = strings.Join(args, " "); return nil }})
+	press(t, m, ":")
+	typeText(t, m, "ag")
+	press(t, m, "tab")
+	typeText(t, m, "al")
+	press(t, m, "tab")
+	if h := m.dialogs.command.hint; h != "all  alpha" {
+		t.Fatalf("hint %q", h)
+	}
+	typeText(t, m, "p")
+	press(t, m, "tab", "enter")
+	if ran != "alpha" {
+		t.Fatalf("ran %q", ran)
+	}
+}
+
+// Habit: d describes the whole task as YAML (tab: JSON), scrollable and
+// copyable; y on the table copies the task id.
+func TestDescribeAndCopyID(t *testing.T) {
+	_, m := seeded(t, 100, 20)
+	selectID(t, m, "task-done-3")
+	press(t, m, "d")
+	v := ansi.Strip(m.View().Content)
+	if m.dialogs.open != dialogDescribe || !strings.Contains(v, "id: task-done-3") || !strings.Contains(v, "YAML") {
+		t.Fatalf("describe:\n%s", v)
+	}
+	press(t, m, "G")
+	if v2 := ansi.Strip(m.View().Content); v2 == v {
+		t.Fatal("G did not scroll the describe view")
+	}
+	press(t, m, "tab")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, `"id": "task-done-3"`) {
+		t.Fatalf("JSON:\n%s", v)
+	}
+	press(t, m, "y")
+	if !strings.Contains(m.flash.text, "copied") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	press(t, m, "esc")
+	if m.dialogs.open != dialogNone {
+		t.Fatal("esc kept describe")
+	}
+	_, cmd := m.Update(keyMsg("y"))
+	if !strings.Contains(m.flash.text, "task id") || cmd == nil {
+		t.Fatalf("y on the table: %q", m.flash.text)
+	}
+}
+
+// Bug 6: the agent card and the help were cut at small sizes and did not
+// scroll; both reflow and scroll now.
+func TestHelpAndCardScrollAndReflow(t *testing.T) {
+	f, m := seeded(t, 60, 20)
+	for i := range 12 {
+		f.card.Skills = append(f.card.Skills, a2a.AgentSkill{ID: fmt.Sprint(i), Name: fmt.Sprintf("skill-%d", i), Description: "does a thing"})
+	}
+	m.fleet[0].info.card = nil
+	press(t, m, "?")
+	lines := m.helpLines()
+	all := ansi.Strip(strings.Join(lines, "\n"))
+	for _, want := range []string{"answer", "sort by message", "complete", "states:", "rejected", ":state"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("help at 60 columns lacks %q:\n%s", want, all)
+		}
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > 60 {
+			t.Fatalf("help line %d wide: %q", w, ansi.Strip(l))
+		}
+	}
+	press(t, m, "G")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "rejected") && !strings.Contains(v, ":q") {
+		t.Fatalf("G did not reach the end of help:\n%s", v)
+	}
+	press(t, m, "esc", "i")
+	press(t, m, "G")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "skill-11") {
+		t.Fatalf("G did not reach the last skill:\n%s", v)
+	}
+	press(t, m, "g")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "fake agent") {
+		t.Fatalf("g did not go back to the top:\n%s", v)
+	}
+}
+
+// Habit: quitting with local tasks running warns once; q twice quits.
+func TestQuitWarnsWithRunningLocalTasks(t *testing.T) {
+	_, m := seeded(t, 80, 24, func(o *Options) { o.LocalEngine = true })
+	if msgs := press(t, m, "q"); slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("first q quit with tasks running")
+	}
+	if !strings.Contains(m.flash.text, "q again") {
+		t.Fatalf("flash %q", m.flash.text)
+	}
+	if msgs := press(t, m, "q"); !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("second q did not quit")
+	}
+	_, m = seeded(t, 80, 24) // remote: nothing stops with the dashboard
+	if msgs := press(t, m, "q"); !slices.ContainsFunc(msgs, isQuit) {
+		t.Fatal("q on a remote agent did not quit")
+	}
+}
+
+// Bug 10: a missing token showed "no tasks yet: press n" and a doubled
+// "list tasks: list tasks: unauthenticated"; it says what to do now, and
+// r wakes the paused Watch.
+func TestMissingTokenSaysWhatToDo(t *testing.T) {
+	f := newFakeService()
+	f.failNext = fmt.Errorf("list tasks: %w", a2a.ErrUnauthenticated)
+	m := newTestModel(t, f, 100, 24)
+	drain(t, m, m.Init(), nil)
+	m.Update(watchStateMsg{err: fmt.Errorf("watch: %w", a2a.ErrUnauthenticated), paused: true})
+	v := ansi.Strip(m.View().Content)
+	if !strings.Contains(v, "needs a token: set A2ATOP_HEADERS or --header") || strings.Contains(v, "no tasks yet") || strings.Contains(v, "list tasks: list tasks") {
+		t.Fatalf("view:\n%s", v)
+	}
+	press(t, m, "r")
+	select {
+	case <-m.fleet[0].wake:
+	default:
+		t.Fatal("r did not wake the paused Watch")
+	}
+	if v := ansi.Strip(m.View().Content); strings.Contains(v, "needs a token") {
+		t.Fatalf("a successful reload kept the token message:\n%s", v)
+	}
+}
+
+// Bug 2: a status the client stamped on arrival (no agent timestamp)
+// outranked the agent's later-sent, earlier-stamped completed state, and
+// r did not fix it. Only agent stamps order now, and r asks GetTask.
+func TestLocalStampNeverOutranksAgentState(t *testing.T) {
+	f, m := seeded(t, 120, 30)
+	agentDone := testNow.Add(848 * time.Millisecond)
+	local := testNow.Add(856 * time.Millisecond)
+	f.tasks["remote-1"] = &a2a.Task{ID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: agentDone}}
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Time: local, Event: &a2a.StatusUpdateEvent{TaskID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateSubmitted}}}}}
+	}, nil)
+	drain(t, m, func() tea.Msg {
+		return listMsg{gen: m.fleet[0].listGen, page: &a2a.ListPage{Tasks: []*a2a.Task{f.tasks["remote-1"]}}}
+	}, nil)
+	if st := m.table.rows.byKey[rowKey{0, "remote-1"}].state; st != a2a.StateCompleted {
+		t.Fatalf("a local stamp outranked the agent's completed: %s", st)
+	}
+	// A finished task never goes back to unfinished on a late event.
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Time: local.Add(time.Second), Event: &a2a.StatusUpdateEvent{TaskID: "remote-1", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateWorking}}}}}
+	}, nil)
+	if st := m.table.rows.byKey[rowKey{0, "remote-1"}].state; st != a2a.StateCompleted {
+		t.Fatalf("a late event reopened a finished task: %s", st)
+	}
+	// r reconciles a row left wrong (here: an agent stamp newer than the
+	// truth) from GetTask.
+	f.tasks["remote-2"] = &a2a.Task{ID: "remote-2", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: agentDone}}
+	drain(t, m, func() tea.Msg {
+		return eventsMsg{events: []a2a.StreamEvent{{Event: &a2a.StatusUpdateEvent{TaskID: "remote-2", ContextID: "c", Status: a2a.TaskStatus{State: a2a.StateSubmitted, Timestamp: local}}}}}
+	}, nil)
+	press(t, m, "r")
+	if st := m.table.rows.byKey[rowKey{0, "remote-2"}].state; st != a2a.StateCompleted {
+		t.Fatalf("r did not reconcile from GetTask: %s", st)
+	}
+}
+
+// Bug 1: a running task moved above the selection and off screen with no
+// hint. Rows out of sight are counted in the column header, and by
+// default (newest created first) ticking tasks keep their rows.
+func TestRowsOutOfSightAreCounted(t *testing.T) {
+	f := newFakeService()
+	for i := range 20 {
+		tk := task(fmt.Sprintf("t%02d", i), a2a.StateWorking, "ok", time.Duration(20-i)*time.Minute)
+		f.tasks[tk.ID] = tk
+	}
+	m := newTestModel(t, f, 120, 20)
+	drain(t, m, m.Init(), nil)
+	press(t, m, "U") // the order that moves rows: by last change
+	// At the head of the table, a row moving above the selection stays
+	// in view: the head is kept, the selection moves down with its task.
+	head := m.table.rows.visible[0].id
+	selectID(t, m, head)
+	drain(t, m, func() tea.Msg { return tickEvent("t03", 1) }, nil)
+	if m.table.offset != 0 || m.table.rows.visible[0].id != "t03" || m.table.selectedKey.id != head {
+		t.Fatalf("head lost: offset %d first %s selected %s", m.table.offset, m.table.rows.visible[0].id, m.table.selectedKey.id)
+	}
+	// Elsewhere the selection keeps its screen row and rows moving out
+	// of sight are counted.
+	selectID(t, m, m.table.rows.visible[3].id)
+	drain(t, m, func() tea.Msg { return tickEvent("t05", 2) }, nil)
+	v := ansi.Strip(m.View().Content)
+	if m.table.offset == 0 {
+		t.Fatalf("setup: the moved row did not go above the selection:\n%s", v)
+	}
+	if !strings.Contains(v, fmt.Sprintf("↑ %d more", m.table.offset)) {
+		t.Fatalf("rows above hidden without a hint (offset %d):\n%s", m.table.offset, v)
+	}
+	if below := len(m.table.rows.visible) - m.table.offset - m.table.height; below > 0 && !strings.Contains(v, fmt.Sprintf("↓ %d more", below)) {
+		t.Fatalf("rows below hidden without a hint:\n%s", v)
+	}
+	// By creation (the default), two ticking tasks never swap rows.
+	press(t, m, "A")
+	before := visibleIDs(m)
+	for n := 2; n < 6; n++ {
+		drain(t, m, func() tea.Msg { return tickEvent("t05", n) }, nil)
+		drain(t, m, func() tea.Msg { return tickEvent("t07", n) }, nil)
+		if got := visibleIDs(m); !slices.Equal(got, before) {
+			t.Fatalf("rows moved on ticks: %v -> %v", before, got)
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b color.Color) float64 {
+	lum := func(c color.Color) float64 {
+		r, g, bl, _ := c.RGBA()
+		ch := func(v uint32) float64 {
+			x := float64(v) / 0xffff
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(bl)
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// Habit: help text readable on dark and light backgrounds (WCAG AA 4.5:1
+// for keys and descriptions).
+func TestHelpContrast(t *testing.T) {
+	for _, dark := range []bool{true, false} {
+		_, m := seeded(t, 80, 24, func(o *Options) { o.NoColor = false })
+		m.Update(tea.BackgroundColorMsg{Color: map[bool]color.Color{true: color.Black, false: color.White}[dark]})
+		bg := map[bool]color.Color{true: color.Black, false: color.White}[dark]
+		st := m.help.Styles
+		for name, s := range map[string]lipgloss.Style{"key": st.FullKey, "desc": st.FullDesc, "short desc": st.ShortDesc} {
+			if r := contrast(s.GetForeground(), bg); r < 4.5 {
+				t.Errorf("dark=%v %s contrast %.1f:1, want ≥ 4.5", dark, name, r)
+			}
+		}
+	}
+}
+
+// bigService is a fake with n completed tasks (ids t00000… oldest first)
+// and a few canceled ones among the oldest.
+func bigService(n int) *fakeService {
+	f := newFakeService()
+	for i := range n {
+		st := a2a.StateCompleted
+		if i < 3 {
+			st = a2a.StateCanceled
+		}
+		tk := task(fmt.Sprintf("t%05d", i), st, "ok", time.Duration(n-i)*time.Second)
+		f.tasks[tk.ID] = tk
+	}
+	return f
+}
+
+// Scale: the first screen lists a few pages, not every task; the header
+// counts every task from the service; paging follows the cursor; G
+// reaches the oldest; a state filter asks the service.
+func TestLazyLoading(t *testing.T) {
+	const n = 5000
+	f := bigService(n)
+	m := newTestModel(t, f, 120, 30)
+	drain(t, m, m.Init(), nil)
+	if got := len(m.table.rows.byKey); got > listPageSize+prefetchRows {
+		t.Fatalf("first screen loaded %d tasks", got)
+	}
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, fmt.Sprintf("%d done", n-3)) || !strings.Contains(v, fmt.Sprintf("/%d shown", n)) {
+		t.Fatalf("header does not count every task:\n%s", v)
+	}
+	// Scrolling pages in as needed.
+	before := len(m.table.rows.byKey)
+	for range 10 {
+		press(t, m, "pgdown")
+	}
+	if len(m.table.rows.byKey) <= before || len(m.table.rows.byKey) == n {
+		t.Fatalf("after scrolling: %d loaded (was %d)", len(m.table.rows.byKey), before)
+	}
+	// :state canceled finds the canceled tasks among the oldest, never
+	// loaded, by asking the service.
+	loaded := len(m.table.rows.byKey)
+	typeCommand(t, m, "state canceled")
+	if got := visibleIDs(m); len(got) != 3 {
+		t.Fatalf(":state canceled = %v", got)
+	}
+	if !slices.ContainsFunc(f.lists, func(r a2a.ListRequest) bool { return r.State == a2a.StateCanceled && r.PageSize == listPageSize }) {
+		t.Fatal("the service was not asked for canceled tasks")
+	}
+	if len(m.table.rows.byKey) > loaded+3 {
+		t.Fatalf("the filter loaded %d more tasks", len(m.table.rows.byKey)-loaded)
+	}
+	typeCommand(t, m, "state all")
+	// / TEXT enter asks the service too: an old task never loaded shows.
+	press(t, m, "/")
+	typeText(t, m, "t00001")
+	press(t, m, "enter")
+	if got := visibleIDs(m); !slices.Equal(got, []string{"t00001"}) {
+		t.Fatalf("text filter = %v", got)
+	}
+	press(t, m, "esc")
+	press(t, m, "G")
+	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byKey) != n {
+		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byKey))
+	}
+}
+
+// The merge's fast paths (rows not shown, pages after the last row) and
+// indexOf's binary search agree with a full sort and a linear search,
+// whatever the order and the changes.
+func TestMergeAndIndexOfAgreeWithFullSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, o := range []sorting{{order: sortCreated}, {order: sortUpdated}, {order: sortState, reverse: true}, {order: sortID}, {order: sortMessage}} {
+		s := newRowSet()
+		s.order = o
+		s.state = filterAll
+		for step := range 300 {
+			changed := map[*row]struct{}{}
+			for range 1 + rng.IntN(20) {
+				id := fmt.Sprintf("t%03d", rng.IntN(400))
+				at := testNow.Add(time.Duration(rng.IntN(100000)) * time.Millisecond)
+				r, _ := s.change(rowKey{rng.IntN(2), id}, at, func(r *row) {
+					r.setStatus(a2a.TaskStatus{State: a2a.States()[rng.IntN(8)], Timestamp: at}, at)
+					r.message = fmt.Sprint(rng.IntN(5))
+				})
+				changed[r] = struct{}{}
+			}
+			if step%50 == 49 {
+				s.state = stateFilter(rng.IntN(int(numStateFilters)))
+				s.rebuild()
+				continue
+			}
+			s.merge(changed)
+			if !slices.IsSortedFunc(s.visible, o.cmp) {
+				t.Fatalf("%v step %d: not sorted", o, step)
+			}
+			n := 0
+			for _, r := range s.byKey {
+				if s.matches(r) {
+					n++
+				}
+			}
+			if n != len(s.visible) {
+				t.Fatalf("%v step %d: %d visible, %d match", o, step, len(s.visible), n)
+			}
+			for i, r := range s.visible {
+				if got := s.indexOf(r.key); got != i {
+					t.Fatalf("%v step %d: indexOf(%s) = %d, want %d", o, step, r.id, got, i)
+				}
+			}
+		}
 	}
 }

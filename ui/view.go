@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/charmbracelet/x/ansi"
 )
 
 // screenLayout is where each part of the screen goes at the current size.
@@ -26,6 +25,10 @@ type screenLayout struct {
 }
 
 const sideMinWidth = 110
+
+// needsAuthText is what the dashboard says when the agent refuses for
+// want of credentials.
+const needsAuthText = "✗ the agent needs a token: set A2ATOP_HEADERS or --header"
 
 func (m *Model) layoutFor() screenLayout {
 	var l screenLayout
@@ -67,6 +70,14 @@ func (m *Model) layoutFor() screenLayout {
 		l.tableRows = max(l.body-1, 0)
 	}
 	return l
+}
+
+// autoLayout is the layout layoutAuto shows at the current width.
+func (m *Model) autoLayout() layoutMode {
+	if m.width >= sideMinWidth {
+		return layoutSide
+	}
+	return layoutBelow
 }
 
 func (m *Model) detailVisible() bool { return m.layoutFor().showDetail }
@@ -129,16 +140,13 @@ func (m *Model) render() string {
 	var body string
 	switch m.dialogs.open {
 	case dialogHelp:
-		body = m.helpView()
+		body = m.dialogs.helpPager.view(m.pagerLines(), l.body, m.com.Styles)
 	case dialogAgent:
-		a := m.fleet[m.agentsView.card]
-		body = a.info.View(m.com.Styles, m.width, l.body)
-		if !a.open() { // no card to wait for: say why
-			_, health := a.health()
-			body = m.com.Styles.Muted.Render(cut(m.com.agentName(a.index)+": "+health, m.width))
-		}
+		body = m.dialogs.agentPager.view(m.pagerLines(), l.body, m.com.Styles)
 	case dialogAgents:
 		body = m.agentsBody(m.width, l.body)
+	case dialogDescribe:
+		body = m.dialogs.describe.pager.view(m.pagerLines(), l.body, m.com.Styles)
 	default:
 		body = m.bodyView(l)
 	}
@@ -204,6 +212,8 @@ func (m *Model) headerLine() string {
 	switch {
 	case m.fleetMode():
 		parts = append(parts, m.fleetHealth())
+	case live.needsAuth:
+		parts = append(parts, st.Error.Render(needsAuthText+" · r retries"))
 	case live.watchErr != nil:
 		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ live updates lost, retrying in %s: %s", live.watchRetry, cleanLine(live.watchErr.Error(), 200))))
 	case live.conn != nil && !live.conn.OK:
@@ -213,8 +223,15 @@ func (m *Model) headerLine() string {
 	default:
 		parts = append(parts, st.Info.Render("● live"))
 	}
+	if m.opts.ReadOnly {
+		parts = append(parts, st.Badge.Render("read-only"))
+	}
 	if n := m.table.rows.waiting(); n > 0 {
-		parts = append(parts, st.Badge.Render(fmt.Sprintf("◆ %d waiting on you (a: answer)", n)))
+		hint := " (a: answer)"
+		if m.opts.ReadOnly {
+			hint = ""
+		}
+		parts = append(parts, st.Badge.Render(fmt.Sprintf("◆ %d waiting on you%s", n, hint)))
 	}
 	return strings.Join(parts, st.Muted.Render(" │ "))
 }
@@ -222,16 +239,20 @@ func (m *Model) headerLine() string {
 func (m *Model) statsLine() string {
 	st := m.com.Styles
 	rows := m.table.rows
+	counts, total := m.shownCounts()
 	var parts []string
 	for _, s := range a2a.States() {
-		if n := rows.counts[s]; n > 0 {
+		if n := counts[s]; n > 0 {
 			parts = append(parts, st.State(s).Render(fmt.Sprintf("%s %d %s", stateSymbol(s), n, stateName(s))))
 		}
 	}
-	if len(parts) == 0 {
+	switch {
+	case len(parts) == 0 && !m.fleetMode() && m.fleet[0].live.needsAuth:
+		parts = append(parts, st.Muted.Render("tasks unknown: the agent refused"))
+	case len(parts) == 0:
 		parts = append(parts, st.Muted.Render("no tasks yet: n creates one"))
 	}
-	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), len(rows.byKey))
+	shown := fmt.Sprintf("%d/%d shown", len(rows.visible), total) + m.loadedNote()
 	if m.fleetMode() {
 		scope := "all agents"
 		if rows.scope != allAgents {
@@ -239,10 +260,14 @@ func (m *Model) statsLine() string {
 		}
 		shown = "scope: " + scope + " · " + shown
 	}
-	if m.table.loading {
-		shown += ", loading…"
+	filter := rows.state.String()
+	if rows.only != "" {
+		filter = string(rows.only)
 	}
-	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", rows.state, rows.order, shown))
+	if rows.context != "" {
+		filter += " in context " + shortID(rows.context)
+	}
+	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", filter, rows.order, shown))
 	if rows.text != "" {
 		info += st.Muted.Render(" · /" + cleanLine(rows.text, 60))
 	}
@@ -255,13 +280,15 @@ func (m *Model) statusLine() string {
 	case dialogFilter:
 		return m.dialogs.filter.input.View()
 	case dialogCommand:
-		return m.command.input.View()
+		line := m.dialogs.command.input.View()
+		if h := m.dialogs.command.hint; h != "" {
+			line += st.Muted.Render("   " + h)
+		}
+		return line
 	case dialogPickAgent:
 		return m.pickLine()
 	case dialogConfirmCancel:
-		if r := m.table.selected(); r != nil {
-			return st.Badge.Render(fmt.Sprintf("cancel task %s (%s)? y/n", shortID(r.id), cut(r.text, 40)))
-		}
+		return st.Badge.Render(m.dialogs.cancelPrompt)
 	case dialogConfirmOverwrite:
 		if job := m.dialogs.save.job; job != nil {
 			return st.Badge.Render(fmt.Sprintf("%s exists: overwrite? y/n", cleanLine(job.path(), 200)))
@@ -270,6 +297,9 @@ func (m *Model) statusLine() string {
 	if m.flash.text != "" {
 		if m.flash.err {
 			return st.Error.Render("✗ " + m.flash.text)
+		}
+		if m.flash.plain {
+			return st.Muted.Render("· " + m.flash.text)
 		}
 		return st.Info.Render("✓ " + m.flash.text)
 	}
@@ -291,15 +321,6 @@ func (m *Model) helpLine() string {
 		bindings = m.table.ShortHelp()
 	}
 	return m.help.ShortHelpView(bindings)
-}
-
-func (m *Model) helpView() string {
-	st := m.com.Styles
-	title := st.Title.Render("Keys") + st.Muted.Render("  (esc closes)")
-	legend := st.Muted.Render("states: ○ submitted  ⠋ working  ? input needed  ! auth needed  ✓ done  ✗ failed  ⊘ canceled  ⊗ rejected  ◆ waiting on you")
-	groups := m.com.Keys.FullHelp()
-	half := (len(groups) + 1) / 2
-	return title + "\n\n" + m.help.FullHelpView(groups[:half]) + "\n\n" + m.help.FullHelpView(groups[half:]) + "\n\n" + ansi.Wrap(legend, m.width, "")
 }
 
 // fleetHealth is the header's summary of the fleet: how many agents are

@@ -82,7 +82,7 @@ var demoCommands = []struct{ name, usage, description string }{
 	{"fail", "fail", "fails with a reason"},
 	{"forever", "forever", "a status tick every 500 ms until canceled"},
 	{"data", "data", "a JSON data artifact, a file artifact with bytes and one by URL"},
-	{"flaky", "flaky <k>", fmt.Sprintf("a retryable failure on the first k attempts, then success (0 <= k <= %d)", MaxFlaky)},
+	{"flaky", "flaky <k>", fmt.Sprintf("a retryable failure on the first k attempts, then success (0 <= k <= %d, and k below the engine's attempt limit: 3 unless configured)", MaxFlaky)},
 	{"burst", "burst <n>", fmt.Sprintf("n working status updates as fast as they can be published, then completed: a load test (1 <= n <= %d)", MaxBurst)},
 	{"auth", "auth [s]", fmt.Sprintf("auth-required, then carries on in the same run when credentials arrive out of band after s seconds (default 3, at most %d); a message ends the wait at once", MaxAuthWait)},
 	{"login", "login", "ends its run in auth-required; a message (the user name) resumes it"},
@@ -163,7 +163,7 @@ func (d *Demo) Execute(ctx context.Context, req *engine.Request, pub engine.Publ
 	case "data":
 		return d.data(ctx, pub)
 	case "flaky":
-		return d.flaky(ctx, args, req.Attempt, pub)
+		return d.flaky(ctx, args, req.Attempt, req.MaxAttempts, pub)
 	case "burst":
 		return d.burst(ctx, args, pub)
 	case "auth":
@@ -300,10 +300,15 @@ func (d *Demo) data(ctx context.Context, pub engine.Publisher) error {
 	return pub.Complete(ctx, "three artifacts: data, file bytes, file URL")
 }
 
-func (d *Demo) flaky(ctx context.Context, arg string, attempt int, pub engine.Publisher) error {
+func (d *Demo) flaky(ctx context.Context, arg string, attempt, maxAttempts int, pub engine.Publisher) error {
 	k, err := parseCount(arg, 0, MaxFlaky)
 	if err != nil {
 		return pub.Reject(ctx, "demo: flaky <k>: "+err.Error())
+	}
+	// k planned failures need k+1 attempts: say so at once rather than
+	// fail k times and then fail the task, which contradicts the skill.
+	if maxAttempts > 0 && k >= maxAttempts {
+		return pub.Reject(ctx, fmt.Sprintf("demo: flaky %d needs %d attempts but the engine allows %d: use k <= %d", k, k+1, maxAttempts, maxAttempts-1))
 	}
 	if attempt <= k {
 		return engine.Retryable(fmt.Errorf("demo: flaky attempt %d of %d fails on purpose", attempt, k))

@@ -161,10 +161,16 @@ func TestDemoFlakyRetriesOnEngine(t *testing.T) {
 	if ok.Status.State != a2a.StateCompleted || !strings.Contains(statusText(ok), "attempt 3") {
 		t.Fatalf("flaky 2: %s %q", ok.Status.State, statusText(ok))
 	}
-	// More planned failures than attempts (4): the last error fails it.
+	// Issue 14 bug 8: more planned failures than attempts (4) used to fail
+	// after every attempt although the skill promised success; the demo
+	// now says at once that the engine's limit is too low.
 	bad := sendTask(t, eng, "flaky 5")
-	if bad.Status.State != a2a.StateFailed || !strings.Contains(statusText(bad), "fails on purpose") {
+	if bad.Status.State != a2a.StateRejected || !strings.Contains(statusText(bad), "engine allows 4") {
 		t.Fatalf("flaky 5: %s %q", bad.Status.State, statusText(bad))
+	}
+	edge := sendTask(t, eng, "flaky 3")
+	if edge.Status.State != a2a.StateCompleted || !strings.Contains(statusText(edge), "attempt 4") {
+		t.Fatalf("flaky 3 with 4 attempts: %s %q", edge.Status.State, statusText(edge))
 	}
 }
 

@@ -319,7 +319,44 @@ func (c *cli) printUsage(w io.Writer, cmd *cobra.Command) {
 		// A command that can reach a remote agent says what it retries.
 		fmt.Fprintf(w, "\n%s\n", client.RetryPolicyHelp)
 	}
-	fmt.Fprintf(w, "\n%s", helpFooter)
+	fmt.Fprintf(w, "\n%s", commandFooter(cmd.Name()))
+}
+
+// unreachableFooter is the exit statuses 3 and 4 as every command that
+// reads a store or reaches an agent has them.
+const unreachableFooter = `  3    the task store or the agent could not be reached: no store at the
+       path (get and list never create one), a store held by an a2atop
+       that does not share it, not an a2atop file, unreadable; a
+       PostgreSQL database that is unreachable, refuses the connection or
+       the login, or has a newer a2atop's schema; an agent
+       that stayed unreachable through the retries, or answered busy (a
+       full queue: nothing was stored, run the same command later)
+  4    authentication: the agent refused the credentials (HTTP 401/403),
+       asked for some that were not given, or the OAuth2 token endpoint
+       refused the client
+`
+
+// commandFooter is the exit statuses as they apply to one command: get,
+// list and cancel do not wait for a task, so "the task failed" is not
+// what their 1 means.
+func commandFooter(name string) string {
+	switch name {
+	case "cancel":
+		return `Exit status:
+  0    the task is canceled (it was running, queued or waiting for input,
+       or was canceled already)
+  1    the task could not be canceled: unknown, or it ended otherwise
+       (completed, failed, rejected)
+  2    usage error
+` + unreachableFooter
+	case "get", "list":
+		return `Exit status:
+  0    the task(s) were printed, whatever their state
+  1    the request was refused (unknown task, ambiguous ID prefix, ...)
+  2    usage error
+` + unreachableFooter
+	}
+	return helpFooter
 }
 
 // flagUsages lists a flag set in the order the flags were added (the

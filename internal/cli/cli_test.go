@@ -376,6 +376,11 @@ func TestInterruptedWaitExits130(t *testing.T) {
 		t.Fatalf("exit %d, want 130; stderr %q", r.code, r.stderr)
 	}
 	oneErrorLine(t, r, "the task was not canceled")
+	// Issue 14 bug 14: the line names the task that keeps running (when
+	// the interrupt came after the engine took the message).
+	if list := mustRun(t, db, exitOK, "list", "-o", "ids"); strings.TrimSpace(list.stdout) != "" && !strings.Contains(r.stderr, strings.TrimSpace(list.stdout)) {
+		t.Fatalf("stderr %q does not name task %s", r.stderr, list.stdout)
+	}
 	// The task was not canceled: it is still there, not canceled.
 	r = mustRun(t, db, exitOK, "list", "--state", "canceled")
 	if !strings.Contains(r.stdout, "no tasks") {
@@ -559,4 +564,109 @@ func TestFollowResyncsAfterFallingBehind(t *testing.T) {
 	if !strings.Contains(out.String(), "state     completed\nstatus    all 200 published") {
 		t.Fatalf("final task not printed:\n%s", out.String())
 	}
+}
+
+// Issue 14 bug 3: the answer hint dropped the flags that chose the
+// target, so pasting it reached another store (or agent).
+func TestAnswerHintRepeatsTargetFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "my tasks.db")
+	r := runIn(t, context.Background(), "", nil, "send", "--db", db, "ask")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := "a2atop send --db '" + db + "' --task "
+	if !strings.Contains(r.stdout, want) {
+		t.Fatalf("hint lacks %q:\n%s", want, r.stdout)
+	}
+	if got := shellQuote("it's"); got != `'it'\''s'` {
+		t.Fatalf("shellQuote = %s", got)
+	}
+}
+
+// Issue 14 bug 14: cancel exits 0 when it cancels, but its --help said 1
+// for "was canceled". The help now says what cancel's statuses mean.
+func TestCancelHelpAgreesWithExitStatus(t *testing.T) {
+	db := tempDB(t)
+	r := mustRun(t, db, exitOK, "cancel", "--help")
+	if !strings.Contains(r.stdout, "0    the task is canceled") || strings.Contains(r.stdout, "was canceled or rejected") {
+		t.Fatalf("cancel --help:\n%s", r.stdout)
+	}
+	task := decodeTask(t, mustRun(t, db, exitOK, "send", "--no-wait", "--json", "forever").stdout)
+	mustRun(t, db, exitOK, "cancel", task.ID)
+	done := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "hi").stdout)
+	mustRun(t, db, exitTaskFailed, "cancel", done.ID)
+}
+
+// Habit: any unique prefix (or the tail the dashboard shows) names a task,
+// as git expands commits; an ambiguous one says so.
+func TestTaskIDPrefixes(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "one").stdout)
+	b := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "ask").stdout)
+	r := mustRun(t, db, exitOK, "get", a.ID[24:])
+	if !strings.Contains(r.stdout, "task      "+a.ID) {
+		t.Fatalf("get by tail:\n%s", r.stdout)
+	}
+	common := 0
+	for common < len(a.ID) && a.ID[common] == b.ID[common] {
+		common++
+	}
+	r = mustRun(t, db, exitOK, "get", b.ID[:common+1])
+	if !strings.Contains(r.stdout, "task      "+b.ID) {
+		t.Fatalf("get by prefix:\n%s", r.stdout)
+	}
+	if common >= minIDPart {
+		r = mustRun(t, db, exitTaskFailed, "get", a.ID[:common])
+		oneErrorLine(t, r, "ambiguous")
+	}
+	r = mustRun(t, db, exitOK, "send", "--task", b.ID[28:], "2030-01-31")
+	if !strings.Contains(r.stdout, "state     completed") {
+		t.Fatalf("answer by tail:\n%s", r.stdout)
+	}
+}
+
+// Habit: send --context starts a task in an existing conversation.
+func TestSendInContext(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "one").stdout)
+	b := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "--context", a.ContextID, "echo", "two").stdout)
+	if b.ContextID != a.ContextID || b.ID == a.ID {
+		t.Fatalf("context %s, want %s", b.ContextID, a.ContextID)
+	}
+}
+
+// Habits from kubectl: list --limit, --context, --since, -o ids|json|wide;
+// a bad --state lists the good ones; get and list hide (and refuse) the
+// flags that choose the agent, which do not apply to reading.
+func TestListFlags(t *testing.T) {
+	db := tempDB(t)
+	a := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "first words").stdout)
+	mustRun(t, db, exitOK, "send", "--json", "--context", a.ContextID, "echo", "second")
+	c := decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", "third").stdout)
+
+	r := mustRun(t, db, exitOK, "list", "-o", "ids", "--limit", "1")
+	if strings.TrimSpace(r.stdout) != c.ID {
+		t.Fatalf("-o ids --limit 1: %q, want %s", r.stdout, c.ID)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "ids", "--context", a.ContextID)
+	if n := len(strings.Fields(r.stdout)); n != 2 || strings.Contains(r.stdout, c.ID) {
+		t.Fatalf("--context: %q", r.stdout)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "wide")
+	if !strings.Contains(r.stdout, "MESSAGE") || !strings.Contains(r.stdout, "echo first words") || !strings.Contains(r.stdout, a.ContextID) {
+		t.Fatalf("-o wide:\n%s", r.stdout)
+	}
+	r = mustRun(t, db, exitOK, "list", "-o", "json", "--since", "1h")
+	if n := strings.Count(r.stdout, "\n"); n != 3 {
+		t.Fatalf("-o json --since 1h: %d lines", n)
+	}
+	r = mustRun(t, db, exitUsage, "list", "--state", "bogus")
+	oneErrorLine(t, r, "input-required")
+	for _, cmd := range []string{"list", "get"} {
+		r = mustRun(t, db, exitOK, cmd, "--help")
+		if strings.Contains(r.stdout, "--agent") || strings.Contains(r.stdout, "--workdir") {
+			t.Fatalf("%s --help shows agent flags:\n%s", cmd, r.stdout)
+		}
+	}
+	oneErrorLine(t, mustRun(t, db, exitUsage, "list", "--agent", "exec"), "does not apply")
 }

@@ -131,6 +131,7 @@ func (c *cli) dashboard(ctx context.Context, t target, opts ui.Options) (int, er
 	default: // a store in memory: no one to share it with
 		opts.Target = "local · " + orDemo(t.local.agent) + " agent · " + op.path
 	}
+	opts.LocalEngine = op.remote == nil // tasks may stop when it quits: q warns
 	runErr := ui.Run(ctx, op.svc, opts)
 	closeErr := op.close()
 	if runErr != nil {

@@ -162,8 +162,9 @@ func (c *cli) fleetDashboard(ctx context.Context, targets []namedTarget, opts ui
 	for i, nt := range targets {
 		agents[i] = ui.Agent{
 			Name: nt.name, Color: nt.color, ReadOnly: nt.readOnly || opts.ReadOnly,
-			Target: describeTarget(nt.t),
-			Open:   func(ctx context.Context) (ui.OpenedAgent, error) { return c.openFleetAgent(ctx, nt) },
+			Target:      describeTarget(nt.t),
+			LocalEngine: nt.t.kind == localKind, // its tasks may stop when the dashboard quits: q warns
+			Open:        func(ctx context.Context) (ui.OpenedAgent, error) { return c.openFleetAgent(ctx, nt) },
 		}
 	}
 	if err := ui.RunFleet(ctx, agents, opts); err != nil {

@@ -163,9 +163,13 @@ func (c *cli) getCommand(status *int) *cobra.Command {
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = true
+	hideAgentFlags(fs)
 	jsonOut := fs.Bool("json", false, "print the task as A2A v1.0 JSON (over several targets: {\"agent\": NAME, \"task\": Task} per line)")
 	all := fs.BoolP("all-agents", "A", false, "look on every agent of the config file")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if err := refuseAgentFlags("get", fs); err != nil {
+			return 0, err
+		}
 		if len(args) == 0 {
 			return 0, usageErr("get: missing the task ID")
 		}
@@ -178,9 +182,13 @@ func (c *cli) getCommand(status *int) *cobra.Command {
 			if err != nil {
 				return 0, err
 			}
-			out := c.printer(*jsonOut)
+			out := c.printerFor(*jsonOut, tf)
 			return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
-				t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
+				full, err := resolveID(ctx, svc, id)
+				if err != nil {
+					return 0, err
+				}
+				t, err := svc.Get(ctx, a2a.GetRequest{ID: full})
 				if err != nil {
 					return 0, err
 				}
@@ -192,7 +200,11 @@ func (c *cli) getCommand(status *int) *cobra.Command {
 			return 0, err
 		}
 		results := c.eachTarget(ctx, targets, func(ctx context.Context, svc a2a.Service) ([]*a2a.Task, error) {
-			t, err := svc.Get(ctx, a2a.GetRequest{ID: id})
+			full, err := resolveID(ctx, svc, id)
+			if err != nil {
+				return nil, err
+			}
+			t, err := svc.Get(ctx, a2a.GetRequest{ID: full})
 			if errors.Is(err, a2a.ErrTaskNotFound) {
 				return nil, nil
 			}

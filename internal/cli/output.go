@@ -45,6 +45,17 @@ func (c *cli) printer(jsonOut bool) printer {
 	return &humanPrinter{w: c.stdout}
 }
 
+// printerFor is printer for a command on the target tf chose: hints the
+// human printer gives (how to answer a task) repeat the flags that chose
+// it, so pasting them reaches the same task.
+func (c *cli) printerFor(jsonOut bool, tf *targetFlags) printer {
+	p := c.printer(jsonOut)
+	if hp, ok := p.(*humanPrinter); ok && tf != nil {
+		hp.targetArgs = tf.repeat()
+	}
+	return p
+}
+
 // jsonPrinter writes A2A v1.0 JSON, one object per line: tasks bare (as
 // GetTask returns them), stream events and a task-less answer in the
 // StreamResponse wrapper ({"task"|"message"|"statusUpdate"|"artifactUpdate": …}).
@@ -70,6 +81,35 @@ func (p *jsonPrinter) listDone(int) error                   { return nil }
 type humanPrinter struct {
 	w  io.Writer
 	tw *tabwriter.Writer
+	// targetArgs are the target flags of the command, repeated in hints
+	// ("--url 'http://…' "), empty for the default target.
+	targetArgs string
+	// wide adds the context and the first user message to listings.
+	wide bool
+}
+
+// idPrinter prints only the ids of a listing, one per line (list -o ids),
+// for scripts: `a2atop list -o ids --state failed | xargs …`.
+type idPrinter struct {
+	humanPrinter
+}
+
+func (p *idPrinter) listed(t *a2a.Task, first bool) error {
+	_, err := fmt.Fprintln(p.w, oneLine(clean(t.ID, 200)))
+	return err
+}
+
+func (p *idPrinter) listDone(int) error { return nil }
+
+// firstUserText is the text of the first message the user sent, the
+// best name a task has.
+func firstUserText(t *a2a.Task) string {
+	for _, m := range t.History {
+		if m.Role == a2a.RoleUser {
+			return joinedText(m.Parts)
+		}
+	}
+	return ""
 }
 
 const labelWidth = 10
@@ -84,12 +124,12 @@ func field(b *bytes.Buffer, label, value string) {
 
 func (p *humanPrinter) task(t *a2a.Task) error {
 	var b bytes.Buffer
-	writeTask(&b, t)
+	writeTask(&b, t, p.targetArgs)
 	_, err := p.w.Write(b.Bytes())
 	return err
 }
 
-func writeTask(b *bytes.Buffer, t *a2a.Task) {
+func writeTask(b *bytes.Buffer, t *a2a.Task, targetArgs string) {
 	field(b, "task", clean(t.ID, 200))
 	if t.ContextID != "" {
 		field(b, "context", clean(t.ContextID, 200))
@@ -106,7 +146,7 @@ func writeTask(b *bytes.Buffer, t *a2a.Task) {
 	}
 	writeQuestion(b, t) // options and data parts of the status message
 	if t.Status.State.Interrupted() {
-		field(b, "answer", "a2atop send --task "+clean(t.ID, 200)+" TEXT")
+		field(b, "answer", "a2atop send "+targetArgs+"--task "+clean(t.ID, 200)+" TEXT")
 	}
 	if len(t.Artifacts) == 0 {
 		return
@@ -300,7 +340,11 @@ func (p *humanPrinter) doneMessage(m *a2a.Message) error {
 func (p *humanPrinter) listed(t *a2a.Task, first bool) error {
 	if first {
 		p.tw = tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tSTATUS")
+		if p.wide {
+			fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tCONTEXT\tMESSAGE\tSTATUS")
+		} else {
+			fmt.Fprintln(p.tw, "ID\tSTATE\tUPDATED\tSTATUS")
+		}
 	}
 	updated := "-"
 	if !t.Status.Timestamp.IsZero() {
@@ -309,7 +353,14 @@ func (p *humanPrinter) listed(t *a2a.Task, first bool) error {
 	status := preview(statusText(t))
 	// Tabs inside a field would break the columns.
 	status = strings.ReplaceAll(status, "\t", " ")
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", strings.ReplaceAll(oneLine(clean(t.ID, 200)), "\t", " "), t.Status.State, updated, status)
+	id := strings.ReplaceAll(oneLine(clean(t.ID, 200)), "\t", " ")
+	if p.wide {
+		ctxID := strings.ReplaceAll(oneLine(clean(t.ContextID, 200)), "\t", " ")
+		msg := strings.ReplaceAll(preview(clean(firstUserText(t), maxFieldLen)), "\t", " ")
+		_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, t.Status.State, updated, ctxID, msg, status)
+		return err
+	}
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", id, t.Status.State, updated, status)
 	return err
 }
 

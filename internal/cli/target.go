@@ -186,6 +186,42 @@ func (f *targetFlags) resolve(positionalURL string, getenv func(string) string) 
 	}}, nil
 }
 
+// repeat is the target flags the user gave, as they would type them
+// again (shell-quoted, each followed by a space), for hints that print a
+// command to run next. Header values are secrets: they are not repeated,
+// only said to be needed.
+func (f *targetFlags) repeat() string {
+	var b strings.Builder
+	headers := false
+	f.fs.Visit(func(fl *pflag.Flag) {
+		if _, ok := flagKinds[fl.Name]; !ok {
+			return
+		}
+		switch {
+		case fl.Name == "header":
+			headers = true
+		case fl.Value.Type() == "bool":
+			fmt.Fprintf(&b, "--%s ", fl.Name)
+		default:
+			fmt.Fprintf(&b, "--%s %s ", fl.Name, shellQuote(fl.Value.String()))
+		}
+	})
+	if headers {
+		b.WriteString("--header '…' ")
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // refuseOtherKinds fails on the first flag (in name order) that was given
 // and describes a target of another kind than kind.
 func (f *targetFlags) refuseOtherKinds(kind targetKind) error {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -84,7 +86,8 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 	stream := fs.Bool("stream", false, "print every event as it happens")
 	noWait := fs.Bool("no-wait", false, "return as soon as the task exists")
 	jsonOut := fs.Bool("json", false, "print A2A v1.0 JSON, one object per line")
-	taskID := fs.String("task", "", "answer the input-required task `ID` instead of starting a new one")
+	taskID := fs.String("task", "", "answer the input-required task `ID` (or a unique prefix) instead of starting a new one")
+	contextID := fs.String("context", "", "start the task in the conversation `ID` (a contextId, as `get` prints it)")
 	var meta metaFlag
 	fs.Var(&meta, "meta", "message metadata `KEY=VALUE` (repeatable; priority=high|normal|low orders the queue)")
 	parts, dataFlag, fileFlag := newPartsFlags()
@@ -107,20 +110,31 @@ func (c *cli) sendCommand(status *int) *cobra.Command {
 			msgParts = append(msgParts, a2a.TextPart(text))
 		}
 		msg := a2a.Message{
-			ID:     uuid.NewString(),
-			Role:   a2a.RoleUser,
-			TaskID: strings.TrimSpace(*taskID),
-			Parts:  msgParts,
+			ID:        uuid.NewString(),
+			Role:      a2a.RoleUser,
+			TaskID:    strings.TrimSpace(*taskID),
+			ContextID: strings.TrimSpace(*contextID),
+			Parts:     msgParts,
 		}
 		req := &a2a.SendRequest{Message: msg, Config: a2a.SendConfig{ReturnImmediately: *noWait}, Metadata: meta.m}
-		out := c.printer(*jsonOut)
+		out := c.printerFor(*jsonOut, tf)
 		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
+			if id := req.Message.TaskID; id != "" {
+				full, err := resolveID(ctx, svc, id)
+				if err != nil {
+					return 0, err
+				}
+				req.Message.TaskID = full
+			}
 			if *stream {
 				s, err := svc.Stream(ctx, req)
 				if err != nil {
 					return 0, waitErr(ctx, err)
 				}
 				return c.follow(ctx, svc, s, out)
+			}
+			if t.kind == localKind && !req.Config.ReturnImmediately {
+				return c.sendLocalAndPrint(ctx, svc, req, out, tf.repeat())
 			}
 			return c.sendAndPrint(ctx, svc, req, out)
 		})
@@ -147,6 +161,49 @@ func (c *cli) sendAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRe
 		return exitOK, nil
 	}
 	return stateCode(res.Task.Status.State), nil
+}
+
+// sendLocalAndPrint is sendAndPrint for the local engine: when Ctrl-C
+// stops the wait, it looks the task up (read only: nothing is sent again)
+// so the line can say which task keeps running.
+func (c *cli) sendLocalAndPrint(ctx context.Context, svc a2a.Service, req *a2a.SendRequest, out printer, targetArgs string) (int, error) {
+	code, err := c.sendAndPrint(ctx, svc, req, out)
+	if !errors.Is(err, errInterrupted) {
+		return code, err
+	}
+	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	// The engine may still be storing the task the interrupted call
+	// created: look a few times, briefly.
+	id := ""
+	for try := 0; try < 5 && id == "" && lookup.Err() == nil; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		id = taskOfMessage(lookup, svc, req.Message.ID)
+	}
+	if id != "" {
+		id = clean(id, 200)
+		return 0, fmt.Errorf("%w; task %s keeps running: a2atop get %s%s, a2atop cancel %s%s", err, id, targetArgs, id, targetArgs, id)
+	}
+	return code, err
+}
+
+// taskOfMessage finds the task a message started among the most recently
+// changed tasks, or "".
+func taskOfMessage(ctx context.Context, svc a2a.Service, messageID string) string {
+	page, err := svc.List(ctx, a2a.ListRequest{PageSize: a2a.MaxPageSize})
+	if err != nil {
+		return ""
+	}
+	for _, t := range page.Tasks {
+		for _, m := range t.History {
+			if m.ID == messageID {
+				return t.ID
+			}
+		}
+	}
+	return ""
 }
 
 func (c *cli) messageText(args []string) (string, error) {
@@ -231,8 +288,16 @@ func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = readOnly
+	if readOnly {
+		hideAgentFlags(fs)
+	}
 	jsonOut := fs.Bool("json", false, jsonHelp)
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if readOnly {
+			if err := refuseAgentFlags(name, fs); err != nil {
+				return 0, err
+			}
+		}
 		id, err := oneID(name, args)
 		if err != nil {
 			return 0, err
@@ -241,10 +306,63 @@ func (c *cli) idCommand(status *int, name, short, jsonHelp string, readOnly bool
 		if err != nil {
 			return 0, err
 		}
-		out := c.printer(*jsonOut)
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return run(ctx, svc, id, out) })
+		out := c.printerFor(*jsonOut, tf)
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) {
+			full, err := resolveID(ctx, svc, id)
+			if err != nil {
+				return 0, err
+			}
+			return run(ctx, svc, full, out)
+		})
 	})
 	return cmd
+}
+
+// Bounds on the search for an abbreviated task id: a store of a million
+// tasks is not read whole to expand one.
+const (
+	minIDPart   = 4
+	maxIDScan   = 200_000
+	fullIDChars = 36 // a UUID; longer ids are never abbreviations
+)
+
+// resolveID expands an abbreviated task id, as git expands a commit: an
+// id the service knows is used as given; otherwise a unique prefix, or a
+// unique suffix (the dashboard's ID column shows the tail of UUIDs), of
+// at least minIDPart characters names the task.
+func resolveID(ctx context.Context, svc a2a.Service, id string) (string, error) {
+	if len(id) < minIDPart || len(id) >= fullIDChars {
+		return id, nil
+	}
+	zero := 0
+	if _, err := svc.Get(ctx, a2a.GetRequest{ID: id, HistoryLength: &zero}); !errors.Is(err, a2a.ErrTaskNotFound) {
+		return id, nil // found, or an error the command will meet again
+	}
+	var matches []string
+	req := a2a.ListRequest{PageSize: a2a.MaxPageSize, HistoryLength: &zero}
+	for scanned := 0; scanned < maxIDScan; {
+		page, err := svc.List(ctx, req)
+		if err != nil {
+			return "", waitErr(ctx, fmt.Errorf("expand task ID %q: %w", clean(id, 80), err))
+		}
+		for _, t := range page.Tasks {
+			if strings.HasPrefix(t.ID, id) || strings.HasSuffix(t.ID, id) {
+				matches = append(matches, t.ID)
+			}
+		}
+		scanned += len(page.Tasks)
+		if page.NextPageToken == "" || page.NextPageToken == req.PageToken || len(matches) > 1 {
+			break
+		}
+		req.PageToken = page.NextPageToken
+	}
+	switch len(matches) {
+	case 0:
+		return id, nil // the command reports the task as not found
+	case 1:
+		return matches[0], nil
+	}
+	return "", fmt.Errorf("task ID %q is ambiguous: it matches %s and %s; give more characters", clean(id, 80), clean(matches[0], 80), clean(matches[1], 80))
 }
 
 // oneID checks that args is exactly one task id.
@@ -287,36 +405,81 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 	fs := cmd.Flags()
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = true
-	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line (over several targets: {\"agent\": NAME, \"task\": Task})")
+	hideAgentFlags(fs)
+	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line, same as -o json (over several targets: {\"agent\": NAME, \"task\": Task})")
 	all := fs.BoolP("all-agents", "A", false, "list every agent of the config file, with an AGENT column")
-	stateFlag := fs.String("state", "", "only tasks in `STATE` (submitted, working, input-required, auth-required, completed, failed, canceled, rejected)")
+	output := fs.StringP("output", "o", "", "output `FORMAT`: ids (one ID per line), json, wide (context and first message too)")
+	stateFlag := fs.String("state", "", "only tasks in `STATE` ("+stateNames()+")")
+	contextFlag := fs.String("context", "", "only tasks of the conversation `ID`")
+	since := fs.Duration("since", 0, "only tasks updated in the last `DURATION` (e.g. 90s, 15m, 2h)")
+	limit := fs.Int("limit", 0, "print at most `N` tasks (0: all)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
+		if err := refuseAgentFlags("list", fs); err != nil {
+			return 0, err
+		}
 		var state a2a.TaskState
 		if *stateFlag != "" {
 			state = a2a.ParseState(*stateFlag)
 			if state == a2a.StateUnknown {
-				return 0, usageErr("list: unknown --state %q", clean(*stateFlag, 80))
+				return 0, usageErr("list: unknown --state %q: use one of %s", clean(*stateFlag, 80), stateNames())
 			}
 		}
-		req := a2a.ListRequest{State: state, PageSize: a2a.MaxPageSize, IncludeArtifacts: *jsonOut}
+		if *limit < 0 || *since < 0 {
+			return 0, usageErr("list: --limit and --since must not be negative")
+		}
+		format := *output
+		switch {
+		case format == "" && *jsonOut:
+			format = "json"
+		case format == "":
+			format = "table"
+		case *jsonOut && format != "json":
+			return 0, usageErr("list: --json and -o %s do not go together", clean(format, 20))
+		}
+		var out printer
+		switch format {
+		case "table":
+			out = c.printerFor(false, tf)
+		case "json":
+			out = c.printer(true)
+		case "wide":
+			out = &humanPrinter{w: c.stdout, wide: true}
+		case "ids":
+			out = &idPrinter{humanPrinter{w: c.stdout}}
+		default:
+			return 0, usageErr("list: unknown -o %q: use ids, json or wide", clean(format, 20))
+		}
+		zero := 0
+		req := a2a.ListRequest{State: state, ContextID: strings.TrimSpace(*contextFlag), PageSize: a2a.MaxPageSize, IncludeArtifacts: format == "json"}
+		if format != "json" && format != "wide" {
+			req.HistoryLength = &zero
+		}
+		if *since > 0 {
+			req.StatusTimestampAfter = time.Now().Add(-*since)
+		}
+		if *limit > 0 && *limit < req.PageSize {
+			req.PageSize = *limit
+		}
 		if len(args) > 0 || *all {
 			targets, err := c.fleetTargets("list", args, *all, tf)
 			if err != nil {
 				return 0, err
 			}
 			if len(targets) > 1 || *all {
-				return c.listFleet(ctx, targets, req, *jsonOut)
+				if format == "ids" || format == "wide" {
+					return 0, usageErr("list: -o %s lists one target; over several use the table or -o json", format)
+				}
+				return c.listFleet(ctx, targets, req, format == "json")
 			}
 			return c.withTarget(ctx, targets[0].t, func(svc a2a.Service) (int, error) {
-				return listAll(ctx, svc, req, c.printer(*jsonOut), c.stderr)
+				return listAll(ctx, svc, req, *limit, out, c.stderr)
 			})
 		}
 		t, err := tf.resolve("", c.getenv)
 		if err != nil {
 			return 0, err
 		}
-		out := c.printer(*jsonOut)
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, out, c.stderr) })
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, *limit, out, c.stderr) })
 	})
 	return cmd
 }
@@ -324,14 +487,44 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 // journalNote tells a user why a v0.3 agent's list may be incomplete.
 const journalNote = "note: this agent speaks A2A v0.3, which cannot list tasks: these are the tasks a2atop has seen (created here, fetched by id or streamed)"
 
-// listAll prints every page of a listing; a listing served from the
-// client's journal is said so once on notes (stderr).
-func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out printer, notes io.Writer) (int, error) {
+// stateNames lists the states --state accepts.
+func stateNames() string {
+	names := make([]string, 0, 8)
+	for _, s := range a2a.States() {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, ", ")
+}
+
+// hideAgentFlags hides --agent and --workdir on commands that only read
+// the store (get, list): which agent would run new tasks does not apply.
+func hideAgentFlags(fs *pflag.FlagSet) {
+	for _, name := range []string{"agent", "workdir"} {
+		if fs.Lookup(name) != nil {
+			_ = fs.MarkHidden(name)
+		}
+	}
+}
+
+// refuseAgentFlags fails when a hidden agent flag was given anyway.
+func refuseAgentFlags(cmd string, fs *pflag.FlagSet) error {
+	for _, name := range []string{"agent", "workdir"} {
+		if fs.Changed(name) {
+			return usageErr("%s: --%s does not apply: %s only reads tasks, no agent runs", cmd, name, cmd)
+		}
+	}
+	return nil
+}
+
+// listAll prints every page of a listing, or the first limit tasks
+// (limit 0: all); a listing served from the client's journal is said so
+// once on notes (stderr).
+func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, limit int, out printer, notes io.Writer) (int, error) {
 	seen := map[string]bool{}
 	n := 0
 	noted := false
 	var damaged []string
-	for {
+	for limit == 0 || n < limit {
 		page, err := svc.List(ctx, req)
 		if err != nil {
 			return 0, waitErr(ctx, err)
@@ -342,6 +535,9 @@ func listAll(ctx context.Context, svc a2a.Service, req a2a.ListRequest, out prin
 			noted = true
 		}
 		for _, t := range page.Tasks {
+			if limit > 0 && n >= limit {
+				break
+			}
 			if err := out.listed(t, n == 0); err != nil {
 				return 0, err
 			}

@@ -210,3 +210,21 @@ func TestEndToEndServe(t *testing.T) {
 	}
 	check("list --db after serve stopped", cliTasks(t, bin, env, "--db", db))
 }
+
+// Issue 14 bug 10, in a real terminal: a dashboard without the token of
+// `serve --token` says what to do once (no doubled "list tasks:", no "no
+// tasks yet").
+func TestDashboardSaysTheTokenIsMissing(t *testing.T) {
+	tmux.Need(t)
+	bin := binary.Build(t)
+	db := filepath.Join(t.TempDir(), "tasks.db")
+	sp := startServe(t, bin, db, []string{"A2ATOP_TOKEN=sekrit"})
+	defer sp.stop()
+	tm := tmux.Start(t, []string{"NO_COLOR=1"}, bin, "--url", sp.url)
+	s := tm.WaitFor("the agent needs a token: set A2ATOP_HEADERS or --header")
+	if strings.Contains(s, "no tasks yet") || strings.Contains(s, "list tasks: list tasks") {
+		t.Fatalf("screen:\n%s", s)
+	}
+	tm.Keys("q")
+	tm.WaitFor(tmux.Exited + "0")
+}
