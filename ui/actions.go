@@ -25,6 +25,10 @@ type (
 		gen   int
 		page  *a2a.ListPage
 		err   error
+		// firstSeen is when the client first saw each task, from a
+		// service that knows (a2a.FirstSeer): the created time of a task
+		// whose id carries none.
+		firstSeen map[string]time.Time
 	}
 	taskMsg struct {
 		key  rowKey
@@ -77,8 +81,27 @@ func (c serviceCalls) list(gen int, token string, query a2a.ListRequest) tea.Cmd
 		ctx, cancel := c.call()
 		defer cancel()
 		page, err := c.svc.List(ctx, req)
-		return listMsg{agent: c.agent, gen: gen, page: page, err: err}
+		return listMsg{agent: c.agent, gen: gen, page: page, err: err, firstSeen: firstSeen(c.svc, page)}
 	}
+}
+
+// firstSeen asks a FirstSeer when each listed task was first seen. It
+// reads the client's journal, so it runs in the list Cmd, never in Update.
+func firstSeen(svc a2a.Service, page *a2a.ListPage) map[string]time.Time {
+	fs, ok := svc.(a2a.FirstSeer)
+	if !ok || page == nil {
+		return nil
+	}
+	out := make(map[string]time.Time, len(page.Tasks))
+	for _, t := range page.Tasks {
+		if t == nil || !createdFromID(t.ID).IsZero() {
+			continue // a UUIDv7 id already says when the task was created
+		}
+		if at, ok := fs.FirstSeen(t.ID); ok {
+			out[t.ID] = at
+		}
+	}
+	return out
 }
 
 func (c serviceCalls) card() tea.Cmd {

@@ -157,6 +157,17 @@ type fleetAgent struct {
 
 func (a *fleetAgent) open() bool { return a.calls.svc != nil }
 
+// journalNote is the header's word for an agent whose list is only the
+// tasks a2atop has seen (a v0.3 agent has no ListTasks).
+const journalNote = "v0.3: tasks seen by a2atop"
+
+// fromJournal says the agent's list is the client's journal, not the
+// agent's own (a2a.JournalLister): a version check, no I/O.
+func (a *fleetAgent) fromJournal() bool {
+	jl, ok := a.calls.svc.(a2a.JournalLister)
+	return ok && jl.ListsFromJournal()
+}
+
 // health is the agent's entry in the strip: a symbol, whether it is
 // fine, and the words.
 func (a *fleetAgent) health() (ok bool, text string) {

@@ -252,7 +252,12 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 	moved := tbl.change(m.com.Now, len(msg.page.Tasks), func(b *rowBatch) {
 		for _, t := range msg.page.Tasks {
 			if t != nil && t.ID != "" {
-				b.change(rowKey{a.index, t.ID}, func(r *row) { r.applyTask(t, m.com.Now) })
+				b.change(rowKey{a.index, t.ID}, func(r *row) {
+					r.applyTask(t, m.com.Now)
+					if seen, ok := msg.firstSeen[t.ID]; ok && seen.Before(r.created) {
+						r.created = seen
+					}
+				})
 			}
 		}
 		// The store's recent history feeds the pulse: tasks first seen

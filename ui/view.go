@@ -223,6 +223,9 @@ func (m *Model) headerLine() string {
 	default:
 		parts = append(parts, st.Info.Render("● live"))
 	}
+	if !m.fleetMode() && m.fleet[0].fromJournal() {
+		parts = append(parts, st.Muted.Render(journalNote))
+	}
 	if m.opts.ReadOnly {
 		parts = append(parts, st.Badge.Render("read-only"))
 	}
