@@ -146,7 +146,8 @@ type ListPage struct {
 	// on stderr; a dashboard says "v0.3: tasks seen by a2atop".
 	FromJournal bool
 	// Damaged names the tasks in the page's range that a local store
-	// could not read (engine.DamagedError); they are not in Tasks. Not on
-	// the wire.
+	// could not read (engine.DamagedError); they are not in Tasks. On the
+	// wire only as a2atop's own ListTasks member, so that an a2atop using
+	// another's engine through its socket names them too.
 	Damaged []string
 }

@@ -438,6 +438,11 @@ type wListPage[P any] struct {
 	NextPageToken string      `json:"nextPageToken"`
 	PageSize      int         `json:"pageSize"`
 	TotalSize     int         `json:"totalSize"`
+	// DamagedTaskIDs is a2atop's own member (absent unless a store met
+	// records it could not read): it carries ListPage.Damaged from the
+	// a2atop that holds a store to the others sharing it, so their list
+	// names the damaged tasks too. Other clients ignore unknown members.
+	DamagedTaskIDs []string `json:"a2atopDamagedTaskIds,omitempty"`
 }
 
 func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, error) {
@@ -470,7 +475,7 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 		if !ok || p == nil {
 			return nil, fmt.Errorf("wire: encode %s result: want *a2a.ListPage, got %T", m, result)
 		}
-		lp := wListPage[any]{Tasks: make([]*eTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize}
+		lp := wListPage[any]{Tasks: make([]*eTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize, DamagedTaskIDs: p.Damaged}
 		for i, t := range p.Tasks {
 			lp.Tasks[i] = c.fromTask(t)
 		}
@@ -641,7 +646,7 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := &a2a.ListPage{NextPageToken: w.NextPageToken, PageSize: w.PageSize, TotalSize: w.TotalSize}
+		p := &a2a.ListPage{NextPageToken: w.NextPageToken, PageSize: w.PageSize, TotalSize: w.TotalSize, Damaged: boundedIDs(w.DamagedTaskIDs)}
 		if len(w.Tasks) > 0 {
 			p.Tasks = make([]*a2a.Task, 0, len(w.Tasks))
 			for _, t := range w.Tasks {
@@ -663,4 +668,16 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 		return nil, err
 	}
 	return *w, nil // encoding/json copied it out of body
+}
+
+// maxDamagedIDs bounds the damaged ids a list page may name (a page holds
+// at most MaxPageSize tasks; the rest is not believed).
+const maxDamagedIDs = a2a.MaxPageSize
+
+// boundedIDs keeps at most maxDamagedIDs ids.
+func boundedIDs(ids []string) []string {
+	if len(ids) > maxDamagedIDs {
+		ids = ids[:maxDamagedIDs]
+	}
+	return ids
 }

@@ -95,3 +95,22 @@ func TestAllowDamaged(t *testing.T) {
 	}
 	oneErrorLine(t, mustRun(t, db, exitUnreachable, "list"), stuck.ID)
 }
+
+// A list through the socket of the a2atop that holds the store names the
+// damaged tasks as one that opens the store itself does (the host sends
+// them as a2atop's own ListTasks member).
+func TestDamagedRecordThroughHost(t *testing.T) {
+	db := tempDB(t)
+	var ids []string
+	for _, word := range []string{"one", "two"} {
+		ids = append(ids, decodeTask(t, mustRun(t, db, exitOK, "send", "--json", "echo", word).stdout).ID)
+	}
+	damageRecord(t, db, ids[1])
+	serveInProcess(t, nil, "--db", db) // holds the store and shares its engine
+
+	r := mustRun(t, db, exitUnreachable, "list")
+	if !strings.Contains(r.stdout, ids[0]) || strings.Contains(r.stdout, ids[1]) {
+		t.Errorf("list through the host must print the sound task only:\n%s", r.stdout)
+	}
+	oneErrorLine(t, r, ids[1])
+}
