@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,6 +165,12 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 		err := withRetry(ctx, opts.Retry, func() error {
 			var err error
 			card, err = fetchOneCard(ctx, hc, cand, opts)
+			if silent(ctx, err) {
+				// No answer in the whole timeout: the host is down or the
+				// link blackholed. Another try would only multiply the
+				// wait (4 tries: 2 minutes) before saying so.
+				return noRetry{err}
+			}
 			return err
 		})
 		if err == nil {
@@ -196,6 +203,23 @@ func fetchCard(ctx context.Context, hc *http.Client, u *url.URL, opts Options) (
 	}
 	return nil, "", fmt.Errorf("no agent card found: %s; %s", strings.Join(errs, "; "), hint)
 }
+
+// silent reports that a try got no answer within its own timeout while
+// the caller's ctx is still alive.
+func silent(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// noRetry marks an error withRetry must not try again, whatever it wraps
+// (Unreachable still sees the transient cause: exit 3).
+type noRetry struct{ err error }
+
+func (e noRetry) Error() string { return e.err.Error() }
+func (e noRetry) Unwrap() error { return e.err }
 
 type notFoundError struct{ url string }
 

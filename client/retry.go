@@ -15,7 +15,9 @@ import (
 // RetryPolicyHelp says what the client retries, in words a command's
 // --help can print as they are.
 const RetryPolicyHelp = `Retries: the first request of a command is retried when the network fails
-(refused, reset or cut connection, no answer in time, HTTP 429/502/503/504)
+(refused, reset or cut connection, no answer in time, HTTP 429/502/503/504;
+only a card fetch that got no answer at all within the timeout is not tried
+again: the host is down or the link silent)
 or the agent answers "busy" (-32050), up to 4 tries with backoff and jitter
 (0.25s doubling to 4s, or the server's Retry-After). Retried: the agent card,
 get, list, subscribe (and the resubscribes after a drop), and send, which is
@@ -63,6 +65,10 @@ func transient(err error) error {
 // answer the agent meant (except "busy"), always for a transport failure.
 func retryable(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var nr noRetry
+	if errors.As(err, &nr) {
 		return false
 	}
 	var perr *a2a.Error
