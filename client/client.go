@@ -197,7 +197,7 @@ func (c *Client) journalIfOpen() *journal {
 				key = c.disc.Endpoint
 			}
 			var err error
-			if path, err = JournalPath(key); err != nil {
+			if path, err = JournalPath(key, c.opts.Getenv); err != nil {
 				c.journalErr = err
 				return
 			}

@@ -66,13 +66,14 @@ type journalLast struct {
 
 // JournalPath is the default journal file for an agent URL:
 // <user data dir>/a2atop/remote/<first 16 hex of sha256(url)>.db, where the
-// data dir is $XDG_DATA_HOME or ~/.local/share.
-func JournalPath(agentURL string) (string, error) {
-	dir := os.Getenv("XDG_DATA_HOME")
+// data dir is $XDG_DATA_HOME or $HOME/.local/share, read through getenv
+// (the run's environment).
+func JournalPath(agentURL string, getenv func(string) string) (string, error) {
+	dir := getenv("XDG_DATA_HOME")
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("journal: no data directory: %w", err)
+		home := getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("journal: no data directory: set XDG_DATA_HOME or HOME")
 		}
 		dir = filepath.Join(home, ".local", "share")
 	}

@@ -61,7 +61,11 @@ type Options struct {
 	// <data dir>/a2atop/remote/<sha256(card url)[:16]>.db. NoJournal keeps
 	// the journal in memory only.
 	JournalPath string
-	NoJournal   bool
+	// Getenv is the environment the default journal path is read from
+	// (XDG_DATA_HOME, HOME); default os.Getenv. A command line passes the
+	// environment it was given.
+	Getenv    func(string) string
+	NoJournal bool
 	// WatchInterval is how often Watch polls ListTasks (v1.0); default 2s.
 	WatchInterval time.Duration
 	// WatchIdleMax is the longest wait between two polls: each poll that
@@ -150,6 +154,9 @@ func (o Options) normalized() (Options, error) {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout
 	}

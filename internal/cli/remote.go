@@ -37,6 +37,7 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 			c.warnInsecure()
 		}
 		opts := t.remote.clientOptions()
+		opts.Getenv = c.getenv
 		if _, err := c.remoteAuth(ctx, t.remote, &opts); err != nil {
 			return 0, err
 		}

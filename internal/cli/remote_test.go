@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -130,5 +131,24 @@ func BenchmarkRemoteList10k(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The remote client's journal lands under the data folder of the
+// environment the command was given, not the process's own.
+func TestRemoteJournalFollowsInjectedEnvironment(t *testing.T) {
+	peer := testpeer.Start(t, testpeer.Options{})
+	processData := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", processData)
+	given := t.TempDir()
+	r := runIn(t, context.Background(), "", map[string]string{"XDG_DATA_HOME": given}, "send", "--url", peer.URL(), "echo", "hi")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if files, _ := filepath.Glob(filepath.Join(given, "a2atop", "remote", "*.db")); len(files) != 1 {
+		t.Errorf("journal not under the given XDG_DATA_HOME: %v", files)
+	}
+	if files, _ := filepath.Glob(filepath.Join(processData, "a2atop", "remote", "*.db")); len(files) != 0 {
+		t.Errorf("journal written under the process's own XDG_DATA_HOME: %v", files)
 	}
 }

@@ -287,6 +287,7 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 		c.warnInsecure()
 	}
 	opts := r.clientOptions()
+	opts.Getenv = c.getenv
 	opts.OnConnState = onConn
 	if r.config != nil {
 		lines, err := configHeaders(ctx, r.config, c.getenv)
