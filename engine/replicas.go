@@ -183,12 +183,7 @@ func (e *Engine) cancelLoop(ids <-chan string) {
 // cancelLocal stops this replica's execution (or queue entry) of a task
 // another replica has canceled; the canceled status is already stored.
 func (e *Engine) cancelLocal(id string) {
-	e.mu.Lock()
-	en := e.entries[id]
-	if en != nil {
-		en.refs++
-	}
-	e.mu.Unlock()
+	en := e.loadedEntry(id)
 	if en == nil {
 		return
 	}
@@ -238,12 +233,7 @@ func (e *Engine) followRemote(wake <-chan struct{}, cursor uint64) {
 // alone: their readers get events from the writer, and the event is
 // already in the entry's record (its seq is not past it).
 func (e *Engine) applyRemote(ev LoggedEvent) {
-	e.mu.Lock()
-	en := e.entries[ev.TaskID]
-	if en != nil {
-		en.refs++
-	}
-	e.mu.Unlock()
+	en := e.loadedEntry(ev.TaskID)
 	if en == nil {
 		return
 	}

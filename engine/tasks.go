@@ -152,6 +152,20 @@ func (e *Engine) acquire(id string) *taskEntry {
 	return en
 }
 
+// loadedEntry takes a reference to the task's entry only if this engine
+// already has it loaded (nil otherwise): for work that concerns only the
+// tasks this replica holds, such as other replicas' cancels and events.
+// The caller releases it.
+func (e *Engine) loadedEntry(id string) *taskEntry {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	en := e.entries[id]
+	if en != nil {
+		en.refs++
+	}
+	return en
+}
+
 // ref takes another reference to an entry the caller already holds.
 func (e *Engine) ref(en *taskEntry) {
 	e.mu.Lock()
