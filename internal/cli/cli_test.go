@@ -664,9 +664,12 @@ func TestListFlags(t *testing.T) {
 	oneErrorLine(t, r, "input-required")
 	for _, cmd := range []string{"list", "get"} {
 		r = mustRun(t, db, exitOK, cmd, "--help")
-		if strings.Contains(r.stdout, "--agent") || strings.Contains(r.stdout, "--workdir") {
-			t.Fatalf("%s --help shows agent flags:\n%s", cmd, r.stdout)
+		for _, flag := range []string{"--agent", "--workdir", "--max-running", "--max-queued", "--allow-damaged"} {
+			if strings.Contains(r.stdout, flag) {
+				t.Fatalf("%s --help shows %s, which does not apply:\n%s", cmd, flag, r.stdout)
+			}
 		}
 	}
 	oneErrorLine(t, mustRun(t, db, exitUsage, "list", "--agent", "exec"), "does not apply")
+	oneErrorLine(t, mustRun(t, db, exitUsage, "get", "--max-running", "3", a.ID), "--max-running does not apply")
 }

@@ -496,19 +496,25 @@ func stateNames() string {
 	return strings.Join(names, ", ")
 }
 
-// hideAgentFlags hides --agent and --workdir on commands that only read
-// the store (get, list): which agent would run new tasks does not apply.
+// engineOnlyFlags are the local flags that only matter to an engine that
+// runs tasks: which agent runs them and the engine's limits.
+func engineOnlyFlags() []string {
+	return []string{"agent", "workdir", "max-running", "max-queued", "allow-damaged"}
+}
+
+// hideAgentFlags hides the engine-only flags on commands that only read
+// the store (get, list): no agent runs there, so they do not apply.
 func hideAgentFlags(fs *pflag.FlagSet) {
-	for _, name := range []string{"agent", "workdir"} {
+	for _, name := range engineOnlyFlags() {
 		if fs.Lookup(name) != nil {
 			_ = fs.MarkHidden(name)
 		}
 	}
 }
 
-// refuseAgentFlags fails when a hidden agent flag was given anyway.
+// refuseAgentFlags fails when a hidden engine-only flag was given anyway.
 func refuseAgentFlags(cmd string, fs *pflag.FlagSet) error {
-	for _, name := range []string{"agent", "workdir"} {
+	for _, name := range engineOnlyFlags() {
 		if fs.Changed(name) {
 			return usageErr("%s: --%s does not apply: %s only reads tasks, no agent runs", cmd, name, cmd)
 		}
