@@ -47,6 +47,11 @@ type ConnState struct {
 	Text string
 	// OK is false while the agent cannot be reached.
 	OK bool
+	// Warning, when set, is a warning about the agent to flash (e.g.
+	// credentials over plain http), which would be hidden behind the
+	// screen on stderr; a state with a warning leaves Text and OK as they
+	// were.
+	Warning string
 }
 
 type focusArea int
@@ -271,12 +276,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case connMsg:
-		c := msg.state
-		c.Text = cleanLine(c.Text, 200)
-		if a := m.agentAt(msg.agent); a != nil {
-			a.live.conn = &c
-		}
-		return nil
+		return m.onConn(msg)
 	case agentOpenedMsg:
 		return m.onAgentOpened(msg)
 	case agentDownMsg:
@@ -287,6 +287,25 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	default:
 		return m.updateReply(msg)
 	}
+}
+
+// onConn takes an agent's connection state, or flashes its warning.
+func (m *Model) onConn(msg connMsg) tea.Cmd {
+	a := m.agentAt(msg.agent)
+	if a == nil {
+		return nil
+	}
+	c := msg.state
+	if c.Warning != "" {
+		text := c.Warning
+		if m.fleetMode() {
+			text = m.com.agentName(msg.agent) + ": " + text
+		}
+		return m.setFlash(text, true)
+	}
+	c.Text = cleanLine(c.Text, 200)
+	a.live.conn = &c
+	return nil
 }
 
 // setSize lays the screen out again; the selection is kept.

@@ -268,11 +268,11 @@ func secretsOf(c auth.Credentials) []string {
 }
 
 // remoteAuth wires r's credentials into opts (authOptions) and keeps
-// their values for redact.
-func (c *cli) remoteAuth(ctx context.Context, r remoteTarget, opts *client.Options) (*auth.Session, error) {
+// their values for redact; warn hears that they would cross in clear.
+func (c *cli) remoteAuth(ctx context.Context, r remoteTarget, opts *client.Options, warn func(string)) (*auth.Session, error) {
 	c.addSecrets(secretsOf(r.creds)...)
 	if len(secretsOf(r.creds)) > 0 && cleartext(r.url) {
-		fmt.Fprintf(c.stderr, "a2atop: warning: %s is plain http: the credentials cross the network unencrypted\n", clean(r.url, 200))
+		warn(fmt.Sprintf("warning: %s is plain http: the credentials cross the network unencrypted", clean(r.url, 200)))
 	}
 	sess, err := authOptions(ctx, r.url, r.creds, opts)
 	if err != nil {

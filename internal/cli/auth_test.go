@@ -433,7 +433,7 @@ func TestCleartextWarning(t *testing.T) {
 	var stderr strings.Builder
 	c := &cli{stderr: &stderr, getenv: func(string) string { return "" }}
 	var opts client.Options
-	if _, err := c.remoteAuth(context.Background(), remoteTarget{url: "http://192.0.2.1:1/", creds: auth.Credentials{Bearer: "t0ken-value"}}, &opts); err != nil {
+	if _, err := c.remoteAuth(context.Background(), remoteTarget{url: "http://192.0.2.1:1/", creds: auth.Credentials{Bearer: "t0ken-value"}}, &opts, func(m string) { c.warn(openHooks{}, m) }); err != nil {
 		t.Fatal(err)
 	}
 	if got := stderr.String(); !strings.Contains(got, "warning: http://192.0.2.1:1/ is plain http") || strings.Contains(got, "t0ken-value") {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"io"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
@@ -107,13 +110,17 @@ func (c *cli) dashboard(ctx context.Context, t target, opts ui.Options) (int, er
 	// shows where a remote dashboard shows its connection, and follows a
 	// takeover when the host leaves.
 	wantAgent, wantDir := agentIdentity(t.local)
+	var warnings screenWarnings
+	defer warnings.print(c.stderr)
 	op, err := c.openTarget(ctx, t, openHooks{
 		onConn: func(s client.ConnState) { report(remoteState(s)) },
 		onRole: func(r localshare.Role) { report(roleState(r, wantAgent, wantDir)) },
+		onWarn: warnings.hook(report),
 	})
 	if err != nil {
 		return 0, err
 	}
+	opts.Conn = conn // warnings at least, whatever the target
 	switch {
 	case op.remote != nil:
 		remote.Store(op.remote)
@@ -123,11 +130,9 @@ func (c *cli) dashboard(ctx context.Context, t target, opts ui.Options) (int, er
 			name = d.Card.Name
 		}
 		opts.Target = fmt.Sprintf("%s · %s · A2A v%s", name, op.remote.Endpoint(), op.remote.Version())
-		opts.Conn = conn
 	case op.local != nil:
 		conn <- roleState(op.local.Role(), wantAgent, wantDir)
 		opts.Target = "local · " + op.path
-		opts.Conn = conn
 	default: // a store in memory: no one to share it with
 		opts.Target = "local · " + orDemo(t.local.agent) + " agent · " + op.path
 	}
@@ -163,4 +168,38 @@ func roleState(r localshare.Role, wantAgent, wantDir string) ui.ConnState {
 		return ui.ConnState{Text: text, OK: true}
 	}
 	return ui.ConnState{Text: r.String(), OK: false}
+}
+
+// screenWarnings are the warnings about targets that arrive while a
+// dashboard covers the terminal: printed on stderr then, they would tear
+// the screen. Each is flashed on the dashboard and printed once it has
+// left the screen.
+type screenWarnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// maxScreenWarnings bounds what is kept for after the dashboard: a
+// warning repeated by a reconnecting agent is kept once.
+const maxScreenWarnings = 20
+
+// hook is an openHooks.onWarn that flashes through report.
+func (w *screenWarnings) hook(report func(ui.ConnState)) func(string) {
+	return func(msg string) {
+		w.mu.Lock()
+		if len(w.msgs) < maxScreenWarnings && !slices.Contains(w.msgs, msg) {
+			w.msgs = append(w.msgs, msg)
+		}
+		w.mu.Unlock()
+		report(ui.ConnState{Warning: msg})
+	}
+}
+
+// print writes the warnings kept to out.
+func (w *screenWarnings) print(out io.Writer) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, msg := range w.msgs {
+		fmt.Fprintf(out, "a2atop: %s\n", msg)
+	}
 }

@@ -158,13 +158,15 @@ func configHeaders(ctx context.Context, a *config.Agent, getenv func(string) str
 // opened in its own goroutine by the dashboard (ui.Agent.Open), so one
 // unreachable agent shows as down in its strip entry while the others load.
 func (c *cli) fleetDashboard(ctx context.Context, targets []namedTarget, opts ui.Options) (int, error) {
+	var warnings screenWarnings
+	defer warnings.print(c.stderr)
 	agents := make([]ui.Agent, len(targets))
 	for i, nt := range targets {
 		agents[i] = ui.Agent{
 			Name: nt.name, Color: nt.color, ReadOnly: nt.readOnly || opts.ReadOnly,
 			Target:      describeTarget(nt.t),
 			LocalEngine: nt.t.kind == localKind, // its tasks may stop when the dashboard quits: q warns
-			Open:        func(ctx context.Context) (ui.OpenedAgent, error) { return c.openFleetAgent(ctx, nt) },
+			Open:        func(ctx context.Context) (ui.OpenedAgent, error) { return c.openFleetAgent(ctx, nt, &warnings) },
 		}
 	}
 	if err := ui.RunFleet(ctx, agents, opts); err != nil {
@@ -175,7 +177,7 @@ func (c *cli) fleetDashboard(ctx context.Context, targets []namedTarget, opts ui
 
 // openFleetAgent opens one agent of the fleet with its connection state
 // forwarded to its strip entry.
-func (c *cli) openFleetAgent(ctx context.Context, nt namedTarget) (ui.OpenedAgent, error) {
+func (c *cli) openFleetAgent(ctx context.Context, nt namedTarget, warnings *screenWarnings) (ui.OpenedAgent, error) {
 	conn := make(chan ui.ConnState, 64)
 	report := func(s ui.ConnState) {
 		select {
@@ -188,6 +190,7 @@ func (c *cli) openFleetAgent(ctx context.Context, nt namedTarget) (ui.OpenedAgen
 	op, err := c.openTarget(ctx, nt.t, openHooks{
 		onConn: func(s client.ConnState) { report(remoteConnState(remote.Load(), s)) },
 		onRole: func(r localshare.Role) { report(roleState(r, wantAgent, wantDir)) },
+		onWarn: warnings.hook(report),
 	})
 	if err != nil {
 		return ui.OpenedAgent{}, err

@@ -171,3 +171,26 @@ func TestEndToEndFleetDialects(t *testing.T) {
 	tm.Keys("q")
 	tm.WaitFor(tmux.Exited + "0")
 }
+
+// TestFleetWarningsStayOffTheScreen: a warning about an agent opened while
+// the dashboard covers the terminal (here: --insecure) is flashed on the
+// dashboard, not written across it, and printed on stderr once the
+// dashboard has left the screen.
+func TestFleetWarningsStayOffTheScreen(t *testing.T) {
+	tmux.Need(t)
+	bin := binary.Build(t)
+	dir := t.TempDir()
+	env := []string{"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "A2ATOP_URL=", "A2ATOP_DB=", "A2ATOP_CONFIG=" + filepath.Join(dir, "none.yaml")}
+	peer := testpeer.Start(t, testpeer.Options{Name: "go-peer"})
+
+	tm := tmux.Start(t, append([]string{"NO_COLOR=1"}, env...), bin, "--db", filepath.Join(dir, "local.db"), "--insecure", peer.URL(), "local")
+	screen := tm.WaitFor("2/2 agents up", ": warning: --insecure")
+	if regexp.MustCompile(`(?m)^a2atop: warning`).MatchString(screen) {
+		t.Fatalf("the warning was written across the dashboard:\n%s", screen)
+	}
+	tm.Keys("q")
+	after := tm.WaitFor(tmux.Exited + "0")
+	if !regexp.MustCompile(`(?m)^a2atop: warning: --insecure: TLS certificates are not verified`).MatchString(after) {
+		t.Fatalf("after the dashboard, stderr should repeat the warning:\n%s", after)
+	}
+}

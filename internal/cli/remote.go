@@ -34,11 +34,11 @@ func (c *cli) discoverCommand(status *int) *cobra.Command {
 			return 0, usageErr("discover: %v", err)
 		}
 		if t.remote.insecure {
-			c.warnInsecure()
+			c.warn(openHooks{}, insecureWarning)
 		}
 		opts := t.remote.clientOptions()
 		opts.Getenv = c.getenv
-		if _, err := c.remoteAuth(ctx, t.remote, &opts); err != nil {
+		if _, err := c.remoteAuth(ctx, t.remote, &opts, func(msg string) { c.warn(openHooks{}, msg) }); err != nil {
 			return 0, err
 		}
 		d, err := client.Discover(ctx, t.remote.url, opts)

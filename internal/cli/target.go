@@ -265,6 +265,20 @@ type openHooks struct {
 	onRole func(localshare.Role)
 	// onConn hears a remote client's connection states. It must not block.
 	onConn func(client.ConnState)
+	// onWarn hears warnings about the target (plain-http credentials,
+	// --insecure, the store's sharing) while a dashboard covers stderr;
+	// nil prints them on stderr. It must not block.
+	onWarn func(string)
+}
+
+// warn hands msg to onWarn, or prints it on stderr.
+func (c *cli) warn(h openHooks, msg string) {
+	msg = oneLine(msg)
+	if h.onWarn != nil {
+		h.onWarn(msg)
+		return
+	}
+	fmt.Fprintf(c.stderr, "a2atop: %s\n", msg)
 }
 
 // openTarget opens t. A store on disk is shared between a2atop processes
@@ -274,21 +288,21 @@ type openHooks struct {
 func (c *cli) openTarget(ctx context.Context, t target, hooks openHooks) (*opened, error) {
 	switch t.kind {
 	case localKind:
-		return c.openLocal(ctx, t.local, hooks.onRole)
+		return c.openLocal(ctx, t.local, hooks)
 	case remoteKind:
-		return c.openRemote(ctx, t.remote, hooks.onConn)
+		return c.openRemote(ctx, t.remote, hooks)
 	}
 	return nil, fmt.Errorf("open target: unknown kind %d", t.kind)
 }
 
 // openRemote connects to a remote agent.
-func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client.ConnState)) (*opened, error) {
+func (c *cli) openRemote(ctx context.Context, r remoteTarget, hooks openHooks) (*opened, error) {
 	if r.insecure {
-		c.warnInsecure()
+		c.warn(hooks, insecureWarning)
 	}
 	opts := r.clientOptions()
 	opts.Getenv = c.getenv
-	opts.OnConnState = onConn
+	opts.OnConnState = hooks.onConn
 	if r.config != nil {
 		lines, err := configHeaders(ctx, r.config, c.getenv)
 		if err != nil {
@@ -307,7 +321,7 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 			return nil, unreachable(fmt.Errorf("agent %s: %w", r.config.Name, err))
 		}
 	}
-	if _, err := c.remoteAuth(ctx, r, &opts); err != nil {
+	if _, err := c.remoteAuth(ctx, r, &opts, func(msg string) { c.warn(hooks, msg) }); err != nil {
 		return nil, err
 	}
 	cl, err := client.New(ctx, r.url, opts)
@@ -317,9 +331,7 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, onConn func(client
 	return &opened{svc: cl, close: cl.Close, remote: cl}, nil
 }
 
-func (c *cli) warnInsecure() {
-	fmt.Fprintln(c.stderr, "a2atop: warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic")
-}
+const insecureWarning = "warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic"
 
 // clientOptions is how the client reaches the agent.
 func (r remoteTarget) clientOptions() client.Options {
@@ -327,9 +339,9 @@ func (r remoteTarget) clientOptions() client.Options {
 	return client.Options{Protocol: r.protocol, Binding: r.binding, Headers: http.Header(headers), CACertFile: r.caCert, Insecure: r.insecure}
 }
 
-// openLocal opens the local engine on its store. onRole, when set, hears
-// every role change.
-func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localshare.Role)) (*opened, error) {
+// openLocal opens the local engine on its store. hooks.onRole, when set,
+// hears every role change.
+func (c *cli) openLocal(ctx context.Context, l localTarget, hooks openHooks) (*opened, error) {
 	if err := checkDSNShape(c.dbValue(l.db)); err != nil {
 		return nil, err
 	}
@@ -362,10 +374,11 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 	}
 	agent, workdir := agentIdentity(l)
 	var built atomic.Bool
+	onRole := hooks.onRole
 	if onRole == nil {
 		onRole = func(r localshare.Role) {
 			if r.Kind == localshare.Host {
-				fmt.Fprintf(c.stderr, "a2atop: the engine's host left; this a2atop now runs the tasks of %s\n", path)
+				c.warn(hooks, "the engine's host left; this a2atop now runs the tasks of "+path)
 			}
 		}
 	}
@@ -382,15 +395,15 @@ func (c *cli) openLocal(ctx context.Context, l localTarget, onRole func(localsha
 		ReadOnly: l.readOnly,
 		Card:     card,
 		Getenv:   c.getenv,
-		Warn:     func(msg string) { fmt.Fprintf(c.stderr, "a2atop: %s\n", oneLine(msg)) },
+		Warn:     func(msg string) { c.warn(hooks, msg) },
 		OnRole:   onRole,
 	})
 	if err != nil {
 		return nil, openErr(err, path, isDefault)
 	}
 	if r := loc.Role(); r.Kind == localshare.Client && !l.readOnly && (r.Agent != agent || r.Workdir != workdir) {
-		fmt.Fprintf(c.stderr, "a2atop: %s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)\n",
-			path, r.PID, describeAgent(r.Agent, r.Workdir), describeAgent(agent, workdir))
+		c.warn(hooks, fmt.Sprintf("%s is in use by a2atop pid %d, whose %s agent runs the tasks (not the %s agent this a2atop names)",
+			path, r.PID, describeAgent(r.Agent, r.Workdir), describeAgent(agent, workdir)))
 	}
 	return &opened{svc: loc, close: loc.Close, local: loc, path: path}, nil
 }
