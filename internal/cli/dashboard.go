@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
