@@ -64,6 +64,18 @@ type journalLast struct {
 	Time  time.Time     `json:"time"`
 }
 
+// stale says st is older than the status recorded last: a snapshot or
+// event that arrived late (a poll answered before a stream event, a
+// retried request) must neither roll the task back nor add a step to its
+// timeline. A finished task never works again, and the agent's own
+// timestamps order the rest; a status without one is taken as new.
+func (l journalLast) stale(st a2a.TaskStatus) bool {
+	if l.State.Terminal() && !st.State.Terminal() {
+		return true
+	}
+	return !st.Timestamp.IsZero() && st.Timestamp.Before(l.Time)
+}
+
 // JournalPath is the default journal file for an agent URL:
 // <user data dir>/a2atop/remote/<first 16 hex of sha256(url)>.db, where the
 // data dir is $XDG_DATA_HOME or $HOME/.local/share, read through getenv
@@ -183,21 +195,25 @@ func (j *journal) recordTx(tx *bolt.Tx, id string, st a2a.TaskStatus, snap []byt
 	if id == "" {
 		return 0, false, errors.New("journal: task without id")
 	}
+	lastB := tx.Bucket(bucketLast)
+	var last journalLast
+	raw := lastB.Get([]byte(id))
+	if raw != nil {
+		if err := json.Unmarshal(raw, &last); err != nil {
+			return 0, false, fmt.Errorf("journal: task %s: %w", id, err)
+		}
+		if last.stale(st) {
+			return last.Seq, false, nil
+		}
+	}
 	if err := tx.Bucket(bucketTasks).Put([]byte(id), snap); err != nil {
 		return 0, false, err
 	}
 	if err := noteFirstSeen(tx, id); err != nil {
 		return 0, false, err
 	}
-	lastB := tx.Bucket(bucketLast)
-	var last journalLast
-	if raw := lastB.Get([]byte(id)); raw != nil {
-		if err := json.Unmarshal(raw, &last); err != nil {
-			return 0, false, fmt.Errorf("journal: task %s: %w", id, err)
-		}
-		if last.State == st.State && last.Time.Equal(st.Timestamp) {
-			return last.Seq, false, nil
-		}
+	if raw != nil && last.State == st.State && last.Time.Equal(st.Timestamp) {
+		return last.Seq, false, nil
 	}
 	order := tx.Bucket(bucketOrder)
 	seq, err := order.NextSequence()
