@@ -406,60 +406,22 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 	tf := addTargetFlags(fs, localKind|remoteKind)
 	tf.local.readOnly = true
 	hideAgentFlags(fs)
-	jsonOut := fs.Bool("json", false, "print one A2A v1.0 Task per line, same as -o json (over several targets: {\"agent\": NAME, \"task\": Task})")
+	var lf listFlags
+	lf.register(fs)
 	all := fs.BoolP("all-agents", "A", false, "list every agent of the config file, with an AGENT column")
-	output := fs.StringP("output", "o", "", "output `FORMAT`: ids (one ID per line), json, wide (context and first message too)")
-	stateFlag := fs.String("state", "", "only tasks in `STATE` ("+stateNames()+")")
-	contextFlag := fs.String("context", "", "only tasks of the conversation `ID`")
-	since := fs.Duration("since", 0, "only tasks updated in the last `DURATION` (e.g. 90s, 15m, 2h)")
-	limit := fs.Int("limit", 0, "print at most `N` tasks (0: all)")
 	cmd.RunE = c.action(status, func(ctx context.Context, args []string) (int, error) {
 		if err := refuseAgentFlags("list", fs); err != nil {
 			return 0, err
 		}
-		var state a2a.TaskState
-		if *stateFlag != "" {
-			state = a2a.ParseState(*stateFlag)
-			if state == a2a.StateUnknown {
-				return 0, usageErr("list: unknown --state %q: use one of %s", clean(*stateFlag, 80), stateNames())
-			}
+		req, err := lf.request()
+		if err != nil {
+			return 0, err
 		}
-		if *limit < 0 || *since < 0 {
-			return 0, usageErr("list: --limit and --since must not be negative")
+		format, err := lf.format()
+		if err != nil {
+			return 0, err
 		}
-		format := *output
-		switch {
-		case format == "" && *jsonOut:
-			format = "json"
-		case format == "":
-			format = "table"
-		case *jsonOut && format != "json":
-			return 0, usageErr("list: --json and -o %s do not go together", clean(format, 20))
-		}
-		var out printer
-		switch format {
-		case "table":
-			out = c.printerFor(false, tf)
-		case "json":
-			out = c.printer(true)
-		case "wide":
-			out = &humanPrinter{w: c.stdout, wide: true}
-		case "ids":
-			out = &idPrinter{humanPrinter{w: c.stdout}}
-		default:
-			return 0, usageErr("list: unknown -o %q: use ids, json or wide", clean(format, 20))
-		}
-		zero := 0
-		req := a2a.ListRequest{State: state, ContextID: strings.TrimSpace(*contextFlag), PageSize: a2a.MaxPageSize, IncludeArtifacts: format == "json"}
-		if format != "json" && format != "wide" {
-			req.HistoryLength = &zero
-		}
-		if *since > 0 {
-			req.StatusTimestampAfter = time.Now().Add(-*since)
-		}
-		if *limit > 0 && *limit < req.PageSize {
-			req.PageSize = *limit
-		}
+		out := c.listPrinter(format, tf)
 		if len(args) > 0 || *all {
 			targets, err := c.fleetTargets("list", args, *all, tf)
 			if err != nil {
@@ -472,16 +434,96 @@ func (c *cli) listCommand(status *int) *cobra.Command {
 				return c.listFleet(ctx, targets, req, format == "json")
 			}
 			return c.withTarget(ctx, targets[0].t, func(svc a2a.Service) (int, error) {
-				return listAll(ctx, svc, req, *limit, out, c.stderr)
+				return listAll(ctx, svc, req, lf.limit, out, c.stderr)
 			})
 		}
 		t, err := tf.resolve("", c.getenv)
 		if err != nil {
 			return 0, err
 		}
-		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, *limit, out, c.stderr) })
+		return c.withTarget(ctx, t, func(svc a2a.Service) (int, error) { return listAll(ctx, svc, req, lf.limit, out, c.stderr) })
 	})
 	return cmd
+}
+
+// listFlags are list's filters and output format.
+type listFlags struct {
+	jsonOut   bool
+	output    string
+	state     string
+	contextID string
+	since     time.Duration
+	limit     int
+}
+
+func (lf *listFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&lf.jsonOut, "json", false, "print one A2A v1.0 Task per line, same as -o json (over several targets: {\"agent\": NAME, \"task\": Task})")
+	fs.StringVarP(&lf.output, "output", "o", "", "output `FORMAT`: ids (one ID per line), json, wide (context and first message too)")
+	fs.StringVar(&lf.state, "state", "", "only tasks in `STATE` ("+stateNames()+")")
+	fs.StringVar(&lf.contextID, "context", "", "only tasks of the conversation `ID`")
+	fs.DurationVar(&lf.since, "since", 0, "only tasks updated in the last `DURATION` (e.g. 90s, 15m, 2h)")
+	fs.IntVar(&lf.limit, "limit", 0, "print at most `N` tasks (0: all)")
+}
+
+// format is the output format named by -o and --json: table, json, wide
+// or ids.
+func (lf *listFlags) format() (string, error) {
+	switch f := lf.output; {
+	case f == "" && lf.jsonOut:
+		return "json", nil
+	case f == "":
+		return "table", nil
+	case lf.jsonOut && f != "json":
+		return "", usageErr("list: --json and -o %s do not go together", clean(f, 20))
+	case f == "json" || f == "wide" || f == "ids":
+		return f, nil
+	default:
+		return "", usageErr("list: unknown -o %q: use ids, json or wide", clean(f, 20))
+	}
+}
+
+// request is the first page's query: the filters, and only what the
+// format prints (artifacts for json, history for json and wide).
+func (lf *listFlags) request() (a2a.ListRequest, error) {
+	var state a2a.TaskState
+	if lf.state != "" {
+		if state = a2a.ParseState(lf.state); state == a2a.StateUnknown {
+			return a2a.ListRequest{}, usageErr("list: unknown --state %q: use one of %s", clean(lf.state, 80), stateNames())
+		}
+	}
+	if lf.limit < 0 || lf.since < 0 {
+		return a2a.ListRequest{}, usageErr("list: --limit and --since must not be negative")
+	}
+	format, err := lf.format()
+	if err != nil {
+		return a2a.ListRequest{}, err
+	}
+	req := a2a.ListRequest{State: state, ContextID: strings.TrimSpace(lf.contextID), PageSize: a2a.MaxPageSize, IncludeArtifacts: format == "json"}
+	if format != "json" && format != "wide" {
+		zero := 0
+		req.HistoryLength = &zero
+	}
+	if lf.since > 0 {
+		req.StatusTimestampAfter = time.Now().Add(-lf.since)
+	}
+	if lf.limit > 0 && lf.limit < req.PageSize {
+		req.PageSize = lf.limit
+	}
+	return req, nil
+}
+
+// listPrinter prints a single target's list in format.
+func (c *cli) listPrinter(format string, tf *targetFlags) printer {
+	switch format {
+	case "json":
+		return c.printer(true)
+	case "wide":
+		return &humanPrinter{w: c.stdout, wide: true}
+	case "ids":
+		return &idPrinter{humanPrinter{w: c.stdout}}
+	default:
+		return c.printerFor(false, tf)
+	}
 }
 
 // journalNote tells a user why a v0.3 agent's list may be incomplete.
