@@ -275,88 +275,120 @@ func fetchOneCard(ctx context.Context, hc *http.Client, cardURL string, opts Opt
 // speaks: JSONRPC or HTTP+JSON (gRPC is never chosen). forceVersion and
 // forceBinding (Options.Protocol, Options.Binding) restrict the choice.
 func chooseInterface(card *a2a.AgentCard, cardURL, forceVersion string, forceBinding ...string) (*Discovery, error) {
-	force := forceVersion
-	wantBinding := ""
+	ch := chooser{card: card, cardURL: cardURL, force: forceVersion}
 	if len(forceBinding) > 0 {
-		wantBinding = forceBinding[0]
+		ch.binding = forceBinding[0]
 	}
 	versions := []string{a2a.Version10, a2a.Version03}
-	if force != "" {
-		versions = []string{force}
-	}
-	resolve := func(ref string) string {
-		base, err := url.Parse(cardURL)
-		if err != nil {
-			return ref
-		}
-		r, err := url.Parse(ref)
-		if err != nil {
-			return ref
-		}
-		return base.ResolveReference(r).String()
-	}
-	speaks := func(b string) (string, bool) {
-		name, ok := parseBinding(b)
-		if !ok || (wantBinding != "" && name != wantBinding) {
-			return "", false
-		}
-		return name, true
-	}
-	forcedSuffix := func() string {
-		var parts []string
-		if force != "" {
-			parts = append(parts, "--protocol")
-		}
-		if wantBinding != "" {
-			parts = append(parts, "--binding")
-		}
-		if len(parts) == 0 {
-			return ""
-		}
-		return ", forced with " + strings.Join(parts, " and ")
+	if ch.force != "" {
+		versions = []string{ch.force}
 	}
 	for _, v := range versions {
-		for i, in := range card.Interfaces {
-			binding, ok := speaks(in.ProtocolBinding)
-			if !ok || normVersion(in.ProtocolVersion) != v || in.URL == "" {
-				continue
-			}
-			reason := fmt.Sprintf("v%s: first %s interface with protocolVersion %s in supportedInterfaces (entry %d of %d)", v, binding, v, i+1, len(card.Interfaces))
-			if i == 0 {
-				reason = fmt.Sprintf("v%s: first %s interface in supportedInterfaces", v, binding)
-			}
-			if s := forcedSuffix(); s != "" {
-				reason += s
-			} else if v == a2a.Version03 {
-				reason += " (no v1.0 interface a2atop speaks)"
-			}
-			return &Discovery{Endpoint: resolve(in.URL), Version: v, Binding: binding, Tenant: in.Tenant, Reason: reason}, nil
+		if d := ch.fromSupported(v); d != nil {
+			return d, nil
 		}
 	}
-	// The v0.3 fields: url with preferredTransport, then additionalInterfaces.
-	if force == "" || force == a2a.Version03 || len(card.Interfaces) == 0 {
-		v := a2a.Version03
-		if force != "" {
-			v = force
-		}
-		suffix := forcedSuffix()
-		if force != "" && force != a2a.Version03 {
-			suffix = fmt.Sprintf(", spoken as v%s because --protocol forced it", force)
-		}
-		if card.URL != "" {
-			if binding, ok := speaks(orDefault(card.PreferredTransport, a2a.BindingJSONRPC)); ok {
-				return &Discovery{Endpoint: resolve(card.URL), Version: v, Binding: binding,
-					Reason: "v0.3: the card's url (preferredTransport " + orDefault(card.PreferredTransport, "JSONRPC by default") + ")" + suffix}, nil
-			}
-		}
-		for _, in := range card.AdditionalInterfaces {
-			if binding, ok := speaks(in.ProtocolBinding); ok && in.URL != "" {
-				return &Discovery{Endpoint: resolve(in.URL), Version: v, Binding: binding,
-					Reason: "v0.3: the first " + binding + " entry of additionalInterfaces" + suffix}, nil
-			}
+	if ch.force == "" || ch.force == a2a.Version03 || len(card.Interfaces) == 0 {
+		if d := ch.fromV03Fields(); d != nil {
+			return d, nil
 		}
 	}
-	return nil, &NoInterfaceError{Offered: card.AllInterfaces(), Version: force, Binding: wantBinding}
+	return nil, &NoInterfaceError{Offered: card.AllInterfaces(), Version: ch.force, Binding: ch.binding}
+}
+
+// chooser is one chooseInterface: the card and what the user forced.
+type chooser struct {
+	card    *a2a.AgentCard
+	cardURL string
+	force   string // --protocol, "" when free
+	binding string // --binding, "" when free
+}
+
+// resolve makes an interface URL absolute against the card's URL.
+func (ch chooser) resolve(ref string) string {
+	base, err := url.Parse(ch.cardURL)
+	if err != nil {
+		return ref
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return ref
+	}
+	return base.ResolveReference(r).String()
+}
+
+// speaks names binding b as a2atop knows it, if a2atop speaks it and it
+// is the one forced (if any).
+func (ch chooser) speaks(b string) (string, bool) {
+	name, ok := parseBinding(b)
+	if !ok || (ch.binding != "" && name != ch.binding) {
+		return "", false
+	}
+	return name, true
+}
+
+// forcedSuffix ends a reason with the flags that restricted the choice.
+func (ch chooser) forcedSuffix() string {
+	var parts []string
+	if ch.force != "" {
+		parts = append(parts, "--protocol")
+	}
+	if ch.binding != "" {
+		parts = append(parts, "--binding")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", forced with " + strings.Join(parts, " and ")
+}
+
+// fromSupported is the first entry of supportedInterfaces in version v
+// with a binding a2atop speaks.
+func (ch chooser) fromSupported(v string) *Discovery {
+	for i, in := range ch.card.Interfaces {
+		binding, ok := ch.speaks(in.ProtocolBinding)
+		if !ok || normVersion(in.ProtocolVersion) != v || in.URL == "" {
+			continue
+		}
+		reason := fmt.Sprintf("v%s: first %s interface with protocolVersion %s in supportedInterfaces (entry %d of %d)", v, binding, v, i+1, len(ch.card.Interfaces))
+		if i == 0 {
+			reason = fmt.Sprintf("v%s: first %s interface in supportedInterfaces", v, binding)
+		}
+		if s := ch.forcedSuffix(); s != "" {
+			reason += s
+		} else if v == a2a.Version03 {
+			reason += " (no v1.0 interface a2atop speaks)"
+		}
+		return &Discovery{Endpoint: ch.resolve(in.URL), Version: v, Binding: binding, Tenant: in.Tenant, Reason: reason}
+	}
+	return nil
+}
+
+// fromV03Fields reads the v0.3 fields: url with preferredTransport, then
+// additionalInterfaces.
+func (ch chooser) fromV03Fields() *Discovery {
+	v := a2a.Version03
+	if ch.force != "" {
+		v = ch.force
+	}
+	suffix := ch.forcedSuffix()
+	if ch.force != "" && ch.force != a2a.Version03 {
+		suffix = fmt.Sprintf(", spoken as v%s because --protocol forced it", ch.force)
+	}
+	card := ch.card
+	if card.URL != "" {
+		if binding, ok := ch.speaks(orDefault(card.PreferredTransport, a2a.BindingJSONRPC)); ok {
+			return &Discovery{Endpoint: ch.resolve(card.URL), Version: v, Binding: binding,
+				Reason: "v0.3: the card's url (preferredTransport " + orDefault(card.PreferredTransport, "JSONRPC by default") + ")" + suffix}
+		}
+	}
+	for _, in := range card.AdditionalInterfaces {
+		if binding, ok := ch.speaks(in.ProtocolBinding); ok && in.URL != "" {
+			return &Discovery{Endpoint: ch.resolve(in.URL), Version: v, Binding: binding,
+				Reason: "v0.3: the first " + binding + " entry of additionalInterfaces" + suffix}
+		}
+	}
+	return nil
 }
 
 // NoInterfaceError says that an agent card names no interface a2atop can
