@@ -264,3 +264,20 @@ func FuzzParseSchemes(f *testing.F) {
 		_ = Choose(schemes, ParseRequirements(raw), Credentials{Bearer: "x"}).Describe()
 	})
 }
+
+func TestPlanLabel(t *testing.T) {
+	for _, c := range []struct {
+		plan Plan
+		want string
+	}{
+		{Plan{None: true}, ""},
+		{Plan{None: true, Note: "the card asks for oauth2"}, "none given (see a2atop discover)"},
+		{Plan{Scheme: Scheme{Kind: KindBearer}}, "bearer"},
+		{Plan{Scheme: Scheme{Kind: KindOAuth2, Name: "cc"}, TLS: true}, "oauth2 + client certificate"},
+		{Plan{Scheme: Scheme{Kind: KindMutualTLS}, TLS: true}, "mutualTLS"},
+	} {
+		if got := c.plan.Label(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.plan, got, c.want)
+		}
+	}
+}

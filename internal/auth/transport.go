@@ -80,6 +80,21 @@ func (p Plan) Describe() string {
 	return s
 }
 
+// Label is Describe cut for a header: the kind of credentials sent
+// ("bearer", "oauth2 + client certificate"), "none" when the card asks for
+// credentials a2atop was not given, "" when nothing is asked or sent.
+func (p Plan) Label() string {
+	switch {
+	case p.None && p.Note != "":
+		return "none given (see a2atop discover)"
+	case p.None:
+		return ""
+	case p.TLS && p.Scheme.Kind != KindMutualTLS:
+		return string(p.Scheme.Kind) + " + client certificate"
+	}
+	return string(p.Scheme.Kind)
+}
+
 // Choose picks a scheme: the first requirement of the card whose schemes
 // the credentials all cover, else any declared scheme they cover, else
 // credentials sent as given. A card that asks for schemes the user has no

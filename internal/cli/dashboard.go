@@ -129,7 +129,7 @@ func (c *cli) dashboard(ctx context.Context, t target, opts ui.Options) (int, er
 		if d := op.remote.Discovery(); d.Card != nil && d.Card.Name != "" {
 			name = d.Card.Name
 		}
-		opts.Target = fmt.Sprintf("%s · %s · A2A v%s", name, op.remote.Endpoint(), op.remote.Version())
+		opts.Target = name + " · " + op.remoteHeader()
 	case op.local != nil:
 		conn <- roleState(op.local.Role(), wantAgent, wantDir)
 		opts.Target = "local · " + op.path

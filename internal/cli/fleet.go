@@ -200,7 +200,7 @@ func (c *cli) openFleetAgent(ctx context.Context, nt namedTarget, warnings *scre
 	case op.remote != nil:
 		remote.Store(op.remote)
 		report(remoteConnState(op.remote, op.remote.ConnState()))
-		out.Target = fmt.Sprintf("%s · A2A v%s", op.remote.Endpoint(), op.remote.Version())
+		out.Target = op.remoteHeader()
 	case op.local != nil:
 		report(roleState(op.local.Role(), wantAgent, wantDir))
 		out.Target = "local · " + op.path

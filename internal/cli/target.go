@@ -254,8 +254,23 @@ type opened struct {
 	local *localshare.Local
 	// remote is the client of a remote agent; nil for the local engine.
 	remote *client.Client
+	// auth is the remote agent's credentials session, for the header.
+	auth *auth.Session
 	// path is the local store's path.
 	path string
+}
+
+// remoteHeader is the header's words for a remote agent: its endpoint,
+// dialect and, when any are asked or sent, the credentials.
+func (op *opened) remoteHeader() string {
+	s := fmt.Sprintf("%s · A2A v%s", op.remote.Endpoint(), op.remote.Version())
+	if op.auth == nil {
+		return s
+	}
+	if p, ok := op.auth.Plan(); ok && p.Label() != "" {
+		s += " · auth " + p.Label()
+	}
+	return s
 }
 
 // openHooks let the dashboard follow a target's connection.
@@ -321,14 +336,15 @@ func (c *cli) openRemote(ctx context.Context, r remoteTarget, hooks openHooks) (
 			return nil, unreachable(fmt.Errorf("agent %s: %w", r.config.Name, err))
 		}
 	}
-	if _, err := c.remoteAuth(ctx, r, &opts, func(msg string) { c.warn(hooks, msg) }); err != nil {
+	sess, err := c.remoteAuth(ctx, r, &opts, func(msg string) { c.warn(hooks, msg) })
+	if err != nil {
 		return nil, err
 	}
 	cl, err := client.New(ctx, r.url, opts)
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("reach the agent at %s: %w", r.url, err))
 	}
-	return &opened{svc: cl, close: cl.Close, remote: cl}, nil
+	return &opened{svc: cl, close: cl.Close, remote: cl, auth: sess}, nil
 }
 
 const insecureWarning = "warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic"

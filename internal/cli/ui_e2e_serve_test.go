@@ -227,4 +227,10 @@ func TestDashboardSaysTheTokenIsMissing(t *testing.T) {
 	}
 	tm.Keys("q")
 	tm.WaitFor(tmux.Exited + "0")
+
+	// With the token, the header says which credentials go.
+	tm = tmux.Start(t, []string{"NO_COLOR=1", "A2ATOP_TOKEN=sekrit"}, bin, "--url", sp.url)
+	tm.WaitFor("auth bearer", "no tasks yet")
+	tm.Keys("q")
+	tm.WaitFor(tmux.Exited + "0")
 }
