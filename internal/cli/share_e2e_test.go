@@ -128,11 +128,12 @@ func TestBinarySharesTheEngineOfABlockingSend(t *testing.T) {
 		t.Fatalf("socket mode %v, want 0600", perm)
 	}
 
-	r := runBinary(t, db, exitOK, "list")
-	if !strings.Contains(r.stdout, "working") {
-		t.Fatalf("list while the host runs:\n%s\n%s", r.stdout, r.stderr)
-	}
-	r = runBinary(t, db, exitOK, "send", "echo", "hi from another process")
+	// The socket is up before the host's send has created its task: list
+	// until the task shows, working.
+	pollUntil(t, "list through the socket to show the host's task working", func() bool {
+		return strings.Contains(runBinary(t, db, exitOK, "list").stdout, "working")
+	})
+	r := runBinary(t, db, exitOK, "send", "echo", "hi from another process")
 	if !strings.Contains(r.stdout, "state     completed") || !strings.Contains(r.stdout, "hi from another process") {
 		t.Fatalf("send through the socket:\n%s\n%s", r.stdout, r.stderr)
 	}
