@@ -106,7 +106,8 @@ type LoggedEvent struct {
 	Event  a2a.Event
 }
 
-// ListQuery selects a page of tasks, newest status first.
+// ListQuery selects a page of tasks, newest status first (oldest first
+// with Reverse).
 type ListQuery struct {
 	ContextID string
 	State     a2a.TaskState // empty: any
@@ -118,6 +119,12 @@ type ListQuery struct {
 	PageSize int
 	// PageToken is an opaque cursor returned by a previous page.
 	PageToken string
+	// Reverse lists oldest status first (Updated ascending, ties by id
+	// ascending): the exact reverse of the default order, from the other
+	// end, so that a dashboard reaches the oldest task in one page instead
+	// of paging through every newer one. A page token continues in the
+	// direction of the query that returned it.
+	Reverse bool
 }
 
 // ListResult is one page of tasks.
