@@ -64,16 +64,38 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 	if m.place(a, keys, msg.page) {
 		moved = true
 	}
-	cmds := []tea.Cmd{m.moved(moved)}
 	if tbl.wantEnd != 0 && !m.pendingEnd() {
 		i := 0
 		if tbl.wantEnd > 0 {
 			i = len(tbl.rows.visible) - 1
 		}
 		tbl.wantEnd = 0
-		cmds = append(cmds, m.moved(tbl.selectIndex(i)))
+		if tbl.selectIndex(i) {
+			moved = true
+		}
 	}
-	return tea.Batch(append(cmds, m.moreRows())...)
+	if m.dropLoose(a) {
+		moved = true
+	}
+	return tea.Batch(m.moved(moved), m.moreRows())
+}
+
+// dropLoose forgets agent a's rows outside its window (a task kept while
+// selected, a snapshot fetched), unless selected: the rows held stay one
+// run of the store's order.
+func (m *Model) dropLoose(a *fleetAgent) (selectionChanged bool) {
+	l := &a.list
+	if len(l.pages) == 0 || m.table.wantEnd != 0 {
+		return false
+	}
+	held := l.keySet()
+	var loose []rowKey
+	for k := range m.table.rows.byKey {
+		if _, ok := held[k]; !ok && k.agent == a.index && k != m.table.selectedKey {
+			loose = append(loose, k)
+		}
+	}
+	return m.table.remove(loose, true)
 }
 
 // pendingEnd says whether G or g still waits on an agent's pages.
@@ -227,8 +249,13 @@ func (m *Model) adoptLive(a *fleetAgent, b *rowBatch, live bool) (selectionChang
 			}
 			gone[r.key] = struct{}{}
 			drop = append(drop, r.key)
-			if !l.reverse {
+			switch {
+			case !l.reverse:
 				l.moved++
+			case slices.Contains(b.created, r) && l.total >= 0:
+				// A task new here is above a reverse window: until the
+				// next counts, the listing is one longer.
+				l.total++
 			}
 		}
 		if len(gone) > 0 {
