@@ -87,9 +87,20 @@ func scaleStore(b *testing.B, n int) string {
 	tmp := path + ".building"
 	os.Remove(tmp)
 	start := time.Now()
-	s, err := localstore.Open(tmp, localstore.Options{NoSync: true})
-	if err != nil {
+	buildScaleStore(b, tmp, n)
+	if err := os.Rename(tmp, path); err != nil {
 		b.Fatal(err)
+	}
+	b.Logf("built a store of %d tasks in %s", n, time.Since(start).Round(time.Second))
+	return path
+}
+
+// buildScaleStore writes n tasks (scaleCommit) into a new store at path
+// and closes it.
+func buildScaleStore(tb testing.TB, path string, n int) {
+	s, err := localstore.Open(path, localstore.Options{NoSync: true})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -110,16 +121,11 @@ func scaleStore(b *testing.B, n int) string {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built a store of %d tasks in %s", n, time.Since(start).Round(time.Second))
-	return path
 }
 
 // scaleCommit is task i: finished, with its user message, an artifact and
@@ -143,18 +149,29 @@ func scaleCommit(i int, base time.Time) *engine.Commit {
 	}
 }
 
-// countingService counts the List calls the dashboard makes.
+// countingService counts the List calls the dashboard makes and the
+// tasks they return.
 type countingService struct {
 	a2a.Service
 	mu    sync.Mutex
 	lists int
+	tasks int
+	// before, when set, runs before each List.
+	before func()
 }
 
 func (c *countingService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
+	if c.before != nil {
+		c.before()
+	}
+	page, err := c.Service.List(ctx, req)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.lists++
-	c.mu.Unlock()
-	return c.Service.List(ctx, req)
+	if page != nil {
+		c.tasks += len(page.Tasks)
+	}
+	return page, err
 }
 
 // TestScaleChild is the benchmark's child; it does nothing in a normal

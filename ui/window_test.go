@@ -1,13 +1,22 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"time"
+
 	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/client"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
+	"github.com/a2atop/a2atop/internal/testkit/a2apeer"
+	"github.com/a2atop/a2atop/localstore"
 )
 
 // The windowed table (paging.go, window.go) over a fake service of
@@ -225,5 +234,78 @@ func TestWindowHeaderSaysWhatIsLoaded(t *testing.T) {
 	_, small := seeded(t, 160, 30)
 	if v := screen(small); strings.Contains(v, "loaded") {
 		t.Fatalf("every task held:\n%s", v)
+	}
+}
+
+// G on a real store (a bbolt file through localstore and the engine) of
+// 50,000 tasks selects the oldest task after listing a page or two, not
+// every task; g goes back to the newest the same way.
+func TestWindowGOnLocalStore(t *testing.T) {
+	const n = 50_000
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	buildScaleStore(t, path, n)
+	store, err := localstore.Open(path, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(store, agents.NewDemo(), engine.Options{Retention: 100 * 365 * 24 * time.Hour, SweepInterval: 100 * 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close(); store.Close() })
+	svc := &countingService{Service: eng}
+	m := newTestModel(t, svc, 160, 40)
+	drain(t, m, m.Init(), nil)
+	newest := scaleCommit(n-1, time.Time{}).Record.Task.ID
+	if r := m.table.selected(); r == nil || r.id != newest {
+		t.Fatalf("first screen selected %v, want %s", r, newest)
+	}
+	svc.lists, svc.tasks = 0, 0
+	press(t, m, "G")
+	oldest := scaleCommit(0, time.Time{}).Record.Task.ID
+	if r := m.table.selected(); r == nil || r.id != oldest {
+		t.Fatalf("G selected %v, want the oldest task %s", r, oldest)
+	}
+	// One page from the oldest end (and the counts' one-task pages).
+	if svc.tasks > 2*listPageSize+len(a2a.States())+1 || len(m.table.rows.byKey) > maxHeld {
+		t.Fatalf("G fetched %d tasks in %d lists; %d rows held", svc.tasks, svc.lists, len(m.table.rows.byKey))
+	}
+	if v := screen(m); !strings.Contains(v, fmt.Sprintf("row %d of %d", n, n)) {
+		t.Fatalf("header after G:\n%s", v)
+	}
+	press(t, m, "g")
+	if r := m.table.selected(); r == nil || r.id != newest {
+		t.Fatalf("g selected %v, want %s", r, newest)
+	}
+}
+
+// G on a remote agent (a real a2a-go server through the client, which
+// lists newest first only) pages forward to its end holding one window,
+// and selects the oldest task.
+func TestWindowGOnRemoteAgent(t *testing.T) {
+	const n = 2500
+	peer := a2apeer.Start(t, a2apeer.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := peer.Seed(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(ctx, peer.URL(), client.Options{Protocol: "1.0", NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	svc := &countingService{Service: c}
+	m := newTestModel(t, svc, 160, 40)
+	drain(t, m, m.Init(), nil)
+	// drain runs each List in this goroutine, between two Updates.
+	most := 0
+	svc.before = func() { most = max(most, len(m.table.rows.byKey)) }
+	press(t, m, "G")
+	if r := m.table.selected(); r == nil || r.message != "echo seed 0" {
+		t.Fatalf("G selected %+v, want the oldest task (echo seed 0)", r)
+	}
+	if most > maxHeld || svc.tasks < n {
+		t.Fatalf("G held up to %d rows, fetched %d tasks", most, svc.tasks)
 	}
 }
