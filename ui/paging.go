@@ -117,6 +117,9 @@ func (l *listing) atHead() bool {
 // in the store's order (newest first); unknown when the service did not
 // say how many there are.
 func (l *listing) unloaded() (newer, older int, unknown bool) {
+	if len(l.pages) == 0 {
+		return 0, 0, false // the first page is on its way: nothing to say yet
+	}
 	rest := 0
 	if !l.done {
 		if l.total < 0 {
