@@ -27,8 +27,9 @@ type Store interface {
 	// the task's timeline.
 	Events(ctx context.Context, taskID string, afterSeq uint64) ([]LoggedEvent, error)
 	// List returns a page of tasks, newest Record.Updated first (ties: task
-	// id descending), using indexes rather than scanning every task for each
-	// page. A page token it cannot decode is an a2a.ErrInvalidParams error.
+	// id descending), or the exact reverse with q.Reverse, using indexes
+	// rather than scanning every task for each page. A page token it cannot
+	// decode is an a2a.ErrInvalidParams error.
 	List(ctx context.Context, q ListQuery) (*ListResult, error)
 	// Log returns up to limit events (limit <= 0: all) of every task with
 	// Cursor > after, in cursor order: the source of Watch. Commits of
