@@ -238,10 +238,10 @@ func TestWindowHeaderSaysWhatIsLoaded(t *testing.T) {
 }
 
 // G on a real store (a bbolt file through localstore and the engine) of
-// 50,000 tasks selects the oldest task after listing a page or two, not
+// 10,000 tasks selects the oldest task after listing a page or two, not
 // every task; g goes back to the newest the same way.
 func TestWindowGOnLocalStore(t *testing.T) {
-	const n = 50_000
+	const n = 10_000
 	path := filepath.Join(t.TempDir(), "tasks.db")
 	buildScaleStore(t, path, n)
 	store, err := localstore.Open(path, localstore.Options{})
