@@ -125,6 +125,11 @@ type ListRequest struct {
 	// contain it (case-insensitive). Remote servers never see it.
 	Text   string
 	Tenant string
+	// Reverse, a2atop only, lists oldest first (the reverse of the
+	// default order); a page token continues in the same direction. A
+	// service that cannot (a remote agent: ListTasks has no order
+	// parameter) returns ErrUnsupported; it is never sent on the wire.
+	Reverse bool
 }
 
 // List paging limits from the v1.0 spec.

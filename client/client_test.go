@@ -337,6 +337,11 @@ func TestListV10(t *testing.T) {
 	if page.FromJournal || page2.FromJournal || c.ListsFromJournal() {
 		t.Error("a v1.0 list is the agent's, not the journal's")
 	}
+	// ListTasks has no order: oldest first is refused, not answered
+	// newest first as if it were.
+	if _, err := c.List(testCtx(t), a2a.ListRequest{Reverse: true}); !errors.Is(err, a2a.ErrUnsupported) {
+		t.Errorf("list oldest first: %v, want unsupported", err)
+	}
 	anon := startPeerWith(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {

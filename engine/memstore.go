@@ -640,20 +640,34 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 	if filtered {
 		total = -1
 	}
-	end := len(ix.keys)
-	if hasFrom {
-		end = sort.Search(len(ix.keys), func(i int) bool { return !ix.keys[i].less(from) })
-	}
 	text := strings.ToLower(q.Text)
 	res := &ListResult{TotalSize: total, Records: make([]*Record, 0, min(size, ix.live))}
 	var last memKey
-	for i := end - 1; i >= 0; i-- {
+	// The walk goes from the newest key down, or with Reverse from the
+	// oldest up; a token is the last key of the previous page, excluded.
+	i, step := len(ix.keys)-1, -1
+	if hasFrom {
+		i = sort.Search(len(ix.keys), func(i int) bool { return !ix.keys[i].less(from) }) - 1
+	}
+	if q.Reverse {
+		i, step = 0, 1
+		if hasFrom {
+			i = sort.Search(len(ix.keys), func(i int) bool { return from.less(ix.keys[i]) })
+		}
+		if after := q.UpdatedAfter.UnixNano(); !q.UpdatedAfter.IsZero() {
+			i = max(i, sort.Search(len(ix.keys), func(i int) bool { return ix.keys[i].updated > after }))
+		}
+	}
+	for ; i >= 0 && i < len(ix.keys); i += step {
 		k := ix.keys[i]
 		if !s.liveKey(k) {
 			continue
 		}
 		mt := k.task
 		if !q.UpdatedAfter.IsZero() && k.updated <= q.UpdatedAfter.UnixNano() {
+			if q.Reverse {
+				continue // newer keys come later in this walk
+			}
 			break // keys are in update order: nothing older can match
 		}
 		if q.State != "" && mt.state != q.State {

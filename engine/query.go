@@ -91,8 +91,9 @@ func (r Reader) Get(ctx context.Context, req a2a.GetRequest) (*a2a.Task, error) 
 	return trimTask(rec.Task, req.HistoryLength, true), nil
 }
 
-// List returns stored tasks newest change first, with v1.0 ListTasks
-// paging and filters plus a2atop's text filter. TotalSize is -1 when the
+// List returns stored tasks newest change first (oldest first with
+// Reverse), with v1.0 ListTasks paging and filters plus a2atop's text
+// filter. TotalSize is -1 when the
 // store cannot count the matches without a scan (text, time or combined
 // filters).
 func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
@@ -118,6 +119,7 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 		Text:         req.Text,
 		PageSize:     size,
 		PageToken:    req.PageToken,
+		Reverse:      req.Reverse,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)

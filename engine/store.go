@@ -27,8 +27,9 @@ type Store interface {
 	// the task's timeline.
 	Events(ctx context.Context, taskID string, afterSeq uint64) ([]LoggedEvent, error)
 	// List returns a page of tasks, newest Record.Updated first (ties: task
-	// id descending), using indexes rather than scanning every task for each
-	// page. A page token it cannot decode is an a2a.ErrInvalidParams error.
+	// id descending), or the exact reverse with q.Reverse, using indexes
+	// rather than scanning every task for each page. A page token it cannot
+	// decode is an a2a.ErrInvalidParams error.
 	List(ctx context.Context, q ListQuery) (*ListResult, error)
 	// Log returns up to limit events (limit <= 0: all) of every task with
 	// Cursor > after, in cursor order: the source of Watch. Commits of
@@ -106,7 +107,8 @@ type LoggedEvent struct {
 	Event  a2a.Event
 }
 
-// ListQuery selects a page of tasks, newest status first.
+// ListQuery selects a page of tasks, newest status first (oldest first
+// with Reverse).
 type ListQuery struct {
 	ContextID string
 	State     a2a.TaskState // empty: any
@@ -118,6 +120,12 @@ type ListQuery struct {
 	PageSize int
 	// PageToken is an opaque cursor returned by a previous page.
 	PageToken string
+	// Reverse lists oldest status first (Updated ascending, ties by id
+	// ascending): the exact reverse of the default order, from the other
+	// end, so that a dashboard reaches the oldest task in one page instead
+	// of paging through every newer one. A page token continues in the
+	// direction of the query that returned it.
+	Reverse bool
 }
 
 // ListResult is one page of tasks.

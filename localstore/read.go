@@ -285,9 +285,10 @@ func (s *Store) Unfinished(ctx context.Context) ([]*engine.Record, error) {
 	return out, errors.Join(damaged...)
 }
 
-// List returns a page of tasks, newest Updated first (ties: id descending).
-// It walks the index family that matches the query's context and state
-// filters backwards, from the page token's key on, so a page costs the
+// List returns a page of tasks, newest Updated first (ties: id descending),
+// or with Reverse oldest first. It walks the index family that matches the
+// query's context and state filters backwards (forwards with Reverse: a
+// bbolt cursor's Next instead of Prev), from the page token's key on, so a page costs the
 // same however many tasks are stored (with a Text filter, it also costs
 // the tasks it skips). With both a context and a state filter it walks the
 // context's family and skips the tasks in other states (schema 2 keeps no
@@ -326,27 +327,20 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		}()
 		tasks := tx.Bucket(bucketTasks)
 		c := tx.Bucket(bucketIndex).Cursor()
-		// The family is walked backwards, from its newest key.
-		var k []byte
-		if start != nil {
-			// Resume before the last key of the previous page. If that task
-			// has changed since, its key is gone and the walk continues
-			// from the next older key, which is where the page ends anyway.
-			if k, _ = c.Seek(start); k == nil {
-				k, _ = c.Last()
-			} else {
-				k, _ = c.Prev()
-			}
-		} else {
-			k = lastWithPrefix(c, prefix)
+		step := c.Prev
+		if q.Reverse {
+			step = c.Next
 		}
 		var last []byte
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		for k := listStart(c, prefix, start, q.Reverse); k != nil && bytes.HasPrefix(k, prefix); k, _ = step() {
 			when, id, err := splitIndexTail(k[len(prefix):])
 			if err != nil {
 				return fmt.Errorf("corrupt index key %x: %w", k, err)
 			}
 			if !q.UpdatedAfter.IsZero() && !when.After(q.UpdatedAfter) {
+				if q.Reverse {
+					continue // newer keys come later in this walk
+				}
 				break // the rest of the family is older still
 			}
 			if scanned++; scanned%releaseAfter == 0 {
@@ -402,6 +396,32 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		return nil, err
 	}
 	return res, nil
+}
+
+// listStart positions c where a List walk begins: the family's newest
+// key, or with reverse its oldest; after a page token, the key next to the
+// token's in the walk's direction. If the token's task has changed since,
+// its key is gone and the walk goes on from the next key in that
+// direction, which is where the page ends anyway.
+func listStart(c *bolt.Cursor, prefix, token []byte, reverse bool) []byte {
+	var k []byte
+	switch {
+	case token == nil && !reverse:
+		return lastWithPrefix(c, prefix)
+	case token == nil:
+		k, _ = c.Seek(prefix)
+	case !reverse:
+		if k, _ = c.Seek(token); k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+	default:
+		if k, _ = c.Seek(token); bytes.Equal(k, token) {
+			k, _ = c.Next()
+		}
+	}
+	return k
 }
 
 // matches reports whether the task is in state (if not empty) and holds

@@ -178,7 +178,12 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	if size <= 0 {
 		size = a2a.DefaultPageSize
 	}
-	keyNs, keyID := int64(1<<63-1), "\U0010FFFF"
+	// The walk starts past the newest key (or with Reverse before the
+	// oldest) and, after a page token, past its key.
+	keyNs, keyID, cmpOp, order := int64(1<<63-1), "\U0010FFFF", "<", "DESC"
+	if q.Reverse {
+		keyNs, keyID, cmpOp, order = -1<<63, "", ">", "ASC"
+	}
 	if q.PageToken != "" {
 		var err error
 		if keyNs, keyID, err = decodeToken(q.PageToken); err != nil {
@@ -187,7 +192,7 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	}
 	// The filters SQL applies; Text is applied here, with the engine's
 	// matcher, so that every store filters text the same way.
-	where := []string{"(updated_ns, id) < ($1, $2)"}
+	where := []string{"(updated_ns, id) " + cmpOp + " ($1, $2)"}
 	args := []any{keyNs, keyID}
 	if q.State != "" {
 		args = append(args, string(q.State))
@@ -208,7 +213,7 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	}
 	args = append(args, batch)
 	query := `SELECT ` + recordColumns + ` FROM a2atop_tasks WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY updated_ns DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+		` ORDER BY updated_ns ` + order + `, id ` + order + ` LIMIT $` + strconv.Itoa(len(args))
 
 	res := &engine.ListResult{Records: make([]*engine.Record, 0, min(size, 64))}
 	for {

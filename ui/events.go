@@ -16,7 +16,9 @@ func (m *Model) applyEvents(agent int, events []a2a.StreamEvent) tea.Cmd {
 		return nil
 	}
 	newlyWaiting := 0
+	var batch *rowBatch
 	moved := m.sizedTable().change(m.com.Now, min(len(events), 1024), func(b *rowBatch) {
+		batch = b
 		for _, se := range events {
 			if se.Event == nil {
 				continue
@@ -47,6 +49,9 @@ func (m *Model) applyEvents(agent int, events []a2a.StreamEvent) tea.Cmd {
 			a.pulse.add(m.com.Now, r.created, false)
 		}
 	})
+	if m.adoptLive(a, batch, true) {
+		moved = true
+	}
 	var cmds []tea.Cmd
 	if newlyWaiting > 0 && !m.termFocused {
 		cmds = append(cmds, tea.Raw("\a"))
@@ -57,9 +62,14 @@ func (m *Model) applyEvents(agent int, events []a2a.StreamEvent) tea.Cmd {
 // applySnapshot folds a task snapshot returned by a call into its row.
 func (m *Model) applySnapshot(agent int, t *a2a.Task) tea.Cmd {
 	key := rowKey{agent, t.ID}
+	var batch *rowBatch
 	moved := m.sizedTable().change(m.com.Now, 1, func(b *rowBatch) {
+		batch = b
 		b.change(key, func(r *row) { r.applyTask(t, m.com.Now) })
 	})
+	if a := m.agentAt(agent); a != nil && m.adoptLive(a, batch, false) {
+		moved = true
+	}
 	if key == m.detail.key {
 		m.detail.dirty = true
 	}

@@ -21,6 +21,8 @@ type fakeService struct {
 	canceled []string
 	gets     []string
 	lists    []a2a.ListRequest
+	listed   int  // tasks returned by List, in all
+	noOrder  bool // lists newest first only: Reverse is ErrUnsupported, as a remote agent
 	watch    chan a2a.StreamEvent
 	failNext error
 	card     *a2a.AgentCard
@@ -90,6 +92,9 @@ func (f *fakeService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListP
 		return nil, err
 	}
 	f.lists = append(f.lists, req)
+	if req.Reverse && f.noOrder {
+		return nil, a2a.NewError(a2a.ErrUnsupported, "newest first only")
+	}
 	all := make([]*a2a.Task, 0, len(f.tasks))
 	for _, t := range f.tasks {
 		if (req.State != "" && t.Status.State != req.State) || (req.ContextID != "" && t.ContextID != req.ContextID) ||
@@ -98,7 +103,7 @@ func (f *fakeService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListP
 		}
 		all = append(all, t)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	sort.Slice(all, func(i, j int) bool { return (all[i].ID > all[j].ID) != req.Reverse })
 	start := 0
 	if req.PageToken != "" {
 		fmt.Sscan(req.PageToken, &start)
@@ -109,6 +114,7 @@ func (f *fakeService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListP
 	}
 	end := min(start+size, len(all))
 	page := &a2a.ListPage{Tasks: all[start:end], TotalSize: len(all), PageSize: size}
+	f.listed += end - start
 	if end < len(all) {
 		page.NextPageToken = fmt.Sprint(end)
 	}

@@ -143,6 +143,7 @@ type fleetAgent struct {
 	// are the agent's own counts by state while not every task is loaded.
 	loading        bool
 	list           listing
+	noReverse      bool // the service cannot list oldest first (ErrUnsupported)
 	listGen        int
 	counts         *storeCounts
 	countsInFlight bool

@@ -101,7 +101,7 @@ func TestFleetLazyPaging(t *testing.T) {
 		t.Fatalf("header does not count every agent's tasks:\n%s", v)
 	}
 	press(t, m, "G")
-	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byKey) != 2*n {
+	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byKey) > 2*(listPageSize+prefetchRows) {
 		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byKey))
 	}
 	// Scoped to beta, a reload lists beta only.

@@ -89,6 +89,13 @@ func TestGoldenViews(t *testing.T) {
 			f.failNext = errors.New("task not found (-32001)")
 			press(t, m, "x", "y")
 		}},
+		// A window of a big store after G: the oldest task selected, the
+		// tasks out of the window counted, the sort said to cover the
+		// loaded rows.
+		{name: "window_after_G", svc: func(f *fakeService) a2a.Service {
+			f.tasks = bigService(5000).tasks
+			return f
+		}, setup: func(t *testing.T, f *fakeService, m *Model) { press(t, m, "G") }},
 		{name: "empty", svc: func(f *fakeService) a2a.Service {
 			f.tasks = map[string]*a2a.Task{}
 			return f

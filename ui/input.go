@@ -269,8 +269,11 @@ func (m *Model) moved(selectionChanged bool) tea.Cmd {
 }
 
 func (m *Model) keyTable(msg tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(msg, m.com.Keys.Bottom) {
-		return m.jumpToOldest()
+	switch {
+	case key.Matches(msg, m.com.Keys.Bottom):
+		return m.jumpToEnd(true)
+	case key.Matches(msg, m.com.Keys.Top):
+		return m.jumpToEnd(false)
 	}
 	if handled, changed := m.sizedTable().navigate(msg); handled {
 		return tea.Batch(m.moved(changed), m.moreRows())
@@ -356,7 +359,7 @@ func (m *Model) refilter() tea.Cmd {
 func (m *Model) reload() tea.Cmd {
 	cmds := []tea.Cmd{m.setFlash("reloading tasks", false)}
 	m.table.query = m.table.rows.storeQuery(m.table.rows.text)
-	m.table.wantAll = false
+	m.table.wantEnd = 0
 	for _, a := range m.fleet {
 		if m.inScope(a) {
 			cmds = append(cmds, m.loadAgent(a))
@@ -590,7 +593,7 @@ func (m *Model) updateWheel(msg tea.MouseWheelMsg) tea.Cmd {
 		m.detail.scroll(delta)
 		return nil
 	}
-	return m.moved(m.sizedTable().moveCursor(delta))
+	return tea.Batch(m.moved(m.sizedTable().moveCursor(delta)), m.moreRows())
 }
 
 func (m *Model) updateClick(msg tea.MouseClickMsg) tea.Cmd {

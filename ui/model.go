@@ -230,6 +230,8 @@ func (m *Model) tickCmd() tea.Cmd {
 // and mouse by focus, live data, and replies to the dashboard's own calls.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	t := &m.table
+	t.beyondAbove, t.beyondBelow, t.beyondUnknown = m.unloaded()
 	if l := m.sizeComponents(); l.showDetail {
 		m.detail.refresh()
 	}

@@ -595,6 +595,39 @@ func (s *rowSet) mergeSorted(list, add []*row, dropMarked bool) []*row {
 	return append(out, add[j:]...)
 }
 
+// remove forgets rows (a window's page dropped): they leave byKey, the
+// counts and both lists, which stay sorted.
+func (s *rowSet) remove(rows []*row) {
+	if len(rows) == 0 {
+		return
+	}
+	for _, r := range rows {
+		r.mark = true
+		delete(s.byKey, r.key)
+		s.count(r.agent, r.state, -1)
+	}
+	kept := func(list []*row) []*row {
+		out := make([]*row, 0, len(list))
+		for _, r := range list {
+			if !r.mark {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if s.all != nil {
+		s.all = kept(s.all)
+	}
+	if s.filtered() || s.all == nil {
+		s.visible = kept(s.visible)
+	} else {
+		s.visible = s.all
+	}
+	for _, r := range rows {
+		r.mark, r.shown, r.listed = false, false, false
+	}
+}
+
 // filtered says whether some rows are hidden (scope, state,
 // conversation or text).
 func (s *rowSet) filtered() bool {

@@ -25,8 +25,9 @@ import (
 // million tasks. A child process (this test binary, TestScaleChild) opens
 // the store through the engine, drives the dashboard's Update by hand
 // until the first screen is full, presses G and waits for the oldest task,
-// and reports the times and its resident memory without the mapped file
-// (RssAnon). The store is built once (a few minutes) and kept when
+// then g and page down through a fifth of the store, and reports the
+// times and its resident memory without the mapped file (RssAnon) after
+// each. The store is built once (a few minutes) and kept when
 // A2ATOP_UI_BENCH_DIR names a directory.
 //
 //	A2ATOP_UI_BENCH_DIR=/tmp/a2atop-ui-bench go test -run '^$' -bench Scale -benchtime 1x ./ui
@@ -68,7 +69,7 @@ func benchScale(b *testing.B, n int) {
 	if len(vals) == 0 {
 		b.Fatalf("child reported nothing:\n%s", out)
 	}
-	for _, k := range []string{"first_screen_ms", "first_screen_rss_anon_MiB", "first_screen_rss_file_MiB", "g_ms", "g_rss_anon_MiB", "lists_first_screen"} {
+	for _, k := range []string{"first_screen_ms", "first_screen_rss_anon_MiB", "first_screen_rss_file_MiB", "g_ms", "g_rss_anon_MiB", "lists_first_screen", "lists_g", "middle_rows", "middle_ms", "middle_rss_anon_MiB", "held"} {
 		b.ReportMetric(vals[k], k)
 	}
 }
@@ -86,9 +87,20 @@ func scaleStore(b *testing.B, n int) string {
 	tmp := path + ".building"
 	os.Remove(tmp)
 	start := time.Now()
-	s, err := localstore.Open(tmp, localstore.Options{NoSync: true})
-	if err != nil {
+	buildScaleStore(b, tmp, n)
+	if err := os.Rename(tmp, path); err != nil {
 		b.Fatal(err)
+	}
+	b.Logf("built a store of %d tasks in %s", n, time.Since(start).Round(time.Second))
+	return path
+}
+
+// buildScaleStore writes n tasks (scaleCommit) into a new store at path
+// and closes it.
+func buildScaleStore(tb testing.TB, path string, n int) {
+	s, err := localstore.Open(path, localstore.Options{NoSync: true})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -109,16 +121,11 @@ func scaleStore(b *testing.B, n int) string {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built a store of %d tasks in %s", n, time.Since(start).Round(time.Second))
-	return path
 }
 
 // scaleCommit is task i: finished, with its user message, an artifact and
@@ -142,18 +149,29 @@ func scaleCommit(i int, base time.Time) *engine.Commit {
 	}
 }
 
-// countingService counts the List calls the dashboard makes.
+// countingService counts the List calls the dashboard makes and the
+// tasks they return.
 type countingService struct {
 	a2a.Service
 	mu    sync.Mutex
 	lists int
+	tasks int
+	// before, when set, runs before each List.
+	before func()
 }
 
 func (c *countingService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
+	if c.before != nil {
+		c.before()
+	}
+	page, err := c.Service.List(ctx, req)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.lists++
-	c.mu.Unlock()
-	return c.Service.List(ctx, req)
+	if page != nil {
+		c.tasks += len(page.Tasks)
+	}
+	return page, err
 }
 
 // TestScaleChild is the benchmark's child; it does nothing in a normal
@@ -189,18 +207,40 @@ func TestScaleChild(t *testing.T) {
 	lists := svc.lists
 	anon1, file1 := rss()
 
+	// G: the oldest task, selected.
 	start = time.Now()
 	_, cmd := m.Update(tea.KeyPressMsg{Code: 'G', Text: "G"})
 	run(m, cmd)
 	m.View()
 	g := time.Since(start)
 	anon2, _ := rss()
+	listsG := svc.lists - lists
 	n, _ := strconv.Atoi(os.Getenv(scaleChildEnv + "_N"))
-	if r := m.table.selected(); r == nil || len(m.table.rows.byKey) < n {
-		t.Fatalf("G: %d rows loaded", len(m.table.rows.byKey))
+	oldest := scaleCommit(0, time.Time{}).Record.Task.ID
+	if r := m.table.selected(); r == nil || r.id != oldest {
+		t.Fatalf("G selected %v, want the oldest task %s", r, oldest)
 	}
-	fmt.Printf("SCALE first_screen_ms=%.1f first_screen_rss_anon_MiB=%.1f first_screen_rss_file_MiB=%.1f g_ms=%.0f g_rss_anon_MiB=%.1f lists_first_screen=%d\n",
-		float64(firstScreen.Microseconds())/1000, anon1, file1, float64(g.Milliseconds()), anon2, lists)
+
+	// Paging through the middle: back to the top (g), then page down
+	// through a fifth of the store; every page listed is held a while and
+	// dropped.
+	start = time.Now()
+	_, cmd = m.Update(tea.KeyPressMsg{Code: 'g', Text: "g"})
+	run(m, cmd)
+	presses := n / 5 / max(m.table.height-1, 1)
+	for range presses {
+		_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyPgDown})
+		run(m, cmd)
+	}
+	m.View()
+	middle := time.Since(start)
+	anon3, _ := rss()
+	row := m.table.beyondAbove + m.table.cursor + 1
+	if row <= presses*(m.table.height-1) || len(m.table.rows.byKey) > windowRows+listPageSize {
+		t.Fatalf("paging down: at row %d, %d rows held", row, len(m.table.rows.byKey))
+	}
+	fmt.Printf("SCALE first_screen_ms=%.1f first_screen_rss_anon_MiB=%.1f first_screen_rss_file_MiB=%.1f g_ms=%.1f g_rss_anon_MiB=%.1f lists_first_screen=%d lists_g=%d middle_rows=%d middle_ms=%.0f middle_rss_anon_MiB=%.1f held=%d\n",
+		float64(firstScreen.Microseconds())/1000, anon1, file1, float64(g.Microseconds())/1000, anon2, lists, listsG, row, float64(middle.Milliseconds()), anon3, len(m.table.rows.byKey))
 }
 
 // run runs cmd and what it leads to, feeding the replies to m, without

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,10 +71,18 @@ type taskTable struct {
 	// each agent's paging is its own (fleetAgent).
 	loading bool
 	// query is the filters the agents are listed with (see paging.go);
-	// wantAll: G keeps asking for pages until the last, then selects it.
+	// wantEnd: G (1) or g (-1) waits for the agents' pages from that end,
+	// then selects the row there.
 	query   a2a.ListRequest
-	wantAll bool
-	hasMore bool // some agent in scope has pages not loaded yet
+	wantEnd int
+	// heading is the way the user last moved (-1 up, 0 none, 1 down):
+	// the window follows it.
+	heading int
+	// beyondAbove and beyondBelow are the tasks of the agents in scope
+	// outside their windows, above and below the rows held (unknown: an
+	// agent did not say how many it has).
+	beyondAbove, beyondBelow int
+	beyondUnknown            bool
 	// emptyNote replaces "no tasks yet" when the list failed for a
 	// reason the user must fix (credentials).
 	emptyNote string
@@ -98,15 +108,23 @@ func (t *taskTable) toggleMark() {
 func (t *taskTable) clearMarks() { clear(t.marked) }
 
 // markedKeys are the marked tasks that can still be canceled, in table
-// order; each key names the task's agent, where its cancel goes.
+// order, then the marked tasks no longer held (scrolled out of the
+// window: their state is not known here, the agent decides); each key
+// names the task's agent, where its cancel goes.
 func (t *taskTable) markedKeys() []rowKey {
-	var keys []rowKey
+	var keys, gone []rowKey
 	for _, r := range t.rows.visible {
 		if t.marked[r.key] && !r.state.Terminal() {
 			keys = append(keys, r.key)
 		}
 	}
-	return keys
+	for k := range t.marked {
+		if t.rows.byKey[k] == nil {
+			gone = append(gone, k)
+		}
+	}
+	slices.SortFunc(gone, func(a, b rowKey) int { return cmp.Or(cmp.Compare(a.agent, b.agent), strings.Compare(a.id, b.id)) })
+	return append(keys, gone...)
 }
 
 // SetSize sets the table's width and the number of task rows it shows. It
@@ -177,6 +195,31 @@ func (t *taskTable) change(now time.Time, sizeHint int, f func(b *rowBatch)) (se
 	return t.syncSelection(prevID)
 }
 
+// remove forgets the rows of keys (all but the selected one when
+// keepSelected); the selected task keeps its screen row, as in change.
+// It reports whether the selection changed.
+func (t *taskTable) remove(keys []rowKey, keepSelected bool) (selectionChanged bool) {
+	prevID, prevScreen := t.selectedKey, t.cursor-t.offset
+	var gone []*row
+	for _, k := range keys {
+		if r := t.rows.byKey[k]; r != nil && !(keepSelected && k == prevID) {
+			gone = append(gone, r)
+		}
+	}
+	if len(gone) == 0 {
+		return false
+	}
+	t.rows.remove(gone)
+	if i := t.rows.indexOf(prevID); i >= 0 {
+		t.cursor = i
+		t.offset = t.cursor - prevScreen
+		t.keepCursorVisible()
+		return false
+	}
+	t.keepCursorVisible()
+	return t.syncSelection(prevID)
+}
+
 // refilter rebuilds the visible list after a filter or sort change and
 // keeps the selection when the selected task still shows.
 func (t *taskTable) refilter() (selectionChanged bool) {
@@ -196,6 +239,12 @@ func (t *taskTable) clearFilters() {
 // moveCursor moves the selection by delta rows.
 func (t *taskTable) moveCursor(delta int) (selectionChanged bool) {
 	t.cursor += delta
+	switch {
+	case delta < 0:
+		t.heading = -1
+	case delta > 0:
+		t.heading = 1
+	}
 	return t.afterCursorMove()
 }
 
@@ -305,14 +354,16 @@ func (t *taskTable) View() string {
 		head += fit(h(sortMessage, "MESSAGE"), c.msg) + " "
 	}
 	head += "STATUS"
-	// Rows out of sight are never silent: the header counts them.
-	above, below := t.offset, max(len(t.rows.visible)-t.offset-t.height, 0)
+	// Rows out of sight are never silent: the header counts them, held
+	// or not.
+	above := t.offset + t.beyondAbove
+	below := max(len(t.rows.visible)-t.offset-t.height, 0) + t.beyondBelow
 	more := ""
 	if above > 0 {
 		more += fmt.Sprintf(" ↑ %d more", above)
 	}
 	switch {
-	case below > 0 && t.hasMore:
+	case t.beyondUnknown:
 		more += fmt.Sprintf(" ↓ %d+ more", below)
 	case below > 0:
 		more += fmt.Sprintf(" ↓ %d more", below)

@@ -1428,9 +1428,14 @@ func TestLazyLoading(t *testing.T) {
 		t.Fatalf("text filter = %v", got)
 	}
 	press(t, m, "esc")
+	// G lists from the oldest end: one page, not every task.
+	f.listed = 0
 	press(t, m, "G")
-	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byKey) != n {
+	if r := m.table.selected(); r == nil || r.id != "t00000" || len(m.table.rows.byKey) > listPageSize+prefetchRows {
 		t.Fatalf("G: selected %v, %d loaded", r, len(m.table.rows.byKey))
+	}
+	if f.listed > 2*listPageSize {
+		t.Fatalf("G fetched %d tasks", f.listed)
 	}
 }
 

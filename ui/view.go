@@ -270,11 +270,37 @@ func (m *Model) statsLine() string {
 	if rows.context != "" {
 		filter += " in context " + shortID(rows.context)
 	}
-	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", filter, rows.order, shown))
+	sort := rows.order.String()
+	if !m.allLoaded() {
+		// What the store cannot answer covers the rows held only.
+		held := fmt.Sprintf(" (over the %d loaded)", len(rows.byKey))
+		if !rows.storeFilters() {
+			filter += held
+		}
+		if !rows.storeSorted() {
+			sort += held
+		}
+		shown += m.position()
+	}
+	info := st.Muted.Render(fmt.Sprintf("  filter: %s · sort: %s · %s", filter, sort, shown))
 	if rows.text != "" {
 		info += st.Muted.Render(" · /" + cleanLine(rows.text, 60))
 	}
 	return strings.Join(parts, "  ") + info
+}
+
+// position is the header's "row N of M": the selected row's place in
+// the whole listing as the table shows it, held or not.
+func (m *Model) position() string {
+	t := &m.table
+	if t.selected() == nil {
+		return ""
+	}
+	of := fmt.Sprint(t.beyondAbove + len(t.rows.visible) + t.beyondBelow)
+	if t.beyondUnknown {
+		of += "+"
+	}
+	return fmt.Sprintf(" · row %d of %s", t.beyondAbove+t.cursor+1, of)
 }
 
 func (m *Model) statusLine() string {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"ListOrderAndPaging", testListOrderAndPaging},
 		{"ListFilters", testListFilters},
 		{"ListInvalidToken", testListInvalidToken},
+		{"ListReverse", testListReverse},
 		{"LogAndLastCursor", testLogAndLastCursor},
 		{"LogOutOfOrderCommits", testLogOutOfOrderCommits},
 		{"ConcurrentCommits", testConcurrentCommits},
@@ -293,6 +295,57 @@ func testListFilters(t *testing.T, s engine.Store) {
 	got, _ = listAll(t, s, engine.ListQuery{State: a2a.StateCompleted})
 	if !equalStrings(got, []string{"b", "e", "c", "a"}) {
 		t.Errorf("completed after update = %v", got)
+	}
+}
+
+// testListReverse: Reverse lists the same tasks as the default order, in
+// the opposite order (oldest first, ties by id ascending), with paging,
+// filters and counts; a task updated moves to the end of the walk.
+func testListReverse(t *testing.T, s engine.Store) {
+	f := newFixture(t, s)
+	for i := range 8 {
+		st := a2a.StateCompleted
+		if i%3 == 0 {
+			st = a2a.StateFailed
+		}
+		f.commit(change{id: fmt.Sprintf("t%d", i), contextID: fmt.Sprintf("c%d", i%2), state: st, at: base.Add(time.Duration(i) * time.Second), text: fmt.Sprintf("step %d", i)})
+	}
+	f.commit(change{id: "u2", state: a2a.StateSubmitted, at: base.Add(-time.Hour)})
+	f.commit(change{id: "u1", state: a2a.StateSubmitted, at: base.Add(-time.Hour)})
+	f.commit(change{id: "t2", contextID: "c0", state: a2a.StateWorking, at: base.Add(time.Minute)})
+	queries := []engine.ListQuery{
+		{},
+		{State: a2a.StateCompleted},
+		{State: a2a.StateFailed},
+		{ContextID: "c1"},
+		{ContextID: "c0", State: a2a.StateFailed},
+		{UpdatedAfter: base.Add(2 * time.Second)},
+		{Text: "step"},
+		{State: a2a.StateRejected},
+	}
+	for _, q := range queries {
+		forward, _ := listAll(t, s, q)
+		want := slices.Clone(forward)
+		slices.Reverse(want)
+		for _, size := range []int{1, 2, 3, 50} {
+			rq := q
+			rq.Reverse, rq.PageSize = true, size
+			got, totals := listAll(t, s, rq)
+			if !equalStrings(got, want) {
+				t.Errorf("%+v: reverse order = %v, want %v", rq, got, want)
+			}
+			if totals[0] != -1 && totals[0] != len(want) {
+				t.Errorf("%+v: total = %d, want -1 or %d", rq, totals[0], len(want))
+			}
+		}
+	}
+	got, _ := listAll(t, s, engine.ListQuery{Reverse: true, PageSize: 4})
+	if want := []string{"u1", "u2", "t0", "t1", "t3", "t4", "t5", "t6", "t7", "t2"}; !equalStrings(got, want) {
+		t.Errorf("reverse = %v, want %v", got, want)
+	}
+	res, err := s.List(context.Background(), engine.ListQuery{Reverse: true, PageSize: 10})
+	if err != nil || res.NextPageToken != "" || res.TotalSize != 10 {
+		t.Errorf("exact last reverse page: token %q total %d err %v, want no token, 10", res.NextPageToken, res.TotalSize, err)
 	}
 }
 
