@@ -62,7 +62,7 @@ type Options struct {
 	// at maxBackoff (default 500ms).
 	RetryBackoff time.Duration
 	// Retention: terminal tasks whose last change is older are swept
-	// (default 7 days).
+	// (default 7 days; RetainForever sweeps none by age).
 	Retention time.Duration
 	// RetainCount keeps at most this many terminal tasks (0: no limit).
 	RetainCount int
@@ -149,8 +149,8 @@ func (o *Options) setDefaults() {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 500 * time.Millisecond
 	}
-	if o.Retention <= 0 {
-		o.Retention = 7 * 24 * time.Hour
+	if o.Retention <= 0 && o.Retention != RetainForever {
+		o.Retention = DefaultRetention
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
@@ -313,6 +313,14 @@ func (e *Engine) Close() error {
 	return err
 }
 
+// DefaultRetention is how long a finished task is kept after its last
+// change when Options.Retention is not set.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// RetainForever, as Options.Retention, keeps finished tasks whatever
+// their age (RetainCount may still bound how many).
+const RetainForever time.Duration = -1
+
 func (e *Engine) now() time.Time { return e.opts.Now() }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -332,7 +340,13 @@ func (e *Engine) sweeper() {
 }
 
 func (e *Engine) sweepOnce() {
-	n, err := e.store.Sweep(e.ctx, e.now().Add(-e.opts.Retention), e.opts.RetainCount)
+	var olderThan time.Time // the zero time: nothing is older
+	if e.opts.Retention != RetainForever {
+		olderThan = e.now().Add(-e.opts.Retention)
+	} else if e.opts.RetainCount <= 0 {
+		return // nothing to sweep
+	}
+	n, err := e.store.Sweep(e.ctx, olderThan, e.opts.RetainCount)
 	if err != nil {
 		if e.ctx.Err() == nil {
 			e.log.Warn("retention sweep failed", "err", err)

@@ -286,6 +286,34 @@ func TestRetention(t *testing.T) {
 	get(t, e, fresh.ID)
 }
 
+func TestRetainForever(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	for _, keep := range []int{0, 2} {
+		e, _ := newEngine(t, echoExec(), engine.Options{Now: clock, Retention: engine.RetainForever, RetainCount: keep, SweepInterval: time.Millisecond})
+		var ids []string
+		for i := range 3 {
+			ids = append(ids, send(t, e, textMsg(fmt.Sprint(i))).ID)
+		}
+		now.Add(int64(365 * 24 * time.Hour))
+		want := 3
+		if keep > 0 {
+			want = keep
+			testkit.Eventually(t, "the count limit to sweep", func() bool {
+				_, err := e.Get(context.Background(), a2a.GetRequest{ID: ids[0]})
+				return errors.Is(err, a2a.ErrTaskNotFound)
+			})
+		} else {
+			time.Sleep(50 * time.Millisecond) // many sweeps
+		}
+		page, err := e.List(context.Background(), a2a.ListRequest{})
+		if err != nil || len(page.Tasks) != want {
+			t.Fatalf("keep %d, a year later: %d tasks (%v), want %d", keep, len(page.Tasks), err, want)
+		}
+	}
+}
+
 func TestRetainCount(t *testing.T) {
 	e, _ := newEngine(t, echoExec(), engine.Options{RetainCount: 2, SweepInterval: time.Millisecond})
 	var ids []string

@@ -15,6 +15,7 @@ import (
 	"github.com/a2atop/a2atop/a2a/wire"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/localstore"
+	"github.com/spf13/pflag"
 )
 
 // cliRun is one in-process run of the CLI.
@@ -672,4 +673,48 @@ func TestListFlags(t *testing.T) {
 	}
 	oneErrorLine(t, mustRun(t, db, exitUsage, "list", "--agent", "exec"), "does not apply")
 	oneErrorLine(t, mustRun(t, db, exitUsage, "get", "--max-running", "3", a.ID), "--max-running does not apply")
+}
+
+// TestKeepFlags: --keep and --keep-count set the engine's retention; 0
+// keeps finished tasks whatever their age (it used to be 7 days, with no
+// way to change it). A task finished 30 days ago survives a send with
+// --keep 0.
+func TestKeepFlags(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		retention time.Duration
+		count     int
+	}{
+		{nil, engine.DefaultRetention, 0},
+		{[]string{"--keep", "0"}, engine.RetainForever, 0},
+		{[]string{"--keep", "720h", "--keep-count", "500"}, 720 * time.Hour, 500},
+	} {
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		var l engineLimits
+		l.register(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if o := l.options(); o.Retention != c.retention || o.RetainCount != c.count {
+			t.Errorf("%q: retention %v, count %d; want %v, %d", c.args, o.Retention, o.RetainCount, c.retention, c.count)
+		}
+	}
+
+	db := tempDB(t)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	s, err := localstore.Open(db, localstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := &a2a.Task{ID: "old-task", ContextID: "ctx", Status: a2a.TaskStatus{State: a2a.StateCompleted, Timestamp: old}}
+	if err := s.Commit(context.Background(), &engine.Commit{Record: &engine.Record{Task: task, Created: old, Updated: old, LastSeq: 1},
+		Events: []engine.LoggedEvent{{TaskID: task.ID, Seq: 1, Cursor: 1, Time: old, Event: task}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, db, exitOK, "send", "--keep", "0", "slow", "2")
+	mustRun(t, db, exitOK, "get", "old-task")
+	oneErrorLine(t, mustRun(t, db, exitUsage, "send", "--keep", "-5m", "echo", "x"), "--keep -5m0s")
 }

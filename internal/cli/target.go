@@ -109,6 +109,7 @@ type targetFlags struct {
 // flagKinds says which kind of target each target flag describes.
 var flagKinds = map[string]targetKind{
 	"db": localKind, "agent": localKind, "workdir": localKind, "max-running": localKind, "max-queued": localKind, "allow-damaged": localKind,
+	"keep": localKind, "keep-count": localKind,
 	"url": remoteKind, "protocol": remoteKind, "header": remoteKind, "ca-cert": remoteKind, "insecure": remoteKind,
 	"binding": remoteKind, "token-file": remoteKind, "api-key-file": remoteKind, "api-key-name": remoteKind, "api-key-in": remoteKind,
 	"client-id": remoteKind, "client-secret-file": remoteKind, "token-url": remoteKind, "scope": remoteKind, "cert": remoteKind, "key": remoteKind,

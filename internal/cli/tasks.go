@@ -541,7 +541,7 @@ func stateNames() string {
 // engineOnlyFlags are the local flags that only matter to an engine that
 // runs tasks: which agent runs them and the engine's limits.
 func engineOnlyFlags() []string {
-	return []string{"agent", "workdir", "max-running", "max-queued", "allow-damaged"}
+	return []string{"agent", "workdir", "max-running", "max-queued", "allow-damaged", "keep", "keep-count"}
 }
 
 // hideAgentFlags hides the engine-only flags on commands that only read
