@@ -13,9 +13,9 @@ import (
 // spans buckets, one store at a time, and wants Check to name it.
 func TestCheckFindsBrokenInvariants(t *testing.T) {
 	for _, c := range []struct {
-		name  string
+		name    string
 		corrupt func(b txBuckets) error
-		want  string
+		want    string
 	}{
 		{"a counter off by one", func(b txBuckets) error {
 			return b.index.Put([]byte{famCount, countAll}, binary.AppendUvarint(nil, 4))
