@@ -194,11 +194,15 @@ func (e *Engine) cancelLocal(id string) {
 		e.cancelRun(en, ex)
 	}
 	e.mu.Lock()
-	if it := e.queue.remove(en); it != nil {
+	it := e.queue.remove(en)
+	if it != nil {
 		en.refs-- // the queue's reference
 		e.signalQueue()
 	}
 	e.mu.Unlock()
+	if it != nil {
+		e.freeSlot(id) // its waiter place
+	}
 }
 
 // followRemote reads the shared log after cursor whenever the store wakes
