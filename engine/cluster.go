@@ -149,4 +149,8 @@ type SlotRequest struct {
 	// execution was queued, strictly increasing along each replica's
 	// queue. Across replicas it follows their clocks.
 	Arrival int64
+	// Then, if set and the slot is granted, becomes a waiter in the same
+	// step (its Limit is ignored): the replica's next queued task, so that
+	// a start costs one round trip even when the next one must wait.
+	Then *SlotRequest
 }

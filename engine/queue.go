@@ -116,6 +116,20 @@ func (q *runQueue) peek() *queueItem {
 	return nil
 }
 
+// second is the item after the head, or nil.
+func (q *runQueue) second() *queueItem {
+	seen := 0
+	for l := range q.levels {
+		for _, it := range q.levels[l] {
+			if seen == 1 {
+				return it
+			}
+			seen++
+		}
+	}
+	return nil
+}
+
 // waitingAhead is how many queued items an item of priority p would wait
 // behind.
 func (q *runQueue) waitingAhead(p Priority) int {

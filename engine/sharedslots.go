@@ -165,8 +165,20 @@ func (e *Engine) startQueued() (refused bool) {
 			}
 			return false // a local run's end kicks again
 		}
+		// The item behind it takes its waiter place in the same round
+		// trip if it is granted: this replica's next head is then known to
+		// the store even if this replica has no slot left for it.
+		next := e.queue.second()
+		if next != nil && next.waiting {
+			next = nil
+		}
 		e.mu.Unlock()
-		ok, err := e.slots.AcquireSlot(e.ctx, e.slotRequest(it))
+		req := e.slotRequest(it)
+		if next != nil {
+			then := e.slotRequest(next)
+			req.Then = &then
+		}
+		ok, err := e.slots.AcquireSlot(e.ctx, req)
 		if err != nil {
 			if e.ctx.Err() == nil {
 				e.log.Warn("take a running slot", "task", it.entry.id, "err", err)
@@ -188,17 +200,25 @@ func (e *Engine) startQueued() (refused bool) {
 			return true
 		}
 		e.mu.Lock()
+		nextGone := false
+		if next != nil {
+			next.waiting = true
+			nextGone = !next.queued
+		}
 		if !it.queued || e.closed.Load() {
 			// Canceled or taken meanwhile: the slot goes back.
 			e.mu.Unlock()
 			e.freeSlot(it.entry.id)
-			continue
+		} else {
+			e.queue.remove(it.entry)
+			e.running++
+			e.launch(it)
+			e.signalQueue()
+			e.mu.Unlock()
 		}
-		e.queue.remove(it.entry)
-		e.running++
-		e.launch(it)
-		e.signalQueue()
-		e.mu.Unlock()
+		if nextGone { // as it above: released before it became a waiter
+			e.freeSlot(next.entry.id)
+		}
 	}
 }
 

@@ -472,10 +472,21 @@ func queuedBefore(ctx context.Context, tx pgx.Tx, batch []*commitRequest) (int64
 	if !bounded {
 		return 0, nil
 	}
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM a2atop_log_head WHERE id = 1 FOR UPDATE`); err != nil {
+	// Two statements (the count's snapshot is taken once the lock is
+	// held), one round trip: the writer's transactions run one after the
+	// other, so each round trip here delays every commit of the replica.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM a2atop_log_head WHERE id = 1 FOR UPDATE`)
+	b.Queue(`SELECT coalesce((SELECT n FROM a2atop_counts WHERE scope = 'state' AND key = $1), 0)`, submitted)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return 0, err
 	}
 	var n int64
-	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT n FROM a2atop_counts WHERE scope = 'state' AND key = $1), 0)`, submitted).Scan(&n)
-	return n, err
+	if err := br.QueryRow().Scan(&n); err != nil {
+		br.Close()
+		return 0, err
+	}
+	return n, br.Close()
 }

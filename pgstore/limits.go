@@ -73,12 +73,20 @@ func (s *Store) AcquireSlot(ctx context.Context, r engine.SlotRequest) (bool, er
 	if s.opts.Observer {
 		return false, ErrObserver
 	}
+	if r.Limit <= 0 {
+		return false, s.await(ctx, r)
+	}
 	// One batch is one implicit transaction (pgx SendBatch) and one round
 	// trip: the lock is held from the count to the commit.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, slotLock)
-	b.Queue(acquireSlotSQL, r.TaskID, s.replica, r.Limit, int16(r.Level), r.Arrival, string(a2a.StateSubmitted))
+	var then engine.SlotRequest
+	if r.Then != nil {
+		then = *r.Then
+	}
+	b.Queue(acquireSlotSQL, r.TaskID, s.replica, r.Limit, int16(r.Level), r.Arrival, string(a2a.StateSubmitted),
+		then.TaskID, int16(then.Level), then.Arrival)
 	ok, err := sendSlotBatch(ctx, s, b)
 	if err != nil {
 		return false, s.wrapConnErr("take a running slot for task "+r.TaskID+" in", err)
@@ -90,7 +98,8 @@ func (s *Store) AcquireSlot(ctx context.Context, r engine.SlotRequest) (bool, er
 // waiter place only), if it holds one already,
 // or if fewer than $3 are held by live replicas and no waiter that counts
 // ranks ahead of ($4 level, $5 arrival, $1), $6 being the submitted state; otherwise it makes $1 a
-// waiter with that rank. Its one row is true when granted.
+// waiter with that rank. Granted, $7 (unless empty) becomes a waiter with
+// rank ($8, $9). Its one row is true when granted.
 const acquireSlotSQL = `WITH live AS (
 	SELECT id FROM a2atop_replicas WHERE expires_at > now()
 ), held AS (
@@ -113,10 +122,30 @@ const acquireSlotSQL = `WITH live AS (
 	SELECT $1, $2, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM granted)
 	ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica, level = excluded.level, arrival_ns = excluded.arrival_ns
 	RETURNING 1
+), then_waits AS (
+	INSERT INTO a2atop_waiters (task_id, replica, level, arrival_ns)
+	SELECT $7, $2, $8, $9 WHERE $7 <> '' AND EXISTS (SELECT 1 FROM granted)
+	ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica, level = excluded.level, arrival_ns = excluded.arrival_ns
+	RETURNING 1
 )
 SELECT true FROM granted
 	LEFT JOIN LATERAL (SELECT pg_notify('` + slotChannel + `', '') FROM left_waiters
 		WHERE (SELECT n FROM held) + 1 < $3) woke ON true`
+
+// await makes r a waiter without asking for a slot (Limit 0). It needs no
+// slot lock: an acquisition that runs before the row lands grants what it
+// would have granted a moment earlier.
+func (s *Store) await(ctx context.Context, r engine.SlotRequest) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(`INSERT INTO a2atop_waiters (task_id, replica, level, arrival_ns) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (task_id) DO UPDATE SET replica = excluded.replica, level = excluded.level, arrival_ns = excluded.arrival_ns
+		RETURNING true`, r.TaskID, s.replica, int16(r.Level), r.Arrival)
+	if _, err := sendSlotBatch(ctx, s, b); err != nil {
+		return s.wrapConnErr("queue task "+r.TaskID+" for a running slot in", err)
+	}
+	return nil
+}
 
 // WaitingSince implements engine.SharedSlots.
 func (s *Store) WaitingSince(ctx context.Context, taskID string) (int64, bool, error) {
