@@ -12,7 +12,9 @@ import (
 // engine.SharedSlots).
 //
 // Queued tasks are counted by the commit's counters (a2atop_counts, state
-// submitted), so the count costs one row read.
+// submitted), so the count costs one row read. QueuedTasks is the engine's
+// early refusal; the exact bound is checked by the commit that queues a
+// task (engine.Commit.QueueLimit, commit.go's queuedBefore).
 //
 // Running slots are rows of a2atop_slots (task, replica). AcquireSlot
 // counts the slots held by live replicas and inserts the task's in one
