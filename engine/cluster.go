@@ -70,10 +70,17 @@ type CancelRouter interface {
 	WatchCanceled() (ids <-chan string, stop func())
 }
 
+// ErrQueueFull is what a SharedQueueCount store's Commit returns (wrapped)
+// for a commit that would queue a task beyond its Commit.QueueLimit.
+// Nothing of the commit is stored; the engine answers the send busy.
+var ErrQueueFull = errors.New("the queue is full across the replicas")
+
 // SharedQueueCount is a Store shared by several engines that counts the
 // tasks waiting for a slot on every replica, so that Options.MaxQueued
 // holds across replicas: a new task is refused busy when the cluster
-// already queues MaxQueued tasks, whichever replica queues them.
+// already queues MaxQueued tasks, whichever replica queues them. The
+// count is a cheap early refusal; the exact bound is Commit.QueueLimit,
+// which such a store checks in the commit's transaction.
 type SharedQueueCount interface {
 	Store
 	// QueuedTasks is the number of tasks waiting for a slot (submitted,
@@ -83,21 +90,67 @@ type SharedQueueCount interface {
 }
 
 // SharedSlots is a Store shared by several engines that hands out the
-// running slots, so that Options.MaxRunning (and HighReserve) hold across
-// replicas: an engine starts an execution only after the store gave its
-// task one of the limit slots shared by every live replica.
+// running slots, so that Options.MaxRunning (and HighReserve) and the
+// queue's priority order hold across replicas: an engine starts an
+// execution only after the store gave its task one of the limit slots
+// shared by every live replica, and the store gives a slot only to the
+// task that comes first in the cluster's queue.
+//
+// The cluster's queue is the waiters the store keeps: a task refused a
+// slot waits under its SlotRequest's rank (Level, then Arrival, then task
+// id) until it gets one or ReleaseSlot withdraws it. A replica asks for
+// its queue's head only, so each replica must queue its items in rank
+// order: then the head that ranks first across the cluster is never
+// refused for a waiter ahead of it, and no two replicas wait on each
+// other.
 type SharedSlots interface {
 	Store
-	// AcquireSlot gives taskID a slot unless limit slots are held by live
-	// replicas already. Checking and taking are one step serialised across
-	// replicas, so two replicas cannot both take the last slot. A task that
-	// holds a slot already keeps it (ok).
-	AcquireSlot(ctx context.Context, taskID string, limit int) (ok bool, err error)
-	// ReleaseSlot frees taskID's slot and wakes WatchSlots on every
-	// replica. Releasing a slot not held is no error.
+	// AcquireSlot gives r.TaskID a slot if fewer than r.Limit slots are
+	// held by live replicas and no waiter of a task still queued ranks
+	// ahead of it (the caller's own waiters excepted: its queue orders
+	// them). A waiter of a replica that closed or died still counts: its
+	// task keeps its place until a survivor queues it again
+	// (WaitingSince).
+	// Refused, the task waits (keeps or takes its waiter place, with r's
+	// rank); granted, it leaves the waiters. Checking and taking are one
+	// step serialised across replicas, so two replicas cannot both take
+	// the last slot. A task that holds a slot already keeps it (ok).
+	AcquireSlot(ctx context.Context, r SlotRequest) (ok bool, err error)
+	// ReleaseSlot frees taskID's slot, or withdraws it from the waiters,
+	// and then wakes WatchSlots on every replica. A queued task that
+	// leaves the queue without starting (canceled, refused, its commit
+	// failed) must be released, or its waiter would hold back every task
+	// ranked behind it while its replica lives. Releasing a task that
+	// holds nothing is no error.
 	ReleaseSlot(ctx context.Context, taskID string) error
-	// WatchSlots wakes (coalesced) when a slot may have been freed, by any
-	// replica, and after any interruption of the store's notifications.
-	// Closed with the store.
+	// WaitingSince is the Arrival under which taskID waits (ok false: it
+	// does not). A replica that queues a task again (taken over, or
+	// resumed at start) queues it under that arrival: the waiter keeps its
+	// place while its task changes hands, and the new replica's queue
+	// stays in the order of its waiters' ranks.
+	WaitingSince(ctx context.Context, taskID string) (arrival int64, ok bool, err error)
+	// WatchSlots wakes (coalesced) when a slot may have been freed or a
+	// waiter withdrawn, by any replica, and after any interruption of the
+	// store's notifications. Closed with the store.
 	WatchSlots() (wake <-chan struct{}, stop func())
+}
+
+// SlotRequest asks SharedSlots for a running slot.
+type SlotRequest struct {
+	TaskID string
+	// Limit is how many slots may be held, this one included (MaxRunning,
+	// plus HighReserve for high priority). 0 asks for a waiter place only:
+	// the replica runs its full share and cannot start the task yet.
+	Limit int
+	// Level is the task's priority level: 0 high, 1 normal, 2 low. A
+	// lower level goes first.
+	Level int
+	// Arrival orders waiters of one level: unix nanoseconds when the
+	// execution was queued, strictly increasing along each replica's
+	// queue. Across replicas it follows their clocks.
+	Arrival int64
+	// Then, if set and the slot is granted, becomes a waiter in the same
+	// step (its Limit is ignored): the replica's next queued task, so that
+	// a start costs one round trip even when the next one must wait.
+	Then *SlotRequest
 }

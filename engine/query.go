@@ -192,6 +192,9 @@ func (e *Engine) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
 		e.signalQueue()
 	}
 	e.mu.Unlock()
+	if it != nil {
+		e.freeSlot(en.id) // its waiter place, with a shared store
+	}
 	if err := e.finishCanceled(en, ReasonCanceled); err != nil {
 		return nil, fmt.Errorf("cancel: %w", err)
 	}

@@ -33,12 +33,34 @@ type queueItem struct {
 	fresh bool
 	// resumed: the execution a clean Close stopped continues (Request.Resumed).
 	resumed bool
+	// waiting: the shared store has it among its waiters (a refused
+	// request); guarded by Engine.mu once queued.
+	waiting bool
+	// arrival ranks the item within its priority level (runQueue.stamp),
+	// here and, with SharedSlots, among every replica's waiters.
+	arrival int64
 }
 
-// runQueue is FIFO within three priority levels. Guarded by Engine.mu.
+// runQueue is FIFO within three priority levels: each level is kept in
+// arrival order. Guarded by Engine.mu.
 type runQueue struct {
 	levels [3][]*queueItem // high, normal, low
 	n      int
+	// lastArrival is the latest arrival stamped: stamps increase strictly.
+	lastArrival int64
+}
+
+// stamp gives it its arrival, unless it has one. An item is stamped when
+// it is pushed, or earlier when it asks a shared store for a slot before
+// queueing (startShared): push then places it by that stamp, so that the
+// queue's order is the rank the store knows it by (cluster.go,
+// SharedSlots).
+func (q *runQueue) stamp(it *queueItem) {
+	if it.arrival != 0 {
+		return
+	}
+	q.lastArrival = max(time.Now().UnixNano(), q.lastArrival+1)
+	it.arrival = q.lastArrival
 }
 
 func level(p Priority) int {
@@ -51,11 +73,24 @@ func level(p Priority) int {
 	return 1
 }
 
-func (q *runQueue) push(it *queueItem) {
+// push queues it by arrival within its level and returns its 1-based
+// position in the whole queue.
+func (q *runQueue) push(it *queueItem) int {
+	q.stamp(it)
 	l := level(it.prio)
-	q.levels[l] = append(q.levels[l], it)
+	lv := q.levels[l]
+	i := len(lv)
+	for i > 0 && lv[i-1].arrival > it.arrival { // mostly none: stamps follow pushes
+		i--
+	}
+	q.levels[l] = slices.Insert(lv, i, it)
 	q.n++
 	it.queued = true
+	pos := i + 1
+	for above := range l {
+		pos += len(q.levels[above])
+	}
+	return pos
 }
 
 func (q *runQueue) pop() *queueItem {
@@ -76,6 +111,20 @@ func (q *runQueue) peek() *queueItem {
 	for l := range q.levels {
 		if len(q.levels[l]) > 0 {
 			return q.levels[l][0]
+		}
+	}
+	return nil
+}
+
+// second is the item after the head, or nil.
+func (q *runQueue) second() *queueItem {
+	seen := 0
+	for l := range q.levels {
+		for _, it := range q.levels[l] {
+			if seen == 1 {
+				return it
+			}
+			seen++
 		}
 	}
 	return nil
@@ -155,19 +204,41 @@ func ParsePriority(md a2a.Metadata) Priority {
 // across them (cluster.go): SharedSlots gives the running slots
 // (startShared), SharedQueueCount counts every replica's queued tasks.
 func (e *Engine) admit(it *queueItem, bounded bool) (int, error) {
+	asked := false
 	if e.slots != nil {
-		if started, err := e.startShared(it); err != nil || started {
+		started, err := e.startShared(it)
+		if err != nil || started {
 			return 0, err
 		}
+		asked = it.arrival != 0
 	}
 	clusterQueued := -1
 	if qc, ok := e.store.(SharedQueueCount); ok && bounded && e.opts.MaxQueued >= 0 {
 		n, err := qc.QueuedTasks(e.ctx)
 		if err != nil {
+			e.withdraw(it, asked)
 			return 0, fmt.Errorf("send: count the queued tasks: %w", err)
 		}
 		clusterQueued = n
 	}
+	pos, err := e.queueOrStart(it, bounded, clusterQueued)
+	if err != nil {
+		e.withdraw(it, asked)
+	}
+	return pos, err
+}
+
+// withdraw takes back the waiter place startShared's refused request gave
+// it, when it is not queued after all (asked: startShared asked the store).
+func (e *Engine) withdraw(it *queueItem, asked bool) {
+	if asked {
+		e.freeSlot(it.entry.id)
+	}
+}
+
+// queueOrStart is admit's decision once any shared store was asked:
+// start it (a store of its own only), refuse it busy, or queue it.
+func (e *Engine) queueOrStart(it *queueItem, bounded bool, clusterQueued int) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.slots == nil && e.mayStart(it.prio) && e.queue.waitingAhead(it.prio) == 0 && !e.closed.Load() {
@@ -187,12 +258,11 @@ func (e *Engine) admit(it *queueItem, bounded bool) (int, error) {
 			"server busy: %d tasks are already queued (limit %d) behind %d running: send again later, or cancel queued tasks", e.queue.n, e.opts.MaxQueued, e.running)
 	}
 	it.entry.refs++
-	pos := e.queue.positionIfPushed(it.prio)
-	it.lastPos = pos
 	if it.statusID == "" {
 		it.statusID = newID()
 	}
-	e.queue.push(it)
+	pos := e.queue.push(it)
+	it.lastPos = pos
 	if pos <= e.queue.n-1 {
 		e.signalQueue() // it jumped ahead of lower-priority items
 	}
@@ -215,17 +285,14 @@ func (e *Engine) mayStart(p Priority) bool {
 // unadmit undoes admit after its commit failed.
 func (e *Engine) unadmit(it *queueItem) {
 	e.mu.Lock()
-	started := it.started
-	if started {
+	if it.started {
 		e.running--
 	} else {
 		e.queue.remove(it.entry)
 	}
 	it.entry.refs--
 	e.mu.Unlock()
-	if started {
-		e.freeSlot(it.entry.id)
-	}
+	e.freeSlot(it.entry.id) // its slot, or its waiter place
 	e.pump()
 }
 
@@ -383,13 +450,22 @@ func (e *Engine) resumeOne(ctx context.Context, en *taskEntry) error {
 		}
 		it.note = fmt.Sprintf("attempt %d/%d after restart (%s)", it.attempt, e.opts.MaxAttempts, ReasonInterrupted)
 	}
+	if e.slots != nil {
+		// Its place among the cluster's waiters, if it had one.
+		since, ok, err := e.slots.WaitingSince(ctx, en.id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			it.arrival = since
+		}
+	}
 	// Queue everything first (start nothing before every task is queued,
 	// so that creation order holds); New pumps afterwards.
 	e.mu.Lock()
-	pos := e.queue.positionIfPushed(it.prio)
-	it.lastPos = pos
 	en.refs++
-	e.queue.push(it)
+	pos := e.queue.push(it)
+	it.lastPos = pos
 	e.mu.Unlock()
 	ev := e.status(task, a2a.StateSubmitted, it.statusID, queuedText(pos, it.note))
 	err := e.commit(ctx, en, change{events: []a2a.Event{ev}, update: func(r *Record) { r.Running = false }})
@@ -398,6 +474,7 @@ func (e *Engine) resumeOne(ctx context.Context, en *taskEntry) error {
 		e.queue.remove(en)
 		en.refs--
 		e.mu.Unlock()
+		e.freeSlot(en.id) // a waiter place slotLoop may have taken meanwhile
 	}
 	return err
 }

@@ -20,16 +20,16 @@ import (
 //     log (woken by the store) and hands each event of such a task to the
 //     task's local readers, as the task's own writer would.
 //
-// The queue limits hold across replicas when the store offers them
-// (cluster.go): with SharedSlots at most MaxRunning executions (plus
+// The queue limits and priority hold across replicas when the store offers
+// them (cluster.go): with SharedSlots at most MaxRunning executions (plus
 // HighReserve for high priority) run in all, each start taking a slot from
-// the store (sharedslots.go); with SharedQueueCount a send is refused busy
-// once MaxQueued tasks wait across every replica. What stays per replica:
-// a new task queues on the replica that received it, priority orders each
-// replica's queue, and across replicas the cluster-wide running limit
-// admits whichever replica asks first when a slot frees (a high-priority
-// task queued on one replica does not overtake normal work queued on
-// another). The "queued (position P)" texts count the local queue.
+// the store, and the store gives a slot only to a task no other replica's
+// waiter outranks (sharedslots.go), so the cluster starts tasks in one
+// priority-then-arrival order; with SharedQueueCount a send is refused
+// busy once MaxQueued tasks wait across every replica, checked in the
+// queueing commit (Commit.QueueLimit). What stays per replica: a new task
+// queues and runs on the replica that received it, and the "queued
+// (position P)" texts count the local queue.
 //
 // An observer (Options.Observe) only follows the shared log for its
 // readers: it never resumes, claims, takes over, sweeps or runs a task.
@@ -194,11 +194,15 @@ func (e *Engine) cancelLocal(id string) {
 		e.cancelRun(en, ex)
 	}
 	e.mu.Lock()
-	if it := e.queue.remove(en); it != nil {
+	it := e.queue.remove(en)
+	if it != nil {
 		en.refs-- // the queue's reference
 		e.signalQueue()
 	}
 	e.mu.Unlock()
+	if it != nil {
+		e.freeSlot(id) // its waiter place
+	}
 }
 
 // followRemote reads the shared log after cursor whenever the store wakes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -235,6 +236,7 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 	} else {
 		task.Status = e.status(task, a2a.StateSubmitted, it.statusID, queuedText(pos, "")).Status
 		c.events = []a2a.Event{task}
+		c.queueLimit = e.sharedQueueLimit()
 	}
 	var s *taskStream
 	if follow {
@@ -256,7 +258,7 @@ func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.
 		if s != nil {
 			s.closeLocked()
 		}
-		return nil, nil, fmt.Errorf("send: %w", err)
+		return nil, nil, e.sendCommitErr(err)
 	}
 	if pos == 0 {
 		e.launch(it)
@@ -358,10 +360,11 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 	} else {
 		c.events = append(c.events, e.status(t, a2a.StateSubmitted, it.statusID, queuedText(pos, "")))
 		c.update = func(r *Record) { r.Attempts = 0 }
+		c.queueLimit = e.sharedQueueLimit()
 	}
 	if err := e.commit(ctx, en, c); err != nil {
 		e.unadmit(it)
-		return nil, nil, fmt.Errorf("send: %w", err)
+		return nil, nil, e.sendCommitErr(err)
 	}
 	e.supersede(en) // the run that asked may still be waiting (auth-required)
 	var s *taskStream
@@ -372,4 +375,26 @@ func (e *Engine) continueTask(ctx context.Context, msg *a2a.Message, follow bool
 		e.launch(it)
 	}
 	return en.rec.Task, s, nil
+}
+
+// sharedQueueLimit is the Commit.QueueLimit of a send that queues its
+// task: MaxQueued when a shared store counts the cluster's queue (the
+// engine's own check in admit sees only this replica's queue and the
+// store's count from before the commit, so racing sends on several
+// replicas could both pass it).
+func (e *Engine) sharedQueueLimit() int {
+	if _, ok := e.store.(SharedQueueCount); ok && e.opts.MaxQueued > 0 {
+		return e.opts.MaxQueued
+	}
+	return 0
+}
+
+// sendCommitErr is the error of a send whose commit failed: busy when the
+// store found the cluster's queue full.
+func (e *Engine) sendCommitErr(err error) error {
+	if errors.Is(err, ErrQueueFull) {
+		return a2a.NewError(a2a.ErrServerBusy,
+			"server busy: %d tasks are already queued across the replicas (limit %d): send again later, or cancel queued tasks", e.opts.MaxQueued, e.opts.MaxQueued)
+	}
+	return fmt.Errorf("send: %w", err)
 }

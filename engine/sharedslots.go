@@ -6,14 +6,23 @@ import (
 	"time"
 )
 
-// Running limit across replicas (cluster.go's SharedSlots). With such a
-// store an execution starts only once the store gave its task a slot: the
-// local count (e.running) still bounds this replica, and the store's slots
-// bound every replica together. Each replica keeps its own queue in
-// priority order; slotLoop offers its head to the store whenever a slot
-// may be free (a run ended here, a slot was released anywhere, the store
-// reconnected) and, while refused, retries after slotRetry, so a slot a
-// killed replica held comes back once its lease expires.
+// Running limit and priority across replicas (cluster.go's SharedSlots).
+// With such a store an execution starts only once the store gave its task
+// a slot: the local count (e.running) still bounds this replica, and the
+// store's slots bound every replica together. Each replica keeps its own
+// queue, ordered by priority level and arrival (runQueue.stamp), and
+// slotLoop offers its head to the store whenever a slot may be free (a
+// run ended here, a slot was released or a waiter withdrawn anywhere, the
+// store reconnected). The store refuses a head that another replica's
+// waiter outranks and keeps it as a waiter itself, so the task that ranks
+// first across the cluster starts first, wherever it is queued. While
+// refused, a replica asks again after slotRetry, so a slot a killed
+// replica held comes back once its lease expires.
+//
+// Every way an item leaves the queue without starting (cancel here or on
+// another replica, a failed commit, a busy refusal) releases it with
+// freeSlot, which withdraws its waiter: a waiter left behind would hold
+// back every task ranked after it while this replica lives.
 
 // slotRetry is how long a replica refused a slot waits before asking again
 // when no release wakes it first.
@@ -36,18 +45,34 @@ func (e *Engine) slotLimit(p Priority) int {
 // startShared takes a slot for it at once if this replica may start it
 // (nothing queued ahead here, a local slot free) and the store gives it a
 // cluster slot. Caller holds it.entry.mu.
+//
+// With nothing queued ahead here the store is asked even when this
+// replica runs its full share already, for a waiter place only (Limit 0):
+// a task queued behind this replica's own runs must still rank ahead of
+// lower work queued elsewhere when one of them ends. Refused, the task
+// has a waiter place under the arrival stamped here, and admit queues it
+// by that stamp (it.arrival set: the store was asked).
 func (e *Engine) startShared(it *queueItem) (bool, error) {
 	e.mu.Lock()
-	first := e.mayStart(it.prio) && e.queue.waitingAhead(it.prio) == 0 && !e.closed.Load()
+	ahead := e.queue.waitingAhead(it.prio) > 0 || e.closed.Load()
+	local := e.mayStart(it.prio)
+	if !ahead {
+		e.queue.stamp(it)
+	}
 	e.mu.Unlock()
-	if !first {
+	if ahead {
 		return false, nil
 	}
-	ok, err := e.slots.AcquireSlot(e.ctx, it.entry.id, e.slotLimit(it.prio))
+	req := e.slotRequest(it)
+	if !local {
+		req.Limit = 0
+	}
+	ok, err := e.slots.AcquireSlot(e.ctx, req)
 	if err != nil {
 		return false, fmt.Errorf("send: take a running slot: %w", err)
 	}
 	if !ok {
+		it.waiting = true // not shared yet: no lock needed
 		return false, nil
 	}
 	e.mu.Lock()
@@ -63,7 +88,13 @@ func (e *Engine) startShared(it *queueItem) (bool, error) {
 	return true, nil
 }
 
-// freeSlot gives taskID's cluster slot back (no-op with a store of its own).
+// slotRequest is the store request for its slot, with its rank.
+func (e *Engine) slotRequest(it *queueItem) SlotRequest {
+	return SlotRequest{TaskID: it.entry.id, Limit: e.slotLimit(it.prio), Level: level(it.prio), Arrival: it.arrival}
+}
+
+// freeSlot gives taskID's cluster slot back, or withdraws its waiter
+// place (no-op with a store of its own).
 func (e *Engine) freeSlot(taskID string) {
 	if e.slots == nil {
 		return
@@ -121,13 +152,33 @@ func (e *Engine) slotLoop(wake <-chan struct{}) {
 func (e *Engine) startQueued() (refused bool) {
 	for {
 		e.mu.Lock()
-		if e.closed.Load() || e.queue.n == 0 || !e.mayStart(e.queue.peek().prio) {
+		if e.closed.Load() || e.queue.n == 0 {
 			e.mu.Unlock()
-			return false // a local run's end kicks again
+			return false
 		}
 		it := e.queue.peek()
+		if !e.mayStart(it.prio) {
+			register := !it.waiting
+			e.mu.Unlock()
+			if register {
+				e.awaitSlot(it)
+			}
+			return false // a local run's end kicks again
+		}
+		// The item behind it takes its waiter place in the same round
+		// trip if it is granted: this replica's next head is then known to
+		// the store even if this replica has no slot left for it.
+		next := e.queue.second()
+		if next != nil && next.waiting {
+			next = nil
+		}
 		e.mu.Unlock()
-		ok, err := e.slots.AcquireSlot(e.ctx, it.entry.id, e.slotLimit(it.prio))
+		req := e.slotRequest(it)
+		if next != nil {
+			then := e.slotRequest(next)
+			req.Then = &then
+		}
+		ok, err := e.slots.AcquireSlot(e.ctx, req)
 		if err != nil {
 			if e.ctx.Err() == nil {
 				e.log.Warn("take a running slot", "task", it.entry.id, "err", err)
@@ -135,19 +186,58 @@ func (e *Engine) startQueued() (refused bool) {
 			return true
 		}
 		if !ok {
+			e.mu.Lock()
+			it.waiting = true
+			gone := !it.queued
+			e.mu.Unlock()
+			if gone {
+				// It left the queue while the store was asked: its
+				// release may have come before this refusal made it a
+				// waiter again.
+				e.freeSlot(it.entry.id)
+				continue
+			}
 			return true
 		}
 		e.mu.Lock()
+		nextGone := false
+		if next != nil {
+			next.waiting = true
+			nextGone = !next.queued
+		}
 		if !it.queued || e.closed.Load() {
 			// Canceled or taken meanwhile: the slot goes back.
 			e.mu.Unlock()
 			e.freeSlot(it.entry.id)
-			continue
+		} else {
+			e.queue.remove(it.entry)
+			e.running++
+			e.launch(it)
+			e.signalQueue()
+			e.mu.Unlock()
 		}
-		e.queue.remove(it.entry)
-		e.running++
-		e.launch(it)
-		e.signalQueue()
-		e.mu.Unlock()
+		if nextGone { // as it above: released before it became a waiter
+			e.freeSlot(next.entry.id)
+		}
+	}
+}
+
+// awaitSlot gives the queue's head a waiter place in the store while this
+// replica runs its full share (see startShared): Limit 0 asks for no slot.
+func (e *Engine) awaitSlot(it *queueItem) {
+	req := e.slotRequest(it)
+	req.Limit = 0
+	if _, err := e.slots.AcquireSlot(e.ctx, req); err != nil {
+		if e.ctx.Err() == nil {
+			e.log.Warn("wait for a running slot", "task", it.entry.id, "err", err)
+		}
+		return
+	}
+	e.mu.Lock()
+	it.waiting = true
+	gone := !it.queued
+	e.mu.Unlock()
+	if gone { // left the queue meanwhile: see startQueued
+		e.freeSlot(it.entry.id)
 	}
 }

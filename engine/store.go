@@ -93,6 +93,14 @@ type Commit struct {
 	Events []LoggedEvent
 	// MessageIDs are message ids to remember for idempotent sends.
 	MessageIDs []string
+	// QueueLimit, when > 0, bounds the tasks waiting for a slot across
+	// every replica: a commit that makes its task submitted (queued) is
+	// refused with ErrQueueFull, storing nothing, when QueueLimit tasks are
+	// submitted already. Only a SharedQueueCount store checks it (in the
+	// commit's transaction, so racing sends on several replicas cannot
+	// overshoot); a store used by one engine ignores it, that engine's
+	// queue being the whole queue.
+	QueueLimit int
 }
 
 // LoggedEvent is an event as stored in the logs.

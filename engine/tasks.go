@@ -222,6 +222,8 @@ type change struct {
 	// stopping: a clean Close's last word on an execution, allowed after
 	// the engine is closed until Close returns.
 	stopping bool
+	// queueLimit: Commit.QueueLimit (a send that queues its task).
+	queueLimit int
 }
 
 // commit applies, numbers, stores and publishes a change, synchronously:
@@ -243,7 +245,7 @@ func (e *Engine) commit(ctx context.Context, en *taskEntry, c change) error {
 	if err != nil {
 		return err
 	}
-	err = e.store.Commit(context.WithoutCancel(ctx), &Commit{Record: rec, Events: g.logged, MessageIDs: g.msgIDs})
+	err = e.store.Commit(context.WithoutCancel(ctx), &Commit{Record: rec, Events: g.logged, MessageIDs: g.msgIDs, QueueLimit: c.queueLimit})
 	e.seq.done(g.first, len(g.logged), g.logged, err == nil)
 	if err != nil {
 		return fmt.Errorf("task %s: store: %w", en.id, err)

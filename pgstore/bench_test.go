@@ -129,6 +129,27 @@ func BenchmarkBlockingSends(b *testing.B) {
 			})
 		}
 	}
+	// Queued: 64 sends on 8 cluster-wide slots, so most sends queue (a
+	// waiter each, a queue-limit check in each queueing commit).
+	for _, r := range []int{1, 2} {
+		b.Run(fmt.Sprintf("pg-replicas=%d/c=64/queued", r), func(b *testing.B) {
+			dsn := srv.NewDatabase(b)
+			var es []*engine.Engine
+			for range r {
+				s := openTest(b, dsn)
+				e, err := engine.New(s, agents.NewDemo(), engine.Options{MaxRunning: 8, HighReserve: -1, MaxQueued: 1000})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() {
+					e.Close()
+					s.Close()
+				})
+				es = append(es, e)
+			}
+			runSends(b, es, 64)
+		})
+	}
 }
 
 func runSends(b *testing.B, es []*engine.Engine, c int) {

@@ -186,9 +186,14 @@ func (s *Store) TakeOver(ctx context.Context) ([]string, error) {
 			return err
 		}
 		// Slots of replicas no longer live count for nothing (limits.go):
-		// drop them.
-		_, err = tx.Exec(ctx, `DELETE FROM a2atop_slots sl WHERE NOT EXISTS (
-			SELECT 1 FROM a2atop_replicas r WHERE r.id = sl.replica AND r.expires_at > now())`)
+		// drop them, and their waiters whose task no longer waits. The
+		// others keep their place until their new replica asks.
+		_, err = tx.Exec(ctx, `WITH freed AS (DELETE FROM a2atop_slots sl WHERE NOT EXISTS (
+			SELECT 1 FROM a2atop_replicas r WHERE r.id = sl.replica AND r.expires_at > now()))
+			DELETE FROM a2atop_waiters w WHERE NOT EXISTS (
+				SELECT 1 FROM a2atop_replicas r WHERE r.id = w.replica AND r.expires_at > now())
+			AND NOT EXISTS (SELECT 1 FROM a2atop_tasks t WHERE t.id = w.task_id AND t.state = $1)`,
+			string(a2a.StateSubmitted))
 		return err
 	})
 	if err != nil {

@@ -34,6 +34,15 @@ import (
 //  4. adjust the counters (serialised by the head's lock, so never
 //     deadlocking on them).
 //
+// A commit that queues a task under a limit (engine.Commit.QueueLimit)
+// needs the cluster's queued count to hold still from its check to its
+// commit: the transaction then takes the head's lock before anything else
+// is written, and reads the submitted counter under it (every change of
+// that counter is a commit's, under the same lock). Other batches do not
+// pay for it. The lock order is unchanged (task rows, claims, head,
+// counters), and the head's lock is held a little longer, from the check
+// instead of from the events' insert.
+//
 // If the transaction fails as a whole (a dropped connection, a deadlock
 // with a sweep), each of its commits is tried again alone, so one bad
 // commit cannot fail its neighbours.
@@ -47,7 +56,9 @@ type commitRequest struct {
 	rec      taskRow
 	events   []eventRow
 	msgIDs   []string
-	done     chan error
+	// queueLimit: engine.Commit.QueueLimit (see queuedBefore).
+	queueLimit int
+	done       chan error
 }
 
 type taskRow struct {
@@ -110,8 +121,9 @@ func newCommitRequest(c *engine.Commit) (*commitRequest, error) {
 			createdNs: r.Created.UnixNano(), updatedNs: r.Updated.UnixNano(),
 			attempts: int32(r.Attempts), priority: int32(r.Priority), lastSeq: int64(r.LastSeq),
 			running: r.Running, stopped: r.Stopped, task: body},
-		msgIDs: c.MessageIDs,
-		done:   make(chan error, 1),
+		msgIDs:     c.MessageIDs,
+		queueLimit: c.QueueLimit,
+		done:       make(chan error, 1),
 	}
 	for i, ev := range c.Events {
 		if ev.TaskID != id || ev.Seq != req.firstSeq+uint64(i) {
@@ -228,6 +240,10 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 		if err != nil {
 			return err
 		}
+		queued, err := queuedBefore(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		claimSet := map[string]bool{} // task id -> claim it (true) or release it (false)
 		var canceled []string
 
@@ -245,6 +261,12 @@ func (s *Store) writeTx(ctx context.Context, batch []*commitRequest) ([]error, e
 			if r.firstSeq != have+1 {
 				errs[i] = fmt.Errorf("task %s: commit from seq %d, stored at %d: %w", r.id, r.firstSeq, have, ErrConflict)
 				continue
+			}
+			if r.queueLimit > 0 && r.rec.state == submitted && (prev == nil || prev.state != submitted) {
+				if n := queued + counts[countKey{"state", submitted}]; n >= int64(r.queueLimit) {
+					errs[i] = fmt.Errorf("task %s: %d tasks are queued (limit %d): %w", r.id, n, r.queueLimit, engine.ErrQueueFull)
+					continue
+				}
 			}
 			held := claims[r.id]
 			heldByOther := held != nil && held.live && held.replica != s.replica
@@ -434,4 +456,37 @@ func queueClaims(b *pgx.Batch, replica string, set map[string]bool, canceled []s
 	for _, id := range canceled {
 		b.Queue(`SELECT pg_notify('`+cancelChannel+`', $1)`, id)
 	}
+}
+
+const submitted = string(a2a.StateSubmitted)
+
+// queuedBefore is the number of submitted tasks when some commit of batch
+// queues a task under a limit, read under the head's lock, which the
+// transaction then holds until it ends (see the comment at the top); 0
+// otherwise, without locking.
+func queuedBefore(ctx context.Context, tx pgx.Tx, batch []*commitRequest) (int64, error) {
+	bounded := false
+	for _, r := range batch {
+		bounded = bounded || r.queueLimit > 0
+	}
+	if !bounded {
+		return 0, nil
+	}
+	// Two statements (the count's snapshot is taken once the lock is
+	// held), one round trip: the writer's transactions run one after the
+	// other, so each round trip here delays every commit of the replica.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM a2atop_log_head WHERE id = 1 FOR UPDATE`)
+	b.Queue(`SELECT coalesce((SELECT n FROM a2atop_counts WHERE scope = 'state' AND key = $1), 0)`, submitted)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return 0, err
+	}
+	var n int64
+	if err := br.QueryRow().Scan(&n); err != nil {
+		br.Close()
+		return 0, err
+	}
+	return n, br.Close()
 }

@@ -160,7 +160,7 @@ func TestAcquireSlotConcurrently(t *testing.T) {
 			s = sb
 		}
 		wg.Go(func() {
-			ok, err := s.AcquireSlot(ctx, fmt.Sprintf("task-%d", i), limit)
+			ok, err := s.AcquireSlot(ctx, engine.SlotRequest{TaskID: fmt.Sprintf("task-%d", i), Limit: limit, Level: 1, Arrival: int64(i + 1)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -192,10 +192,53 @@ func TestAcquireSlotConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ok, err := sb.AcquireSlot(ctx, "task-late", limit); err != nil || !ok {
+	if ok, err := sb.AcquireSlot(ctx, engine.SlotRequest{TaskID: "task-late", Limit: limit, Level: 1, Arrival: 100}); err != nil || !ok {
 		t.Fatalf("acquire after a release = %v, %v; want a slot", ok, err)
 	}
-	if ok, err := sb.AcquireSlot(ctx, "task-later", limit); err != nil || ok {
+	if ok, err := sb.AcquireSlot(ctx, engine.SlotRequest{TaskID: "task-later", Limit: limit, Level: 1, Arrival: 101}); err != nil || ok {
 		t.Fatalf("acquire past the limit = %v, %v; want refused", ok, err)
+	}
+}
+
+// Sends racing on two replicas never queue more than MaxQueued tasks in
+// all: the limit is checked in each queueing commit's transaction, under
+// the lock the queued count changes under (the engines' early checks read
+// a count from before the other sends committed).
+func TestMaxQueuedRacingReplicas(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	const maxQueued, sends = 4, 48
+	a, sa := limitedReplica(t, dsn, 1, maxQueued)
+	b, _ := limitedReplica(t, dsn, 1, maxQueued)
+	if _, err := sendNow(ctx, a, "forever"); err != nil { // the one slot
+		t.Fatal(err)
+	}
+	var queued, busy atomic.Int64
+	var wg sync.WaitGroup
+	for i := range sends {
+		e := a
+		if i%2 == 1 {
+			e = b
+		}
+		wg.Go(func() {
+			task, err := sendNow(ctx, e, "echo racing")
+			switch {
+			case errors.Is(err, a2a.ErrServerBusy):
+				busy.Add(1)
+			case err != nil:
+				t.Error(err)
+			case task.Status.State == a2a.StateSubmitted:
+				queued.Add(1)
+			default:
+				t.Errorf("send: %s, want submitted or busy", task.Status.State)
+			}
+		})
+	}
+	wg.Wait()
+	_, stored := stateCounts(t, sa)
+	if queued.Load() != maxQueued || stored != maxQueued || busy.Load() != sends-maxQueued {
+		t.Fatalf("%d sends queued (%d stored submitted), %d refused busy; want %d queued, %d busy",
+			queued.Load(), stored, busy.Load(), maxQueued, sends-maxQueued)
 	}
 }

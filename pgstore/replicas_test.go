@@ -391,3 +391,27 @@ func TestExecTaskNotRerunAfterTakeover(t *testing.T) {
 		t.Errorf("the command ran %d times, want once", runs)
 	}
 }
+
+// An answer sent to another replica than the one that asked reaches the
+// task: replica B runs the follow-up execution (the task is released when
+// it waits for input), and A's reader sees the task complete.
+func TestAnswerOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	a, b := startReplica(t, dsn), startReplica(t, dsn)
+	asked := sendBlocking(t, a, "ask")
+	if asked.Status.State != a2a.StateInputRequired {
+		t.Fatalf("ask on A: %s, want input-required", asked.Status.State)
+	}
+	answer := userText("2030-01-01")
+	answer.TaskID = asked.ID
+	res, err := b.Send(ctx, &a2a.SendRequest{Message: answer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Task == nil || res.Task.Status.State != a2a.StateCompleted {
+		t.Fatalf("answer on B: %+v, want the task completed", res)
+	}
+	waitState(t, a, asked.ID, a2a.StateCompleted)
+}

@@ -34,6 +34,8 @@ import (
 //	a2atop_replicas, a2atop_claims  live replicas and who runs what
 //	                 (cluster.go).
 //	a2atop_slots     running slots held across replicas (limits.go).
+//	a2atop_waiters   tasks refused a slot, by rank: the cluster's queue
+//	                 order (limits.go).
 //
 // Lists walk the (updated_ns, id) indexes backwards from the page token's
 // key, so a first page costs the same at a thousand tasks or a million.
@@ -107,6 +109,17 @@ CREATE TABLE a2atop_slots (
 	replica text NOT NULL
 );
 CREATE INDEX a2atop_slots_by_replica ON a2atop_slots (replica);
+`,
+	// 4: the tasks waiting for a slot, by rank (limits.go).
+	`
+CREATE TABLE a2atop_waiters (
+	task_id    text PRIMARY KEY,
+	replica    text NOT NULL,
+	level      smallint NOT NULL,
+	arrival_ns bigint NOT NULL
+);
+CREATE INDEX a2atop_waiters_by_rank ON a2atop_waiters (level, arrival_ns, task_id);
+CREATE INDEX a2atop_waiters_by_replica ON a2atop_waiters (replica);
 `,
 }
 

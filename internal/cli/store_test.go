@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -114,6 +115,36 @@ func TestDatabaseErrors(t *testing.T) {
 	r := mustRun(t, dsn, exitUnreachable, "send", "echo", "x")
 	oneErrorLine(t, r, "upgrade a2atop")
 	noPostgresFolder(t, cwd)
+}
+
+// A wrong password (the server asks for one: SCRAM in pg_hba.conf) is
+// exit 3, one line that names the refusal and the database and never
+// shows the password; the right one opens the database.
+func TestDatabaseWrongPassword(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.PasswordRole(t, "bob", "right-pass")
+	withPassword := func(pw string) string {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("bob", pw)
+		return u.String()
+	}
+	mustRun(t, withPassword("right-pass"), exitOK, "list")
+	for _, args := range [][]string{{"send", "echo", "x"}, {"list"}, {"check"}} {
+		r := mustRun(t, withPassword("s3cret-wrong"), exitUnreachable, args...)
+		oneErrorLine(t, r, "password authentication failed")
+		t.Logf("%v: %s", args, r.stderr)
+		if !strings.Contains(r.stderr, "bob@") {
+			t.Errorf("%v: the message does not name the database: %s", args, r.stderr)
+		}
+		if strings.Contains(r.stderr, "s3cret") {
+			t.Errorf("%v: the password is in the message: %s", args, r.stderr)
+		}
+	}
+	r := mustRun(t, dsn, exitUnreachable, "list") // no password at all
+	oneErrorLine(t, r, "password")
 }
 
 // Two `serve` processes on one database are replicas: a task sent to one

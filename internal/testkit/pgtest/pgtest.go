@@ -410,3 +410,53 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	}
 	return s.dsnFor(name)
 }
+
+// PasswordRole creates a login role that must authenticate with a
+// password (SCRAM: a pg_hba.conf line ahead of the trust lines, reloaded),
+// owning a new database, and returns that database's DSN for the role
+// without a password: add one to the DSN to log in, or a wrong one to be
+// refused.
+func (s *Server) PasswordRole(t testing.TB, role, password string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.DSN())
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{role}.Sanitize()
+	if _, err := conn.Exec(ctx, "SET password_encryption = 'scram-sha-256'"); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+ident+" LOGIN PASSWORD "+quoteLiteral(password)); err != nil {
+		t.Fatalf("pgtest: create role: %v", err)
+	}
+	s.mu.Lock()
+	s.dbs++
+	name := fmt.Sprintf("test_%d", s.dbs)
+	s.mu.Unlock()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 OWNER "+ident); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	hba := filepath.Join(s.dataDir(), "pg_hba.conf")
+	old, err := os.ReadFile(hba)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	// The first matching line decides: this one goes before trust.
+	line := fmt.Sprintf("local all %s scram-sha-256\n", role)
+	if err := os.WriteFile(hba, append([]byte(line), old...), 0o600); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if err := s.chown(hba); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_reload_conf()").Scan(&ok); err != nil || !ok {
+		t.Fatalf("pgtest: reload the configuration: %v", err)
+	}
+	q := url.Values{"host": {s.dir}, "sslmode": {"disable"}}
+	return (&url.URL{Scheme: "postgres", User: url.User(role), Path: "/" + name, RawQuery: q.Encode()}).String()
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
