@@ -27,20 +27,41 @@ import (
 // BenchmarkCommit compared the two: the comparison is gone with the code).
 //
 // Each group costs bbolt's two fdatasyncs (the pages, then the meta page;
-// strace: 2.0 per blocking echo send at concurrency 1). One sync per group
-// would need a write-ahead log in front of bbolt, and the obvious one is
-// not safe: with bbolt committing NoSync between checkpoints, a power
-// loss can leave a valid newest meta page over pages that never reached
-// the disk (bbolt pages carry no checksums), and the checkpoint's own
-// tree is not kept either: its meta page is overwritten two commits
-// later and its freed pages are reused at once. Keeping it would take a
-// read transaction pinning the checkpoint (which deadlocks bbolt's
-// remap of a growing file: the remap waits for every reader), a copy of
-// the checkpoint's meta page written back on recovery, and replay of
-// the log from there. The alternative, bbolt committing (and syncing) in
-// the background behind a synced log, needs every read to see the
-// acknowledged but unapplied commits and every refusal (seq, cursor,
-// message id) decided before the log write. Neither was built.
+// strace: 2.0 per blocking echo send at concurrency 1) with the writer
+// waiting: bbolt holds its write lock through both, so the next group's
+// apply cannot overlap them. One sync per group would need a redo log in
+// front of bbolt committing with NoSync, and bbolt (v1.5.0) makes that
+// design unsafe or untestable here:
+//
+//   - NoSync pages carry no checksums and bbolt writes the meta page right
+//     after them, so after a power loss the newest valid meta page may
+//     point at pages that never reached the disk. Recovery must therefore
+//     go back to the last synced checkpoint, whose meta page bbolt
+//     overwrites two commits later (save a copy in the log) and whose
+//     freed pages it reuses as soon as no read transaction predates their
+//     freeing (freelist ReleasePendingPages): the checkpoint's tree has to
+//     be pinned by a read transaction held open until the next one.
+//   - A pinned read transaction holds mmaplock.RLock, and a commit that
+//     allocates past the mapped size calls db.mmap, which takes
+//     mmaplock.Lock: the writer deadlocks itself, and every reader queues
+//     behind the waiting Lock. bbolt does not expose the mapped size, so
+//     the writer could only avoid it with a huge InitialMmapSize and a
+//     synced, unpinned commit whenever the file's high-water mark nears it.
+//   - Every other write (Sweep, a migration) would have to be logged too or
+//     become a synced checkpoint, since replaying the log over a state
+//     without a sweep changes which task a resent message id claims; and a
+//     read-only open (validate, other processes) of a file that needs
+//     recovery would read the unrecovered state.
+//   - The SIGKILL crash tests cannot tell a correct log from a broken one:
+//     a killed process loses nothing that reached the page cache, so NoSync
+//     bbolt survives them even without a log. Only a power-loss test (the
+//     file rebuilt from the last checkpoint's pages mixed page by page with
+//     unsynced ones, the log cut at its last sync) could, and none exists.
+//
+// The alternative, bbolt committing (and syncing) in the background behind
+// a synced log, needs every read to see the acknowledged but unapplied
+// commits and every refusal (seq, cursor, message id) decided before the
+// log write. Neither was built.
 //
 // A request's apply function may run more than once: when one request of
 // a group fails, the transaction is rolled back and the others are applied
