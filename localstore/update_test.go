@@ -151,3 +151,38 @@ func (s *Store) storedValue(t *testing.T, id string) []byte {
 	}
 	return v
 }
+
+// The record of a submitted or working task, which its next commit
+// replaces, is stored without compressing; a finished or waiting task's is
+// compressed. Both read back.
+func TestOnlySettledRecordsCompressed(t *testing.T) {
+	for _, tc := range []struct {
+		state      a2a.TaskState
+		compressed bool
+	}{
+		{a2a.StateSubmitted, false},
+		{a2a.StateWorking, false},
+		{a2a.StateInputRequired, true},
+		{a2a.StateCompleted, true},
+	} {
+		task := &a2a.Task{ID: "t", ContextID: "c", Status: a2a.TaskStatus{State: tc.state, Timestamp: t0},
+			History: []a2a.Message{{ID: "m", Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("echo a text long enough to compress, compress, compress")}}}}
+		v, err := encodeRecord(&engine.Record{Task: task, Created: t0, Updated: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body, err := decodeHeader("t", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// DEFLATE's first block header: bit 0 BFINAL, bits 1-2 BTYPE (00:
+		// stored).
+		if stored := len(body) > 1 && body[1]&0x06 == 0; stored == tc.compressed {
+			t.Errorf("%s: stored uncompressed = %v", tc.state, stored)
+		}
+		r, err := decodeRecord("t", v)
+		if err != nil || r.Task.Status.State != tc.state || r.Task.History[0].Text() != task.History[0].Text() {
+			t.Errorf("%s: read back %+v, %v", tc.state, r, err)
+		}
+	}
+}
