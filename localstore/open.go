@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -52,8 +53,12 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, err
 		}
 		var holes *holeFiller
-		if !opts.NoSync {
-			// Without it commits are only slower (holes.go).
+		if !opts.NoSync && runtime.GOOS == "linux" {
+			// Without it commits are only slower (holes.go). Linux only:
+			// bbolt locks the file with flock there, which a second
+			// descriptor of the file leaves alone; where it uses fcntl
+			// locks (AIX, Android, Solaris), closing any descriptor of the
+			// file would release bbolt's lock.
 			holes, _ = openHoleFiller(path)
 		}
 		return newStore(db, path, holes), nil
