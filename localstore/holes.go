@@ -24,11 +24,8 @@ import (
 // past the mark is unused: a crash leaves a file whose meta page ends its
 // tree below it).
 
-// holeChunk is how far ahead of the high-water mark fill keeps the file
-// free of holes. It writes when the lead falls below half of it, so each
-// write is at least holeChunk/2 and the zeros follow the file's growth
-// instead of filling bbolt's whole growth step at once: small enough that
-// the commit whose fdatasync carries them barely notices.
+// holeChunk is the most fill writes at a time: small enough that the
+// next commit's fdatasync barely notices it.
 const holeChunk = 256 << 10
 
 // holeFiller writes zeros over the holes past bbolt's high-water mark.
@@ -47,10 +44,9 @@ func openHoleFiller(path string) (*holeFiller, error) {
 	return &holeFiller{f: f, zeros: make([]byte, holeChunk)}, nil
 }
 
-// fill writes zeros over [max(mark, filled), min(mark+holeChunk, file
-// size)) once filled is less than holeChunk/2 past mark, the high-water
-// mark of db's last commit. It costs one fstat when the file has not
-// grown past filled.
+// fill writes zeros over at most holeChunk bytes of [max(mark, filled),
+// file size), where mark is the high-water mark of db's last commit. It
+// costs one fstat when there is nothing to fill.
 func (h *holeFiller) fill(db *bolt.DB) error {
 	info, err := h.f.Stat()
 	if err != nil {
@@ -67,17 +63,14 @@ func (h *holeFiller) fill(db *bolt.DB) error {
 	}); err != nil {
 		return err
 	}
-	if h.filled-mark >= holeChunk/2 {
-		return nil
-	}
 	from := max(mark, h.filled)
-	to := min(size, mark+holeChunk)
+	to := min(size, from+holeChunk)
 	if from < to {
 		if _, err := h.f.WriteAt(h.zeros[:to-from], from); err != nil {
 			return err
 		}
-		h.filled = to
 	}
+	h.filled = to
 	return nil
 }
 
