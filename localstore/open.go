@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -53,12 +52,8 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, err
 		}
 		var holes *holeFiller
-		if !opts.NoSync && runtime.GOOS == "linux" {
-			// Without it commits are only slower (holes.go). Linux only:
-			// bbolt locks the file with flock there, which a second
-			// descriptor of the file leaves alone; where it uses fcntl
-			// locks (AIX, Android, Solaris), closing any descriptor of the
-			// file would release bbolt's lock.
+		if !opts.NoSync {
+			// Without it commits are only slower (holes.go).
 			holes, _ = openHoleFiller(path)
 		}
 		return newStore(db, path, holes), nil
