@@ -326,7 +326,6 @@ func (s *Store) writer() {
 			}
 		}
 		s.applyGroup(group)
-		s.fillHoles()
 		if since := time.Since(lastRelease); since >= releaseEvery {
 			if armed && !release.Stop() {
 				<-release.C
@@ -338,18 +337,6 @@ func (s *Store) writer() {
 			armed = true
 			release.Reset(releaseEvery - since)
 		}
-	}
-}
-
-// fillHoles writes zeros ahead of bbolt's next pages (holes.go). It is an
-// optimisation only: after an error it stops trying.
-func (s *Store) fillHoles() {
-	if s.holes == nil {
-		return
-	}
-	if err := s.holes.fill(s.db); err != nil {
-		_ = s.holes.close()
-		s.holes = nil
 	}
 }
 

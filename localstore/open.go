@@ -51,12 +51,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		var holes *holeFiller
-		if !opts.NoSync {
-			// Without it commits are only slower (holes.go).
-			holes, _ = openHoleFiller(path)
-		}
-		return newStore(db, path, holes), nil
+		return newStore(db, path), nil
 	}
 }
 
@@ -108,11 +103,10 @@ func openCurrent(path string, opts Options) (*bolt.DB, error) {
 }
 
 // newStore starts the writer of the open db.
-func newStore(db *bolt.DB, path string, holes *holeFiller) *Store {
+func newStore(db *bolt.DB, path string) *Store {
 	s := &Store{
 		db:         db,
 		path:       path,
-		holes:      holes,
 		commits:    make(chan *commitRequest),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),

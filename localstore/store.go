@@ -70,11 +70,8 @@ type Store struct {
 	closing chan struct{}
 	// writerDone is closed when the writer has returned.
 	writerDone chan struct{}
-	// holes, owned by the writer, fills the file's tail (holes.go); nil
-	// with Options.NoSync, and after it failed once.
-	holes     *holeFiller
-	closeOnce sync.Once
-	closeErr  error
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Path returns the file's path.
@@ -86,9 +83,6 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
-		if s.holes != nil {
-			_ = s.holes.close()
-		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close store %s: %w", s.path, err)
 		}
