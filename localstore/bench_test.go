@@ -236,6 +236,63 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitStreamed commits tasks the way the engine commits a
+// streamed echo task: the creation (the task event and its message id),
+// then one commit of the rest (the artifact and the final status), from 1
+// and 64 concurrent committers. commits/s counts both commits.
+func BenchmarkCommitStreamed(b *testing.B) {
+	for _, committers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("committers=%d", committers), func(b *testing.B) {
+			s := openTemp(b, Options{})
+			ctx := context.Background()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			errs := make(chan error, committers)
+			b.ResetTimer()
+			for range committers {
+				wg.Go(func() {
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						c, err := benchTask(int(i))
+						if err == nil {
+							err = commitInTwo(ctx, s, c)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "commits/s")
+		})
+	}
+}
+
+// commitInTwo commits c's first event with the submitted task, then the
+// rest with the final task, as the engine commits a streamed task.
+func commitInTwo(ctx context.Context, s *Store, c *engine.Commit) error {
+	first := c.Events[0].Event.(*a2a.Task)
+	created := &engine.Commit{
+		Record:     &engine.Record{Task: first, Created: c.Record.Created, Updated: c.Record.Created, Attempts: 1, LastSeq: 1},
+		Events:     c.Events[:1],
+		MessageIDs: c.MessageIDs,
+	}
+	if err := s.Commit(ctx, created); err != nil {
+		return err
+	}
+	return s.Commit(ctx, &engine.Commit{Record: c.Record, Events: c.Events[1:]})
+}
+
 // BenchmarkListFirstPage lists the first page (50 tasks) of a store with a
 // thousand and with a million terminal tasks, unfiltered, by state and by
 // context (the stores have 20 contexts).

@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -26,20 +27,41 @@ import (
 // BenchmarkCommit compared the two: the comparison is gone with the code).
 //
 // Each group costs bbolt's two fdatasyncs (the pages, then the meta page;
-// strace: 2.0 per blocking echo send at concurrency 1). One sync per group
-// would need a write-ahead log in front of bbolt, and the obvious one is
-// not safe: with bbolt committing NoSync between checkpoints, a power
-// loss can leave a valid newest meta page over pages that never reached
-// the disk (bbolt pages carry no checksums), and the checkpoint's own
-// tree is not kept either: its meta page is overwritten two commits
-// later and its freed pages are reused at once. Keeping it would take a
-// read transaction pinning the checkpoint (which deadlocks bbolt's
-// remap of a growing file: the remap waits for every reader), a copy of
-// the checkpoint's meta page written back on recovery, and replay of
-// the log from there. The alternative, bbolt committing (and syncing) in
-// the background behind a synced log, needs every read to see the
-// acknowledged but unapplied commits and every refusal (seq, cursor,
-// message id) decided before the log write. Neither was built.
+// strace: 2.0 per blocking echo send at concurrency 1) with the writer
+// waiting: bbolt holds its write lock through both, so the next group's
+// apply cannot overlap them. One sync per group would need a redo log in
+// front of bbolt committing with NoSync, and bbolt (v1.5.0) makes that
+// design unsafe or untestable here:
+//
+//   - NoSync pages carry no checksums and bbolt writes the meta page right
+//     after them, so after a power loss the newest valid meta page may
+//     point at pages that never reached the disk. Recovery must therefore
+//     go back to the last synced checkpoint, whose meta page bbolt
+//     overwrites two commits later (save a copy in the log) and whose
+//     freed pages it reuses as soon as no read transaction predates their
+//     freeing (freelist ReleasePendingPages): the checkpoint's tree has to
+//     be pinned by a read transaction held open until the next one.
+//   - A pinned read transaction holds mmaplock.RLock, and a commit that
+//     allocates past the mapped size calls db.mmap, which takes
+//     mmaplock.Lock: the writer deadlocks itself, and every reader queues
+//     behind the waiting Lock. bbolt does not expose the mapped size, so
+//     the writer could only avoid it with a huge InitialMmapSize and a
+//     synced, unpinned commit whenever the file's high-water mark nears it.
+//   - Every other write (Sweep, a migration) would have to be logged too or
+//     become a synced checkpoint, since replaying the log over a state
+//     without a sweep changes which task a resent message id claims; and a
+//     read-only open (validate, other processes) of a file that needs
+//     recovery would read the unrecovered state.
+//   - The SIGKILL crash tests cannot tell a correct log from a broken one:
+//     a killed process loses nothing that reached the page cache, so NoSync
+//     bbolt survives them even without a log. Only a power-loss test (the
+//     file rebuilt from the last checkpoint's pages mixed page by page with
+//     unsynced ones, the log cut at its last sync) could, and none exists.
+//
+// The alternative, bbolt committing (and syncing) in the background behind
+// a synced log, needs every read to see the acknowledged but unapplied
+// commits and every refusal (seq, cursor, message id) decided before the
+// log write. Neither was built.
 //
 // A request's apply function may run more than once: when one request of
 // a group fails, the transaction is rolled back and the others are applied
@@ -76,6 +98,10 @@ type prepared struct {
 	// is unclaimed (the common case, encoded outside the transaction);
 	// nil when the events do not fit inline.
 	fresh []byte
+	// base and updated, when both are set: the stored record this commit
+	// was encoded against and the record after it (see Store.encodeUpdate),
+	// used by apply when the stored record is still base.
+	base, updated []byte
 	// maxCursor is the highest cursor among the events (0 without events).
 	maxCursor uint64
 	size      int
@@ -113,6 +139,9 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if !p.creates() {
+		s.encodeUpdate(p)
 	}
 	req := &commitRequest{prepared: p, done: make(chan error, 1)}
 	select {
@@ -152,7 +181,6 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	}
 	p := &prepared{id: id, header: headerOf(r), task: task, size: len(task)}
 	var prevSeq, prevCursor uint64
-	inlineBytes := 0
 	for i, ev := range c.Events {
 		if ev.TaskID != "" && ev.TaskID != id {
 			return nil, fmt.Errorf("commit task %q: %w: event %d belongs to task %q", id, a2a.ErrInvalidParams, i, ev.TaskID)
@@ -172,7 +200,6 @@ func prepare(c *engine.Commit) (*prepared, error) {
 		}
 		p.events = append(p.events, preparedEvent{body: body, cursor: ev.Cursor, seq: ev.Seq, time: ev.Time})
 		p.size += len(body)
-		inlineBytes += len(body)
 	}
 	if prevSeq > r.LastSeq {
 		return nil, fmt.Errorf("commit task %q: %w: the record's LastSeq %d is below its event seq %d", id, a2a.ErrInvalidParams, r.LastSeq, prevSeq)
@@ -188,17 +215,66 @@ func prepare(c *engine.Commit) (*prepared, error) {
 			}
 		}
 	}
-	if inlineBytes <= inlineMaxBytes {
-		h := p.header
-		h.messages = p.messages
-		bodies := make([][]byte, len(p.events))
-		for i, ev := range p.events {
-			h.inline = append(h.inline, inlineMeta{seq: ev.seq, cursor: ev.cursor, time: ev.time})
-			bodies[i] = ev.body
-		}
-		p.fresh = encodeRecordValue(h, task, bodies)
+	if p.creates() {
+		p.encodeFresh()
 	}
 	return p, nil
+}
+
+// encodeFresh sets p.fresh, the record of a new task whose message ids are
+// all unclaimed, unless its events do not fit inline.
+func (p *prepared) encodeFresh() {
+	h := p.header
+	h.messages = p.messages
+	if value, ok := inlineRecord(p, h, nil); ok {
+		p.fresh = value
+	}
+}
+
+// creates reports whether the commit is a task's first: its events start
+// at seq 1. Only then is fresh worth encoding; a later commit of a task
+// replaces a stored record (see encodeUpdate).
+func (p *prepared) creates() bool {
+	return len(p.events) > 0 && p.events[0].seq == 1
+}
+
+// encodeUpdate encodes the record p makes of the stored one, in the
+// committing goroutine: inflating the stored body and compressing the new
+// one would otherwise run in the writer, one commit after another
+// (measured with BenchmarkCommitStreamed). The engine commits a task from
+// one goroutine at a time, so the stored record rarely changes before
+// apply; apply uses the result only if it has not (base) and every message
+// id of p is unclaimed, and otherwise encodes the record itself. Nothing is
+// set when the record must spill or cannot be read here: apply decides.
+func (s *Store) encodeUpdate(p *prepared) {
+	var base []byte
+	if err := s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketTasks).Get(idKey(p.id)); v != nil {
+			base = slices.Clone(v)
+		}
+		return nil
+	}); err != nil {
+		return
+	}
+	if base == nil {
+		// Not stored yet (a task's first commit need not start at seq 1).
+		p.encodeFresh()
+		return
+	}
+	old, err := decodeFull(p.id, base)
+	if err != nil || old.spilled {
+		return
+	}
+	h := p.header
+	h.messages = slices.Clone(old.messages)
+	for _, m := range p.messages {
+		if !slices.Contains(h.messages, m) {
+			h.messages = append(h.messages, m)
+		}
+	}
+	if value, ok := inlineRecord(p, h, old); ok {
+		p.base, p.updated = base, value
+	}
 }
 
 // releaseEvery is the least time between two drops of the file's pages by
@@ -304,15 +380,18 @@ func apply(tx *bolt.Tx, p *prepared) error {
 	b := buckets(tx)
 	key := idKey(p.id)
 	oldValue := b.tasks.Get(key)
+	// The header first: the body is inflated only if the record must be
+	// encoded here (see encodeUpdate).
 	var old *decoded
 	if oldValue != nil {
-		var err error
-		if old, err = decodeFull(p.id, oldValue); err != nil {
+		h, _, err := decodeHeader(p.id, oldValue)
+		if err != nil {
 			return fmt.Errorf("commit task %q: corrupt stored record: %w", p.id, err)
 		}
-		if len(p.events) > 0 && p.events[0].seq <= old.lastSeq {
-			return fmt.Errorf("commit task %q: %w: event seq %d is not after the stored last seq %d", p.id, a2a.ErrInvalidParams, p.events[0].seq, old.lastSeq)
+		if len(p.events) > 0 && p.events[0].seq <= h.lastSeq {
+			return fmt.Errorf("commit task %q: %w: event seq %d is not after the stored last seq %d", p.id, a2a.ErrInvalidParams, p.events[0].seq, h.lastSeq)
 		}
+		old = &decoded{header: h}
 	}
 	for _, r := range p.runs {
 		for c := r.cursor; c < r.cursor+uint64(r.n); c++ {
@@ -344,8 +423,19 @@ func apply(tx *bolt.Tx, p *prepared) error {
 			h.messages = append(h.messages, m)
 		}
 	}
-	value := p.fresh
-	if old != nil || !claimedAll || value == nil {
+	var value []byte
+	switch {
+	case old == nil && claimedAll && p.fresh != nil:
+		value = p.fresh
+	case old != nil && claimedAll && p.updated != nil && bytes.Equal(oldValue, p.base):
+		value = p.updated
+	default:
+		if old != nil {
+			var err error
+			if old, err = decodeFull(p.id, oldValue); err != nil {
+				return fmt.Errorf("commit task %q: corrupt stored record: %w", p.id, err)
+			}
+		}
 		var err error
 		if value, err = recordWithEvents(b, p, h, old); err != nil {
 			return err
@@ -382,24 +472,26 @@ func apply(tx *bolt.Tx, p *prepared) error {
 // task's events inline while they fit and otherwise moving them (the old
 // inline ones too) to the events bucket.
 func recordWithEvents(b txBuckets, p *prepared, h header, old *decoded) ([]byte, error) {
-	var bodies [][]byte
-	h.inline = nil
 	spilled := old != nil && old.spilled
 	if !spilled {
-		size := 0
+		if value, ok := inlineRecord(p, h, old); ok {
+			return value, nil
+		}
+	}
+	var bodies [][]byte
+	if old != nil {
+		bodies = append(bodies, old.events...)
+	}
+	for _, ev := range p.events {
+		bodies = append(bodies, ev.body)
+	}
+	h.inline = nil
+	if !spilled {
 		if old != nil {
 			h.inline = append(h.inline, old.inline...)
-			bodies = append(bodies, old.events...)
 		}
 		for _, ev := range p.events {
 			h.inline = append(h.inline, inlineMeta{seq: ev.seq, cursor: ev.cursor, time: ev.time})
-			bodies = append(bodies, ev.body)
-		}
-		for _, body := range bodies {
-			size += len(body)
-		}
-		if size <= inlineMaxBytes {
-			return encodeRecordValue(h, p.task, bodies), nil
 		}
 	}
 	// Spill: every event not yet in the events bucket goes there.
@@ -426,6 +518,30 @@ func recordWithEvents(b txBuckets, p *prepared, h header, old *decoded) ([]byte,
 	}
 	h.inline = nil
 	return encodeRecordValue(h, p.task, nil), nil
+}
+
+// inlineRecord encodes the record of h after the commit p with every
+// event inline (old's, unless nil, then p's); ok is false when they do not
+// fit (the task spills). old must not be spilled.
+func inlineRecord(p *prepared, h header, old *decoded) (value []byte, ok bool) {
+	h.inline = nil
+	var bodies [][]byte
+	size := 0
+	if old != nil {
+		h.inline = append(h.inline, old.inline...)
+		bodies = append(bodies, old.events...)
+	}
+	for _, ev := range p.events {
+		h.inline = append(h.inline, inlineMeta{seq: ev.seq, cursor: ev.cursor, time: ev.time})
+		bodies = append(bodies, ev.body)
+	}
+	for _, body := range bodies {
+		size += len(body)
+	}
+	if size > inlineMaxBytes {
+		return nil, false
+	}
+	return encodeRecordValue(h, p.task, bodies), true
 }
 
 // cursorUsed reports whether a log entry covers cursor c: the entry at or

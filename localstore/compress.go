@@ -20,6 +20,19 @@ func appendDeflated(dst, raw []byte) []byte {
 	return taskzip.Append(append(dst, bodyDeflate1), raw)
 }
 
+// appendBody appends raw as a body: compressed when deflate is set, else as
+// DEFLATE stored blocks, which inflate reads the same way. A record of a
+// submitted or working task is replaced by the task's next commit (a
+// streamed echo task commits twice), so compressing it is mostly wasted:
+// encodeRecordValue compresses only the records of tasks that are
+// finished or wait on their user. Measured with BenchmarkCommitStreamed.
+func appendBody(dst, raw []byte, deflate bool) []byte {
+	if deflate {
+		return appendDeflated(dst, raw)
+	}
+	return taskzip.AppendStored(append(dst, bodyDeflate1), raw)
+}
+
 // maxInflated bounds what one stored body may expand to, so that a damaged
 // or hostile file cannot make a read allocate without end.
 const maxInflated = 64 << 20

@@ -4,14 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/a2atop/a2atop/internal/taskcodec"
 	"time"
 
+	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/internal/taskcodec"
 )
 
 // A record value (schema 2) is a small uncompressed header, then one
-// compressed body:
+// body (compressed unless the task is submitted or working, see appendBody):
 //
 //	format byte (recordFormat)
 //	created            varint UnixNano (zeroTimeNanos for the zero time)
@@ -150,7 +151,7 @@ func encodeRecordValue(h header, task []byte, inline [][]byte) []byte {
 		b = binary.AppendUvarint(b, e.cursor)
 		b = appendTimeDelta(b, e.time, h.updated)
 	}
-	return appendDeflated(b, raw)
+	return appendBody(b, raw, !a2a.TaskState(h.entry.state).Active())
 }
 
 // decodeHeader parses a record's header and returns the compressed body

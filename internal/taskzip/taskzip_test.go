@@ -32,6 +32,21 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestStoredRoundTrip(t *testing.T) {
+	big := bytes.Repeat(echoBody, 80) // past one stored block's 65,535 bytes
+	for _, raw := range [][]byte{nil, []byte("x"), echoBody, big[:1<<16-1], big[:1<<16], big} {
+		stored := AppendStored([]byte("prefix"), raw)
+		blocks := max(1, (len(raw)+1<<16-2)/(1<<16-1))
+		if want := 6 + len(raw) + 5*blocks; len(stored) != want {
+			t.Errorf("%d bytes stored in %d, want %d", len(raw), len(stored), want)
+		}
+		got, err := Inflate(stored[6:], len(raw))
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("round trip of %d stored bytes: %d bytes, %v", len(raw), len(got), err)
+		}
+	}
+}
+
 // BenchmarkLevels compresses an echo task's body at each level with the
 // dictionary: the size and time of each (any level inflates alike).
 func BenchmarkLevels(b *testing.B) {
