@@ -68,6 +68,11 @@ type CancelRouter interface {
 	// Best effort: an id dropped on overflow leaves the execution running
 	// until its next publish, which the store refuses (the task changed).
 	WatchCanceled() (ids <-chan string, stop func())
+	// RequestCancel asks whichever replica runs taskID to cancel it (its
+	// WatchCanceled delivers the id) before the cancel is stored: a task
+	// that publishes faster than a round trip makes every cancel stored
+	// from another replica conflict, so its owner must end it.
+	RequestCancel(ctx context.Context, taskID string) error
 }
 
 // ErrQueueFull is what a SharedQueueCount store's Commit returns (wrapped)

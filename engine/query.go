@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/a2atop/a2atop/a2a"
 )
@@ -195,10 +197,63 @@ func (e *Engine) Cancel(ctx context.Context, taskID string) (*a2a.Task, error) {
 	if it != nil {
 		e.freeSlot(en.id) // its waiter place, with a shared store
 	}
-	if err := e.finishCanceled(en, ReasonCanceled); err != nil {
+	return e.cancelStored(en)
+}
+
+// cancelWait bounds how long a cancel waits, beyond CancelGrace, for the
+// replica that runs the task to end it.
+const cancelWait = 5 * time.Second
+
+// cancelStored ends a task that does not run here as canceled. With a
+// shared store the replica that runs it may store its next event (a
+// progress tick) between this replica's read and its commit, which then
+// conflicts; a task that publishes faster than a round trip would make
+// every try conflict. So after a conflict the owner is asked to cancel it
+// (CancelRouter.RequestCancel; it stops the execution, which ends the task
+// canceled), and the entry catches up from the task's log until it shows
+// the task ended, storing the cancel itself whenever a try gets through
+// (a task only queued elsewhere publishes nothing). Caller holds en.mu.
+func (e *Engine) cancelStored(en *taskEntry) (*a2a.Task, error) {
+	err := e.finishCanceled(en, ReasonCanceled)
+	if errors.Is(err, ErrConflict) {
+		err = e.cancelElsewhere(en)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cancel: %w", err)
 	}
 	return en.rec.Task, nil
+}
+
+// cancelElsewhere is cancelStored after a conflict. Caller holds en.mu.
+func (e *Engine) cancelElsewhere(en *taskEntry) error {
+	if r, ok := e.store.(CancelRouter); ok {
+		if err := r.RequestCancel(e.ctx, en.id); err != nil {
+			e.log.Warn("ask the task's replica to cancel it", "task", en.id, "err", err)
+		}
+	}
+	deadline := time.Now().Add(e.opts.CancelGrace + cancelWait)
+	wait := time.Millisecond
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-e.ctx.Done():
+			t.Stop()
+			return ErrClosed
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+		e.catchUp(en)
+		switch st := en.rec.Task.Status.State; {
+		case st == a2a.StateCanceled:
+			return nil
+		case st.Terminal():
+			return a2a.NewError(a2a.ErrNotCancelable, "task %s is %s and cannot be canceled", en.id, st)
+		}
+		err := e.finishCanceled(en, ReasonCanceled)
+		if !errors.Is(err, ErrConflict) || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 // Subscribe follows a task: its current snapshot, then live events until it

@@ -209,3 +209,15 @@ func (s *Store) WatchTakeOver() (<-chan struct{}, func()) { return s.notify.subs
 func (s *Store) WatchCanceled() (<-chan string, func()) {
 	return s.notify.subscribePayload(cancelChannel)
 }
+
+// RequestCancel implements engine.CancelRouter: the same NOTIFY a stored
+// cancel sends, before anything is stored.
+func (s *Store) RequestCancel(ctx context.Context, taskID string) error {
+	if s.opts.Observer {
+		return ErrObserver
+	}
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, cancelChannel, taskID); err != nil {
+		return s.wrapConnErr("ask the replica running task "+taskID+" to cancel it in", err)
+	}
+	return nil
+}
