@@ -194,12 +194,15 @@ func (s *Store) wrapConnErr(what string, err error) error {
 	if errors.As(err, &pgErr) && pgErr.Code == pgNotReady {
 		// The server's own words say which ("is starting up", "is
 		// shutting down"); the socket path and FATAL prefix add nothing.
-		return fmt.Errorf("%s %s: %w: %s (SQLSTATE %s); try again once it is up", what, s.desc, ErrNotReady, pgErr.Message, pgErr.Code)
+		return fmt.Errorf("%s %s: %w: %s (SQLSTATE %s); try again once it is up%w", what, s.desc, ErrNotReady, pgErr.Message, pgErr.Code, passing)
 	}
 	if isUnreachable(err) {
-		return fmt.Errorf("%s %s: %w: %v", what, s.desc, ErrUnreachable, rootCause(err))
+		return fmt.Errorf("%s %s: %w: %v%w", what, s.desc, ErrUnreachable, rootCause(err), passing)
 	}
 	if errors.As(err, &pgErr) {
+		if connectionLost(pgErr.Code) {
+			return fmt.Errorf("%s %s: %s (SQLSTATE %s)%w", what, s.desc, pgErr.Message, pgErr.Code, passing)
+		}
 		return fmt.Errorf("%s %s: %s (SQLSTATE %s)", what, s.desc, pgErr.Message, pgErr.Code)
 	}
 	return fmt.Errorf("%s %s: %w", what, s.desc, err)
@@ -220,6 +223,24 @@ func isUnreachable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// passing marks an error as engine.ErrStoreUnavailable without adding to
+// its text: the server is down, restarting or dropped the connection, and
+// a later try may succeed.
+var passing = silentWrap{engine.ErrStoreUnavailable}
+
+type silentWrap struct{ err error }
+
+func (w silentWrap) Error() string { return "" }
+func (w silentWrap) Unwrap() error { return w.err }
+
+// connectionLost reports SQLSTATEs of a session the server ended or lost:
+// class 08 (connection exception), 57P01 admin_shutdown (the server is
+// stopping or a backend crashed: "terminating connection due to ...") and
+// 57P02 crash_shutdown.
+func connectionLost(code string) bool {
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02"
 }
 
 // pgNotReady is SQLSTATE 57P03, cannot_connect_now: the server is starting
