@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,6 +74,9 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	t.Logf("%d sends acknowledged (%d before the crash), %d failed; errors a client got:", len(acked), before, failures.total)
 	for msg, n := range failures.byMessage {
 		t.Logf("  %d× %s", n, msg)
+	}
+	if failures.repeated != "" {
+		t.Errorf("an error names the message twice: %s", failures.repeated)
 	}
 	if hung > 0 {
 		t.Errorf("%d sends hung until their %v bound instead of failing", hung, sendBound)
@@ -154,6 +158,7 @@ type sendLoad struct {
 
 type failureCount struct {
 	total     int
+	repeated  string // an error that names the message twice
 	byMessage map[string]int
 }
 
@@ -186,6 +191,9 @@ func (l *sendLoad) run(e *engine.Engine, sender int, stop <-chan struct{}) {
 		default:
 			if err == nil {
 				err = errors.New("no task in the response")
+			}
+			if strings.Count(err.Error(), msg.ID) > 1 && l.failures.repeated == "" {
+				l.failures.repeated = err.Error()
 			}
 			l.failures.total++
 			l.failures.byMessage[uuidPattern.ReplaceAllString(err.Error(), "ID")]++
