@@ -133,6 +133,13 @@ const DefaultMaxQueued = 10_000
 // ErrClosed is returned by an engine's methods after Close.
 var ErrClosed = errors.New("engine is closed")
 
+// ErrStoreUnavailable marks a store error that should pass: the store's
+// server could not be reached, is restarting or dropped the connection
+// (pgstore wraps such errors with it). Watch streams on a SharedLog wait
+// for the store's next wake-up and read on from their cursor rather than
+// ending.
+var ErrStoreUnavailable = errors.New("the store is unavailable for now")
+
 func (o *Options) setDefaults() {
 	if o.MaxRunning <= 0 {
 		o.MaxRunning = DefaultMaxRunning

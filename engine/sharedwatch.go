@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 
@@ -82,9 +83,12 @@ func (s *sharedWatchStream) Recv() (a2a.StreamEvent, error) {
 			return a2a.StreamEvent{}, ErrClosed
 		}
 		evs, err := s.e.store.Log(s.ctx, s.scan, watchReplayBatch)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrStoreUnavailable) {
 			return a2a.StreamEvent{}, err
 		}
+		// Unavailable (the database restarts): nothing was read, and the
+		// store wakes the stream when its listener is back (and on each
+		// attempt before), so it reads on from s.scan then.
 		for _, ev := range evs {
 			s.out.push(watchEvent(ev))
 			s.scan = ev.Cursor

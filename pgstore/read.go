@@ -129,7 +129,7 @@ func (s *Store) TaskForMessage(ctx context.Context, messageID string) (string, b
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, s.readErr("look up message "+messageID, err)
+		return "", false, s.readErr("look up the message", err) // the caller names it
 	}
 	return id, true, nil
 }

@@ -51,6 +51,9 @@ var (
 	// ErrUnreachable: the database server could not be reached (refused,
 	// unknown host, timed out). The CLI exits with status 3 for it.
 	ErrUnreachable = errors.New("the PostgreSQL server is unreachable")
+	// ErrNotReady: the server answered that it is starting up or shutting
+	// down (SQLSTATE 57P03). The CLI exits with status 3 for it too.
+	ErrNotReady = errors.New("the PostgreSQL server is not accepting connections")
 	// ErrNewerSchema: the database was migrated by a newer a2atop.
 	ErrNewerSchema = errors.New("the database's a2atop schema is newer than this a2atop")
 	// ErrBadDSN: the DSN could not be parsed.
@@ -187,11 +190,19 @@ func dsnParseReason(err error) string {
 
 // wrapConnErr marks errors that mean the server could not be reached.
 func (s *Store) wrapConnErr(what string, err error) error {
-	if isUnreachable(err) {
-		return fmt.Errorf("%s %s: %w: %v", what, s.desc, ErrUnreachable, rootCause(err))
-	}
 	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == pgNotReady {
+		// The server's own words say which ("is starting up", "is
+		// shutting down"); the socket path and FATAL prefix add nothing.
+		return fmt.Errorf("%s %s: %w: %s (SQLSTATE %s); try again once it is up%w", what, s.desc, ErrNotReady, pgErr.Message, pgErr.Code, passing)
+	}
+	if isUnreachable(err) {
+		return fmt.Errorf("%s %s: %w: %v%w", what, s.desc, ErrUnreachable, rootCause(err), passing)
+	}
 	if errors.As(err, &pgErr) {
+		if connectionLost(pgErr.Code) {
+			return fmt.Errorf("%s %s: %s (SQLSTATE %s)%w", what, s.desc, pgErr.Message, pgErr.Code, passing)
+		}
 		return fmt.Errorf("%s %s: %s (SQLSTATE %s)", what, s.desc, pgErr.Message, pgErr.Code)
 	}
 	return fmt.Errorf("%s %s: %w", what, s.desc, err)
@@ -211,10 +222,30 @@ func isUnreachable(err error) bool {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return true
 	}
-	var pgErr *pgconn.PgError
-	// 57P03: the server is starting up or shutting down.
-	return errors.As(err, &pgErr) && pgErr.Code == "57P03"
+	return false
 }
+
+// passing marks an error as engine.ErrStoreUnavailable without adding to
+// its text: the server is down, restarting or dropped the connection, and
+// a later try may succeed.
+var passing = silentWrap{engine.ErrStoreUnavailable}
+
+type silentWrap struct{ err error }
+
+func (w silentWrap) Error() string { return "" }
+func (w silentWrap) Unwrap() error { return w.err }
+
+// connectionLost reports SQLSTATEs of a session the server ended or lost:
+// class 08 (connection exception), 57P01 admin_shutdown (the server is
+// stopping or a backend crashed: "terminating connection due to ...") and
+// 57P02 crash_shutdown.
+func connectionLost(code string) bool {
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02"
+}
+
+// pgNotReady is SQLSTATE 57P03, cannot_connect_now: the server is starting
+// up, shutting down or recovering.
+const pgNotReady = "57P03"
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

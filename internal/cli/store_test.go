@@ -306,3 +306,46 @@ func TestCheckOnDatabase(t *testing.T) {
 	r = mustRun(t, "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=5", exitUnreachable, "check")
 	oneErrorLine(t, r, "unreachable")
 }
+
+// A database on its way down (a smart shutdown waiting for a session to
+// end: PostgreSQL refuses new connections with SQLSTATE 57P03, "the
+// database system is shutting down") is exit 3 and one line that names the
+// database and says it is shutting down, for send and list alike.
+func TestDatabaseShuttingDown(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{})
+	dsn := srv.NewDatabase(t)
+	mustRun(t, dsn, exitOK, "list") // migrates
+	ctx := context.Background()
+	held, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close(ctx)
+	if err := srv.BeginSmartShutdown(); err != nil {
+		t.Fatal(err)
+	}
+	// The postmaster refuses from the moment it has the signal; wait for
+	// that on a connection of our own rather than for a time.
+	for {
+		c, err := pgx.Connect(ctx, dsn)
+		if err == nil {
+			c.Close(ctx)
+			continue
+		}
+		if !strings.Contains(err.Error(), "57P03") {
+			t.Fatalf("connecting during a smart shutdown: %v, want SQLSTATE 57P03", err)
+		}
+		break
+	}
+	for _, args := range [][]string{{"send", "echo", "x"}, {"list"}} {
+		r := mustRun(t, dsn, exitUnreachable, args...)
+		oneErrorLine(t, r, "the database system is shutting down (SQLSTATE 57P03); try again once it is up")
+		t.Logf("%v: %s", args, r.stderr)
+		if strings.Contains(r.stderr, "unreachable") {
+			t.Errorf("%v: a server that answered is called unreachable: %s", args, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "postgres postgres@") {
+			t.Errorf("%v: the message does not name the database: %s", args, r.stderr)
+		}
+	}
+}

@@ -337,6 +337,24 @@ func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
 // Stop shuts the server down cleanly (fast shutdown: sessions are ended).
 func (s *Server) Stop() error { return s.signal(syscall.SIGINT) }
 
+// BeginSmartShutdown asks the server for a smart shutdown (pg_ctl stop -m
+// smart: SIGTERM) and returns at once. The server then waits for its open
+// sessions to end, refusing new connections meanwhile with SQLSTATE 57P03
+// ("the database system is shutting down"): the state a client meets when
+// it connects to a database on its way down. It exits when the last
+// session closes; Stop (a fast shutdown) ends it without waiting for them.
+func (s *Server) BeginSmartShutdown() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return errors.New("the server is not running")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("signal postgres: %w", err)
+	}
+	return nil
+}
+
 func (s *Server) signal(sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
