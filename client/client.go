@@ -363,11 +363,11 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 // method, so there List serves the tasks this client has seen, from its
 // journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if req.Reverse {
+	if req.Reverse || req.ByCreated {
 		// ListTasks has no order parameter: a remote agent lists newest
-		// first only, and a page in the other order must not pass for
-		// one in the order asked.
-		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first: a remote agent lists newest first only")
+		// change first only, and a page in another order must not pass
+		// for one in the order asked.
+		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first or by creation: a remote agent lists newest change first only")
 	}
 	if c.ListsFromJournal() {
 		return c.listSeen(ctx, req)

@@ -342,6 +342,9 @@ func TestListV10(t *testing.T) {
 	if _, err := c.List(testCtx(t), a2a.ListRequest{Reverse: true}); !errors.Is(err, a2a.ErrUnsupported) {
 		t.Errorf("list oldest first: %v, want unsupported", err)
 	}
+	if _, err := c.List(testCtx(t), a2a.ListRequest{ByCreated: true}); !errors.Is(err, a2a.ErrUnsupported) {
+		t.Errorf("list by creation: %v, want unsupported", err)
+	}
 	anon := startPeerWith(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {

@@ -120,6 +120,7 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 		PageSize:     size,
 		PageToken:    req.PageToken,
 		Reverse:      req.Reverse,
+		ByCreated:    req.ByCreated,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
