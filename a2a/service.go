@@ -162,4 +162,10 @@ type ListPage struct {
 	// wire only as a2atop's own ListTasks member, so that an a2atop using
 	// another's engine through its socket names them too.
 	Damaged []string
+	// Reverse and ByCreated say the order the page is in when a2atop's own
+	// service lists (engine.Reader echoes the request's): a client that
+	// asked a peer for another order than the default takes the page only
+	// if the peer says it listed so (an older a2atop ignores the members).
+	Reverse   bool
+	ByCreated bool
 }

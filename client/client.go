@@ -363,10 +363,12 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 // method, so there List serves the tasks this client has seen, from its
 // journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if req.Reverse || req.ByCreated {
+	ordered := req.Reverse || req.ByCreated
+	if ordered && (!c.opts.OwnPeer || c.ListsFromJournal()) {
 		// ListTasks has no order parameter: a remote agent lists newest
 		// change first only, and a page in another order must not pass
-		// for one in the order asked.
+		// for one in the order asked. a2atop's own socket takes the order
+		// as its own members.
 		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first or by creation: a remote agent lists newest change first only")
 	}
 	if c.ListsFromJournal() {
@@ -380,6 +382,10 @@ func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 		return nil, c.wrap("list tasks", err)
 	}
 	page := res.(*a2a.ListPage)
+	if ordered && (page.Reverse != req.Reverse || page.ByCreated != req.ByCreated) {
+		// The peer ignored a2atop's order members (an older a2atop).
+		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first or by creation: the agent listed in its default order")
+	}
 	if text != "" {
 		page.Tasks = filterText(page.Tasks, text)
 	}

@@ -345,6 +345,24 @@ func TestListV10(t *testing.T) {
 	if _, err := c.List(testCtx(t), a2a.ListRequest{ByCreated: true}); !errors.Is(err, a2a.ErrUnsupported) {
 		t.Errorf("list by creation: %v, want unsupported", err)
 	}
+	// Told the agent is a2atop's own, the client sends the order, but an
+	// agent that ignores it (this one, or an older a2atop) does not say
+	// it listed so: its page is refused, not passed off as the order asked.
+	opts := fastOpts("1.0")
+	opts.OwnPeer = true
+	own, err := New(testCtx(t), p.URL(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	for _, q := range []a2a.ListRequest{{Reverse: true}, {ByCreated: true}} {
+		if _, err := own.List(testCtx(t), q); !errors.Is(err, a2a.ErrUnsupported) {
+			t.Errorf("list %+v on an agent that ignores the order: %v, want unsupported", q, err)
+		}
+	}
+	if page, err := own.List(testCtx(t), a2a.ListRequest{PageSize: 5}); err != nil || len(page.Tasks) != 5 {
+		t.Errorf("the default order on an own peer: %v", err)
+	}
 	anon := startPeerWith(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {
