@@ -364,7 +364,7 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 // journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
 	ordered := req.Reverse || req.ByCreated
-	if ordered && (!c.opts.OwnPeer || c.ListsFromJournal()) {
+	if ordered && (!c.ownPeer() || c.ListsFromJournal()) {
 		// ListTasks has no order parameter: a remote agent lists newest
 		// change first only, and a page in another order must not pass
 		// for one in the order asked. a2atop's own socket takes the order
@@ -390,6 +390,14 @@ func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 		page.Tasks = filterText(page.Tasks, text)
 	}
 	return page, nil
+}
+
+// ownPeer says the agent is a2atop's own: the socket's host
+// (Options.OwnPeer), or an a2atop serve, whose card advertises a2atop's
+// Watch feed, which no third-party agent does. Either takes a2atop's own
+// ListTasks members; List still checks the page's echo of its order.
+func (c *Client) ownPeer() bool {
+	return c.opts.OwnPeer || (c.disc != nil && c.disc.WatchFeed != "")
 }
 
 // filterText keeps the tasks whose id, status text or metadata contain

@@ -18,7 +18,8 @@ import (
 type Options struct {
 	// Protocol forces a dialect: "1.0" or "0.3". Empty lets the card decide.
 	Protocol string
-	// OwnPeer says the agent is a2atop's own (another a2atop's socket):
+	// OwnPeer says the agent is a2atop's own (another a2atop's socket; an
+	// a2atop serve is known by its card's Watch feed without it):
 	// List then sends ListRequest's order (Reverse, ByCreated) as a2atop's
 	// own ListTasks members instead of answering ErrUnsupported, and takes
 	// the page only if the peer says it listed in that order. Never set
