@@ -130,6 +130,13 @@ type ListRequest struct {
 	// service that cannot (a remote agent: ListTasks has no order
 	// parameter) returns ErrUnsupported; it is never sent on the wire.
 	Reverse bool
+	// ByCreated, a2atop only, lists newest created first (oldest created
+	// first with Reverse) instead of newest change first: the order of
+	// the store's task ids, which the engine makes UUIDv7 (time-ordered),
+	// so that a dashboard sorted by AGE lists it from the store. Like
+	// Reverse, a service that cannot returns ErrUnsupported; it is never
+	// sent to a third-party agent.
+	ByCreated bool
 }
 
 // List paging limits from the v1.0 spec.
@@ -155,4 +162,10 @@ type ListPage struct {
 	// wire only as a2atop's own ListTasks member, so that an a2atop using
 	// another's engine through its socket names them too.
 	Damaged []string
+	// Reverse and ByCreated say the order the page is in when a2atop's own
+	// service lists (engine.Reader echoes the request's): a client that
+	// asked a peer for another order than the default takes the page only
+	// if the peer says it listed so (an older a2atop ignores the members).
+	Reverse   bool
+	ByCreated bool
 }

@@ -363,11 +363,13 @@ func (c *Client) getTask(ctx context.Context, id string) (*a2a.Task, error) {
 // method, so there List serves the tasks this client has seen, from its
 // journal (see listSeen), and marks the page FromJournal.
 func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, error) {
-	if req.Reverse {
+	ordered := req.Reverse || req.ByCreated
+	if ordered && (!c.ownPeer() || c.ListsFromJournal()) {
 		// ListTasks has no order parameter: a remote agent lists newest
-		// first only, and a page in the other order must not pass for
-		// one in the order asked.
-		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first: a remote agent lists newest first only")
+		// change first only, and a page in another order must not pass
+		// for one in the order asked. a2atop's own socket takes the order
+		// as its own members.
+		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first or by creation: a remote agent lists newest change first only")
 	}
 	if c.ListsFromJournal() {
 		return c.listSeen(ctx, req)
@@ -380,10 +382,22 @@ func (c *Client) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, 
 		return nil, c.wrap("list tasks", err)
 	}
 	page := res.(*a2a.ListPage)
+	if ordered && (page.Reverse != req.Reverse || page.ByCreated != req.ByCreated) {
+		// The peer ignored a2atop's order members (an older a2atop).
+		return nil, a2a.NewError(a2a.ErrUnsupported, "list tasks oldest first or by creation: the agent listed in its default order")
+	}
 	if text != "" {
 		page.Tasks = filterText(page.Tasks, text)
 	}
 	return page, nil
+}
+
+// ownPeer says the agent is a2atop's own: the socket's host
+// (Options.OwnPeer), or an a2atop serve, whose card advertises a2atop's
+// Watch feed, which no third-party agent does. Either takes a2atop's own
+// ListTasks members; List still checks the page's echo of its order.
+func (c *Client) ownPeer() bool {
+	return c.opts.OwnPeer || (c.disc != nil && c.disc.WatchFeed != "")
 }
 
 // filterText keeps the tasks whose id, status text or metadata contain

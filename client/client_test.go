@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,10 +343,91 @@ func TestListV10(t *testing.T) {
 	if _, err := c.List(testCtx(t), a2a.ListRequest{Reverse: true}); !errors.Is(err, a2a.ErrUnsupported) {
 		t.Errorf("list oldest first: %v, want unsupported", err)
 	}
+	if _, err := c.List(testCtx(t), a2a.ListRequest{ByCreated: true}); !errors.Is(err, a2a.ErrUnsupported) {
+		t.Errorf("list by creation: %v, want unsupported", err)
+	}
+	// Told the agent is a2atop's own, the client sends the order, but an
+	// agent that ignores it (this one, or an older a2atop) does not say
+	// it listed so: its page is refused, not passed off as the order asked.
+	opts := fastOpts("1.0")
+	opts.OwnPeer = true
+	own, err := New(testCtx(t), p.URL(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	for _, q := range []a2a.ListRequest{{Reverse: true}, {ByCreated: true}} {
+		if _, err := own.List(testCtx(t), q); !errors.Is(err, a2a.ErrUnsupported) {
+			t.Errorf("list %+v on an agent that ignores the order: %v, want unsupported", q, err)
+		}
+	}
+	if page, err := own.List(testCtx(t), a2a.ListRequest{PageSize: 5}); err != nil || len(page.Tasks) != 5 {
+		t.Errorf("the default order on an own peer: %v", err)
+	}
 	anon := startPeerWith(t, a2apeer.Options{Anonymous: true})
 	ca := dial(t, anon.URL(), "1.0")
 	if _, err := ca.List(testCtx(t), a2a.ListRequest{}); !errors.Is(err, a2a.ErrUnauthenticated) {
 		t.Errorf("anonymous list: %v, want unauthenticated", err)
+	}
+}
+
+// An a2atop serve (its card advertises the Watch feed, which no
+// third-party agent does) lists in the order asked, as a2atop's own
+// ListTasks members: oldest first and by creation, paging with its tokens.
+func TestListOrderOnA2atopServe(t *testing.T) {
+	store := engine.NewMemoryStore()
+	eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(eng, server.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); _ = srv.Close(); _ = eng.Close(); _ = store.Close() })
+	c, err := New(testCtx(t), ts.URL, Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var ids []string // in creation order
+	for _, text := range []string{"ask", "echo two", "echo three"} {
+		res, err := c.Send(testCtx(t), &a2a.SendRequest{Message: a2a.Message{Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart(text)}}})
+		if err != nil || res.Task == nil {
+			t.Fatalf("send %q: %+v, %v", text, res, err)
+		}
+		ids = append(ids, res.Task.ID)
+	}
+	// The first task changes last: the newest change, the oldest created.
+	if _, err := c.Cancel(testCtx(t), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    a2a.ListRequest
+		want []string
+	}{
+		{a2a.ListRequest{PageSize: 1, Reverse: true}, []string{ids[1], ids[2], ids[0]}},
+		{a2a.ListRequest{PageSize: 1, ByCreated: true}, []string{ids[2], ids[1], ids[0]}},
+		{a2a.ListRequest{PageSize: 2, ByCreated: true, Reverse: true}, ids},
+	} {
+		var got []string
+		q := tc.q
+		for range 10 {
+			page, err := c.List(testCtx(t), q)
+			if err != nil {
+				t.Fatalf("list %+v: %v", q, err)
+			}
+			for _, tk := range page.Tasks {
+				got = append(got, tk.ID)
+			}
+			if q.PageToken = page.NextPageToken; q.PageToken == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("list %+v = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	if _, err := c.List(testCtx(t), a2a.ListRequest{ByCreated: true, PageToken: "garbage"}); !errors.Is(err, a2a.ErrInvalidParams) {
+		t.Errorf("a bad created-order token: %v, want invalid params", err)
 	}
 }
 
@@ -369,6 +451,7 @@ func TestErrorTextOnce(t *testing.T) {
 	if !errors.Is(err, a2a.ErrTaskNotFound) {
 		t.Fatalf("get: %v", err)
 	}
+
 	if got := err.Error(); strings.Count(got, "get task nope") != 1 || strings.Count(got, "(-32001)") != 1 {
 		t.Errorf("error text %q repeats itself", got)
 	}

@@ -18,6 +18,13 @@ import (
 type Options struct {
 	// Protocol forces a dialect: "1.0" or "0.3". Empty lets the card decide.
 	Protocol string
+	// OwnPeer says the agent is a2atop's own (another a2atop's socket; an
+	// a2atop serve is known by its card's Watch feed without it):
+	// List then sends ListRequest's order (Reverse, ByCreated) as a2atop's
+	// own ListTasks members instead of answering ErrUnsupported, and takes
+	// the page only if the peer says it listed in that order. Never set
+	// for a third-party agent.
+	OwnPeer bool
 	// Binding forces a protocol binding: "jsonrpc" or "rest" (HTTP+JSON;
 	// the card's names JSONRPC and HTTP+JSON work too). Empty lets the card
 	// decide; see Discover for the preference order.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,11 +57,15 @@ type memStore struct {
 	all        *memIndex
 	byState    map[a2a.TaskState]*memIndex
 	byContext  map[string]*memIndex
-	log        []memRun // every kept event, by cursor
-	lastCur    uint64
-	terminal   int // terminal tasks kept, for Sweep's count limit
-	version    uint64
-	closed     bool
+	// byID is every task by id ascending, for ListQuery.ByCreated (the
+	// engine's UUIDv7 ids come in ascending order: an append). Sweep
+	// drops the deleted.
+	byID     []*memTask
+	log      []memRun // every kept event, by cursor
+	lastCur  uint64
+	terminal int // terminal tasks kept, for Sweep's count limit
+	version  uint64
+	closed   bool
 	// hot holds the latest memHotTerminal terminal commits, oldest first
 	// from hotNext (a ring): the task of the commit that falls out is
 	// frozen unless it changed since.
@@ -172,6 +177,7 @@ func (s *memStore) commit(c *Commit) (hotEntry, error) {
 	if mt == nil {
 		mt = &memTask{id: id}
 		s.tasks[id] = mt
+		s.addByID(mt)
 	} else {
 		if err := s.thaw(mt); err != nil {
 			return hotEntry{}, err
@@ -275,6 +281,17 @@ func (s *memStore) unindex(mt *memTask) {
 	if state.Terminal() {
 		s.terminal--
 	}
+}
+
+// addByID inserts a new task in byID.
+func (s *memStore) addByID(mt *memTask) {
+	n := len(s.byID)
+	if n == 0 || s.byID[n-1].id < mt.id {
+		s.byID = append(s.byID, mt)
+		return
+	}
+	i := sort.Search(n, func(i int) bool { return mt.id < s.byID[i].id })
+	s.byID = slices.Insert(s.byID, i, mt)
 }
 
 func (ix *memIndex) add(k memKey) {
@@ -611,6 +628,9 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 	if size <= 0 {
 		size = a2a.DefaultPageSize
 	}
+	if q.ByCreated {
+		return s.listByCreated(q, size)
+	}
 	var from memKey
 	hasFrom := q.PageToken != ""
 	if hasFrom {
@@ -688,6 +708,77 @@ func (s *memStore) List(ctx context.Context, q ListQuery) (*ListResult, error) {
 		last = k
 	}
 	return res, nil
+}
+
+// A created-order page token is "c" and the id of the page's last task:
+// an updated-order token starts with a digit or '-', so neither order
+// takes the other's tokens.
+const memCreatedToken = "c"
+
+// listByCreated walks byID down from the newest id (up with Reverse),
+// past the page token's id, applying every filter to each task: a page
+// costs the tasks it skips. TotalSize is the count of the index that
+// answers the filters, as for the updated order.
+func (s *memStore) listByCreated(q ListQuery, size int) (*ListResult, error) {
+	from, hasFrom := "", q.PageToken != ""
+	if hasFrom {
+		var ok bool
+		if from, ok = strings.CutPrefix(q.PageToken, memCreatedToken); !ok || from == "" {
+			return nil, a2a.NewError(a2a.ErrInvalidParams, "invalid page token %q: not one of a created-order listing", q.PageToken)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errStoreClosed
+	}
+	total := s.all.live
+	switch {
+	case q.State != "" && q.ContextID != "", !q.UpdatedAfter.IsZero(), q.Text != "":
+		total = -1
+	case q.State != "":
+		total = liveOf(s.byState[q.State])
+	case q.ContextID != "":
+		total = liveOf(s.byContext[q.ContextID])
+	}
+	res := &ListResult{TotalSize: total, Records: make([]*Record, 0, min(size, len(s.byID)))}
+	i, step := len(s.byID)-1, -1
+	if hasFrom {
+		i = sort.Search(len(s.byID), func(i int) bool { return s.byID[i].id >= from }) - 1
+	}
+	if q.Reverse {
+		i, step = 0, 1
+		if hasFrom {
+			i = sort.Search(len(s.byID), func(i int) bool { return s.byID[i].id > from })
+		}
+	}
+	text := strings.ToLower(q.Text)
+	for ; i >= 0 && i < len(s.byID); i += step {
+		mt := s.byID[i]
+		if mt.deleted || (q.State != "" && mt.state != q.State) || (q.ContextID != "" && mt.contextID != q.ContextID) {
+			continue
+		}
+		rec, err := mt.record()
+		if err != nil {
+			return nil, err
+		}
+		if !matches(rec, q, text) || (!q.UpdatedAfter.IsZero() && !rec.Updated.After(q.UpdatedAfter)) {
+			continue
+		}
+		if len(res.Records) == size {
+			res.NextPageToken = memCreatedToken + res.Records[size-1].Task.ID
+			break
+		}
+		res.Records = append(res.Records, rec)
+	}
+	return res, nil
+}
+
+func liveOf(ix *memIndex) int {
+	if ix == nil {
+		return 0
+	}
+	return ix.live
 }
 
 // matches applies the filters an index did not.
@@ -849,6 +940,7 @@ func (s *memStore) Sweep(ctx context.Context, olderThan time.Time, keep int) (in
 	}
 	clear(s.log[len(kept):])
 	s.log = kept
+	s.byID = slices.DeleteFunc(s.byID, func(mt *memTask) bool { return mt.deleted })
 	s.compact(s.all)
 	for _, ix := range s.byState {
 		s.compact(ix)

@@ -122,12 +122,13 @@ func (r Reader) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListPage, e
 		PageSize:     size,
 		PageToken:    req.PageToken,
 		Reverse:      req.Reverse,
+		ByCreated:    req.ByCreated,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	page := &a2a.ListPage{NextPageToken: res.NextPageToken, PageSize: size, TotalSize: res.TotalSize,
-		Tasks: make([]*a2a.Task, len(res.Records))}
+		Tasks: make([]*a2a.Task, len(res.Records)), Reverse: req.Reverse, ByCreated: req.ByCreated}
 	for i, rec := range res.Records {
 		page.Tasks[i] = trimTask(rec.Task, req.HistoryLength, req.IncludeArtifacts)
 	}

@@ -27,7 +27,8 @@ type Store interface {
 	// the task's timeline.
 	Events(ctx context.Context, taskID string, afterSeq uint64) ([]LoggedEvent, error)
 	// List returns a page of tasks, newest Record.Updated first (ties: task
-	// id descending), or the exact reverse with q.Reverse, using indexes
+	// id descending), or the exact reverse with q.Reverse, or by creation
+	// with q.ByCreated (see ListQuery), using indexes
 	// rather than scanning every task for each page. A page token it cannot
 	// decode is an a2a.ErrInvalidParams error.
 	List(ctx context.Context, q ListQuery) (*ListResult, error)
@@ -134,6 +135,19 @@ type ListQuery struct {
 	// of paging through every newer one. A page token continues in the
 	// direction of the query that returned it.
 	Reverse bool
+	// ByCreated lists by creation instead: task id descending (ascending
+	// with Reverse). The engine makes every task id a UUIDv7 in canonical
+	// lower-case text, whose byte order is creation order (the
+	// millisecond, then the generator's sub-millisecond sequence, which
+	// never repeats within a process). Ids the engine did not make (a
+	// store written by something else, tests) are placed by the store's
+	// own key order, the same on every page and exactly reversed by
+	// Reverse: in the memory store and PostgreSQL by the id's bytes, in
+	// bbolt above every canonical UUID, by length then bytes. The filters
+	// apply during the walk: a page costs the tasks it skips (a rare state
+	// may cost a walk over many). Page tokens of one order are invalid in
+	// the other.
+	ByCreated bool
 }
 
 // ListResult is one page of tasks.

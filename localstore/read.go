@@ -303,6 +303,9 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	if size <= 0 {
 		size = a2a.DefaultPageSize
 	}
+	if q.ByCreated {
+		return s.listByCreated(ctx, q, size)
+	}
 	prefix := indexPrefix(q.ContextID, string(q.State))
 	// state is the filter the family does not apply.
 	state := ""
@@ -396,6 +399,134 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		return nil, err
 	}
 	return res, nil
+}
+
+// createdTokenPrefix starts a created-order page token (the rest is the
+// base64url tasks key of the page's last task): an updated-order token is
+// base64url alone, which never holds '~', so neither order takes the
+// other's tokens.
+const createdTokenPrefix = "~c"
+
+// listByCreated walks the tasks bucket from its last key down (up with
+// Reverse): the engine's UUIDv7 ids are keyed by their 16 bytes, whose
+// order is creation order; other ids are keyed above every UUID (layout.go's
+// appendID), by length then bytes. The filters apply during the walk, on
+// each record's header (state, conversation, update time) before its
+// body is decoded (text): a page costs the tasks it skips.
+func (s *Store) listByCreated(ctx context.Context, q engine.ListQuery, size int) (*engine.ListResult, error) {
+	var start []byte
+	if q.PageToken != "" {
+		tok, ok := strings.CutPrefix(q.PageToken, createdTokenPrefix)
+		k, err := base64.RawURLEncoding.DecodeString(tok)
+		if err == nil {
+			_, _, err = readID(k)
+		}
+		if !ok || err != nil || len(k) == 0 {
+			return nil, fmt.Errorf("list: %w: the page token is malformed or belongs to a listing in another order", a2a.ErrInvalidParams)
+		}
+		start = k
+	}
+	text := strings.ToLower(q.Text)
+	res := &engine.ListResult{TotalSize: -1}
+	err := s.view(func(tx *bolt.Tx) error {
+		scanned := 0
+		defer func() {
+			if scanned >= releaseAfter {
+				s.dropPages(tx)
+			}
+		}()
+		c := tx.Bucket(bucketTasks).Cursor()
+		step := c.Prev
+		if q.Reverse {
+			step = c.Next
+		}
+		var last []byte
+		for k, v := createdStart(c, start, q.Reverse); k != nil; k, v = step() {
+			if scanned++; scanned%releaseAfter == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				s.dropPages(tx)
+			}
+			id, _, err := readID(k)
+			if err != nil {
+				return fmt.Errorf("corrupt task key %x: %w", k, err)
+			}
+			rec, err := s.createdMatch(id, v, q, text)
+			var damaged *engine.DamagedError
+			switch {
+			case errors.As(err, &damaged):
+				res.Damaged = append(res.Damaged, damaged)
+				continue
+			case err != nil:
+				return err
+			case rec == nil:
+				continue
+			}
+			if len(res.Records) == size {
+				res.NextPageToken = createdTokenPrefix + base64.RawURLEncoding.EncodeToString(last)
+				break
+			}
+			res.Records = append(res.Records, rec)
+			last = append(last[:0], k...)
+		}
+		if q.Text == "" && q.UpdatedAfter.IsZero() && (q.ContextID == "" || q.State == "") {
+			n, err := countFor(tx.Bucket(bucketIndex), q.ContextID, string(q.State))
+			if err != nil {
+				return err
+			}
+			res.TotalSize = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// createdMatch decodes the record stored under id if it passes q's
+// filters, reading its header first; nil if it does not pass.
+func (s *Store) createdMatch(id string, v []byte, q engine.ListQuery, text string) (*engine.Record, error) {
+	h, _, err := decodeHeader(id, v)
+	if err != nil {
+		return nil, &engine.DamagedError{TaskID: id, Err: err}
+	}
+	e := h.entry
+	if (q.State != "" && e.state != string(q.State)) || (q.ContextID != "" && e.contextID != q.ContextID) ||
+		(!q.UpdatedAfter.IsZero() && !e.when.After(q.UpdatedAfter)) {
+		return nil, nil
+	}
+	rec, err := decodeRecord(id, v)
+	if err != nil {
+		return nil, err
+	}
+	if text != "" && !engine.TaskContainsText(rec.Task, text) {
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// createdStart positions c where a created-order walk begins: the last
+// task key (the first with reverse), or the key next to the token's in
+// the walk's direction (the token's task may have been swept since).
+func createdStart(c *bolt.Cursor, token []byte, reverse bool) ([]byte, []byte) {
+	switch {
+	case token == nil && !reverse:
+		return c.Last()
+	case token == nil:
+		return c.First()
+	case !reverse:
+		if k, _ := c.Seek(token); k == nil {
+			return c.Last()
+		}
+		return c.Prev()
+	}
+	k, v := c.Seek(token)
+	if bytes.Equal(k, token) {
+		return c.Next()
+	}
+	return k, v
 }
 
 // listStart positions c where a List walk begins: the family's newest

@@ -169,6 +169,56 @@ func decodeToken(tok string) (int64, string, error) {
 	return n, id, nil
 }
 
+// createdToken starts a created-order page token, followed by the id of
+// the page's last task; an updated-order token starts with its time's
+// digits, so neither order takes the other's tokens.
+const createdToken = "c."
+
+// listKeyRange is where a List walk starts and its ORDER BY: past the
+// newest key (or with Reverse before the oldest) and, after a page token,
+// past its key. The updated order walks (updated_ns, id), served by
+// a2atop_tasks_by_updated; the created order (q.ByCreated) walks id, the
+// primary key: the engine's UUIDv7 ids, canonical lower-case text of one
+// shape, are in creation order by id under any collation that orders
+// digits before letters (C's byte order, or a locale's); other ids rank by
+// the column's collation.
+func listKeyRange(q engine.ListQuery) (where []string, args []any, order string, err error) {
+	dir, cmpOp := "DESC", boundOp(q)
+	if q.Reverse {
+		dir = "ASC"
+	}
+	if q.ByCreated {
+		if q.PageToken == "" {
+			// No bound yet: List adds "id < $1" ($1 kept for it) when it
+			// reads on past a first batch.
+			return []string{"$1::text IS NULL"}, []any{nil}, "id " + dir, nil
+		}
+		id, ok := strings.CutPrefix(q.PageToken, createdToken)
+		if !ok || id == "" {
+			return nil, nil, "", a2a.NewError(a2a.ErrInvalidParams, "invalid page token %q: not one of a created-order listing", q.PageToken)
+		}
+		return []string{"id " + cmpOp + " $1"}, []any{id}, "id " + dir, nil
+	}
+	keyNs, keyID := int64(1<<63-1), "\U0010FFFF"
+	if q.Reverse {
+		keyNs, keyID = -1<<63, ""
+	}
+	if q.PageToken != "" {
+		if keyNs, keyID, err = decodeToken(q.PageToken); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	return []string{"(updated_ns, id) " + cmpOp + " ($1, $2)"}, []any{keyNs, keyID}, "updated_ns " + dir + ", id " + dir, nil
+}
+
+// boundOp compares a row's key with the key a walk goes on from.
+func boundOp(q engine.ListQuery) string {
+	if q.Reverse {
+		return ">"
+	}
+	return "<"
+}
+
 // listScanBatch is how many rows a List with a Text filter reads at a time
 // while it looks for a page of matches.
 const listScanBatch = 256
@@ -178,22 +228,12 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 	if size <= 0 {
 		size = a2a.DefaultPageSize
 	}
-	// The walk starts past the newest key (or with Reverse before the
-	// oldest) and, after a page token, past its key.
-	keyNs, keyID, cmpOp, order := int64(1<<63-1), "\U0010FFFF", "<", "DESC"
-	if q.Reverse {
-		keyNs, keyID, cmpOp, order = -1<<63, "", ">", "ASC"
-	}
-	if q.PageToken != "" {
-		var err error
-		if keyNs, keyID, err = decodeToken(q.PageToken); err != nil {
-			return nil, err
-		}
+	where, args, order, err := listKeyRange(q)
+	if err != nil {
+		return nil, err
 	}
 	// The filters SQL applies; Text is applied here, with the engine's
 	// matcher, so that every store filters text the same way.
-	where := []string{"(updated_ns, id) " + cmpOp + " ($1, $2)"}
-	args := []any{keyNs, keyID}
 	if q.State != "" {
 		args = append(args, string(q.State))
 		where = append(where, "state = $"+strconv.Itoa(len(args)))
@@ -212,8 +252,8 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		batch = max(batch, listScanBatch)
 	}
 	args = append(args, batch)
-	query := `SELECT ` + recordColumns + ` FROM a2atop_tasks WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY updated_ns ` + order + `, id ` + order + ` LIMIT $` + strconv.Itoa(len(args))
+	limit := ` ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
+	query := `SELECT ` + recordColumns + ` FROM a2atop_tasks WHERE ` + strings.Join(where, " AND ") + limit
 
 	res := &engine.ListResult{Records: make([]*engine.Record, 0, min(size, 64))}
 	for {
@@ -230,13 +270,20 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 				rows.Close()
 				return nil, s.readErr("list tasks", err)
 			}
-			args[0], args[1] = rec.Updated.UnixNano(), rec.Task.ID
+			if q.ByCreated {
+				args[0] = rec.Task.ID
+			} else {
+				args[0], args[1] = rec.Updated.UnixNano(), rec.Task.ID
+			}
 			if text != "" && !engine.TaskContainsText(rec.Task, text) {
 				continue
 			}
 			if len(res.Records) == size {
 				last := res.Records[size-1]
 				res.NextPageToken = encodeToken(last.Updated.UnixNano(), last.Task.ID)
+				if q.ByCreated {
+					res.NextPageToken = createdToken + last.Task.ID
+				}
 				full = true
 				break
 			}
@@ -248,6 +295,10 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 		}
 		if full || n < batch {
 			break
+		}
+		if q.ByCreated && where[0] != "id "+boundOp(q)+" $1" {
+			where[0] = "id " + boundOp(q) + " $1"
+			query = `SELECT ` + recordColumns + ` FROM a2atop_tasks WHERE ` + strings.Join(where, " AND ") + limit
 		}
 	}
 	total, err := s.total(ctx, q)

@@ -22,7 +22,7 @@ type fakeService struct {
 	gets     []string
 	lists    []a2a.ListRequest
 	listed   int  // tasks returned by List, in all
-	noOrder  bool // lists newest first only: Reverse is ErrUnsupported, as a remote agent
+	noOrder  bool // lists newest first only: Reverse and ByCreated are ErrUnsupported, as a remote agent
 	watch    chan a2a.StreamEvent
 	failNext error
 	card     *a2a.AgentCard
@@ -92,7 +92,7 @@ func (f *fakeService) List(ctx context.Context, req a2a.ListRequest) (*a2a.ListP
 		return nil, err
 	}
 	f.lists = append(f.lists, req)
-	if req.Reverse && f.noOrder {
+	if (req.Reverse || req.ByCreated) && f.noOrder {
 		return nil, a2a.NewError(a2a.ErrUnsupported, "newest first only")
 	}
 	all := make([]*a2a.Task, 0, len(f.tasks))

@@ -144,6 +144,7 @@ type fleetAgent struct {
 	loading        bool
 	list           listing
 	noReverse      bool // the service cannot list oldest first (ErrUnsupported)
+	noCreated      bool // the service cannot list by creation (ErrUnsupported)
 	listGen        int
 	counts         *storeCounts
 	countsInFlight bool

@@ -348,7 +348,7 @@ func (m *Model) refilter() tea.Cmd {
 		text = ""
 	}
 	q := t.rows.storeQuery(text)
-	if q == t.query || m.allLoaded() {
+	if (q == t.query && !m.orderStale()) || m.allLoaded() {
 		return tea.Batch(moved, m.moreRows())
 	}
 	return tea.Batch(moved, m.startListing(q))

@@ -14,7 +14,8 @@ import (
 // Lazy loading in a window. A store may hold a million tasks: the
 // dashboard never lists them all, and never holds them all. Each agent's
 // listing is a window of at most windowRows tasks of the store's order
-// (newest change first), made of whole pages: the first page fills the
+// (newest change first, or newest created first while the table is sorted
+// by AGE and the service can: a2a.ListRequest.ByCreated), made of whole pages: the first page fills the
 // first screen; the next page is asked for when the cursor comes within
 // prefetchRows of the window's edge, and the page at the far edge is
 // dropped once the window is full (its token is kept, so scrolling back
@@ -26,8 +27,8 @@ import (
 // and the tasks above and below the window are counted in "↑ N more" /
 // "↓ N more". State, conversation and (on enter) text filters are sent to
 // the service as the query, so a filter finds tasks that were never
-// loaded; the other filters and sorts apply to the rows held, and the
-// header says so.
+// loaded; the other filters and sorts (and AGE on a service that lists
+// by the last change only) apply to the rows held, and the header says so.
 //
 // In a fleet each agent pages on its own (fleetAgent.list): the first
 // page of every agent comes at once, and the next pages of the agents in
@@ -52,9 +53,12 @@ const windowRows = 20 * listPageSize
 type listing struct {
 	query   a2a.ListRequest // the filters (State, ContextID, Text); no paging
 	reverse bool            // listed oldest first (G)
-	pages   []winPage
-	next    string // token of the page after the last one held
-	done    bool   // the last page held is the listing's end
+	// byCreated: listed in creation order (a2a.ListRequest.ByCreated),
+	// the table's sort being by AGE; else in the order of the last change.
+	byCreated bool
+	pages     []winPage
+	next      string // token of the page after the last one held
+	done      bool   // the last page held is the listing's end
 	// behind are the pages dropped from the window's start, the last
 	// dropped last: listing behind[i].token again gives that page back.
 	behind  []droppedPage
@@ -235,7 +239,7 @@ func (m *Model) relist(a *fleetAgent, reverse, toEnd bool) tea.Cmd {
 		return nil
 	}
 	a.listGen++
-	a.list = listing{query: m.table.query, reverse: reverse, toEnd: toEnd, total: -1}
+	a.list = listing{query: m.table.query, reverse: reverse, toEnd: toEnd, total: -1, byCreated: m.wantsCreated(a)}
 	a.loading = true
 	m.table.loading = true
 	a.countsInFlight = true
@@ -257,7 +261,7 @@ func (m *Model) fetch(a *fleetAgent, end fetchEnd) tea.Cmd {
 	a.loading = true
 	m.table.loading = true
 	q := l.query
-	q.Reverse = l.reverse
+	q.Reverse, q.ByCreated = l.reverse, l.byCreated
 	return a.calls.list(a.listGen, token, q)
 }
 
@@ -355,9 +359,41 @@ func (s *rowSet) storeFilters() bool {
 	return s.only != "" || s.state == filterAll || s.state == filterDone
 }
 
-// storeSorted says whether the table's order is the store's (the window
-// is then exactly a slice of it).
-func (s *rowSet) storeSorted() bool { return s.order.order == sortUpdated }
+// storeSorted says whether the table's order is the store's (each
+// window is then exactly a slice of it): the order of the last change,
+// or creation where every agent in scope lists by creation.
+func (m *Model) storeSorted() bool {
+	switch m.table.rows.order.order {
+	case sortUpdated:
+		return true
+	case sortCreated:
+		for _, a := range m.fleet {
+			if a.open() && m.inScope(a) && !a.list.byCreated {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// wantsCreated says whether agent a's listing should be in creation
+// order: the table is sorted by AGE and the service can (a local store,
+// or a2atop's own socket or serve; a remote agent answers ErrUnsupported).
+func (m *Model) wantsCreated(a *fleetAgent) bool {
+	return m.table.rows.order.order == sortCreated && !a.noCreated
+}
+
+// orderStale says whether some agent lists in another order than the
+// table's sort wants (the sort changed between AGE and another).
+func (m *Model) orderStale() bool {
+	for _, a := range m.fleet {
+		if a.open() && a.list.byCreated != m.wantsCreated(a) {
+			return true
+		}
+	}
+	return false
+}
 
 // syncQuery lists again from the service when the filters changed what
 // it must be asked, unless every task is loaded already (then filtering

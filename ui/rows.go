@@ -363,7 +363,7 @@ func stateRank(st a2a.TaskState) int {
 // cmp orders rows (a before b: a shows higher in the table) in the
 // order's natural direction: newest first for times, the tasks that need
 // the user first for state, A to Z for ids and messages; by the order's key, then by update time (newest
-// first), task id and agent: a total order, so the visible list can be
+// first; for created, by task id instead, as a store lists by creation), task id and agent: a total order, so the visible list can be
 // binary-searched. One comparison per pair (not two less calls), as a
 // rebuild sorts every row of a fleet.
 func (s sortOrder) cmp(a, b *row) int {
@@ -381,6 +381,13 @@ func (s sortOrder) cmp(a, b *row) int {
 		if c := b.created.Compare(a.created); c != 0 {
 			return c
 		}
+		// Ties by id, newest first: the engine's UUIDv7 ids of one
+		// millisecond order by their sequence, as a store lists them
+		// (a2a.ListRequest.ByCreated).
+		if c := strings.Compare(b.id, a.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.agent, b.agent)
 	case sortState:
 		if c := cmp.Compare(stateRank(a.state), stateRank(b.state)); c != 0 {
 			return c

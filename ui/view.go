@@ -277,7 +277,7 @@ func (m *Model) statsLine() string {
 		if !rows.storeFilters() {
 			filter += held
 		}
-		if !rows.storeSorted() {
+		if !m.storeSorted() {
 			sort += held
 		}
 		shown += m.position()

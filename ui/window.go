@@ -25,6 +25,12 @@ func (m *Model) onList(msg listMsg) tea.Cmd {
 	a.loading = false
 	tbl.loading = m.anyLoading()
 	if msg.err != nil {
+		if l.byCreated && errors.Is(msg.err, a2a.ErrUnsupported) {
+			// The service lists by the last change only (a remote
+			// agent): the AGE order is then over the rows loaded.
+			a.noCreated = true
+			return m.relist(a, l.reverse, l.toEnd)
+		}
 		if l.reverse && errors.Is(msg.err, a2a.ErrUnsupported) {
 			// The service lists newest first only (a remote agent):
 			// reach the oldest task by paging forward to the end.
@@ -208,7 +214,9 @@ func (l *listing) dropLast() []rowKey {
 // adoptLive keeps the window true to the store's order after live
 // changes of agent a (rows in b): a task changed lands at the head of
 // the order, so it joins a window that reaches the head, and leaves one
-// that does not (counted above it), unless it is the selected task. A
+// that does not (counted above it), unless it is the selected task. In
+// creation order only a new task lands at the head (a task not held
+// that changed is taken for one: the window does not know where it is). A
 // snapshot fetched (live false: a Get, a reconcile) moved nothing: only
 // the tasks it made new are placed. It reports whether the selection
 // changed.
@@ -244,7 +252,10 @@ func (m *Model) adoptLive(a *fleetAgent, b *rowBatch, live bool) (selectionChang
 	default:
 		gone := map[rowKey]struct{}{}
 		for r := range b.changed {
-			if r.agent != a.index || r.key == m.table.selectedKey || (!live && !slices.Contains(b.created, r)) {
+			isNew := slices.Contains(b.created, r)
+			// In creation order a change moves no task: only tasks new
+			// here (created since, or not held) land at the head.
+			if r.agent != a.index || r.key == m.table.selectedKey || ((!live || l.byCreated) && !isNew) {
 				continue
 			}
 			gone[r.key] = struct{}{}
@@ -252,7 +263,7 @@ func (m *Model) adoptLive(a *fleetAgent, b *rowBatch, live bool) (selectionChang
 			switch {
 			case !l.reverse:
 				l.moved++
-			case slices.Contains(b.created, r) && l.total >= 0:
+			case isNew && l.total >= 0:
 				// A task new here is above a reverse window: until the
 				// next counts, the listing is one longer.
 				l.total++

@@ -155,13 +155,26 @@ func TestWindowGNewestFirstOnly(t *testing.T) {
 }
 
 // Live changes: at the head a new task joins the window; away from the
-// head (after G) a new task is counted above it, a task of the window
-// that changes leaves it (counted above), and the selected task stays.
+// head (after G) a new task is counted above it, and the selected task
+// stays. A task of the window that changes leaves it (counted above) in
+// the order of the last change, and stays in creation order (AGE, the
+// default), where a change moves no task.
 func TestWindowLiveChanges(t *testing.T) {
+	t.Run("updated", func(t *testing.T) { testWindowLiveChanges(t, true) })
+	t.Run("created", func(t *testing.T) { testWindowLiveChanges(t, false) })
+}
+
+func testWindowLiveChanges(t *testing.T, byUpdate bool) {
 	const n = 5000
 	f := bigService(n)
 	m := newTestModel(t, f, 200, 30)
 	drain(t, m, m.Init(), nil)
+	if byUpdate {
+		press(t, m, "U")
+	}
+	if m.fleet[0].list.byCreated == byUpdate {
+		t.Fatalf("listing by creation: %v, sorted by update: %v", m.fleet[0].list.byCreated, byUpdate)
+	}
 	live := func(id string, st a2a.TaskState) {
 		t.Helper()
 		ev := a2a.StreamEvent{Event: task(id, st, "", 0)}
@@ -179,14 +192,19 @@ func TestWindowLiveChanges(t *testing.T) {
 		t.Fatalf("a new task away from the head: held %v, above %d (was %d)", m.table.rows.byKey[rowKey{0, "t09001"}] != nil, m.table.beyondAbove, above)
 	}
 	live("t00005", a2a.StateFailed)
-	if m.table.rows.byKey[rowKey{0, "t00005"}] != nil || m.table.beyondAbove != above+2 {
-		t.Fatalf("a task of the window changed: held %v, above %d (was %d)", m.table.rows.byKey[rowKey{0, "t00005"}] != nil, m.table.beyondAbove, above)
+	moved := 1
+	if byUpdate {
+		moved = 2
+	}
+	if held := m.table.rows.byKey[rowKey{0, "t00005"}] != nil; held == byUpdate || m.table.beyondAbove != above+moved {
+		t.Fatalf("a task of the window changed: held %v, above %d (was %d)", held, m.table.beyondAbove, above)
 	}
 	live("t00000", a2a.StateFailed)
 	if r := m.table.selected(); r == nil || r.id != "t00000" || r.state != a2a.StateFailed {
 		t.Fatalf("the selected task changed: selection %v", r)
 	}
-	if v := screen(m); !strings.Contains(v, fmt.Sprintf("↑ %d more", above+2+len(m.table.rows.visible)-m.table.height)) {
+	// (By update the selected task, changed last, shows at the top.)
+	if v := screen(m); !byUpdate && !strings.Contains(v, fmt.Sprintf("↑ %d more", above+moved+len(m.table.rows.visible)-m.table.height)) {
 		t.Fatalf("header:\n%s", v)
 	}
 }
@@ -219,8 +237,16 @@ func TestWindowMarksOutlastTheWindow(t *testing.T) {
 func TestWindowHeaderSaysWhatIsLoaded(t *testing.T) {
 	m := newTestModel(t, bigService(5000), 160, 30)
 	drain(t, m, m.Init(), nil)
-	held := len(m.table.rows.byKey)
-	if v := screen(m); !strings.Contains(v, fmt.Sprintf("sort: created (over the %d loaded)", held)) {
+	if v := screen(m); !strings.Contains(v, "sort: created ·") {
+		t.Fatalf("created order from the store:\n%s", v)
+	}
+	// A service that lists by the last change only (a remote agent).
+	f := bigService(5000)
+	f.noOrder = true
+	remote := newTestModel(t, f, 160, 30)
+	drain(t, remote, remote.Init(), nil)
+	held := len(remote.table.rows.byKey)
+	if v := screen(remote); !strings.Contains(v, fmt.Sprintf("sort: created (over the %d loaded)", held)) || !remote.fleet[0].noCreated {
 		t.Fatalf("created order over a window:\n%s", v)
 	}
 	press(t, m, "U")
@@ -307,5 +333,73 @@ func TestWindowGOnRemoteAgent(t *testing.T) {
 	}
 	if most > maxHeld || svc.tasks < n {
 		t.Fatalf("G held up to %d rows, fetched %d tasks", most, svc.tasks)
+	}
+}
+
+// Creation order on a real store (a bbolt file through localstore and
+// the engine) whose tasks were updated in the reverse of their creation:
+// the AGE order (the default) is the store's, not the rows loaded sorted.
+// The first screen shows the newest created task, G the oldest created
+// (the newest updated) after one page, g the newest again, and the header
+// does not say the sort covers the rows loaded only.
+func TestWindowCreatedOrderOnLocalStore(t *testing.T) {
+	const n = 3000
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s, err := localstore.Open(path, localstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	id := func(i int) string {
+		ms := base.UnixMilli() + int64(i)
+		return fmt.Sprintf("%08x-%04x-7000-8000-%012x", ms>>16, ms&0xffff, i)
+	}
+	for i := range n {
+		c := scaleCommit(i, base)
+		tk := c.Record.Task.Clone()
+		tk.ID = id(i)
+		tk.Status.Timestamp = base.Add(time.Hour - time.Duration(i)*time.Millisecond)
+		c.Record = &engine.Record{Task: tk, Created: base.Add(time.Duration(i) * time.Millisecond), Updated: tk.Status.Timestamp, Attempts: 1, LastSeq: 1}
+		c.Events[0].TaskID, c.Events[0].Event, c.MessageIDs = tk.ID, tk, nil
+		if err := s.Commit(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, err := engine.New(s, agents.NewDemo(), engine.Options{Retention: 100 * 365 * 24 * time.Hour, SweepInterval: 100 * 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close(); s.Close() })
+	svc := &countingService{Service: eng}
+	m := newTestModel(t, svc, 160, 40)
+	drain(t, m, m.Init(), nil)
+	if r := m.table.selected(); r == nil || r.id != id(n-1) {
+		t.Fatalf("first screen selected %v, want the newest created %s", r, id(n-1))
+	}
+	v := screen(m)
+	if !strings.Contains(v, "sort: created ·") {
+		t.Fatalf("header:\n%s", v)
+	}
+	svc.lists, svc.tasks = 0, 0
+	press(t, m, "G")
+	if r := m.table.selected(); r == nil || r.id != id(0) {
+		t.Fatalf("G selected %v, want the oldest created %s", r, id(0))
+	}
+	if svc.tasks > 2*listPageSize+len(a2a.States())+1 || len(m.table.rows.byKey) > maxHeld {
+		t.Fatalf("G fetched %d tasks in %d lists; %d rows held", svc.tasks, svc.lists, len(m.table.rows.byKey))
+	}
+	// The rows held are one run of creation order, the oldest at the bottom.
+	got := visibleIDs(m)
+	for i, rid := range got {
+		if want := id(len(got) - 1 - i); rid != want {
+			t.Fatalf("row %d after G is %s, want %s", i, rid, want)
+		}
+	}
+	if v := screen(m); !strings.Contains(v, fmt.Sprintf("row %d of %d", n, n)) || strings.Contains(v, "loaded)") {
+		t.Fatalf("header after G:\n%s", v)
+	}
+	press(t, m, "g")
+	if r := m.table.selected(); r == nil || r.id != id(n-1) {
+		t.Fatalf("g selected %v, want %s", r, id(n-1))
 	}
 }

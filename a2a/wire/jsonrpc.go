@@ -151,6 +151,12 @@ type wListParams struct {
 	HistoryLength        *int   `json:"historyLength,omitempty"`
 	StatusTimestampAfter string `json:"statusTimestampAfter,omitempty"`
 	IncludeArtifacts     bool   `json:"includeArtifacts,omitempty"`
+	// Reverse and ByCreated are a2atop's own members (ListRequest's order),
+	// sent only to a2atop's own socket or serve (client.Options.OwnPeer);
+	// other agents ignore unknown members, and the page says whether the
+	// order was applied (wListPage).
+	Reverse   bool `json:"a2atopReverse,omitempty"`
+	ByCreated bool `json:"a2atopByCreated,omitempty"`
 }
 
 type wIDParams struct {
@@ -193,7 +199,8 @@ func (c codec) encodeParams(m Method, params any) (any, error) {
 			return nil, fmt.Errorf("params must be a2a.ListRequest, got %T", params)
 		}
 		w := &wListParams{Tenant: p.Tenant, ContextID: p.ContextID, PageSize: p.PageSize, PageToken: p.PageToken,
-			HistoryLength: p.HistoryLength, StatusTimestampAfter: formatTime(p.StatusTimestampAfter), IncludeArtifacts: p.IncludeArtifacts}
+			HistoryLength: p.HistoryLength, StatusTimestampAfter: formatTime(p.StatusTimestampAfter), IncludeArtifacts: p.IncludeArtifacts,
+			Reverse: p.Reverse, ByCreated: p.ByCreated}
 		if p.State != "" {
 			w.Status = c.state(p.State)
 		}
@@ -377,7 +384,8 @@ func (c codec) decodeParams(m Method, params json.RawMessage) (any, error) {
 			}
 		}
 		req := a2a.ListRequest{ContextID: w.ContextID, PageSize: w.PageSize, PageToken: w.PageToken,
-			HistoryLength: w.HistoryLength, IncludeArtifacts: w.IncludeArtifacts, Tenant: w.Tenant}
+			HistoryLength: w.HistoryLength, IncludeArtifacts: w.IncludeArtifacts, Tenant: w.Tenant,
+			Reverse: w.Reverse, ByCreated: w.ByCreated}
 		if w.Status != "" {
 			req.State = parseState(w.Status)
 		}
@@ -443,6 +451,10 @@ type wListPage[P any] struct {
 	// a2atop that holds a store to the others sharing it, so their list
 	// names the damaged tasks too. Other clients ignore unknown members.
 	DamagedTaskIDs []string `json:"a2atopDamagedTaskIds,omitempty"`
+	// Reverse and ByCreated echo the order a2atop's own service listed in
+	// (ListPage.Reverse, ByCreated).
+	Reverse   bool `json:"a2atopReverse,omitempty"`
+	ByCreated bool `json:"a2atopByCreated,omitempty"`
 }
 
 func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, error) {
@@ -475,7 +487,8 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 		if !ok || p == nil {
 			return nil, fmt.Errorf("wire: encode %s result: want *a2a.ListPage, got %T", m, result)
 		}
-		lp := wListPage[any]{Tasks: make([]*eTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize, DamagedTaskIDs: p.Damaged}
+		lp := wListPage[any]{Tasks: make([]*eTask, len(p.Tasks)), NextPageToken: p.NextPageToken, PageSize: p.PageSize, TotalSize: p.TotalSize, DamagedTaskIDs: p.Damaged,
+			Reverse: p.Reverse, ByCreated: p.ByCreated}
 		for i, t := range p.Tasks {
 			lp.Tasks[i] = c.fromTask(t)
 		}
@@ -646,7 +659,8 @@ func (c codec) DecodeResponse(m Method, body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := &a2a.ListPage{NextPageToken: w.NextPageToken, PageSize: w.PageSize, TotalSize: w.TotalSize, Damaged: boundedIDs(w.DamagedTaskIDs)}
+		p := &a2a.ListPage{NextPageToken: w.NextPageToken, PageSize: w.PageSize, TotalSize: w.TotalSize, Damaged: boundedIDs(w.DamagedTaskIDs),
+			Reverse: w.Reverse, ByCreated: w.ByCreated}
 		if len(w.Tasks) > 0 {
 			p.Tasks = make([]*a2a.Task, 0, len(w.Tasks))
 			for _, t := range w.Tasks {

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"ListFilters", testListFilters},
 		{"ListInvalidToken", testListInvalidToken},
 		{"ListReverse", testListReverse},
+		{"ListByCreated", testListByCreated},
 		{"LogAndLastCursor", testLogAndLastCursor},
 		{"LogOutOfOrderCommits", testLogOutOfOrderCommits},
 		{"ConcurrentCommits", testConcurrentCommits},
@@ -346,6 +347,100 @@ func testListReverse(t *testing.T, s engine.Store) {
 	res, err := s.List(context.Background(), engine.ListQuery{Reverse: true, PageSize: 10})
 	if err != nil || res.NextPageToken != "" || res.TotalSize != 10 {
 		t.Errorf("exact last reverse page: token %q total %d err %v, want no token, 10", res.NextPageToken, res.TotalSize, err)
+	}
+}
+
+// v7ID is a canonical UUIDv7 id made at base plus ms milliseconds with
+// sequence seq: the engine's kind of id, whose byte order is creation
+// order.
+func v7ID(ms, seq int) string {
+	t := base.UnixMilli() + int64(ms)
+	return fmt.Sprintf("%08x-%04x-7%03x-8000-%012x", t>>16, t&0xffff, seq, 42)
+}
+
+// testListByCreated: ByCreated lists newest created (id) first whatever
+// the tasks' updates, oldest created first with Reverse, with paging,
+// filters and counts; tokens of one order are refused by the other.
+func testListByCreated(t *testing.T, s engine.Store) {
+	f := newFixture(t, s)
+	var created []string // oldest first
+	for i := range 9 {
+		id := v7ID(i/2, i%2) // two per millisecond: the sequence orders them
+		created = append(created, id)
+		st := a2a.StateCompleted
+		if i%3 == 0 {
+			st = a2a.StateFailed
+		}
+		// Updated in an order unlike creation: the last created first.
+		f.commit(change{id: id, contextID: fmt.Sprintf("c%d", i%2), state: st, at: base.Add(time.Duration(9-i) * time.Second), text: fmt.Sprintf("step %d", i)})
+	}
+	// The oldest task changes last: it stays the oldest created.
+	f.commit(change{id: created[0], contextID: "c0", state: a2a.StateWorking, at: base.Add(time.Minute), text: "step 0"})
+	newest := slices.Clone(created)
+	slices.Reverse(newest)
+	pick := func(keep func(i int) bool) []string {
+		var out []string
+		for i := len(created) - 1; i >= 0; i-- {
+			if keep(i) {
+				out = append(out, created[i])
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		q     engine.ListQuery
+		want  []string
+		total int
+	}{
+		{engine.ListQuery{}, newest, 9},
+		{engine.ListQuery{State: a2a.StateCompleted}, pick(func(i int) bool { return i%3 != 0 }), 6},
+		{engine.ListQuery{State: a2a.StateFailed}, pick(func(i int) bool { return i%3 == 0 && i > 0 }), 2},
+		{engine.ListQuery{ContextID: "c1"}, pick(func(i int) bool { return i%2 == 1 }), 4},
+		{engine.ListQuery{ContextID: "c0", State: a2a.StateFailed}, pick(func(i int) bool { return i == 6 }), -1},
+		{engine.ListQuery{UpdatedAfter: base.Add(5 * time.Second)}, pick(func(i int) bool { return i == 0 || 9-i > 5 }), -1},
+		{engine.ListQuery{Text: "step 4"}, pick(func(i int) bool { return i == 4 }), -1},
+		{engine.ListQuery{State: a2a.StateRejected}, nil, 0},
+	}
+	for _, tc := range cases {
+		for _, size := range []int{1, 2, 3, 50} {
+			q := tc.q
+			q.ByCreated, q.PageSize = true, size
+			got, totals := listAll(t, s, q)
+			if !equalStrings(got, tc.want) {
+				t.Errorf("%+v: order = %v, want %v", q, got, tc.want)
+			}
+			if totals[0] != -1 && totals[0] != tc.total {
+				t.Errorf("%+v: total = %d, want %d", q, totals[0], tc.total)
+			}
+			q.Reverse = true
+			want := slices.Clone(tc.want)
+			slices.Reverse(want)
+			if got, _ := listAll(t, s, q); !equalStrings(got, want) {
+				t.Errorf("%+v: order = %v, want %v", q, got, want)
+			}
+		}
+	}
+	first, err := s.List(context.Background(), engine.ListQuery{ByCreated: true, PageSize: 2})
+	if err != nil || first.NextPageToken == "" {
+		t.Fatalf("first created page: token %q, %v", first.NextPageToken, err)
+	}
+	if _, err := s.List(context.Background(), engine.ListQuery{PageToken: first.NextPageToken}); !errors.Is(err, a2a.ErrInvalidParams) {
+		t.Errorf("a created-order token in the updated order: %v, want ErrInvalidParams", err)
+	}
+	upd, err := s.List(context.Background(), engine.ListQuery{PageSize: 2})
+	if err != nil || upd.NextPageToken == "" {
+		t.Fatalf("first updated page: token %q, %v", upd.NextPageToken, err)
+	}
+	if _, err := s.List(context.Background(), engine.ListQuery{ByCreated: true, PageToken: upd.NextPageToken}); !errors.Is(err, a2a.ErrInvalidParams) {
+		t.Errorf("an updated-order token in the created order: %v, want ErrInvalidParams", err)
+	}
+	// A sweep leaves the walk to the tasks kept.
+	if n, err := s.Sweep(context.Background(), base.Add(7*time.Second), 0); err != nil || n == 0 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	got, _ := listAll(t, s, engine.ListQuery{ByCreated: true, PageSize: 2})
+	if want := pick(func(i int) bool { return i == 0 || 9-i >= 7 }); !equalStrings(got, want) {
+		t.Errorf("after a sweep: %v, want %v", got, want)
 	}
 }
 

@@ -108,6 +108,7 @@ func dialHost(ctx context.Context, sock string, copts client.Options) (*remote, 
 	r.hc = socketClient(sock, true)
 	copts.HTTPClient = r.hc
 	copts.NoJournal = true
+	copts.OwnPeer = true // the host is a2atop: it lists in the order asked
 	cl, err := client.New(ctx, baseURL, copts)
 	if err != nil {
 		r.close()
