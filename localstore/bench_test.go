@@ -16,7 +16,6 @@ import (
 
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Benchmarks. The big stores are built once per test binary run (NoSync,
@@ -174,9 +173,9 @@ func buildFixture(path string, n int) error {
 		if firstErr = bt.err; firstErr != nil {
 			continue
 		}
-		firstErr = s.update(func(tx *bolt.Tx) error {
+		firstErr = s.write(func(b txBuckets) error {
 			for _, p := range bt.ps {
-				if err := apply(tx, p); err != nil {
+				if err := apply(b, p); err != nil {
 					return err
 				}
 			}

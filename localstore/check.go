@@ -105,7 +105,7 @@ func (c *checker) task(k, v []byte) error {
 		return fmt.Errorf("task %q: its header's index entry %+v differs from its task's %+v", id, d.entry, entryOf(rec))
 	}
 	for _, ik := range d.entry.keys() {
-		if _, found := seekExact(c.b.index, ik); !found {
+		if _, found := seekExact(c.b.index.Bucket, ik); !found {
 			return fmt.Errorf("task %q: index key %x is missing", id, ik)
 		}
 	}

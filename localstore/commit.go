@@ -80,7 +80,10 @@ const (
 type commitRequest struct {
 	// prepared is the commit, encoded and validated.
 	prepared *prepared
-	done     chan error
+	// write, when set instead of prepared, is a write transaction of its
+	// own (Sweep's), applied alone.
+	write func(txBuckets) error
+	done  chan error
 }
 
 // prepared is a commit ready to apply: the task and every event encoded.
@@ -301,31 +304,29 @@ func (s *Store) writer() {
 	release.Stop()
 	defer release.Stop()
 	armed := false
+	// held is a write taken while gathering a group, applied next.
+	var held *commitRequest
 	for {
-		var first *commitRequest
-		select {
-		case first = <-s.commits:
-		case <-release.C:
-			armed = false
-			lastRelease = time.Now()
-			s.releasePages()
-			continue
-		case <-s.closing:
-			return
-		}
-		group := []*commitRequest{first}
-		size := first.prepared.size
-	gather:
-		for len(group) < maxGroup && size < maxGroupBytes {
+		first := held
+		held = nil
+		if first == nil {
 			select {
-			case req := <-s.commits:
-				group = append(group, req)
-				size += req.prepared.size
-			default:
-				break gather
+			case first = <-s.commits:
+			case <-release.C:
+				armed = false
+				lastRelease = time.Now()
+				s.releasePages()
+				s.idleCheckpoint()
+				continue
+			case <-s.closing:
+				return
 			}
 		}
-		s.applyGroup(group)
+		if first.write != nil {
+			first.done <- s.update(first.write)
+		} else {
+			s.applyGroup(s.gather(first, &held))
+		}
 		if since := time.Since(lastRelease); since >= releaseEvery {
 			if armed && !release.Stop() {
 				<-release.C
@@ -340,15 +341,46 @@ func (s *Store) writer() {
 	}
 }
 
+// gather returns a group of commits: first and those already waiting. A
+// write met on the way is left in held.
+func (s *Store) gather(first *commitRequest, held **commitRequest) []*commitRequest {
+	group := []*commitRequest{first}
+	size := first.prepared.size
+	for len(group) < maxGroup && size < maxGroupBytes {
+		select {
+		case req := <-s.commits:
+			if req.write != nil {
+				*held = req
+				return group
+			}
+			group = append(group, req)
+			size += req.prepared.size
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// idleCheckpoint checkpoints a store that has stopped writing, so that its
+// log is empty and its checkpoint's pages free again while it idles.
+func (s *Store) idleCheckpoint() {
+	if s.redo != nil && s.broken == nil && s.redo.off > redoRecordsAt {
+		if err := s.checkpoint(); err != nil {
+			s.broken = err
+		}
+	}
+}
+
 // applyGroup applies the requests in one transaction and answers each. A
 // request whose apply fails is answered with its error and the rest are
 // retried without it.
 func (s *Store) applyGroup(group []*commitRequest) {
 	for len(group) > 0 {
 		failed := -1
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.update(func(b txBuckets) error {
 			for i, req := range group {
-				if err := apply(tx, req.prepared); err != nil {
+				if err := apply(b, req.prepared); err != nil {
 					failed = i
 					return err
 				}
@@ -366,18 +398,67 @@ func (s *Store) applyGroup(group []*commitRequest) {
 	}
 }
 
-// update runs a write transaction, guarded against damaged files.
-func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
+// update runs a write transaction in the writer and makes it durable:
+// bbolt syncs it, or (redo mode) its record in the redo log is synced. A
+// failure of the log breaks the store (see Store.broken).
+func (s *Store) update(fn func(txBuckets) error) error {
+	if s.broken != nil {
+		return s.broken
+	}
+	if s.redo != nil && s.highWater > int64(s.mappedSize/2) {
+		if err := s.leaveRedo(); err != nil {
+			s.broken = fmt.Errorf("store %s: %w; restart a2atop", s.path, err)
+			return s.broken
+		}
+	}
+	var ops *opLog
+	if s.redo != nil {
+		ops = &s.ops
+		ops.reset()
+	}
+	pages := 0
+	err := s.updateTx(func(tx *bolt.Tx) error {
+		s.highWater = tx.Size()
+		tx.OnCommit(func() {
+			st := tx.Stats()
+			pages = int(st.GetWrite())
+		})
+		return fn(recordedBuckets(tx, ops))
+	})
+	if err != nil || s.redo == nil {
+		return err
+	}
+	if err := s.logWrite(pages); err != nil {
+		// bbolt has the commit but the disk may not: nothing after it may
+		// be acknowledged. Open recovers the file from the log.
+		s.broken = fmt.Errorf("store %s: %w; restart a2atop", s.path, err)
+		return s.broken
+	}
+	return nil
+}
+
+// updateTx runs a bbolt write transaction, guarded against damaged files.
+func (s *Store) updateTx(fn func(*bolt.Tx) error) (err error) {
 	defer guard(&err, s.path)()
 	return s.db.Update(fn)
+}
+
+// write runs fn in a write transaction of its own, in the writer.
+func (s *Store) write(fn func(txBuckets) error) error {
+	req := &commitRequest{write: fn, done: make(chan error, 1)}
+	select {
+	case s.commits <- req:
+	case <-s.closing:
+		return ErrClosed
+	}
+	return <-req.done
 }
 
 // apply writes one prepared commit. Invariants kept: the index and the
 // counters hold exactly the entry of the stored version of each task; the
 // meta cursor is at least every stored cursor; a task's events are either
 // all inline in its record or (spilled) all in the events bucket.
-func apply(tx *bolt.Tx, p *prepared) error {
-	b := buckets(tx)
+func apply(b txBuckets, p *prepared) error {
 	key := idKey(p.id)
 	oldValue := b.tasks.Get(key)
 	// The header first: the body is inflated only if the record must be
@@ -395,7 +476,7 @@ func apply(tx *bolt.Tx, p *prepared) error {
 	}
 	for _, r := range p.runs {
 		for c := r.cursor; c < r.cursor+uint64(r.n); c++ {
-			if cursorUsed(b.log, c) {
+			if cursorUsed(b.log.Bucket, c) {
 				return fmt.Errorf("commit task %q: %w: cursor %d is already used", p.id, a2a.ErrInvalidParams, c)
 			}
 		}
@@ -567,16 +648,21 @@ func cursorUsed(log *bolt.Bucket, c uint64) bool {
 
 // tx's top-level buckets; Open checked that they exist.
 type txBuckets struct {
-	meta, tasks, events, log, index *bolt.Bucket
+	meta, tasks, events, log, index *bucket
 }
 
-func buckets(tx *bolt.Tx) txBuckets {
+// buckets returns tx's buckets, not recorded.
+func buckets(tx *bolt.Tx) txBuckets { return recordedBuckets(tx, nil) }
+
+// recordedBuckets returns tx's buckets, recording their writes in ops
+// (unless nil).
+func recordedBuckets(tx *bolt.Tx, ops *opLog) txBuckets {
 	b := txBuckets{
-		meta:   tx.Bucket(bucketMeta),
-		tasks:  tx.Bucket(bucketTasks),
-		events: tx.Bucket(bucketEvents),
-		log:    tx.Bucket(bucketLog),
-		index:  tx.Bucket(bucketIndex),
+		meta:   &bucket{tx.Bucket(bucketMeta), idMeta, ops},
+		tasks:  &bucket{tx.Bucket(bucketTasks), idTasks, ops},
+		events: &bucket{tx.Bucket(bucketEvents), idEvents, ops},
+		log:    &bucket{tx.Bucket(bucketLog), idLog, ops},
+		index:  &bucket{tx.Bucket(bucketIndex), idIndex, ops},
 	}
 	// Writes mostly append: cursors grow, task ids are time-ordered UUIDs,
 	// index keys grow with time within their family. bbolt splits a full
@@ -626,7 +712,7 @@ func removeEntry(b txBuckets, e indexEntry) error {
 
 // addCount adds delta to a counter; a counter that reaches zero is deleted
 // so that contexts and states that no longer have tasks leave no keys.
-func addCount(index *bolt.Bucket, k []byte, delta int64) error {
+func addCount(index *bucket, k []byte, delta int64) error {
 	var n uint64
 	if v := index.Get(k); v != nil {
 		var err error

@@ -93,7 +93,7 @@ var (
 
 // schemaVersion is the layout this build writes and the newest it reads.
 // Bump it (and teach Open to migrate) whenever the layout above changes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Key families of the index bucket.
 const (

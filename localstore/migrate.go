@@ -123,6 +123,35 @@ func migrate(path string, opts Options) (err error) {
 	return nil
 }
 
+// migrateSchema2 marks a schema-2 file schema 3, in place. The layout is
+// the same; schema 3 adds the redo log (redo.go), which the builds that
+// read schema 2 would not know of: they would open a file the log has yet
+// to recover, and leave a log that no longer matches the file.
+func migrateSchema2(path string, opts Options) (err error) {
+	defer guard(&err, path)()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return openError(path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errMigratedMeanwhile
+		}
+		if v, err := getU64(meta.Get(metaSchema)); err != nil || v != 2 {
+			return errMigratedMeanwhile
+		}
+		return meta.Put(metaSchema, appendU64(nil, schemaVersion))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, errMigratedMeanwhile) {
+		return fmt.Errorf("migrate store %s from schema 2: %w", path, err)
+	}
+	return err
+}
+
 // copyV1 writes every task of the schema-1 transaction otx into db.
 func copyV1(otx *bolt.Tx, db *bolt.DB) error {
 	for _, name := range v1Buckets {
@@ -138,7 +167,7 @@ func copyV1(otx *bolt.Tx, db *bolt.DB) error {
 	flush := func() error {
 		err := db.Update(func(tx *bolt.Tx) error {
 			for _, p := range batch {
-				if err := apply(tx, p); err != nil {
+				if err := apply(buckets(tx), p); err != nil {
 					return err
 				}
 			}

@@ -41,18 +41,53 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w: the file is empty (remove it to start a new store, or pass --db another path)", path, ErrNotA2atop)
 	}
 
-	// Two attempts: another process may migrate the file between this
-	// one's validation and its open.
+	if opts.mappedSize <= 0 {
+		opts.mappedSize = defaultMappedSize
+	}
+	// Three attempts: another process may migrate the file, or checkpoint
+	// its redo log, between this one's validation and its open.
 	for attempt := 0; ; attempt++ {
-		db, err := openCurrent(path, opts)
-		if errors.Is(err, errMigratedMeanwhile) && attempt < 2 {
+		s, err := openStore(path, opts)
+		if (errors.Is(err, errMigratedMeanwhile) || errors.Is(err, errRedoMeanwhile)) && attempt < 2 {
 			continue
 		}
-		if err != nil {
+		return s, err
+	}
+}
+
+// openStore opens the file (recovering it from its redo log first) and
+// starts the store's writer.
+func openStore(path string, opts Options) (*Store, error) {
+	var gen uint64
+	if useRedo(opts) {
+		var err error
+		if gen, err = restoreCheckpoint(path, opts); err != nil {
 			return nil, err
 		}
-		return newStore(db, path), nil
 	}
+	db, err := openCurrent(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:         db,
+		path:       path,
+		commits:    make(chan *commitRequest),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		mappedSize: opts.mappedSize,
+		afterSync:  opts.afterSync,
+	}
+	if useRedo(opts) {
+		if err := s.startRedo(gen); err != nil {
+			s.broken = err // leaves the log as it is
+			_ = s.closeRedo()
+			db.Close()
+			return nil, err
+		}
+	}
+	go s.writer()
+	return s, nil
 }
 
 // openCurrent validates path, migrates it if it has an older schema, and
@@ -66,18 +101,28 @@ func openCurrent(path string, opts Options) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version < schemaVersion {
-		if err := migrate(path, opts); err != nil {
-			return nil, err
-		}
+	switch version {
+	case 1:
+		err = migrate(path, opts)
+	case 2:
+		err = migrateSchema2(path, opts)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	if err != nil {
+		return nil, err
+	}
+	bopts := &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
-	})
+	}
+	if useRedo(opts) {
+		// Commits are made durable by the redo log (see redo.go).
+		bopts.NoSync = true
+		bopts.InitialMmapSize = opts.mappedSize
+	}
+	db, err := openGuarded(path, bopts)
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
 	// The file validated may have been replaced by a migration in another
 	// process since.
@@ -102,21 +147,30 @@ func openCurrent(path string, opts Options) (*bolt.DB, error) {
 	return db, nil
 }
 
-// newStore starts the writer of the open db.
-func newStore(db *bolt.DB, path string) *Store {
-	s := &Store{
-		db:         db,
-		path:       path,
-		commits:    make(chan *commitRequest),
-		closing:    make(chan struct{}),
-		writerDone: make(chan struct{}),
-	}
-	go s.writer()
-	return s
-}
-
 // growStep is the bbolt file's growth step (bolt.DB.AllocSize).
 const growStep = 4 << 20
+
+// openGuarded opens path read-write. bbolt reads the freelist then, and
+// panics on a damaged one (validate's read-only open does not read it):
+// that becomes an error, and the file (with its lock) is closed.
+func openGuarded(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
+	var f *os.File
+	bopts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		var err error
+		f, err = os.OpenFile(name, flag, perm)
+		return f, err
+	}
+	defer func() {
+		if db == nil && f != nil {
+			f.Close()
+		}
+	}()
+	defer guard(&err, path)()
+	if db, err = bolt.Open(path, 0o600, bopts); err != nil {
+		return nil, openError(path, err)
+	}
+	return db, nil
+}
 
 // validate opens path read-only and checks that it is an a2atop store this
 // build can read (perhaps after a migration); it returns its schema version.
@@ -207,7 +261,10 @@ func create(path string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("create store %s: %w", path, err)
 	}
-	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, fs.ErrExist) {
+	switch err := os.Link(tmpPath, path); {
+	case errors.Is(err, fs.ErrExist):
+		return nil // another process made it first
+	case err != nil:
 		// A file system without hard links: rename instead, which is
 		// atomic too but would replace a store another process created
 		// in the meantime, so check first (a narrow race remains).
@@ -217,6 +274,11 @@ func create(path string, opts Options) error {
 		if err := os.Rename(tmpPath, path); err != nil {
 			return fmt.Errorf("create store %s: %w", path, err)
 		}
+	}
+	// A log left by a file deleted without it would not match the new
+	// file (restoreCheckpoint refuses it).
+	if err := removeStaleRedo(path); err != nil {
+		return err
 	}
 	// Make the new directory entry durable too.
 	if d, err := os.Open(dir); err == nil {

@@ -91,13 +91,25 @@ func TestOpenCreatesDirectoryAndFile(t *testing.T) {
 		t.Error(err)
 	}
 	s.Close()
+	var names []string
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d entries, want only the store (no temporary file left)", len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
 	}
-	info, err := os.Stat(path)
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("store file mode = %v, %v; want 0600", info.Mode(), err)
+	want := []string{"tasks.db"}
+	if redoSupported {
+		want = append(want, "tasks.db"+redoSuffix)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("directory holds %q, want %q (no temporary file left)", names, want)
+	}
+	for _, p := range want {
+		info, err := os.Stat(filepath.Join(filepath.Dir(path), p))
+		if err != nil {
+			t.Error(err)
+		} else if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode = %v; want 0600", p, info.Mode())
+		}
 	}
 }
 

@@ -37,6 +37,12 @@ type Options struct {
 	// for readers, which a mistyped path must not leave a store (and its
 	// directories) behind.
 	NoCreate bool
+
+	// mappedSize overrides defaultMappedSize (tests of leaving redo mode).
+	mappedSize int
+	// afterSync, for the power-loss tests, is called in the writer right
+	// after a sync of the file ("store") or of its redo log ("redo").
+	afterSync func(file string)
 }
 
 // DefaultLockTimeout is Options.LockTimeout's default.
@@ -72,6 +78,26 @@ type Store struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
+
+	// The writer's, once it runs (see redo.go). redo is nil when bbolt
+	// syncs each commit itself: Options.NoSync, a system without the
+	// log, or a file too big for redo mode.
+	redo *redoLog
+	// file reads the checkpoint's meta and root pages for the log header.
+	file *os.File
+	// pin is the read transaction that holds the checkpoint's tree.
+	pin *bolt.Tx
+	ops opLog
+	// pagesSince counts the pages written since the checkpoint.
+	pagesSince int
+	// highWater is the file's size in use at the last write transaction.
+	highWater int64
+	// mappedSize is the size bbolt maps the file at (redo mode).
+	mappedSize int
+	afterSync  func(file string)
+	// broken is set when the log could not be written or synced: every
+	// later commit fails with it, and Close leaves the log for recovery.
+	broken error
 }
 
 // Path returns the file's path.
@@ -83,9 +109,11 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
+		errs := []error{s.closeRedo()}
 		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("close store %s: %w", s.path, err)
+			errs = append(errs, fmt.Errorf("close store %s: %w", s.path, err))
 		}
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/a2atop/a2atop/a2a"
 	"github.com/a2atop/a2atop/engine"
 	"github.com/a2atop/a2atop/engine/storetest"
-	bolt "go.etcd.io/bbolt"
 )
 
 // openTemp opens a new store in a temporary directory, closed at cleanup.
@@ -425,9 +424,9 @@ func bulkCommit(t testing.TB, s *Store, commits []*engine.Commit) {
 		}
 		ps = append(ps, p)
 	}
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(b txBuckets) error {
 		for _, p := range ps {
-			if err := apply(tx, p); err != nil {
+			if err := apply(b, p); err != nil {
 				return err
 			}
 		}

@@ -73,9 +73,8 @@ func (s *Store) Sweep(ctx context.Context, olderThan time.Time, keep int) (int, 
 // before olderThan.
 func (s *Store) sweepOlder(state a2a.TaskState, olderThan time.Time) (int, error) {
 	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(b txBuckets) error {
 		n = 0
-		b := buckets(tx)
 		prefix := stateKey([]byte{famState}, string(state))
 		cut := orderedTime(olderThan)
 		var ids []string
@@ -107,12 +106,11 @@ func (s *Store) sweepOlder(state a2a.TaskState, olderThan time.Time) (int, error
 // more than keep are stored.
 func (s *Store) sweepBeyond(keep int) (int, error) {
 	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(b txBuckets) error {
 		n = 0
-		b := buckets(tx)
 		total := 0
 		for _, state := range terminalStates {
-			c, err := countFor(b.index, "", string(state))
+			c, err := countFor(b.index.Bucket, "", string(state))
 			if err != nil {
 				return err
 			}
