@@ -37,7 +37,7 @@ var errRedoForeign = errors.New("its redo log does not belong to it (was the fil
 // bboltMeta is what recovery reads of a saved meta page (bbolt's layout:
 // a 16-byte page header, then the meta in native byte order).
 type bboltMeta struct {
-	root, txid uint64
+	root, freelist, txid uint64
 }
 
 const bboltMagic = 0xED0CDAED
@@ -46,7 +46,28 @@ func parseMeta(page []byte) (bboltMeta, bool) {
 	if len(page) < 80 || binary.NativeEndian.Uint32(page[16:]) != bboltMagic {
 		return bboltMeta{}, false
 	}
-	return bboltMeta{root: binary.NativeEndian.Uint64(page[32:]), txid: binary.NativeEndian.Uint64(page[64:])}, true
+	ne := binary.NativeEndian
+	return bboltMeta{root: ne.Uint64(page[32:]), freelist: ne.Uint64(page[48:]), txid: ne.Uint64(page[64:])}, true
+}
+
+// fileMark is what identifies a checkpoint's file (see redoHeader): with
+// metaID inline in the root page, a file's root page is its own.
+type fileMark struct {
+	rootSum, freeSum uint32
+}
+
+// markOf reads the mark of the file f at the checkpoint m.
+func markOf(f *os.File, pageSize int, m bboltMeta) (fileMark, error) {
+	var mark fileMark
+	page := make([]byte, pageSize)
+	if _, err := f.ReadAt(page, int64(m.root)*int64(pageSize)); err != nil {
+		return mark, err
+	}
+	mark.rootSum = crc32.Checksum(page, castagnoli)
+	if _, err := f.ReadAt(page, int64(m.freelist)*int64(pageSize)); err == nil {
+		mark.freeSum = crc32.Checksum(page, castagnoli)
+	}
+	return mark, nil
 }
 
 // useRedo reports whether a store opened with opts commits through the
@@ -87,8 +108,10 @@ func restoreCheckpoint(path string, opts Options) (uint64, error) {
 		return h.gen, err
 	}
 	m, ok := parseMeta(h.meta)
-	root := make([]byte, h.pageSize)
-	if _, err := f.ReadAt(root, int64(h.rootPgid)*int64(h.pageSize)); err != nil || !ok || m.txid != h.txid || m.root != h.rootPgid || crc32.Checksum(root, castagnoli) != h.rootSum {
+	if !ok || m.txid != h.txid {
+		return 0, fmt.Errorf("open store %s: %w: its redo log %s is damaged; move it away to open the file as it is (the commits only the log holds are then lost)", path, ErrNotA2atop, redoPath(path))
+	}
+	if mark, err := markOf(f, h.pageSize, m); err != nil || mark != h.mark() {
 		return 0, fmt.Errorf("open store %s: %w: move %s away to open the file as it is (the commits only the log holds are then lost)", path, errRedoForeign, redoPath(path))
 	}
 	// The other meta page first: until the checkpoint's is back, it may
@@ -225,13 +248,13 @@ func (s *Store) checkpointHeader(txid uint64) (redoHeader, error) {
 	if !ok || m.txid != txid {
 		return redoHeader{}, fmt.Errorf("checkpoint store %s: the meta page of transaction %d is not where bbolt writes it", s.path, txid)
 	}
-	root := make([]byte, pageSize)
-	if _, err := s.file.ReadAt(root, int64(m.root)*int64(pageSize)); err != nil {
-		return redoHeader{}, fmt.Errorf("checkpoint store %s: read root page: %w", s.path, err)
+	mark, err := markOf(s.file, pageSize, m)
+	if err != nil {
+		return redoHeader{}, fmt.Errorf("checkpoint store %s: %w", s.path, err)
 	}
 	return redoHeader{
 		gen: s.redo.hdr.gen + 1, restore: true, txid: txid, pageSize: pageSize,
-		rootPgid: m.root, rootSum: crc32.Checksum(root, castagnoli), meta: meta,
+		rootSum: mark.rootSum, freeSum: mark.freeSum, meta: meta,
 	}, nil
 }
 

@@ -74,7 +74,8 @@ import (
 // benchmark: 894 file bytes per echo task at 100k tasks (1,277 at 10k,
 // where bbolt's growth step still weighs; 2,095 at 1k), and 15-24 pages
 // per durable commit (1k-100k tasks). bbolt still makes two fdatasyncs
-// per commit (pages, then meta page; strace: 623 for 301 commits).
+// per commit (pages, then meta page; strace: 623 for 301 commits); schema
+// 3 replaces them with one on a redo log (redo.go).
 var (
 	bucketMeta   = []byte("meta")
 	bucketTasks  = []byte("tasks")
@@ -87,6 +88,10 @@ var (
 	metaApp    = []byte("app")
 	metaSchema = []byte("schema")
 	metaCursor = []byte("cursor")
+	// metaID (schema 3) is 16 random bytes made with the file. The meta
+	// bucket is small enough for bbolt to keep inline in the root page, so
+	// the id makes each file's root page its own (see fileMark).
+	metaID = []byte("id")
 
 	appName = []byte("a2atop")
 )

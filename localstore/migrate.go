@@ -141,6 +141,9 @@ func migrateSchema2(path string, opts Options) (err error) {
 		if v, err := getU64(meta.Get(metaSchema)); err != nil || v != 2 {
 			return errMigratedMeanwhile
 		}
+		if err := meta.Put(metaID, newStoreID()); err != nil {
+			return err
+		}
 		return meta.Put(metaSchema, appendU64(nil, schemaVersion))
 	})
 	if cerr := db.Close(); err == nil {

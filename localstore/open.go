@@ -2,6 +2,8 @@ package localstore
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -154,15 +156,10 @@ const growStep = 4 << 20
 // panics on a damaged one (validate's read-only open does not read it):
 // that becomes an error, and the file (with its lock) is closed.
 func openGuarded(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
-	var f *os.File
-	bopts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
-		var err error
-		f, err = os.OpenFile(name, flag, perm)
-		return f, err
-	}
+	f := keepFile(bopts)
 	defer func() {
-		if db == nil && f != nil {
-			f.Close()
+		if db == nil && *f != nil {
+			(*f).Close()
 		}
 	}()
 	defer guard(&err, path)()
@@ -172,11 +169,32 @@ func openGuarded(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
 	return db, nil
 }
 
+// keepFile makes bbolt open its file through bopts.OpenFile and returns
+// where the file will be, for closing it after a panic.
+func keepFile(bopts *bolt.Options) **os.File {
+	var f *os.File
+	bopts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		var err error
+		f, err = os.OpenFile(name, flag, perm)
+		return f, err
+	}
+	return &f
+}
+
 // validate opens path read-only and checks that it is an a2atop store this
 // build can read (perhaps after a migration); it returns its schema version.
 func validate(path string, opts Options) (version uint64, err error) {
+	bopts := &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: true}
+	f := keepFile(bopts)
+	defer func() {
+		// After a panic bbolt's Close may not have run to the end: the
+		// file, and the lock with it, must not stay open.
+		if err != nil && *f != nil {
+			(*f).Close()
+		}
+	}()
 	defer guard(&err, path)()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: true})
+	db, err := bolt.Open(path, 0o600, bopts)
 	if err != nil {
 		return 0, openError(path, err)
 	}
@@ -194,6 +212,9 @@ func validate(path string, opts Options) (version uint64, err error) {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil || !bytes.Equal(meta.Get(metaApp), appName) {
 			return fmt.Errorf("open store %s: %w: it is a bbolt database of another program (pass --db another path)", path, ErrNotA2atop)
+		}
+		if err := checkFreelistPage(path, db.Info().PageSize, uint64(tx.ID())); err != nil {
+			return err
 		}
 		version, err = getU64(meta.Get(metaSchema))
 		if err != nil || version == 0 {
@@ -213,6 +234,32 @@ func validate(path string, opts Options) (version uint64, err error) {
 		}
 		return nil
 	})
+}
+
+// checkFreelistPage checks that the freelist page of transaction txid is
+// one. bbolt reads the freelist on a read-write open and panics on a
+// damaged one, after mapping the file: the mapping, and the file's lock
+// with it, would then stay until the process exits.
+func checkFreelistPage(path string, pageSize int, txid uint64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	defer f.Close()
+	meta := make([]byte, metaKeep)
+	if _, err := f.ReadAt(meta, int64(txid%2)*int64(pageSize)); err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	const noFreelist = 1<<64 - 1 // bbolt's NoFreelistSync mark
+	freelist := binary.NativeEndian.Uint64(meta[48:])
+	if freelist == noFreelist {
+		return nil
+	}
+	flags := make([]byte, 2)
+	if _, err := f.ReadAt(flags, int64(freelist)*int64(pageSize)+8); err != nil || binary.NativeEndian.Uint16(flags) != 0x10 {
+		return fmt.Errorf("open store %s: %w: its freelist page %d is damaged; pass --db another path or restore a copy", path, ErrNotA2atop, freelist)
+	}
+	return nil
 }
 
 // openError maps bbolt's open errors onto ours.
@@ -301,7 +348,17 @@ func initLayout(tx *bolt.Tx) error {
 	if err := meta.Put(metaSchema, appendU64(nil, schemaVersion)); err != nil {
 		return err
 	}
+	if err := meta.Put(metaID, newStoreID()); err != nil {
+		return err
+	}
 	return meta.Put(metaCursor, appendU64(nil, 0))
+}
+
+// newStoreID returns a new value for metaID.
+func newStoreID() []byte {
+	id := make([]byte, 16)
+	_, _ = rand.Read(id) // crypto/rand.Read does not fail
+	return id
 }
 
 // guard turns a panic or a memory fault (a damaged file can make bbolt read

@@ -68,6 +68,7 @@ func runUntilPowerLoss(t *testing.T, rng *rand.Rand) (img powerImage, acked []st
 	path := filepath.Join(t.TempDir(), "tasks.db")
 	var mu sync.Mutex // held by the cut: no sync completes meanwhile
 	var syncErr error
+	var syncedStore, syncedRedo []byte // the images as of the last syncs
 	opts := Options{afterSync: func(file string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -80,9 +81,9 @@ func runUntilPowerLoss(t *testing.T, rng *rand.Rand) (img powerImage, acked []st
 			syncErr = err
 		}
 		if file == "redo" {
-			img.syncedRedo = b
+			syncedRedo = b
 		} else {
-			img.syncedStore = b
+			syncedStore = b
 		}
 	}}
 	s, err := Open(path, opts)
@@ -162,8 +163,7 @@ func runUntilPowerLoss(t *testing.T, rng *rand.Rand) (img powerImage, acked []st
 	if err == nil {
 		img.redo, err = os.ReadFile(redoPath(path))
 	}
-	img.syncedStore = bytes.Clone(img.syncedStore)
-	img.syncedRedo = bytes.Clone(img.syncedRedo)
+	img.syncedStore, img.syncedRedo = syncedStore, syncedRedo
 	mu.Unlock()
 	cancel()
 	if err != nil || syncErr != nil {

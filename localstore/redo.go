@@ -82,15 +82,19 @@ type redoHeader struct {
 	restore  bool
 	txid     uint64
 	pageSize int
-	// rootPgid and rootSum identify the checkpoint's tree: the page of its
-	// root bucket and the page's CRC-32C, checked before restoring so
-	// that a log never rewinds a file it was not written for.
-	rootPgid uint64
-	rootSum  uint32
-	meta     []byte // metaKeep bytes of the checkpoint's meta page
+	// The file the log was written for, checked before restoring so that
+	// a log never rewinds another file: the CRC-32C of the checkpoint's
+	// root and freelist pages, which the checkpoint holds on disk until
+	// the next one. (Not the inode: a copy of both files must recover.)
+	rootSum, freeSum uint32
+	meta             []byte // metaKeep bytes of the checkpoint's meta page
 }
 
-const redoHeaderLen = 8 + 4 + 4 + 8 + 8 + 4 + 8 + 4 + metaKeep + 4
+func (h redoHeader) mark() fileMark {
+	return fileMark{rootSum: h.rootSum, freeSum: h.freeSum}
+}
+
+const redoHeaderLen = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + metaKeep + 4
 
 func (h redoHeader) encode() []byte {
 	b := make([]byte, 0, redoHeaderLen)
@@ -104,8 +108,8 @@ func (h redoHeader) encode() []byte {
 	b = binary.LittleEndian.AppendUint64(b, h.gen)
 	b = binary.LittleEndian.AppendUint64(b, h.txid)
 	b = binary.LittleEndian.AppendUint32(b, uint32(h.pageSize))
-	b = binary.LittleEndian.AppendUint64(b, h.rootPgid)
 	b = binary.LittleEndian.AppendUint32(b, h.rootSum)
+	b = binary.LittleEndian.AppendUint32(b, h.freeSum)
 	meta := make([]byte, metaKeep)
 	copy(meta, h.meta)
 	b = append(b, meta...)
@@ -130,9 +134,9 @@ func decodeRedoHeader(b []byte) (h redoHeader, ok bool) {
 	h.gen = le.Uint64(b[16:])
 	h.txid = le.Uint64(b[24:])
 	h.pageSize = int(le.Uint32(b[32:]))
-	h.rootPgid = le.Uint64(b[36:])
-	h.rootSum = le.Uint32(b[44:])
-	h.meta = append([]byte(nil), b[48:48+metaKeep]...)
+	h.rootSum = le.Uint32(b[36:])
+	h.freeSum = le.Uint32(b[40:])
+	h.meta = append([]byte(nil), b[44:44+metaKeep]...)
 	return h, h.pageSize >= metaKeep
 }
 
