@@ -161,7 +161,7 @@ func (s *Store) startRedo(gen uint64) error {
 		return errRedoMeanwhile
 	}
 	if l.valid() && l.hdr.restore {
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.updateTx(func(tx *bolt.Tx) error {
 			return l.replay(func(payload []byte) error { return replayOps(tx, payload) })
 		})
 		if err != nil {
@@ -182,26 +182,6 @@ func (s *Store) startRedo(gen uint64) error {
 		return err
 	}
 	return s.checkpoint()
-}
-
-// logWrite makes the write transaction just committed durable: its record
-// in the log, synced; a checkpoint when it is due.
-func (s *Store) logWrite(pages int) error {
-	if len(s.ops.buf) == 0 {
-		return nil
-	}
-	if err := s.redo.append(s.ops.buf); err != nil {
-		return err
-	}
-	if err := s.redo.sync(); err != nil {
-		return err
-	}
-	s.synced("redo")
-	s.pagesSince += pages
-	if s.pagesSince >= checkpointPages || s.redo.off-redoRecordsAt >= checkpointBytes {
-		return s.checkpoint()
-	}
-	return nil
 }
 
 // checkpoint syncs the file, holds its tree and starts the log again.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"github.com/a2atop/a2atop/internal/taskcodec"
 	"slices"
@@ -26,42 +27,12 @@ import (
 // caps a single committer at about 100 commits/s (measured when
 // BenchmarkCommit compared the two: the comparison is gone with the code).
 //
-// Each group costs bbolt's two fdatasyncs (the pages, then the meta page;
-// strace: 2.0 per blocking echo send at concurrency 1) with the writer
-// waiting: bbolt holds its write lock through both, so the next group's
-// apply cannot overlap them. One sync per group would need a redo log in
-// front of bbolt committing with NoSync, and bbolt (v1.5.0) makes that
-// design unsafe or untestable here:
-//
-//   - NoSync pages carry no checksums and bbolt writes the meta page right
-//     after them, so after a power loss the newest valid meta page may
-//     point at pages that never reached the disk. Recovery must therefore
-//     go back to the last synced checkpoint, whose meta page bbolt
-//     overwrites two commits later (save a copy in the log) and whose
-//     freed pages it reuses as soon as no read transaction predates their
-//     freeing (freelist ReleasePendingPages): the checkpoint's tree has to
-//     be pinned by a read transaction held open until the next one.
-//   - A pinned read transaction holds mmaplock.RLock, and a commit that
-//     allocates past the mapped size calls db.mmap, which takes
-//     mmaplock.Lock: the writer deadlocks itself, and every reader queues
-//     behind the waiting Lock. bbolt does not expose the mapped size, so
-//     the writer could only avoid it with a huge InitialMmapSize and a
-//     synced, unpinned commit whenever the file's high-water mark nears it.
-//   - Every other write (Sweep, a migration) would have to be logged too or
-//     become a synced checkpoint, since replaying the log over a state
-//     without a sweep changes which task a resent message id claims; and a
-//     read-only open (validate, other processes) of a file that needs
-//     recovery would read the unrecovered state.
-//   - The SIGKILL crash tests cannot tell a correct log from a broken one:
-//     a killed process loses nothing that reached the page cache, so NoSync
-//     bbolt survives them even without a log. Only a power-loss test (the
-//     file rebuilt from the last checkpoint's pages mixed page by page with
-//     unsynced ones, the log cut at its last sync) could, and none exists.
-//
-// The alternative, bbolt committing (and syncing) in the background behind
-// a synced log, needs every read to see the acknowledged but unapplied
-// commits and every refusal (seq, cursor, message id) decided before the
-// log write. Neither was built.
+// A group costs one fdatasync, of its record in the redo log (redo.go);
+// bbolt itself commits without syncing. Measured with BenchmarkEchoTaskBytes
+// and strace before the log: bbolt's two fdatasyncs per commit (the pages,
+// then the meta page) with its write lock held, 2.0 per blocking echo send
+// at concurrency 1. Sweep's transactions go through the writer too, so
+// that the log holds every change since its checkpoint.
 //
 // A request's apply function may run more than once: when one request of
 // a group fails, the transaction is rolled back and the others are applied
@@ -367,7 +338,7 @@ func (s *Store) gather(first *commitRequest, held **commitRequest) []*commitRequ
 func (s *Store) idleCheckpoint() {
 	if s.redo != nil && s.broken == nil && s.redo.off > redoRecordsAt {
 		if err := s.checkpoint(); err != nil {
-			s.broken = err
+			_ = s.breaks(err)
 		}
 	}
 }
@@ -407,34 +378,92 @@ func (s *Store) update(fn func(txBuckets) error) error {
 	}
 	if s.redo != nil && s.highWater > int64(s.mappedSize/2) {
 		if err := s.leaveRedo(); err != nil {
-			s.broken = fmt.Errorf("store %s: %w; restart a2atop", s.path, err)
-			return s.broken
+			return s.breaks(err)
 		}
 	}
-	var ops *opLog
-	if s.redo != nil {
-		ops = &s.ops
-		ops.reset()
-	}
-	pages := 0
-	err := s.updateTx(func(tx *bolt.Tx) error {
-		s.highWater = tx.Size()
-		tx.OnCommit(func() {
-			st := tx.Stats()
-			pages = int(st.GetWrite())
+	if s.redo == nil {
+		return s.updateTx(func(tx *bolt.Tx) error {
+			s.highWater = tx.Size()
+			return fn(buckets(tx))
 		})
-		return fn(recordedBuckets(tx, ops))
-	})
-	if err != nil || s.redo == nil {
+	}
+	s.ops.reset()
+	pages, err := s.loggedTx(func(tx *bolt.Tx) error { return fn(recordedBuckets(tx, &s.ops)) })
+	if lost := (*logLost)(nil); errors.As(err, &lost) {
+		return s.breaks(err)
+	}
+	if err != nil {
 		return err
 	}
-	if err := s.logWrite(pages); err != nil {
-		// bbolt has the commit but the disk may not: nothing after it may
-		// be acknowledged. Open recovers the file from the log.
-		s.broken = fmt.Errorf("store %s: %w; restart a2atop", s.path, err)
-		return s.broken
+	if s.pagesSince += pages; s.pagesSince >= checkpointPages || s.redo.off-redoRecordsAt >= checkpointBytes {
+		if err := s.checkpoint(); err != nil {
+			return s.breaks(err)
+		}
 	}
 	return nil
+}
+
+// breaks marks the store broken by err, a failure after a commit reached
+// bbolt: the commit may not be on the disk, so nothing after it may be
+// acknowledged. Open recovers the file from the log.
+func (s *Store) breaks(err error) error {
+	s.broken = fmt.Errorf("store %s: %w; restart a2atop", s.path, err)
+	return s.broken
+}
+
+// logLost is a failure of the redo log after its transaction committed.
+type logLost struct{ err error }
+
+func (e *logLost) Error() string { return e.err.Error() }
+func (e *logLost) Unwrap() error { return e.err }
+
+// loggedTx runs fn in a bbolt write transaction, writes its record (s.ops)
+// to the redo log and commits it, syncing the log meanwhile: bbolt's
+// writing of the pages and the sync take about as long (at concurrency 1,
+// BenchmarkDiskSync/engine-echo-bbolt), and neither needs the other. A
+// record whose transaction then fails to commit is taken back. It returns
+// the pages the commit wrote.
+func (s *Store) loggedTx(fn func(*bolt.Tx) error) (pages int, err error) {
+	defer guard(&err, s.path)()
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return 0, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	s.highWater = tx.Size()
+	if err := fn(tx); err != nil {
+		return 0, err
+	}
+	if len(s.ops.buf) == 0 {
+		committed = true
+		return 0, tx.Commit()
+	}
+	at := s.redo.off
+	if err := s.redo.append(s.ops.buf); err != nil {
+		return 0, err
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- s.redo.sync() }()
+	committed = true
+	cerr := tx.Commit()
+	serr := <-synced
+	if cerr != nil {
+		if err := s.redo.takeBack(at); err != nil {
+			return 0, &logLost{fmt.Errorf("%w (and taking its record back: %w)", cerr, err)}
+		}
+		return 0, cerr
+	}
+	if serr != nil {
+		return 0, &logLost{serr}
+	}
+	s.synced("redo")
+	st := tx.Stats()
+	return max(int(st.GetWrite()), 1), nil
 }
 
 // updateTx runs a bbolt write transaction, guarded against damaged files.

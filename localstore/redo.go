@@ -255,6 +255,19 @@ func (l *redoLog) sync() error {
 	return nil
 }
 
+// takeBack undoes the append of the record at off, durably: replay then
+// ends before it.
+func (l *redoLog) takeBack(off int64) error {
+	if _, err := l.f.WriteAt(make([]byte, 8), off); err != nil {
+		return fmt.Errorf("write redo log %s: %w", l.path, err)
+	}
+	if err := l.sync(); err != nil {
+		return err
+	}
+	l.off = off
+	return nil
+}
+
 // setHeader makes h the log's header, durably, and empties the log.
 func (l *redoLog) setHeader(h redoHeader) error {
 	next := 1 - l.slot

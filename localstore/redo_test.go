@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +228,79 @@ func TestOpenDamagedFreelist(t *testing.T) {
 	// a wait for the lock.
 	if _, err := Open(path, Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrNotA2atop) {
 		t.Fatalf("second Open = %v, want ErrNotA2atop", err)
+	}
+}
+
+// TestReplayOverDamagedPages: a log replayed over a file whose pages were
+// damaged (but not its checkpoint's root and freelist pages) ends in an
+// error naming the file, not a panic.
+func TestReplayOverDamagedPages(t *testing.T) {
+	s := openTemp(t, Options{})
+	commitTasks(t, s, "a", 200, "hi")
+	crashed := crashImage(t, s)
+	h, err := readRedoHeader(crashed)
+	if err != nil || !h.restore {
+		t.Fatalf("log header %+v, %v; want a checkpoint to restore", h, err)
+	}
+	m, _ := parseMeta(h.meta)
+	raw := readFile(t, crashed)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for pg := 2; (pg+1)*h.pageSize <= len(raw); pg++ {
+		if uint64(pg) == m.root || uint64(pg) == m.freelist {
+			continue
+		}
+		for i := pg * h.pageSize; i < (pg+1)*h.pageSize; i++ {
+			raw[i] = byte(rng.IntN(256))
+		}
+	}
+	if err := os.WriteFile(crashed, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(crashed, Options{})
+	if err == nil {
+		s2.Close()
+		t.Fatal("Open of a damaged file succeeded")
+	}
+	if !errors.Is(err, ErrNotA2atop) || !strings.Contains(err.Error(), crashed) {
+		t.Fatalf("Open = %v; want ErrNotA2atop naming the file", err)
+	}
+}
+
+// TestRedoTakeBack: a record taken back (its transaction failed to commit)
+// is not replayed, and the next record takes its place.
+func TestRedoTakeBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	l, err := openRedo(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	if err := l.setHeader(redoHeader{gen: 1, restore: true, pageSize: 4096}); err != nil {
+		t.Fatal(err)
+	}
+	replayed := func() (got []string) {
+		if err := l.replay(func(p []byte) error { got = append(got, string(p)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := l.append([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	at := l.off
+	if err := l.append([]byte("failed to commit")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.takeBack(at); err != nil {
+		t.Fatal(err)
+	}
+	if got := replayed(); fmt.Sprint(got) != "[first]" {
+		t.Fatalf("replayed %q after the take-back, want [first]", got)
+	}
+	if err := l.append([]byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	if got := replayed(); fmt.Sprint(got) != "[first next]" {
+		t.Fatalf("replayed %q, want [first next]", got)
 	}
 }

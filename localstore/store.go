@@ -4,7 +4,8 @@
 //
 // One process at a time opens a file (bbolt's file lock); a second one gets
 // ErrInUse after Options.LockTimeout instead of waiting. Commits from many
-// goroutines are grouped into one transaction and one fsync (see commit.go).
+// goroutines are grouped into one transaction and one fdatasync, of the
+// redo log in front of bbolt (see commit.go and redo.go).
 // Nothing per task is kept in memory: every read goes to the file, which
 // bbolt maps into memory, so the resident size follows the pages touched,
 // not the number of tasks; long scans drop the pages they read from the

@@ -5,6 +5,7 @@ package loadbench
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -12,15 +13,47 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/a2atop/a2atop/a2a"
+	"github.com/a2atop/a2atop/engine"
+	"github.com/a2atop/a2atop/engine/agents"
 	"github.com/a2atop/a2atop/internal/testkit/loadgen"
+	"github.com/a2atop/a2atop/localstore"
+	"github.com/google/uuid"
 )
 
 // BenchmarkDiskSync: the floor under one durable task on this disk, for
-// reading the concurrency-1 figures: a 4 KiB write + fdatasync, and a
-// bbolt commit of one small put (bbolt syncs twice per commit: the pages,
-// then the meta page), each back to back in the directory the stores of
-// the other benchmarks use.
+// reading the concurrency-1 figures: a 4 KiB write + fsync, and a bbolt
+// commit of one small put (bbolt syncs twice per commit: the pages, then
+// the meta page), each back to back in the directory the stores of the
+// other benchmarks use. Beside them, what the engine adds on top: blocking
+// "echo hi" sends in process (no HTTP), one at a time, on the memory store
+// and on a bbolt store (one fdatasync per commit, of its redo log).
 func BenchmarkDiskSync(b *testing.B) {
+	for _, name := range []string{"engine-echo-memory", "engine-echo-bbolt"} {
+		b.Run(name, func(b *testing.B) {
+			var store engine.Store = engine.NewMemoryStore()
+			if name == "engine-echo-bbolt" {
+				s, err := localstore.Open(filepath.Join(b.TempDir(), "tasks.db"), localstore.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				store = s
+			}
+			eng, err := engine.New(store, agents.NewDemo(), engine.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer eng.Close()
+			report(b, func(ctx context.Context) error {
+				res, err := eng.Send(ctx, &a2a.SendRequest{Message: a2a.Message{ID: uuid.NewString(), Role: a2a.RoleUser, Parts: []a2a.Part{a2a.TextPart("echo hi")}}})
+				if err == nil && (res.Task == nil || res.Task.Status.State != a2a.StateCompleted) {
+					err = fmt.Errorf("echo answered %+v", res)
+				}
+				return err
+			}, "sends/s")
+		})
+	}
 	b.Run("write4k+fdatasync", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
 		if err != nil {
