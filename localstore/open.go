@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -68,6 +69,13 @@ func openStore(path string, opts Options) (*Store, error) {
 		}
 	}
 	db, err := openCurrent(path, opts)
+	unmapped := false
+	if err != nil && useRedo(opts) && errors.Is(err, syscall.ENOMEM) {
+		// The mapping redo mode reserves does not fit this process's
+		// address space (ulimit -v): bbolt syncs each commit itself.
+		opts.mappedSize, unmapped = 0, true
+		db, err = openCurrent(path, opts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +89,12 @@ func openStore(path string, opts Options) (*Store, error) {
 		afterSync:  opts.afterSync,
 	}
 	if useRedo(opts) {
-		if err := s.startRedo(gen); err != nil {
+		err := s.startRedo(gen)
+		if err == nil && unmapped {
+			// After the replay: no commit runs while a checkpoint is held.
+			err = s.leaveRedo()
+		}
+		if err != nil {
 			s.broken = err // leaves the log as it is
 			_ = s.closeRedo()
 			db.Close()
@@ -117,7 +130,7 @@ func openCurrent(path string, opts Options) (*bolt.DB, error) {
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
 	}
-	if useRedo(opts) {
+	if useRedo(opts) && opts.mappedSize > 0 {
 		// Commits are made durable by the redo log (see redo.go).
 		bopts.NoSync = true
 		bopts.InitialMmapSize = opts.mappedSize

@@ -304,3 +304,30 @@ func TestRedoTakeBack(t *testing.T) {
 		t.Fatalf("replayed %q, want [first next]", got)
 	}
 }
+
+// TestRedoWithoutRoomToMap: a mapping that does not fit the address space
+// (as under ulimit -v) leaves bbolt syncing each commit itself, after the
+// log's records are replayed.
+func TestRedoWithoutRoomToMap(t *testing.T) {
+	s := openTemp(t, Options{})
+	commitTasks(t, s, "a", 50, "hi")
+	crashed := crashImage(t, s)
+	s2, err := Open(crashed, Options{mappedSize: 200 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.redo != nil || s2.db.NoSync {
+		t.Fatal("the store is in redo mode without its mapping")
+	}
+	if _, err := s2.Get(context.Background(), "a-00049"); err != nil {
+		t.Fatalf("a task only the log held: %v", err)
+	}
+	commitTasks(t, s2, "b", 5, "hi")
+	if err := s2.Check(); err != nil {
+		t.Error(err)
+	}
+	if h, err := readRedoHeader(crashed); err != nil || h.restore {
+		t.Fatalf("log header %+v, %v; want the file marked whole", h, err)
+	}
+}
