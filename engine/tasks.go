@@ -305,7 +305,7 @@ func (e *Engine) status(t *a2a.Task, state a2a.TaskState, msgID, text string) *a
 	st := a2a.TaskStatus{State: state, Timestamp: e.now()}
 	if text != "" {
 		if msgID == "" {
-			msgID = newID()
+			msgID = e.newID()
 		}
 		st.Message = &a2a.Message{ID: msgID, Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(text)},
 			TaskID: t.ID, ContextID: t.ContextID}
