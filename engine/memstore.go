@@ -412,22 +412,24 @@ const (
 )
 
 func encodeFrozen(rec *Record, events []LoggedEvent) ([]byte, error) {
-	task, err := frozenCodec.EncodeTask(rec.Task)
+	// Each value is encoded into one scratch buffer, then framed into
+	// raw: the encoders append (wire.AppendTaskV10), nothing is allocated
+	// per event.
+	scratch, err := wire.AppendTaskV10(make([]byte, 0, 1024), rec.Task)
 	if err != nil {
 		return nil, err
 	}
-	raw := binary.AppendUvarint(make([]byte, 0, 2*len(task)), uint64(len(task)))
-	raw = append(raw, task...)
+	raw := binary.AppendUvarint(make([]byte, 0, 3*len(scratch)), uint64(len(scratch)))
+	raw = append(raw, scratch...)
 	for _, ev := range events {
 		if ev.Event == nil || (ev.TaskID != "" && ev.TaskID != rec.Task.ID) {
 			return nil, errors.New("an event the codec cannot keep")
 		}
-		b, err := frozenCodec.EncodeEvent(ev.Event)
-		if err != nil {
+		if scratch, err = wire.AppendEventV10(scratch[:0], ev.Event); err != nil {
 			return nil, err
 		}
-		raw = binary.AppendUvarint(raw, uint64(len(b)))
-		raw = append(raw, b...)
+		raw = binary.AppendUvarint(raw, uint64(len(scratch)))
+		raw = append(raw, scratch...)
 	}
 	out := make([]byte, 0, 32+len(events)*12+len(raw)/4)
 	out = appendFrozenTime(out, rec.Created, 0)

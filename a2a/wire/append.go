@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -324,4 +325,28 @@ func plainUTF8(s string) bool {
 func appendStringSlow(b []byte, s string) []byte {
 	raw, _ := json.Marshal(s) // a string always encodes
 	return append(b, raw...)
+}
+
+// AppendTaskV10 appends the v1.0 JSON of t to dst, as V10().EncodeTask
+// writes it, for callers that frame or prefix it (the stores) and would
+// otherwise copy it.
+func AppendTaskV10(dst []byte, t *a2a.Task) ([]byte, error) {
+	if t == nil {
+		return nil, fmt.Errorf("wire: encode task: nil")
+	}
+	return codec{v10: true}.appendTask(dst, t)
+}
+
+// AppendEventV10 appends the v1.0 stream-result wrapper of ev to dst, as
+// V10().EncodeEvent writes it.
+func AppendEventV10(dst []byte, ev a2a.Event) ([]byte, error) {
+	c := codec{v10: true}
+	if b, ok, err := c.appendEvent(dst, ev); ok {
+		return b, err
+	}
+	b, err := c.EncodeEvent(ev) // what appendEvent leaves: nil or unknown events, errors
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
 }

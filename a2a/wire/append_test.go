@@ -114,11 +114,27 @@ func checkSame(t *testing.T, name string, ev a2a.Event) {
 	}
 	want, werr := json.Marshal(w)
 	same(t, name, got, gerr, want, werr)
+	appended, aerr := AppendEventV10([]byte("prefix"), ev)
+	sameAppended(t, name+" (AppendEventV10)", appended, aerr, want, werr)
 	if task, ok := ev.(*a2a.Task); ok {
 		got, gerr := c.EncodeTask(task)
 		want, werr := json.Marshal(c.fromTask(task))
 		same(t, name+" (EncodeTask)", got, gerr, want, werr)
+		appended, aerr := AppendTaskV10([]byte("prefix"), task)
+		sameAppended(t, name+" (AppendTaskV10)", appended, aerr, want, werr)
 	}
+}
+
+// sameAppended: got is "prefix" and then want, or both failed alike.
+func sameAppended(t *testing.T, name string, got []byte, gerr error, want []byte, werr error) {
+	t.Helper()
+	if gerr == nil && werr == nil {
+		var ok bool
+		if got, ok = bytes.CutPrefix(got, []byte("prefix")); !ok {
+			t.Fatalf("%s: the prefix is gone: %s", name, got)
+		}
+	}
+	same(t, name, got, gerr, want, werr)
 }
 
 func same(t *testing.T, name string, got []byte, gerr error, want []byte, werr error) {
@@ -281,6 +297,9 @@ func TestAppendNilEvents(t *testing.T) {
 		_, werr := c.fromEvent(ev)
 		if gerr == nil || werr == nil || gerr.Error() != werr.Error() || got != nil {
 			t.Fatalf("%T: %s, %v; fromEvent: %v", ev, got, gerr, werr)
+		}
+		if got, aerr := AppendEventV10(nil, ev); aerr == nil || aerr.Error() != werr.Error() || got != nil {
+			t.Fatalf("%T: AppendEventV10: %s, %v; fromEvent: %v", ev, got, aerr, werr)
 		}
 	}
 }
