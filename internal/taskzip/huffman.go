@@ -21,16 +21,12 @@ type huffman struct {
 	ncl     int      // code-length lengths in the header (4..19)
 	rle     []uint16 // the header's lengths, run-length coded: symbol | extra<<5
 	seq     []uint8
-	// scratch of lengths
-	leaves []leaf
+	// scratch of lengths; a leaf is freq<<16 | symbol, so that sorting
+	// the numbers orders by frequency, then symbol
+	leaves []uint64
 	freq   []int32
 	parent []int32
 	depth  []uint8
-}
-
-type leaf struct {
-	freq int32
-	sym  int32
 }
 
 // clOrder is the order code-length lengths are written in.
@@ -69,15 +65,16 @@ func (h *huffman) lengths(freq []int32, lens []uint8, maxBits int) {
 	h.leaves = h.leaves[:0]
 	for s, f := range freq {
 		if f > 0 {
-			h.leaves = append(h.leaves, leaf{freq: f, sym: int32(s)})
+			h.leaves = append(h.leaves, uint64(f)<<16|uint64(s))
 		}
 	}
 	switch len(h.leaves) {
 	case 0:
 		return
 	case 1:
-		lens[h.leaves[0].sym] = 1
-		lens[min(1, int(h.leaves[0].sym))^1] = 1 // symbol 1, or 0 when the lone one is 1+
+		sym := int(h.leaves[0] & 0xffff)
+		lens[sym] = 1
+		lens[min(1, sym)^1] = 1 // symbol 1, or 0 when the lone one is 1+
 		return
 	}
 	// Halving the frequencies (again at each try) flattens the tree
@@ -91,20 +88,15 @@ func (h *huffman) lengths(freq []int32, lens []uint8, maxBits int) {
 // from its depths; false when a code would exceed maxBits.
 func (h *huffman) tryLengths(lens []uint8, maxBits int, shift uint) bool {
 	n := len(h.leaves)
-	for i := range h.leaves {
-		h.leaves[i].freq = max(h.leaves[i].freq>>shift, 1)
+	for i, l := range h.leaves {
+		h.leaves[i] = max(l>>16>>shift, 1)<<16 | l&0xffff
 	}
-	slices.SortFunc(h.leaves, func(a, b leaf) int {
-		if a.freq != b.freq {
-			return int(a.freq - b.freq)
-		}
-		return int(a.sym - b.sym)
-	})
+	slices.Sort(h.leaves)
 	h.freq = slices.Grow(h.freq[:0], 2*n)[:2*n-1]
 	h.parent = slices.Grow(h.parent[:0], 2*n)[:2*n-1]
 	h.depth = slices.Grow(h.depth[:0], 2*n)[:2*n-1]
 	for i, l := range h.leaves {
-		h.freq[i] = l.freq
+		h.freq[i] = int32(l >> 16)
 	}
 	// Leaves are nodes 0..n-1 (ascending), internal nodes n.. in the
 	// order made, which is ascending too: the two smallest are at the
@@ -134,7 +126,7 @@ func (h *huffman) tryLengths(lens []uint8, maxBits int, shift uint) bool {
 			clear(lens)
 			return false
 		}
-		lens[l.sym] = h.depth[i]
+		lens[l&0xffff] = h.depth[i]
 	}
 	return true
 }
