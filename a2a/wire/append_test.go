@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -351,4 +352,99 @@ func BenchmarkEncodeEchoTask(b *testing.B) {
 			}
 		}
 	})
+}
+
+// decodeRequestGeneral is DecodeRequestAny without decodeSendFast.
+func decodeRequestGeneral(body []byte) (Codec, *Request, error) {
+	var in rpcIncoming
+	perr := readIncoming(body, &in)
+	name := ""
+	if in.Method != nil {
+		name = *in.Method
+	}
+	c := DialectOf(name).(codec)
+	if perr != nil {
+		return c, &Request{ID: requestID(&in)}, perr
+	}
+	req, err := c.decodeIncoming(&in)
+	return c, req, err
+}
+
+// sameDecode: DecodeRequestAny answers body as the general path does.
+func sameDecode(t *testing.T, body []byte) {
+	t.Helper()
+	c1, r1, e1 := DecodeRequestAny(body)
+	c2, r2, e2 := decodeRequestGeneral(body)
+	if c1.Version() != c2.Version() || !reflect.DeepEqual(r1, r2) || fmt.Sprint(e1) != fmt.Sprint(e2) {
+		t.Fatalf("%s:\nfast    %s %+v %v\ngeneral %s %+v %v", body, c1.Version(), r1, e1, c2.Version(), r2, e2)
+	}
+}
+
+var envelopeSeeds = []string{
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"echo hi"}]}}}`,
+	` { "jsonrpc" : "2.0" , "id" : "a-1" , "method" : "message/send" , "params" : {"message":{"messageId":"m","role":"user","parts":[{"kind":"text","text":"x}\"]"}]},"configuration":{"blocking":false}} } `,
+	`{"params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}},"method":"SendStreamingMessage","id":null,"jsonrpc":"2.0"}`,
+	`{"jsonrpc":"2.0","method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"n"}]}}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":null}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage"}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"nobody","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[}}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}} x`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}},"params":{}}`,
+	`{"jsonrpc":"2.0","id":1,"Method":"GetTask","method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":{"a":1},"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":01,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":"\u00e9","method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"1.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"Send\u004dessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"GetExtendedAgentCard","params":{bad}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"t"}}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":5}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":"x"}`,
+	`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"a"}]}},}`,
+	`{"jsonrpc":"2.0","id":-1.5e3,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"a"}],"metadata":{"k":[1,{"z":null}]}}}}`,
+	`[{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{}}]`, `{}`, ``, `{`, `{"jsonrpc":"2.0",}`, `{"id":1 "method":"SendMessage"}`,
+}
+
+// TestDecodeSendFastMatches: requests, good and bad, decode alike with
+// and without the hand-read envelope.
+func TestDecodeSendFastMatches(t *testing.T) {
+	for _, body := range envelopeSeeds {
+		sameDecode(t, []byte(body))
+	}
+	fast := 0
+	for _, body := range envelopeSeeds[:4] {
+		if _, _, ok := decodeSendFast([]byte(body)); ok {
+			fast++
+		}
+	}
+	if fast != 4 {
+		t.Fatalf("%d of the 4 plain sends took the fast path", fast)
+	}
+}
+
+func FuzzDecodeSendFast(f *testing.F) {
+	for _, body := range envelopeSeeds {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { sameDecode(t, body) })
+}
+
+// BenchmarkDecodeSend: the load generator's send, with the hand-read
+// envelope and the general way.
+func BenchmarkDecodeSend(b *testing.B) {
+	body := []byte(`{"jsonrpc":"2.0","id":17,"method":"SendMessage","params":{"message":{"messageId":"5b8f0a4e-2c8d-4e61-a3f0-1d2e3c4b5a69","role":"ROLE_USER","parts":[{"text":"echo hi"}]}}}`)
+	for _, tc := range []struct {
+		name string
+		fn   func([]byte) (Codec, *Request, error)
+	}{{"fast", DecodeRequestAny}, {"general", decodeRequestGeneral}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := tc.fn(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

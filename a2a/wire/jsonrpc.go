@@ -249,6 +249,9 @@ type rpcIncoming struct {
 // by the method name (see DialectOf). The codec is returned even on error,
 // so the server can answer in the caller's dialect.
 func DecodeRequestAny(body []byte) (Codec, *Request, error) {
+	if c, req, ok := decodeSendFast(body); ok {
+		return c, req, nil
+	}
 	var in rpcIncoming
 	perr := readIncoming(body, &in)
 	name := ""
