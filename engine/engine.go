@@ -217,6 +217,8 @@ type Engine struct {
 	holdLimit time.Duration
 	// ids makes the ids of new tasks, contexts, messages and artifacts.
 	ids idSource
+	// workers run executions and flushers (see workers.go).
+	workers *workers
 }
 
 var _ a2a.Service = (*Engine)(nil)
@@ -260,6 +262,7 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.card.Capabilities.Streaming = true
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	e.workers = newWorkers(e.ctx)
 	if sl, ok := store.(SharedSlots); ok && !opts.Observe {
 		e.slots, e.slotKick = sl, make(chan struct{}, 1)
 	}

@@ -299,7 +299,7 @@ func (e *Engine) unadmit(it *queueItem) {
 // launch starts an execution that admit gave a slot.
 func (e *Engine) launch(it *queueItem) {
 	e.runs.Add(1)
-	go e.run(it)
+	e.workers.goFunc(func() { e.run(it) })
 }
 
 // pump starts queued executions while slots are free.

@@ -368,7 +368,7 @@ func (e *Engine) startFlush(en *taskEntry) {
 	// so this Add never races Close's Wait at zero.
 	e.runs.Add(1)
 	e.ref(en)
-	go e.flush(en)
+	e.workers.goFunc(func() { e.flush(en) })
 }
 
 // flush commits the task's pending events, a round at a time, each round
