@@ -76,6 +76,8 @@ type memStore struct {
 	hot     []hotEntry
 	hotNext int
 	hotCap  int
+	// frozenBufs pools encodeFrozen's working buffers (*frozenBufs).
+	frozenBufs sync.Pool
 }
 
 // memHotTerminal is how many of the latest terminal commits keep their
@@ -343,7 +345,14 @@ func (s *memStore) freeze(e hotEntry) {
 	}
 	rec, events := mt.rec, mt.events[:len(mt.events):len(mt.events)]
 	s.mu.RUnlock()
-	frozen, err := encodeFrozen(rec, events)
+	bufs, _ := s.frozenBufs.Get().(*frozenBufs)
+	if bufs == nil {
+		bufs = &frozenBufs{}
+	}
+	frozen, err := encodeFrozen(bufs, rec, events)
+	if bufs.small() {
+		s.frozenBufs.Put(bufs)
+	}
 	if err != nil {
 		return // it stays decoded: correct, only bigger
 	}
@@ -415,15 +424,31 @@ const (
 	frozenStopped = 1 << 1
 )
 
-func encodeFrozen(rec *Record, events []LoggedEvent) ([]byte, error) {
+// frozenBufs are encodeFrozen's working buffers: the JSON of each value,
+// the framed body, the frozen value before its exact copy. All are
+// garbage once the task is frozen, so the store reuses them.
+type frozenBufs struct {
+	scratch, raw, out []byte
+}
+
+// maxPooledFrozen: buffers that grew past it (a task with a large
+// artifact) are left to the collector rather than kept in the pool.
+const maxPooledFrozen = 64 << 10
+
+func (b *frozenBufs) small() bool {
+	return cap(b.scratch)+cap(b.raw)+cap(b.out) <= maxPooledFrozen
+}
+
+// encodeFrozen returns the frozen form of a task, working in bufs.
+func encodeFrozen(bufs *frozenBufs, rec *Record, events []LoggedEvent) ([]byte, error) {
 	// Each value is encoded into one scratch buffer, then framed into
 	// raw: the encoders append (wire.AppendTaskV10), nothing is allocated
 	// per event.
-	scratch, err := wire.AppendTaskV10(make([]byte, 0, 1024), rec.Task)
+	scratch, err := wire.AppendTaskV10(bufs.scratch[:0], rec.Task)
 	if err != nil {
 		return nil, err
 	}
-	raw := binary.AppendUvarint(make([]byte, 0, 3*len(scratch)), uint64(len(scratch)))
+	raw := binary.AppendUvarint(bufs.raw[:0], uint64(len(scratch)))
 	raw = append(raw, scratch...)
 	for _, ev := range events {
 		if ev.Event == nil || (ev.TaskID != "" && ev.TaskID != rec.Task.ID) {
@@ -435,7 +460,8 @@ func encodeFrozen(rec *Record, events []LoggedEvent) ([]byte, error) {
 		raw = binary.AppendUvarint(raw, uint64(len(scratch)))
 		raw = append(raw, scratch...)
 	}
-	out := make([]byte, 0, 32+len(events)*12+len(raw)/4)
+	bufs.scratch, bufs.raw = scratch, raw
+	out := bufs.out[:0]
 	out = appendFrozenTime(out, rec.Created, 0)
 	out = appendFrozenTime(out, rec.Updated, rec.Created.Unix())
 	out = binary.AppendVarint(out, int64(rec.Attempts))
@@ -456,6 +482,7 @@ func encodeFrozen(rec *Record, events []LoggedEvent) ([]byte, error) {
 		out = appendFrozenTime(out, ev.Time, rec.Updated.Unix())
 	}
 	out = taskzip.Append(out, raw)
+	bufs.out = out
 	// Keep exactly what is used: the slack of a growing slice would cost
 	// as much as the compression saves on small tasks.
 	return append(make([]byte, 0, len(out)), out...), nil
