@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/a2atop/a2atop/a2a"
-	"github.com/google/uuid"
 )
 
 // Options tune an Engine; the zero value of each field picks its default.
@@ -216,6 +215,10 @@ type Engine struct {
 	slotKick chan struct{}
 	// holdLimit: see holdCreation (a field so that tests can lengthen it).
 	holdLimit time.Duration
+	// ids makes the ids of new tasks, contexts, messages and artifacts.
+	ids idSource
+	// workers run executions and flushers (see workers.go).
+	workers *workers
 }
 
 var _ a2a.Service = (*Engine)(nil)
@@ -259,6 +262,7 @@ func New(store Store, exec Executor, opts Options) (*Engine, error) {
 	}
 	e.card.Capabilities.Streaming = true
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	e.workers = newWorkers(e.ctx)
 	if sl, ok := store.(SharedSlots); ok && !opts.Observe {
 		e.slots, e.slotKick = sl, make(chan struct{}, 1)
 	}
@@ -330,7 +334,8 @@ const RetainForever time.Duration = -1
 
 func (e *Engine) now() time.Time { return e.opts.Now() }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+// newID returns a fresh id for a task, context, message or artifact.
+func (e *Engine) newID() string { return e.ids.newID() }
 
 // sweeper deletes old terminal tasks every SweepInterval.
 func (e *Engine) sweeper() {

@@ -5,5 +5,9 @@ package engine
 // as soon as it is committed), so that tests read frozen tasks.
 func NewMemoryStoreHot(hot int) Store { return newMemoryStore(hot) }
 
-// EncodeFrozen exposes the freezing of one task to benchmarks.
-var EncodeFrozen = encodeFrozen
+// NewFrozenEncoder exposes the freezing of one task to benchmarks: each
+// encoder reuses its buffers, as the memory store does.
+func NewFrozenEncoder() func(*Record, []LoggedEvent) ([]byte, error) {
+	bufs := &frozenBufs{}
+	return func(rec *Record, events []LoggedEvent) ([]byte, error) { return encodeFrozen(bufs, rec, events) }
+}

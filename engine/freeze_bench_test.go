@@ -25,10 +25,11 @@ func BenchmarkFreezeEcho(b *testing.B) {
 		{TaskID: id, Seq: 4, Cursor: 4, Time: at, Event: &a2a.StatusUpdateEvent{TaskID: id, ContextID: ctxID, Status: done, Final: true}},
 	}
 	var out []byte
+	encode := engine.NewFrozenEncoder()
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if out, err = engine.EncodeFrozen(rec, events); err != nil {
+		if out, err = encode(rec, events); err != nil {
 			b.Fatal(err)
 		}
 	}

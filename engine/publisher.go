@@ -123,7 +123,7 @@ func (p *publisher) Ask(ctx context.Context, state a2a.TaskState, parts ...a2a.P
 			return change{}, fmt.Errorf("ask: %w", err)
 		}
 		ev := p.e.status(t, state, "", "")
-		ev.Status.Message = &a2a.Message{ID: newID(), Role: a2a.RoleAgent, Parts: parts, TaskID: t.ID, ContextID: t.ContextID}
+		ev.Status.Message = &a2a.Message{ID: p.e.newID(), Role: a2a.RoleAgent, Parts: parts, TaskID: t.ID, ContextID: t.ContextID}
 		return change{events: []a2a.Event{ev}}, nil
 	})
 }
@@ -150,7 +150,7 @@ func (p *publisher) Reply(ctx context.Context, parts ...a2a.Part) error {
 		return errors.New("reply: no parts")
 	}
 	return p.emit(ctx, func(t *a2a.Task) (change, error) {
-		msg := &a2a.Message{ID: newID(), Role: a2a.RoleAgent, Parts: parts, TaskID: t.ID, ContextID: t.ContextID}
+		msg := &a2a.Message{ID: p.e.newID(), Role: a2a.RoleAgent, Parts: parts, TaskID: t.ID, ContextID: t.ContextID}
 		if err := validateParts(msg.Parts); err != nil {
 			return change{}, fmt.Errorf("reply: %w", err)
 		}
@@ -172,7 +172,7 @@ func (p *publisher) Artifact(ctx context.Context, art a2a.Artifact) error {
 			return change{}, fmt.Errorf("artifact: %w", err)
 		}
 		if art.ID == "" {
-			art.ID = newID()
+			art.ID = p.e.newID()
 		}
 		return change{events: []a2a.Event{&a2a.ArtifactUpdateEvent{TaskID: t.ID, ContextID: t.ContextID,
 			Artifact: art, LastChunk: true}}}, nil
@@ -189,7 +189,7 @@ func (p *publisher) ArtifactChunk(ctx context.Context, art a2a.Artifact, last bo
 		if art.ID == "" {
 			art.ID = p.ex.chunkID
 			if art.ID == "" {
-				art.ID = newID()
+				art.ID = p.e.newID()
 			}
 		}
 		exists := false

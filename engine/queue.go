@@ -259,7 +259,7 @@ func (e *Engine) queueOrStart(it *queueItem, bounded bool, clusterQueued int) (i
 	}
 	it.entry.refs++
 	if it.statusID == "" {
-		it.statusID = newID()
+		it.statusID = e.newID()
 	}
 	pos := e.queue.push(it)
 	it.lastPos = pos
@@ -299,7 +299,7 @@ func (e *Engine) unadmit(it *queueItem) {
 // launch starts an execution that admit gave a slot.
 func (e *Engine) launch(it *queueItem) {
 	e.runs.Add(1)
-	go e.run(it)
+	e.workers.goFunc(func() { e.run(it) })
 }
 
 // pump starts queued executions while slots are free.
@@ -442,7 +442,7 @@ func (e *Engine) resume(ctx context.Context) error {
 func (e *Engine) resumeOne(ctx context.Context, en *taskEntry) error {
 	rec := en.rec
 	task := rec.Task
-	it := &queueItem{entry: en, prio: rec.Priority, attempt: rec.Attempts + 1, msg: lastUserMessage(task), statusID: newID(), resumed: rec.Stopped}
+	it := &queueItem{entry: en, prio: rec.Priority, attempt: rec.Attempts + 1, msg: lastUserMessage(task), statusID: e.newID(), resumed: rec.Stopped}
 	wasRunning := rec.Running || task.Status.State == a2a.StateWorking
 	if wasRunning {
 		if rec.Attempts >= e.opts.MaxAttempts {

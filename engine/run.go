@@ -87,7 +87,7 @@ func (e *Engine) endAuthFollowers(en *taskEntry) {
 func (e *Engine) run(it *queueItem) {
 	defer e.runs.Done()
 	en := it.entry
-	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: newID(), replyOK: it.fresh, taskID: it.entry.id}
+	ex := &execution{stop: make(chan struct{}), done: make(chan struct{}), progressID: e.newID(), replyOK: it.fresh, taskID: it.entry.id}
 	defer e.endRun(en, ex)
 	a := attemptPlan{n: it.attempt, note: it.note, started: it.started, fromQueue: !it.started, resumed: it.resumed}
 	for {

@@ -78,7 +78,7 @@ func (e *Engine) submit(ctx context.Context, req *a2a.SendRequest, follow, block
 		return nil, nil, err
 	}
 	if msg.ID == "" {
-		msg.ID = newID()
+		msg.ID = e.newID()
 	}
 	if msg.Role == a2a.RoleUnspecified {
 		msg.Role = a2a.RoleUser
@@ -207,9 +207,9 @@ func sameJSON(a, b json.RawMessage) bool {
 }
 
 func (e *Engine) createTask(ctx context.Context, req *a2a.SendRequest, msg *a2a.Message, follow, blocking bool, claim *func()) (*a2a.Task, *taskStream, error) {
-	id := newID()
+	id := e.newID()
 	if msg.ContextID == "" {
-		msg.ContextID = newID()
+		msg.ContextID = e.newID()
 	}
 	msg.TaskID = id
 	prio := ParsePriority(msg.Metadata)

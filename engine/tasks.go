@@ -305,7 +305,7 @@ func (e *Engine) status(t *a2a.Task, state a2a.TaskState, msgID, text string) *a
 	st := a2a.TaskStatus{State: state, Timestamp: e.now()}
 	if text != "" {
 		if msgID == "" {
-			msgID = newID()
+			msgID = e.newID()
 		}
 		st.Message = &a2a.Message{ID: msgID, Role: a2a.RoleAgent, Parts: []a2a.Part{a2a.TextPart(text)},
 			TaskID: t.ID, ContextID: t.ContextID}
@@ -368,7 +368,7 @@ func (e *Engine) startFlush(en *taskEntry) {
 	// so this Add never races Close's Wait at zero.
 	e.runs.Add(1)
 	e.ref(en)
-	go e.flush(en)
+	e.workers.goFunc(func() { e.flush(en) })
 }
 
 // flush commits the task's pending events, a round at a time, each round

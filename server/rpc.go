@@ -17,7 +17,7 @@ import (
 
 // serveRPC answers one JSON-RPC request, in the dialect of its method name.
 func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
-	ri := infoFrom(r.Context())
+	ri := infoFrom(w)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
@@ -113,6 +113,9 @@ func malformed(err error) bool {
 
 // isJSON accepts application/json with any parameters (charset).
 func isJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return true // what clients send; parsing it would build a map
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "application/json"
 }
@@ -147,7 +150,7 @@ func (s *Server) call(ctx context.Context, version string, req *wire.Request) (a
 // writeRPCError answers with a JSON-RPC error in the caller's dialect
 // (HTTP 200, as JSON-RPC over HTTP does), except "busy" (see busyStatus).
 func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, codec wire.Codec, id json.RawMessage, e *a2a.Error) {
-	infoFrom(r.Context()).errCode = e.Code
+	infoFrom(w).errCode = e.Code
 	switch e.Code {
 	case a2a.CodeInternal:
 		s.log.Warn("internal error", "err", e.Message)

@@ -190,11 +190,15 @@ func (s *Server) streamContext(ctx context.Context) (context.Context, context.Ca
 	return ctx, func() { stopAfter(); cancel() }
 }
 
-// statusRecorder remembers the status for the request log line.
+// statusRecorder remembers the status for the request log line, and
+// carries what the handlers learn about the request for it (info): the
+// handlers find it by unwrapping their ResponseWriter (infoFrom), which
+// costs nothing, where a context value would copy the request.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	info   reqInfo
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -224,22 +228,37 @@ type reqInfo struct {
 	events  int
 }
 
-type infoKey struct{}
-
-func infoFrom(ctx context.Context) *reqInfo {
-	if ri, ok := ctx.Value(infoKey{}).(*reqInfo); ok {
-		return ri
+// infoFrom returns the request info of the statusRecorder that w is or
+// wraps; a throwaway one when there is none (the handler was called
+// without ServeHTTP).
+func infoFrom(w http.ResponseWriter) *reqInfo {
+	for {
+		switch rw := w.(type) {
+		case *statusRecorder:
+			return &rw.info
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = rw.Unwrap()
+		default:
+			return &reqInfo{}
+		}
 	}
-	return &reqInfo{}
 }
 
 // ServeHTTP routes a request and logs one line about it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
-	ri := &reqInfo{}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 	s.route(rec, r)
+	ri := &rec.info
+	level := slog.LevelInfo
+	if (rec.status >= 500 && ri.errCode != a2a.CodeServerBusy) || ri.errCode == a2a.CodeInternal {
+		level = slog.LevelWarn
+	}
+	// `a2atop serve` logs at Warn unless asked for more: the attributes,
+	// a handful of allocations, are only built for a line that is written.
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
 	attrs := []any{
 		"http_method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr,
@@ -252,10 +271,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ri.events > 0 {
 		attrs = append(attrs, "events", ri.events)
-	}
-	level := slog.LevelInfo
-	if (rec.status >= 500 && ri.errCode != a2a.CodeServerBusy) || ri.errCode == a2a.CodeInternal {
-		level = slog.LevelWarn
 	}
 	s.log.Log(r.Context(), level, "request", attrs...)
 }
@@ -307,7 +322,7 @@ func (s *Server) authorized(r *http.Request) bool {
 // writeHTTPError answers with a JSON-RPC error (id null) and an HTTP status,
 // for failures before a request could be read.
 func (s *Server) writeHTTPError(w http.ResponseWriter, r *http.Request, status int, e *a2a.Error) {
-	infoFrom(r.Context()).errCode = e.Code
+	infoFrom(w).errCode = e.Code
 	body, err := wire.V10().EncodeError(nil, e)
 	if err != nil {
 		http.Error(w, e.Error(), status)

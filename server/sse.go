@@ -125,7 +125,7 @@ func (s *Server) errTooManyStreams() *a2a.Error {
 // an SSE data line, each with an id line. Errors, even before the first
 // event, are sent as an event too: SDK clients read only the event stream.
 func (s *Server) serveRPCStream(w http.ResponseWriter, r *http.Request, codec wire.Codec, req *wire.Request) {
-	ri := infoFrom(r.Context())
+	ri := infoFrom(w)
 	if !s.acquireStream() {
 		s.refuseRPCStream(w, ri, codec, req)
 		return
@@ -275,7 +275,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	if !s.acquireStream() {
 		w.Header().Set("Retry-After", busyRetryAfter)
 		e := s.errTooManyStreams()
-		infoFrom(r.Context()).errCode = e.Code
+		infoFrom(w).errCode = e.Code
 		http.Error(w, e.Message, http.StatusServiceUnavailable)
 		return
 	}
@@ -289,7 +289,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := pump(st)
 	defer func() { _ = st.Close(); drain(ch) }()
-	ri := infoFrom(r.Context())
+	ri := infoFrom(w)
 	sw := newSSEWriter(w, s.opts.StreamWriteTimeout)
 	// A feed from now starts with an id-only event (SSE moves the client's
 	// last event ID without dispatching anything), so a client cut off
@@ -328,7 +328,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 // plain HTTP error (400 for a bad cursor).
 func watchFailed(w http.ResponseWriter, r *http.Request, err error) {
 	e := a2a.AsError(err)
-	infoFrom(r.Context()).errCode = e.Code
+	infoFrom(w).errCode = e.Code
 	status := http.StatusInternalServerError
 	if e.Code == a2a.CodeInvalidParams {
 		status = http.StatusBadRequest

@@ -249,6 +249,9 @@ type rpcIncoming struct {
 // by the method name (see DialectOf). The codec is returned even on error,
 // so the server can answer in the caller's dialect.
 func DecodeRequestAny(body []byte) (Codec, *Request, error) {
+	if c, req, ok := decodeSendFast(body); ok {
+		return c, req, nil
+	}
 	var in rpcIncoming
 	perr := readIncoming(body, &in)
 	name := ""
@@ -461,6 +464,9 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 	if len(id) == 0 {
 		id = jsonNull
 	}
+	if b, ok, err := c.appendResult(id, m, result); ok {
+		return b, err
+	}
 	var w any
 	var err error
 	switch m {
@@ -513,6 +519,46 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 		return nil, err
 	}
 	return json.Marshal(&rpcResult{JSONRPC: "2.0", ID: id, Result: w})
+}
+
+// appendResult is EncodeResult by hand (see append.go) for the results
+// that carry a task or an event in v1.0: a send's, a stream's, a get's and
+// a cancel's. ok is false for the rest, left to EncodeResult.
+func (c codec) appendResult(id json.RawMessage, m Method, result any) (out []byte, ok bool, err error) {
+	if !c.v10 {
+		return nil, false, nil
+	}
+	var ev a2a.Event
+	switch m {
+	case MethodSend:
+		if r, isSend := result.(*a2a.SendResult); isSend && r != nil {
+			ev = r.Event()
+		}
+	case MethodStream, MethodSubscribe:
+		ev, _ = result.(a2a.Event)
+	case MethodGet, MethodCancel:
+		if t, isTask := result.(*a2a.Task); isTask && t != nil {
+			b, ok := appendResultHead(make([]byte, 0, taskBufSize), id)
+			if !ok {
+				return nil, false, nil
+			}
+			if b, err = c.appendTask(b, t); err != nil {
+				return nil, true, err
+			}
+			return append(b, '}'), true, nil
+		}
+	}
+	if ev == nil {
+		return nil, false, nil
+	}
+	b, ok := appendResultHead(make([]byte, 0, taskBufSize), id)
+	if !ok {
+		return nil, false, nil
+	}
+	if b, ok, err = c.appendEvent(b, ev); !ok || err != nil {
+		return nil, ok, err
+	}
+	return append(b, '}'), true, nil
 }
 
 // ErrorReason is the google.rpc.ErrorInfo reason a v1.0 error carries for

@@ -500,7 +500,7 @@ func (c codec) kind(k string) string {
 }
 
 func (c codec) state(s a2a.TaskState) string {
-	s = a2a.ParseState(string(s))
+	s = parseState(string(s)) // a2a.ParseState, without its string work for the usual spellings
 	if !c.v10 {
 		return string(s)
 	}

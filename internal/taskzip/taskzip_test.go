@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,112 @@ func BenchmarkLevels(b *testing.B) {
 			}
 			b.ReportMetric(float64(buf.Len()), "bytes")
 			b.ReportMetric(float64(len(echoBody)), "raw-bytes")
+		})
+	}
+}
+
+// flateAppend is Append by compress/flate, as every input went before the
+// small compressor.
+func flateAppend(dst, raw []byte) []byte {
+	buf := bytes.NewBuffer(dst)
+	w, err := flate.NewWriterDict(buf, flate.DefaultCompression, dict1)
+	if err != nil {
+		panic(err)
+	}
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// smallInputs covers what the small compressor must code: nothing, one
+// byte, tasks, text that matches the dictionary, long runs (matches of
+// 258), incompressible bytes (stored), and both sides of smallMax.
+func smallInputs() [][]byte {
+	rng := rand.New(rand.NewPCG(5, 6))
+	noise := make([]byte, smallMax()+10)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	var mixed []byte
+	for len(mixed) < smallMax()+100 {
+		switch rng.IntN(3) {
+		case 0:
+			i := rng.IntN(len(dict1))
+			mixed = append(mixed, dict1[i:min(len(dict1), i+rng.IntN(300))]...)
+		case 1:
+			mixed = append(mixed, noise[:rng.IntN(20)]...)
+		default:
+			mixed = append(mixed, bytes.Repeat([]byte{byte(rng.IntN(4))}, rng.IntN(600))...)
+		}
+	}
+	out := [][]byte{nil, {}, []byte("x"), []byte("xyzw"), echoBody, bytes.Repeat(echoBody, 3),
+		bytes.Repeat([]byte{'a'}, 1000), bytes.Repeat([]byte{0}, smallMax()), noise[:100], noise[:smallMax()],
+		noise[:smallMax()+1], mixed[:smallMax()], mixed[:smallMax()+1], dict1, dict1[len(dict1)-5:]}
+	for n := 1; n < smallMax(); n = n*3 + 1 {
+		out = append(out, mixed[:n], noise[:n])
+	}
+	return out
+}
+
+func TestSmallRoundTrip(t *testing.T) {
+	for i, raw := range smallInputs() {
+		packed := Append([]byte("prefix"), raw)
+		got, err := Inflate(packed[6:], len(raw))
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("input %d: round trip of %d bytes: %d bytes, %v", i, len(raw), len(got), err)
+		}
+		// The small compressor should cost next to nothing in size.
+		if n, m := len(packed)-6, len(flateAppend(nil, raw)); n > m+m/20+8 {
+			t.Errorf("input %d (%d bytes): %d compressed, compress/flate %d", i, len(raw), n, m)
+		}
+	}
+}
+
+// TestEchoSize pins the size an echo task compresses to (264 bytes with
+// compress/flate, the figure the memory store's RSS was measured with).
+func TestEchoSize(t *testing.T) {
+	n, m := len(Append(nil, echoBody)), len(flateAppend(nil, echoBody))
+	t.Logf("echo task: %d bytes of JSON, %d compressed (compress/flate: %d)", len(echoBody), n, m)
+	if n > m+8 {
+		t.Fatalf("echo task compresses to %d bytes, compress/flate to %d", n, m)
+	}
+}
+
+func FuzzSmallRoundTrip(f *testing.F) {
+	f.Add([]byte(nil))
+	f.Add(echoBody)
+	f.Add(dict1[100:400])
+	f.Add(bytes.Repeat([]byte("ab"), 300))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := Inflate(Append(nil, raw), len(raw))
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("round trip of %d bytes: %d bytes, %v", len(raw), len(got), err)
+		}
+	})
+}
+
+// BenchmarkAppendEcho compresses an echo task's body, by Append and by
+// compress/flate as Append did before the small compressor.
+func BenchmarkAppendEcho(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		fn   func(dst, raw []byte) []byte
+	}{{"small", Append}, {"flate", func(dst, raw []byte) []byte {
+		w := deflaters.Get().(*flate.Writer)
+		defer deflaters.Put(w)
+		buf := bytes.NewBuffer(dst)
+		w.Reset(buf)
+		_, _ = w.Write(raw)
+		_ = w.Close()
+		return buf.Bytes()
+	}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var out []byte
+			for b.Loop() {
+				out = tc.fn(out[:0], echoBody)
+			}
+			b.ReportMetric(float64(len(out)), "bytes")
 		})
 	}
 }
