@@ -463,7 +463,11 @@ func (s *Store) loggedTx(fn func(*bolt.Tx) error) (pages int, err error) {
 	}
 	s.synced("redo")
 	st := tx.Stats()
-	return max(int(st.GetWrite()), 1), nil
+	pages = max(int(st.GetWrite()), 1)
+	// The file grew by at most the pages written: the high-water mark
+	// that leaveRedo is decided by, before the next commit.
+	s.highWater += int64(pages) * int64(s.db.Info().PageSize)
+	return pages, nil
 }
 
 // updateTx runs a bbolt write transaction, guarded against damaged files.
