@@ -69,40 +69,10 @@ func TestAppendResultMatchesMarshal(t *testing.T) {
 		}
 		for _, tc := range cases {
 			got, gerr := c.EncodeResult(id, tc.m, tc.result)
-			want, werr := reflectResult(c, id, tc.m, tc.result)
+			want, werr := c.marshalResult(id, tc.m, tc.result)
 			same(t, fmt.Sprintf("%d: %s %T id %s", i, tc.m, tc.result, id), got, gerr, want, werr)
 		}
 	}
-}
-
-// reflectResult is EncodeResult's reflective path for the methods
-// appendResult handles.
-func reflectResult(c codec, id json.RawMessage, m Method, result any) ([]byte, error) {
-	if len(id) == 0 {
-		id = jsonNull
-	}
-	var w any
-	var err error
-	switch m {
-	case MethodSend:
-		r, ok := result.(*a2a.SendResult)
-		if !ok || r == nil || (r.Task == nil && r.Message == nil) {
-			return nil, fmt.Errorf("wire: encode %s result: want a non-empty *a2a.SendResult, got %T", m, result)
-		}
-		w, err = c.fromEvent(r.Event())
-	case MethodStream, MethodSubscribe:
-		w, err = c.fromEvent(result.(a2a.Event))
-	case MethodGet, MethodCancel:
-		tk, ok := result.(*a2a.Task)
-		if !ok || tk == nil {
-			return nil, fmt.Errorf("wire: encode %s result: want *a2a.Task, got %T", m, result)
-		}
-		w = c.fromTask(tk)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(&rpcResult{JSONRPC: "2.0", ID: id, Result: w})
 }
 
 func checkSame(t *testing.T, name string, ev a2a.Event) {
@@ -320,7 +290,7 @@ func FuzzAppendMatchesMarshal(f *testing.F) {
 		}
 		checkSame(t, "fuzzed", ev)
 		got, gerr := c.EncodeResult(json.RawMessage(`1`), MethodStream, ev)
-		want, werr := reflectResult(c, json.RawMessage(`1`), MethodStream, ev)
+		want, werr := c.marshalResult(json.RawMessage(`1`), MethodStream, ev)
 		same(t, "fuzzed result", got, gerr, want, werr)
 	})
 }
@@ -347,27 +317,11 @@ func BenchmarkEncodeEchoTask(b *testing.B) {
 	b.Run("reflect", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := reflectResult(c, json.RawMessage(`1`), MethodSend, &a2a.SendResult{Task: task}); err != nil {
+			if _, err := c.marshalResult(json.RawMessage(`1`), MethodSend, &a2a.SendResult{Task: task}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-}
-
-// decodeRequestGeneral is DecodeRequestAny without decodeSendFast.
-func decodeRequestGeneral(body []byte) (Codec, *Request, error) {
-	var in rpcIncoming
-	perr := readIncoming(body, &in)
-	name := ""
-	if in.Method != nil {
-		name = *in.Method
-	}
-	c := DialectOf(name).(codec)
-	if perr != nil {
-		return c, &Request{ID: requestID(&in)}, perr
-	}
-	req, err := c.decodeIncoming(&in)
-	return c, req, err
 }
 
 // sameDecode: DecodeRequestAny answers body as the general path does.

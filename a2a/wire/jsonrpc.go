@@ -252,6 +252,12 @@ func DecodeRequestAny(body []byte) (Codec, *Request, error) {
 	if c, req, ok := decodeSendFast(body); ok {
 		return c, req, nil
 	}
+	return decodeRequestGeneral(body)
+}
+
+// decodeRequestGeneral is DecodeRequestAny for any body: the envelope, then
+// the params.
+func decodeRequestGeneral(body []byte) (Codec, *Request, error) {
 	var in rpcIncoming
 	perr := readIncoming(body, &in)
 	name := ""
@@ -467,6 +473,13 @@ func (c codec) EncodeResult(id json.RawMessage, m Method, result any) ([]byte, e
 	if b, ok, err := c.appendResult(id, m, result); ok {
 		return b, err
 	}
+	return c.marshalResult(id, m, result)
+}
+
+// marshalResult is EncodeResult through json.Marshal of the wire values:
+// for the results appendResult does not write by hand, and for the tests
+// that check it writes the same bytes.
+func (c codec) marshalResult(id json.RawMessage, m Method, result any) ([]byte, error) {
 	var w any
 	var err error
 	switch m {
