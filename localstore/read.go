@@ -386,19 +386,26 @@ func (s *Store) List(ctx context.Context, q engine.ListQuery) (*engine.ListResul
 			res.Records = append(res.Records, rec)
 			last = append(last[:0], k...)
 		}
-		if q.Text == "" && q.UpdatedAfter.IsZero() && state == "" {
-			n, err := countFor(tx.Bucket(bucketIndex), q.ContextID, string(q.State))
-			if err != nil {
-				return err
-			}
-			res.TotalSize = n
-		}
-		return nil
+		return setTotal(tx, res, q, state == "")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// setTotal sets res.TotalSize from the counters, when counted says they
+// count what q selects and no filter they do not keep (text, time) is set.
+func setTotal(tx *bolt.Tx, res *engine.ListResult, q engine.ListQuery, counted bool) error {
+	if !counted || q.Text != "" || !q.UpdatedAfter.IsZero() {
+		return nil
+	}
+	n, err := countFor(tx.Bucket(bucketIndex), q.ContextID, string(q.State))
+	if err != nil {
+		return err
+	}
+	res.TotalSize = n
+	return nil
 }
 
 // createdTokenPrefix starts a created-order page token (the rest is the
@@ -470,14 +477,8 @@ func (s *Store) listByCreated(ctx context.Context, q engine.ListQuery, size int)
 			res.Records = append(res.Records, rec)
 			last = append(last[:0], k...)
 		}
-		if q.Text == "" && q.UpdatedAfter.IsZero() && (q.ContextID == "" || q.State == "") {
-			n, err := countFor(tx.Bucket(bucketIndex), q.ContextID, string(q.State))
-			if err != nil {
-				return err
-			}
-			res.TotalSize = n
-		}
-		return nil
+		// The counters are per context or per state, not per both.
+		return setTotal(tx, res, q, q.ContextID == "" || q.State == "")
 	})
 	if err != nil {
 		return nil, err
