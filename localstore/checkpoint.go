@@ -151,13 +151,17 @@ var errRedoMeanwhile = errors.New("the redo log changed while waiting for the lo
 // startRedo puts the open store in redo mode: it replays the log's records
 // over the checkpoint restoreCheckpoint returned the file to (gen: the
 // generation it saw), then checkpoints.
-func (s *Store) startRedo(gen uint64) error {
+func (s *Store) startRedo(gen uint64) (err error) {
 	l, err := openRedo(s.path, true)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if s.redo == nil {
+			l.close()
+		}
+	}()
 	if l.hdr.gen != gen {
-		l.close()
 		return errRedoMeanwhile
 	}
 	if l.valid() && l.hdr.restore {
@@ -165,13 +169,11 @@ func (s *Store) startRedo(gen uint64) error {
 			return l.replay(func(payload []byte) error { return replayOps(tx, payload) })
 		})
 		if err != nil {
-			l.close()
 			return fmt.Errorf("open store %s: replay %s: %w", s.path, l.path, err)
 		}
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
-		l.close()
 		return fmt.Errorf("open store %s: %w", s.path, err)
 	}
 	s.redo, s.file = l, f

@@ -382,10 +382,7 @@ func (s *Store) update(fn func(txBuckets) error) error {
 		}
 	}
 	if s.redo == nil {
-		return s.updateTx(func(tx *bolt.Tx) error {
-			s.highWater = tx.Size()
-			return fn(buckets(tx))
-		})
+		return s.updateTx(func(tx *bolt.Tx) error { return fn(buckets(tx)) })
 	}
 	s.ops.reset()
 	pages, err := s.loggedTx(func(tx *bolt.Tx) error { return fn(recordedBuckets(tx, &s.ops)) })
